@@ -1,0 +1,19 @@
+// Sub-commands of the solobridge binary. Each returns the process exit code:
+// 0 success, 2 bad usage or bad input (with a message on stderr).
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace sb::app {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+
+using args = std::span<const std::string_view>;
+
+int cmd_hash(args a);   // solobridge hash sha256d HEADER_HEX
+int cmd_bench(args a);  // solobridge bench sha256d-cpu [--seconds S]
+
+}  // namespace sb::app

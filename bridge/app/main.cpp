@@ -1,0 +1,50 @@
+// solobridge: the daemon and its command-line tools.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+#include "sb/gpu/backends.hpp"
+
+namespace {
+
+constexpr std::string_view usage =
+    "usage: solobridge COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  hash sha256d HEADER_HEX     print the block hash (display order) of an 80-byte header\n"
+    "  bench sha256d-cpu [--seconds S]\n"
+    "                              sha256d of 80-byte headers per second, one core, per implementation\n"
+    "  backends                    list the GPU backends built into this binary\n"
+    "  version                     print the version\n"
+    "  help                        print this text\n";
+
+int cmd_backends() {
+    for (const auto& b : sb::gpu::backends())
+        std::printf("%-7s %s  %.*s\n", std::string(b.name).c_str(), b.compiled ? "yes" : "no ",
+                    static_cast<int>(b.detail.size()), b.detail.data());
+    return sb::app::exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string_view> a(argv + 1, argv + argc);
+    if (a.empty() || a[0] == "help" || a[0] == "--help" || a[0] == "-h") {
+        std::fputs(usage.data(), a.empty() ? stderr : stdout);
+        return a.empty() ? sb::app::exit_usage : sb::app::exit_ok;
+    }
+    const std::string_view cmd = a[0];
+    const sb::app::args rest(a.data() + 1, a.size() - 1);
+    if (cmd == "hash") return sb::app::cmd_hash(rest);
+    if (cmd == "bench") return sb::app::cmd_bench(rest);
+    if (cmd == "backends") return cmd_backends();
+    if (cmd == "version" || cmd == "--version") {
+        std::printf("solobridge %s\n", SB_VERSION);
+        return sb::app::exit_ok;
+    }
+    std::fprintf(stderr, "solobridge: unknown command '%.*s'\n\n%s", static_cast<int>(cmd.size()), cmd.data(),
+                 usage.data());
+    return sb::app::exit_usage;
+}

@@ -1,0 +1,26 @@
+# sb::options — compile and link options every solobridge target links PRIVATE.
+add_library(sb_options INTERFACE)
+add_library(sb::options ALIAS sb_options)
+target_compile_options(sb_options INTERFACE
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor>)
+
+if(SB_SANITIZE)
+  if(NOT SB_SANITIZE MATCHES "^(address|undefined|address,undefined|undefined,address)$")
+    message(FATAL_ERROR "SB_SANITIZE must be address, undefined or address,undefined (got '${SB_SANITIZE}')")
+  endif()
+  target_compile_options(sb_options INTERFACE
+    $<$<COMPILE_LANGUAGE:CXX,C>:-fsanitize=${SB_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all>)
+  target_link_options(sb_options INTERFACE -fsanitize=${SB_SANITIZE})
+  set(SB_SANITIZE_SUMMARY "${SB_SANITIZE}")
+else()
+  set(SB_SANITIZE_SUMMARY "off")
+endif()
+
+if(SB_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "SB_FUZZ=ON needs clang (configure with -DCMAKE_CXX_COMPILER=clang++)")
+  endif()
+  set(SB_FUZZ_SUMMARY "libFuzzer")
+else()
+  set(SB_FUZZ_SUMMARY "corpus replay under CTest (SB_FUZZ=ON with clang for libFuzzer)")
+endif()

@@ -1,0 +1,12 @@
+# Runs `CMD hash sha256d ARG` and fails unless it exits with EXPECT and says why on stderr.
+execute_process(COMMAND ${CMD} hash sha256d "${ARG}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL EXPECT)
+  message(FATAL_ERROR "exit code ${rc}, expected ${EXPECT}; stdout='${out}' stderr='${err}'")
+endif()
+if(err STREQUAL "")
+  message(FATAL_ERROR "no error message on stderr")
+endif()
+if(NOT out STREQUAL "")
+  message(FATAL_ERROR "unexpected stdout '${out}'")
+endif()
+message(STATUS "exit ${rc}: ${err}")

@@ -1,0 +1,4 @@
+// Fuzz target placeholder; replaced by the tx parser target.
+#include <cstddef>
+#include <cstdint>
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t*, std::size_t) { return 0; }
