@@ -16,6 +16,7 @@ constexpr std::string_view usage =
     "  hash sha256d HEADER_HEX     print the block hash (display order) of an 80-byte header\n"
     "  bench sha256d-cpu [--seconds S]\n"
     "                              sha256d of 80-byte headers per second, one core, per implementation\n"
+    "  check-config FILE [FLAGS]   validate a configuration file (exit 0 valid, 2 invalid)\n"
     "  backends                    list the GPU backends built into this binary\n"
     "  version                     print the version\n"
     "  help                        print this text\n";
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     const sb::app::args rest(a.data() + 1, a.size() - 1);
     if (cmd == "hash") return sb::app::cmd_hash(rest);
     if (cmd == "bench") return sb::app::cmd_bench(rest);
+    if (cmd == "check-config") return sb::app::cmd_check_config(rest);
     if (cmd == "backends") return cmd_backends();
     if (cmd == "version" || cmd == "--version") {
         std::printf("solobridge %s\n", SB_VERSION);

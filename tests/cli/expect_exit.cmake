@@ -1,5 +1,10 @@
-# Runs `CMD hash sha256d ARG` and fails unless it exits with EXPECT and says why on stderr.
-execute_process(COMMAND ${CMD} hash sha256d "${ARG}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+# Runs `CMD MODE ARG` (MODE defaults to "hash sha256d") and fails unless it exits with
+# EXPECT, says why on stderr and prints nothing on stdout.
+if(NOT DEFINED MODE)
+  set(MODE hash sha256d)
+endif()
+separate_arguments(mode_args UNIX_COMMAND "${MODE}")
+execute_process(COMMAND ${CMD} ${mode_args} "${ARG}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL EXPECT)
   message(FATAL_ERROR "exit code ${rc}, expected ${EXPECT}; stdout='${out}' stderr='${err}'")
 endif()
@@ -8,5 +13,8 @@ if(err STREQUAL "")
 endif()
 if(NOT out STREQUAL "")
   message(FATAL_ERROR "unexpected stdout '${out}'")
+endif()
+if(DEFINED EXPECT_STDERR AND NOT err MATCHES "${EXPECT_STDERR}")
+  message(FATAL_ERROR "stderr '${err}' does not match '${EXPECT_STDERR}'")
 endif()
 message(STATUS "exit ${rc}: ${err}")

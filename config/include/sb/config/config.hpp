@@ -1,0 +1,141 @@
+// The solobridge configuration: a JSON file (comments and trailing commas allowed)
+// validated into typed settings, with environment and command-line overrides for the
+// common keys. Every key is documented in config/README.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sb/config/json.hpp"
+#include "sb/core/chain.hpp"
+
+namespace sb::config {
+
+// host:port; host is a name, an IPv4 address or a bracketed IPv6 address ("[::1]:3333").
+struct endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string to_string() const;
+};
+
+// Parses "host:port" / "[v6]:port". Port 0 is allowed only when allow_port_zero.
+std::optional<endpoint> parse_endpoint(std::string_view text, bool allow_port_zero = false);
+
+struct node_settings {
+    std::string rpc_url;          // http://host:port[/path]
+    std::string rpc_user;         // with rpc_password; empty when a cookie file is used
+    std::string rpc_password;
+    std::string rpc_cookie_file;  // Bitcoin Core's .cookie ("user:password"), re-read on 401
+    std::optional<endpoint> p2p;  // the node's P2P address, for tip announcements and relay
+    std::string zmq_hashblock;    // e.g. tcp://127.0.0.1:28332; empty = not used
+    std::uint32_t rpc_timeout_ms = 30'000;
+};
+
+// Per-session difficulty (vardiff) for one Stratum listener.
+struct difficulty_settings {
+    double initial = 1024;             // share difficulty before vardiff has data
+    double min = 0.001;                // lower clamp (tiny miners: NerdMiner, Bitaxe at start)
+    double max = 1e15;                 // upper clamp; also clamped to the network difficulty
+    double target_share_seconds = 10;  // vardiff aims at one share this often
+};
+
+struct tls_settings {
+    std::string cert_file;  // PEM certificate chain
+    std::string key_file;   // PEM private key
+};
+
+struct stratum_listener {
+    endpoint listen;
+    std::optional<tls_settings> tls;
+    difficulty_settings difficulty;
+};
+
+enum class payout_mode {
+    fixed_address,     // every block pays `address`
+    address_username,  // the miner's username ADDRESS[.worker] is the payout address
+};
+
+struct payout_settings {
+    payout_mode mode = payout_mode::fixed_address;
+    std::string address;          // fixed_address: the validated address as written
+    std::vector<std::uint8_t> script_pubkey;  // fixed_address: its scriptPubKey
+};
+
+struct chain_settings {
+    std::string id;  // label used in logs, metrics and the API; defaults to the network name
+    network net = network::bitcoin_regtest;
+    std::vector<node_settings> nodes;  // the first is preferred; all receive found blocks
+    payout_settings payout;
+    std::string coinbase_tag = "/solobridge/";  // at most max_coinbase_tag_bytes
+    unsigned extranonce2_size = 8;              // bytes the miner rolls (2..8)
+    std::vector<stratum_listener> stratum;
+    std::uint32_t template_refresh_s = 30;  // fresh template at least this often
+};
+
+struct http_settings {
+    bool enabled = true;
+    endpoint listen{"127.0.0.1", 8080};
+};
+
+struct settings {
+    std::string data_dir = "./solobridge-data";
+    std::string log_level = "info";  // error, warn, info, debug, trace
+    http_settings http;
+    std::vector<chain_settings> chains;
+};
+
+inline constexpr std::size_t max_coinbase_tag_bytes = 40;
+
+struct config_error {
+    std::string path;  // key path, e.g. chains[0].nodes[1].rpc_url ("" for the document)
+    location at;       // where it was written
+    std::string message;
+    // "file:line:col: path: message"
+    std::string to_string() const;
+};
+
+struct load_result {
+    std::optional<settings> value;     // set when errors is empty
+    std::vector<config_error> errors;  // every problem found, in file order
+};
+
+// Overrides of the common keys, from the environment or the command line. Each applies
+// to the first chain (and its first node / first Stratum listener).
+struct override_value {
+    std::string key;     // config path it sets, e.g. "chains[0].nodes[0].rpc_url"
+    std::string value;
+    std::string origin;  // "environment SB_NODE_RPC_URL", "command line --node-rpc-url"
+};
+
+struct override_spec {
+    std::string_view env;   // SB_...
+    std::string_view flag;  // --...
+    std::string_view path;  // dotted config path
+    // Sibling keys the override removes: choosing cookie auth drops user/password from
+    // the file, and the other way round.
+    std::vector<std::string_view> clears;
+};
+
+// The overridable keys: data directory, HTTP listener, node RPC URL/credentials/cookie,
+// Stratum listener, payout address.
+const std::vector<override_spec>& override_specs();
+
+// Overrides from environment variables, read through getenv (injectable for tests).
+std::vector<override_value> overrides_from_env(const std::function<const char*(const char*)>& getenv);
+// Overrides from command-line flags "--flag VALUE" or "--flag=VALUE". Flags it does not
+// know are returned in unknown (the caller decides whether they are errors).
+std::vector<override_value> overrides_from_args(const std::vector<std::string_view>& args,
+                                                std::vector<std::string>& unknown,
+                                                std::vector<config_error>& errors);
+
+// Validates configuration text. Later overrides win over earlier ones and over the file.
+load_result load_text(std::string_view text, std::string_view source,
+                      const std::vector<override_value>& overrides = {});
+// Reads and validates a file (at most max_config_bytes).
+load_result load_file(const std::string& path, const std::vector<override_value>& overrides = {});
+
+}  // namespace sb::config

@@ -1,0 +1,533 @@
+// Validation of the configuration document into typed settings. Every problem is
+// reported with its key path and the line and column where it was written; unknown keys
+// are errors so that a typo never falls back to a default silently.
+#include "sb/config/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "sb/core/address.hpp"
+
+namespace sb::config {
+
+std::string endpoint::to_string() const {
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+    return host + ":" + std::to_string(port);
+}
+
+std::optional<endpoint> parse_endpoint(std::string_view text, bool allow_port_zero) {
+    std::string_view host, port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs brackets
+    }
+    if (host.empty() || host.size() > 253 || port.empty() || port.size() > 5) return std::nullopt;
+    for (char c : host)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '_'))
+            return std::nullopt;
+    unsigned p = 0;
+    for (char c : port) {
+        if (c < '0' || c > '9') return std::nullopt;
+        p = p * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (p > 65535 || (p == 0 && !allow_port_zero)) return std::nullopt;
+    return endpoint{std::string(host), static_cast<std::uint16_t>(p)};
+}
+
+std::string config_error::to_string() const {
+    std::string s = at.to_string();
+    if (!s.empty()) s += ": ";
+    if (!path.empty()) s += path + ": ";
+    return s + message;
+}
+
+const std::vector<override_spec>& override_specs() {
+    static const std::vector<override_spec> specs = {
+        {"SB_DATA_DIR", "--data-dir", "data_dir", {}},
+        {"SB_HTTP_LISTEN", "--http-listen", "http.listen", {}},
+        {"SB_NODE_RPC_URL", "--node-rpc-url", "chains[0].nodes[0].rpc_url", {}},
+        {"SB_NODE_RPC_USER", "--node-rpc-user", "chains[0].nodes[0].rpc_user", {"rpc_cookie_file"}},
+        {"SB_NODE_RPC_PASSWORD", "--node-rpc-password", "chains[0].nodes[0].rpc_password", {"rpc_cookie_file"}},
+        {"SB_NODE_RPC_COOKIE_FILE", "--node-rpc-cookie-file", "chains[0].nodes[0].rpc_cookie_file",
+         {"rpc_user", "rpc_password"}},
+        {"SB_NODE_P2P", "--node-p2p", "chains[0].nodes[0].p2p", {}},
+        {"SB_STRATUM_LISTEN", "--stratum-listen", "chains[0].stratum[0].listen", {}},
+        {"SB_PAYOUT_ADDRESS", "--payout-address", "chains[0].payout.address", {}},
+    };
+    return specs;
+}
+
+std::vector<override_value> overrides_from_env(const std::function<const char*(const char*)>& getenv) {
+    std::vector<override_value> out;
+    for (const auto& spec : override_specs()) {
+        const std::string name(spec.env);
+        if (const char* v = getenv(name.c_str()); v != nullptr)
+            out.push_back({std::string(spec.path), v, "environment " + name});
+    }
+    return out;
+}
+
+std::vector<override_value> overrides_from_args(const std::vector<std::string_view>& args,
+                                                std::vector<std::string>& unknown,
+                                                std::vector<config_error>& errors) {
+    std::vector<override_value> out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        std::string_view value;
+        bool has_value = false;
+        if (const auto eq = a.find('='); a.starts_with("--") && eq != std::string_view::npos) {
+            value = a.substr(eq + 1);
+            a = a.substr(0, eq);
+            has_value = true;
+        }
+        const auto spec = std::find_if(override_specs().begin(), override_specs().end(),
+                                       [&](const override_spec& s) { return s.flag == a; });
+        if (spec == override_specs().end()) {
+            unknown.emplace_back(args[i]);
+            continue;
+        }
+        if (!has_value) {
+            if (i + 1 >= args.size()) {
+                errors.push_back({std::string(spec->path), {"command line " + std::string(a), 0, 0},
+                                  "flag " + std::string(a) + " needs a value"});
+                continue;
+            }
+            value = args[++i];
+        }
+        out.push_back({std::string(spec->path), std::string(value), "command line " + std::string(a)});
+    }
+    return out;
+}
+
+namespace {
+
+using kind = json_value::kind;
+
+// One path segment: a key, optionally indexed ("nodes[0]").
+struct segment {
+    std::string key;
+    std::optional<std::size_t> index;
+};
+
+std::vector<segment> split_path(std::string_view path) {
+    std::vector<segment> out;
+    while (!path.empty()) {
+        const auto dot = path.find('.');
+        std::string_view part = path.substr(0, dot);
+        segment s;
+        if (const auto br = part.find('['); br != std::string_view::npos) {
+            s.key = std::string(part.substr(0, br));
+            s.index = static_cast<std::size_t>(std::stoul(std::string(part.substr(br + 1))));
+        } else {
+            s.key = std::string(part);
+        }
+        out.push_back(std::move(s));
+        if (dot == std::string_view::npos) break;
+        path.remove_prefix(dot + 1);
+    }
+    return out;
+}
+
+// Writes an override into the document, creating the objects and array slots on the way.
+// A value of the wrong shape on the way is replaced: the override is explicit.
+void apply_override(json_value& root, const override_value& o) {
+    const location at{o.origin, 0, 0};
+    json_value* cur = &root;
+    const auto segs = split_path(o.key);
+    for (std::size_t i = 0; i < segs.size(); ++i) {
+        const segment& s = segs[i];
+        const bool last = i + 1 == segs.size();
+        if (cur->type() != kind::object) *cur = json_value::make_object(at);
+        if (last && !s.index) {
+            cur->set(s.key, json_value::make_string(o.value, at), at);
+            for (const auto& spec : override_specs()) {
+                if (spec.path != o.key) continue;
+                for (auto k : spec.clears)
+                    std::erase_if(cur->members(), [&](const json_value::member& m) { return m.first == k; });
+            }
+            return;
+        }
+        json_value* next = cur->find(s.key);
+        if (next == nullptr) next = &cur->set(s.key, s.index ? json_value::make_array(at) : json_value::make_object(at), at);
+        if (s.index) {
+            if (next->type() != kind::array) *next = json_value::make_array(at);
+            while (next->items().size() <= *s.index) next->items().push_back(json_value::make_object(at));
+            next = &next->items()[*s.index];
+        }
+        cur = next;
+    }
+}
+
+class validator {
+public:
+    std::vector<config_error> errors;
+
+    void error(const std::string& path, const location& at, std::string message) {
+        errors.push_back({path, at, std::move(message)});
+    }
+
+    // Checks that v is an object whose keys are all in allowed.
+    bool object(const json_value& v, const std::string& path, std::initializer_list<std::string_view> allowed) {
+        if (v.type() != kind::object) {
+            error(path, v.where(), std::string("must be an object, not ") + json_value::describe(v.type()));
+            return false;
+        }
+        for (const auto& [key, child] : v.members()) {
+            if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+            std::string known;
+            for (auto k : allowed) known += (known.empty() ? "" : ", ") + std::string(k);
+            error(join(path, key), child.key_where(), "unknown key (known keys here: " + known + ")");
+        }
+        return true;
+    }
+
+    static std::string join(const std::string& path, std::string_view key) {
+        return path.empty() ? std::string(key) : path + "." + std::string(key);
+    }
+
+    const json_value* member(const json_value& obj, std::string_view key, const std::string& path, bool required) {
+        const json_value* v = obj.type() == kind::object ? obj.find(key) : nullptr;
+        if (v == nullptr && required) error(join(path, key), obj.where(), "is required");
+        return v;
+    }
+
+    std::optional<std::string> string(const json_value& obj, std::string_view key, const std::string& path,
+                                      bool required, std::size_t max_len = 4096) {
+        const json_value* v = member(obj, key, path, required);
+        if (v == nullptr) return std::nullopt;
+        if (v->type() != kind::string) {
+            error(join(path, key), v->where(), std::string("must be a string, not ") + json_value::describe(v->type()));
+            return std::nullopt;
+        }
+        if (v->as_string().size() > max_len) {
+            error(join(path, key), v->where(), "is longer than " + std::to_string(max_len) + " bytes");
+            return std::nullopt;
+        }
+        return v->as_string();
+    }
+
+    std::optional<std::int64_t> integer(const json_value& obj, std::string_view key, const std::string& path,
+                                        std::int64_t min, std::int64_t max) {
+        const json_value* v = member(obj, key, path, false);
+        if (v == nullptr) return std::nullopt;
+        std::int64_t x = 0;
+        if (v->type() == kind::number && v->is_integer()) {
+            x = v->as_int();
+        } else if (v->type() == kind::string && v->where().line == 0) {
+            // Overrides arrive as text.
+            char* end = nullptr;
+            x = std::strtoll(v->as_string().c_str(), &end, 10);
+            if (v->as_string().empty() || *end != '\0') {
+                error(join(path, key), v->where(), "must be an integer");
+                return std::nullopt;
+            }
+        } else {
+            error(join(path, key), v->where(),
+                  std::string("must be an integer, not ") +
+                      (v->type() == kind::number ? "a fraction" : json_value::describe(v->type())));
+            return std::nullopt;
+        }
+        if (x < min || x > max) {
+            error(join(path, key), v->where(),
+                  "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " + std::to_string(x));
+            return std::nullopt;
+        }
+        return x;
+    }
+
+    std::optional<double> number(const json_value& obj, std::string_view key, const std::string& path, double min,
+                                 double max) {
+        const json_value* v = member(obj, key, path, false);
+        if (v == nullptr) return std::nullopt;
+        if (v->type() != kind::number) {
+            error(join(path, key), v->where(), std::string("must be a number, not ") + json_value::describe(v->type()));
+            return std::nullopt;
+        }
+        const double x = v->as_double();
+        if (!(x >= min && x <= max)) {
+            std::ostringstream m;
+            m << "must be between " << min << " and " << max << ", not " << x;
+            error(join(path, key), v->where(), m.str());
+            return std::nullopt;
+        }
+        return x;
+    }
+
+    std::optional<bool> boolean(const json_value& obj, std::string_view key, const std::string& path) {
+        const json_value* v = member(obj, key, path, false);
+        if (v == nullptr) return std::nullopt;
+        if (v->type() == kind::boolean) return v->as_bool();
+        if (v->type() == kind::string && v->where().line == 0) {
+            if (v->as_string() == "true" || v->as_string() == "1") return true;
+            if (v->as_string() == "false" || v->as_string() == "0") return false;
+        }
+        error(join(path, key), v->where(), std::string("must be true or false, not ") + json_value::describe(v->type()));
+        return std::nullopt;
+    }
+
+    std::optional<endpoint> listen(const json_value& obj, std::string_view key, const std::string& path,
+                                   bool required) {
+        auto s = string(obj, key, path, required, 300);
+        if (!s) return std::nullopt;
+        auto ep = parse_endpoint(*s);
+        if (!ep) error(join(path, key), obj.find(key)->where(),
+                       "must be host:port (IPv6 as [addr]:port, port 1-65535), not \"" + *s + "\"");
+        return ep;
+    }
+
+    const json_value* array(const json_value& obj, std::string_view key, const std::string& path, bool required,
+                            std::size_t min_items, std::size_t max_items) {
+        const json_value* v = member(obj, key, path, required);
+        if (v == nullptr) return nullptr;
+        if (v->type() != kind::array) {
+            error(join(path, key), v->where(), std::string("must be an array, not ") + json_value::describe(v->type()));
+            return nullptr;
+        }
+        if (v->items().size() < min_items || v->items().size() > max_items) {
+            error(join(path, key), v->where(),
+                  "must have " + std::to_string(min_items) + " to " + std::to_string(max_items) + " entries, not " +
+                      std::to_string(v->items().size()));
+            return nullptr;
+        }
+        return v;
+    }
+};
+
+void read_node(validator& val, const json_value& v, const std::string& path, node_settings& out) {
+    if (!val.object(v, path, {"rpc_url", "rpc_user", "rpc_password", "rpc_cookie_file", "p2p", "zmq_hashblock",
+                              "rpc_timeout_ms"}))
+        return;
+    if (auto url = val.string(v, "rpc_url", path, true, 2048)) {
+        out.rpc_url = *url;
+        const std::string_view u = *url;
+        if (u.starts_with("https://")) {
+            val.error(path + ".rpc_url", v.find("rpc_url")->where(),
+                      "https is not supported: nodes speak plain HTTP; keep the node on loopback or a private network");
+        } else if (!u.starts_with("http://")) {
+            val.error(path + ".rpc_url", v.find("rpc_url")->where(), "must start with http:// (e.g. http://127.0.0.1:8332)");
+        } else {
+            std::string_view rest = u.substr(7);
+            const std::string_view hostport = rest.substr(0, rest.find('/'));
+            if (hostport.find('@') != std::string_view::npos)
+                val.error(path + ".rpc_url", v.find("rpc_url")->where(),
+                          "put credentials in rpc_user/rpc_password or rpc_cookie_file, not in the URL");
+            else if (!parse_endpoint(hostport))
+                val.error(path + ".rpc_url", v.find("rpc_url")->where(),
+                          "needs a host and a port, e.g. http://127.0.0.1:8332");
+        }
+    }
+    if (auto s = val.string(v, "rpc_user", path, false, 256)) out.rpc_user = *s;
+    if (auto s = val.string(v, "rpc_password", path, false, 1024)) out.rpc_password = *s;
+    if (auto s = val.string(v, "rpc_cookie_file", path, false)) out.rpc_cookie_file = *s;
+    const bool has_pass = v.find("rpc_password") != nullptr;
+    const bool has_cookie = v.find("rpc_cookie_file") != nullptr;
+    if (has_cookie && (has_pass || v.find("rpc_user") != nullptr))
+        val.error(path, v.where(), "give either rpc_cookie_file or rpc_user/rpc_password, not both");
+    else if (!has_cookie && !has_pass)
+        val.error(path, v.where(), "needs rpc_cookie_file or rpc_password (with rpc_user) to authenticate");
+    if (v.find("p2p") != nullptr) out.p2p = val.listen(v, "p2p", path, false);
+    if (auto s = val.string(v, "zmq_hashblock", path, false, 300)) {
+        if (!s->starts_with("tcp://"))
+            val.error(path + ".zmq_hashblock", v.find("zmq_hashblock")->where(), "must be tcp://host:port");
+        out.zmq_hashblock = *s;
+    }
+    if (auto t = val.integer(v, "rpc_timeout_ms", path, 100, 600'000)) out.rpc_timeout_ms = static_cast<std::uint32_t>(*t);
+}
+
+void read_payout(validator& val, const json_value& v, const std::string& path, const chain_params& chain,
+                 payout_settings& out) {
+    if (!val.object(v, path, {"mode", "address"})) return;
+    if (auto m = val.string(v, "mode", path, false, 64)) {
+        if (*m == "fixed-address") out.mode = payout_mode::fixed_address;
+        else if (*m == "address-username") out.mode = payout_mode::address_username;
+        else val.error(path + ".mode", v.find("mode")->where(),
+                       "must be \"fixed-address\" or \"address-username\", not \"" + *m + "\"");
+    }
+    const bool required = out.mode == payout_mode::fixed_address;
+    if (auto a = val.string(v, "address", path, required, 128)) {
+        auto script = address_to_script(*a, chain.address);
+        if (!script) {
+            val.error(path + ".address", v.find("address")->where(),
+                      "\"" + *a + "\" is not a valid " + std::string(chain.name) + " address: " +
+                          script.error().message());
+        } else {
+            out.address = *a;
+            out.script_pubkey = script->script_pubkey;
+        }
+    }
+}
+
+void read_listener(validator& val, const json_value& v, const std::string& path, stratum_listener& out) {
+    if (!val.object(v, path, {"listen", "tls", "difficulty"})) return;
+    if (auto ep = val.listen(v, "listen", path, true)) out.listen = *ep;
+    if (const json_value* tls = v.find("tls")) {
+        const std::string tpath = path + ".tls";
+        if (val.object(*tls, tpath, {"cert_file", "key_file"})) {
+            tls_settings t;
+            if (auto s = val.string(*tls, "cert_file", tpath, true)) t.cert_file = *s;
+            if (auto s = val.string(*tls, "key_file", tpath, true)) t.key_file = *s;
+            out.tls = t;
+        }
+    }
+    if (const json_value* d = v.find("difficulty")) {
+        const std::string dpath = path + ".difficulty";
+        if (val.object(*d, dpath, {"initial", "min", "max", "target_share_seconds"})) {
+            auto& o = out.difficulty;
+            if (auto x = val.number(*d, "min", dpath, 1e-9, 1e18)) o.min = *x;
+            if (auto x = val.number(*d, "max", dpath, 1e-9, 1e18)) o.max = *x;
+            if (auto x = val.number(*d, "initial", dpath, 1e-9, 1e18)) o.initial = *x;
+            if (auto x = val.number(*d, "target_share_seconds", dpath, 1, 600)) o.target_share_seconds = *x;
+            if (o.min > o.max) val.error(dpath, d->where(), "min is above max");
+            else if (o.initial < o.min || o.initial > o.max) val.error(dpath, d->where(), "initial must lie within [min, max]");
+        }
+    }
+}
+
+void read_chain(validator& val, const json_value& v, const std::string& path, chain_settings& out) {
+    if (!val.object(v, path, {"id", "network", "nodes", "payout", "coinbase_tag", "extranonce2_size", "stratum",
+                              "template_refresh_s"}))
+        return;
+    const chain_params* chain = nullptr;
+    if (auto n = val.string(v, "network", path, true, 64)) {
+        if (auto net = network_from_name(*n)) {
+            out.net = *net;
+            chain = &params(*net);
+        } else {
+            std::string known;
+            for (const auto& p : all_networks()) known += (known.empty() ? "" : ", ") + std::string(p.name);
+            val.error(path + ".network", v.find("network")->where(), "unknown network \"" + *n + "\" (known: " + known + ")");
+        }
+    }
+    out.id = chain ? std::string(chain->name) : std::string();
+    if (auto id = val.string(v, "id", path, false, 32)) {
+        const bool ok = !id->empty() && std::all_of(id->begin(), id->end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        });
+        if (!ok) val.error(path + ".id", v.find("id")->where(), "must be 1-32 characters of a-z, 0-9, '-' and '_'");
+        out.id = *id;
+    }
+    if (const json_value* nodes = val.array(v, "nodes", path, true, 1, 8)) {
+        for (std::size_t i = 0; i < nodes->items().size(); ++i) {
+            node_settings n;
+            read_node(val, nodes->items()[i], path + ".nodes[" + std::to_string(i) + "]", n);
+            out.nodes.push_back(std::move(n));
+        }
+    }
+    if (const json_value* p = val.member(v, "payout", path, true); p != nullptr && chain != nullptr)
+        read_payout(val, *p, path + ".payout", *chain, out.payout);
+    if (auto tag = val.string(v, "coinbase_tag", path, false, max_coinbase_tag_bytes)) {
+        const bool printable = std::all_of(tag->begin(), tag->end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+        if (!printable) val.error(path + ".coinbase_tag", v.find("coinbase_tag")->where(), "must be printable ASCII");
+        out.coinbase_tag = *tag;
+    }
+    if (auto x = val.integer(v, "extranonce2_size", path, 2, 8)) out.extranonce2_size = static_cast<unsigned>(*x);
+    if (const json_value* st = val.array(v, "stratum", path, false, 0, 16)) {
+        for (std::size_t i = 0; i < st->items().size(); ++i) {
+            stratum_listener l;
+            read_listener(val, st->items()[i], path + ".stratum[" + std::to_string(i) + "]", l);
+            out.stratum.push_back(std::move(l));
+        }
+    }
+    if (auto x = val.integer(v, "template_refresh_s", path, 1, 600)) out.template_refresh_s = static_cast<std::uint32_t>(*x);
+}
+
+load_result validate(const json_value& root) {
+    validator val;
+    settings s;
+    if (val.object(root, "", {"data_dir", "log_level", "http", "chains"})) {
+        if (auto d = val.string(root, "data_dir", "", false)) {
+            if (d->empty()) val.error("data_dir", root.find("data_dir")->where(), "must not be empty");
+            s.data_dir = *d;
+        }
+        if (auto l = val.string(root, "log_level", "", false, 16)) {
+            static const std::set<std::string> levels = {"error", "warn", "info", "debug", "trace"};
+            if (!levels.contains(*l))
+                val.error("log_level", root.find("log_level")->where(), "must be error, warn, info, debug or trace");
+            s.log_level = *l;
+        }
+        if (const json_value* h = root.find("http")) {
+            if (val.object(*h, "http", {"enabled", "listen"})) {
+                if (auto e = val.boolean(*h, "enabled", "http")) s.http.enabled = *e;
+                if (auto ep = val.listen(*h, "listen", "http", false)) s.http.listen = *ep;
+            }
+        }
+        if (const json_value* chains = val.array(root, "chains", "", true, 1, 16)) {
+            std::set<std::string> ids;
+            for (std::size_t i = 0; i < chains->items().size(); ++i) {
+                chain_settings c;
+                const std::string path = "chains[" + std::to_string(i) + "]";
+                read_chain(val, chains->items()[i], path, c);
+                if (!c.id.empty() && !ids.insert(c.id).second)
+                    val.error(path + ".id", chains->items()[i].where(),
+                              "chain id \"" + c.id + "\" is used twice (set distinct \"id\" values)");
+                s.chains.push_back(std::move(c));
+            }
+        }
+        // No two listeners may claim the same port on the same address.
+        std::map<std::pair<std::string, std::uint16_t>, std::string> used;
+        auto claim = [&](const endpoint& ep, const std::string& path, const location& at) {
+            auto [it, fresh] = used.emplace(std::make_pair(ep.host, ep.port), path);
+            if (!fresh) val.error(path, at, ep.to_string() + " is already used by " + it->second);
+        };
+        if (s.http.enabled) claim(s.http.listen, "http.listen", root.find("http") ? root.find("http")->where() : root.where());
+        for (std::size_t i = 0; i < s.chains.size(); ++i)
+            for (std::size_t j = 0; j < s.chains[i].stratum.size(); ++j)
+                if (s.chains[i].stratum[j].listen.port != 0)
+                    claim(s.chains[i].stratum[j].listen,
+                          "chains[" + std::to_string(i) + "].stratum[" + std::to_string(j) + "].listen", root.where());
+    }
+    load_result r;
+    if (val.errors.empty()) r.value = std::move(s);
+    std::stable_sort(val.errors.begin(), val.errors.end(), [](const config_error& a, const config_error& b) {
+        return std::tie(a.at.line, a.at.column) < std::tie(b.at.line, b.at.column);
+    });
+    r.errors = std::move(val.errors);
+    return r;
+}
+
+}  // namespace
+
+load_result load_text(std::string_view text, std::string_view source, const std::vector<override_value>& overrides) {
+    auto parsed = parse_json(text, source);
+    if (auto* e = std::get_if<json_parse_error>(&parsed)) {
+        load_result r;
+        r.errors.push_back({"", e->at, e->message});
+        return r;
+    }
+    json_value root = std::move(std::get<json_value>(parsed));
+    for (const auto& o : overrides) apply_override(root, o);
+    return validate(root);
+}
+
+load_result load_file(const std::string& path, const std::vector<override_value>& overrides) {
+    load_result r;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        r.errors.push_back({"", {path, 0, 0}, "cannot open the file"});
+        return r;
+    }
+    std::string text;
+    text.resize(max_config_bytes + 1);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_config_bytes) {
+        r.errors.push_back({"", {path, 0, 0}, "file is larger than " + std::to_string(max_config_bytes) + " bytes"});
+        return r;
+    }
+    return load_text(text, path, overrides);
+}
+
+}  // namespace sb::config

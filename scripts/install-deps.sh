@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what solobridge needs to build and test on Debian 12, and nothing that is
+# already there. Safe to run again. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libboost1.81-dev rapidjson-dev doctest-dev libssl-dev libsqlite3-dev
+  ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
+  nodejs npm curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # A package counts as present when dpkg says "install ok installed".
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    # Node.js and npm may come from outside Debian's packages; the commands are enough.
+    case "$p" in
+      nodejs) command -v node >/dev/null 2>&1 && continue ;;
+      npm) command -v npm >/dev/null 2>&1 && continue ;;
+    esac
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all build and test packages are present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

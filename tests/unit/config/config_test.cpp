@@ -1,0 +1,287 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <string>
+
+#include "sb/config/config.hpp"
+
+using namespace sb;
+using namespace sb::config;
+
+namespace {
+
+const std::string examples = std::string(SB_SOURCE_DIR) + "/config/examples/";
+
+// A valid regtest configuration to start mutating from.
+const char* minimal = R"({
+  "chains": [ {
+    "network": "bitcoin-regtest",
+    "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_user": "u", "rpc_password": "p" } ],
+    "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+    "stratum": [ { "listen": "127.0.0.1:3333" } ]
+  } ]
+})";
+
+std::string errors_of(const load_result& r) {
+    std::string s;
+    for (const auto& e : r.errors) s += e.to_string() + "\n";
+    return s;
+}
+
+// The single error of r, or a failed check.
+config_error only_error(const load_result& r) {
+    REQUIRE_MESSAGE(r.errors.size() == 1, errors_of(r));
+    CHECK(!r.value);
+    return r.errors[0];
+}
+
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+    const auto pos = s.find(from);
+    REQUIRE_MESSAGE(pos != std::string::npos, from);
+    return s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("config: every example file is valid") {
+    for (const char* name : {"regtest-bcoin.json", "bitcoin-mainnet.json", "ravencoin-mainnet.json"}) {
+        CAPTURE(name);
+        auto r = load_file(examples + name);
+        CHECK_MESSAGE(r.errors.empty(), errors_of(r));
+        CHECK(r.value);
+    }
+}
+
+TEST_CASE("config: the regtest example reads into typed settings") {
+    auto r = load_file(examples + "regtest-bcoin.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    const settings& s = *r.value;
+    REQUIRE(s.chains.size() == 1);
+    const chain_settings& c = s.chains[0];
+    CHECK(c.id == "regtest");
+    CHECK(c.net == network::bitcoin_regtest);
+    REQUIRE(c.nodes.size() == 1);
+    CHECK(c.nodes[0].rpc_url == "http://127.0.0.1:48332");
+    CHECK(c.nodes[0].rpc_password == "regtest-demo");
+    REQUIRE(c.nodes[0].p2p);
+    CHECK(c.nodes[0].p2p->port == 48444);
+    CHECK(c.payout.mode == payout_mode::fixed_address);
+    CHECK(c.payout.script_pubkey ==
+          std::vector<std::uint8_t>{0x00, 0x14, 0x75, 0x1e, 0x76, 0xe8, 0x19, 0x91, 0x96, 0xd4, 0x54, 0x94, 0x1c,
+                                    0x45, 0xd1, 0xb3, 0xa3, 0x23, 0xf1, 0x43, 0x3b, 0xd6});
+    CHECK(c.extranonce2_size == 8);
+    REQUIRE(c.stratum.size() == 1);
+    CHECK(c.stratum[0].listen.to_string() == "127.0.0.1:3333");
+    CHECK(c.stratum[0].difficulty.initial == doctest::Approx(0.001));
+    CHECK(s.http.listen.port == 8080);
+}
+
+TEST_CASE("config: defaults apply to keys that are left out") {
+    auto r = load_text(minimal, "minimal.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->data_dir == "./solobridge-data");
+    CHECK(r.value->log_level == "info");
+    CHECK(r.value->http.listen.to_string() == "127.0.0.1:8080");
+    CHECK(r.value->chains[0].id == "bitcoin-regtest");
+    CHECK(r.value->chains[0].coinbase_tag == "/solobridge/");
+    CHECK(r.value->chains[0].template_refresh_s == 30);
+    CHECK(r.value->chains[0].nodes[0].rpc_timeout_ms == 30000);
+}
+
+TEST_CASE("config: comments and trailing commas are accepted") {
+    auto r = load_text("// head\n{ /* block */ \"chains\": [ {\"network\": \"bitcoin-regtest\", // x\n"
+                       "\"nodes\": [{\"rpc_url\": \"http://h:1\", \"rpc_password\": \"p\",},],"
+                       "\"payout\": {\"address\": \"bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080\",},},],}\n// tail\n",
+                       "c.json");
+    CHECK_MESSAGE(r.value, errors_of(r));
+}
+
+TEST_CASE("config: an unknown key is an error with its path and position") {
+    const std::string text = replace(minimal, R"("rpc_user": "u")", R"("rpc_usr": "u")");
+    auto r = load_text(text, "typo.json");
+    // rpc_usr is unknown; rpc_password alone is still valid auth.
+    const config_error e = only_error(r);
+    CHECK(e.path == "chains[0].nodes[0].rpc_usr");
+    CHECK(e.at.source == "typo.json");
+    CHECK(e.at.line == 4);
+    CHECK(e.at.column == 55);
+    CHECK(e.message.find("unknown key") != std::string::npos);
+    CHECK(e.message.find("rpc_user") != std::string::npos);
+    CHECK(e.to_string().starts_with("typo.json:4:55: chains[0].nodes[0].rpc_usr: unknown key"));
+}
+
+TEST_CASE("config: a malformed document names the line and column") {
+    auto r = load_text("{\n  \"chains\": [\n    {\"network\" \"bitcoin-regtest\"}\n  ]\n}\n", "broken.json");
+    const config_error e = only_error(r);
+    CHECK(e.at.line == 3);
+    CHECK(e.at.column == 16);
+    CHECK(e.path.empty());
+    CHECK(!e.message.empty());
+
+    CHECK(only_error(load_text("", "empty.json")).message.find("empty") != std::string::npos);
+    CHECK(only_error(load_text("{} x", "t.json")).message == "text after the end of the document");
+    CHECK(only_error(load_text("{} /* open", "t.json")).message == "unterminated comment");
+    CHECK(only_error(load_text("{\"a\": 1, \"a\": 2}", "d.json")).message == "duplicate key \"a\"");
+    CHECK(only_error(load_text("{\"a\": 1e999}", "n.json")).at.column == 7);
+    CHECK(!load_text("{\"a\": \"\xff\"}", "utf8.json").errors.empty());
+}
+
+TEST_CASE("config: deep nesting is refused without recursion trouble") {
+    const std::string deep = std::string(10000, '[') + std::string(10000, ']');
+    const config_error e = only_error(load_text(deep, "deep.json"));
+    CHECK(e.message.find("nesting deeper") != std::string::npos);
+}
+
+TEST_CASE("config: wrong types and out-of-range values are reported together") {
+    std::string text = replace(minimal, R"("stratum": [)", R"("extranonce2_size": 12, "template_refresh_s": 1.5, "coinbase_tag": 7, "stratum": [)");
+    text = replace(text, R"({ "listen": "127.0.0.1:3333" })",
+                   R"({ "listen": "127.0.0.1:99999", "difficulty": {"min": 10, "max": 1} })");
+    auto r = load_text(text, "t.json");
+    CHECK(!r.value);
+    const std::string all = errors_of(r);
+    CHECK_MESSAGE(r.errors.size() == 5, all);
+    CHECK(all.find("chains[0].extranonce2_size: must be between 2 and 8, not 12") != std::string::npos);
+    CHECK(all.find("chains[0].template_refresh_s: must be an integer, not a fraction") != std::string::npos);
+    CHECK(all.find("chains[0].coinbase_tag: must be a string, not a number") != std::string::npos);
+    CHECK(all.find("chains[0].stratum[0].listen: must be host:port") != std::string::npos);
+    CHECK(all.find("chains[0].stratum[0].difficulty: min is above max") != std::string::npos);
+}
+
+TEST_CASE("config: required keys are named when missing") {
+    CHECK(only_error(load_text("{}", "t.json")).path == "chains");
+    auto r = load_text(R"({"chains": [{}]})", "t.json");
+    const std::string all = errors_of(r);
+    CHECK(all.find("chains[0].network: is required") != std::string::npos);
+    CHECK(all.find("chains[0].nodes: is required") != std::string::npos);
+    CHECK(all.find("chains[0].payout: is required") != std::string::npos);
+}
+
+TEST_CASE("config: an unknown network lists the known ones") {
+    const config_error e = only_error(load_text(replace(minimal, "bitcoin-regtest", "bitcoin-regnet"), "t.json"));
+    CHECK(e.path == "chains[0].network");
+    CHECK(e.message.find("bitcoin-testnet4") != std::string::npos);
+    CHECK(e.message.find("ravencoin-mainnet") != std::string::npos);
+}
+
+TEST_CASE("config: payout addresses are checked against the chain's network") {
+    SUBCASE("a mainnet address on regtest") {
+        const config_error e = only_error(load_text(
+            replace(minimal, "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+            "t.json"));
+        CHECK(e.path == "chains[0].payout.address");
+        CHECK(e.message.find("not a valid bitcoin-regtest address") != std::string::npos);
+    }
+    SUBCASE("a broken checksum") {
+        const config_error e = only_error(load_text(
+            replace(minimal, "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt081"),
+            "t.json"));
+        CHECK(e.path == "chains[0].payout.address");
+    }
+    SUBCASE("address-username needs no address") {
+        auto r = load_text(replace(minimal, R"({ "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" })",
+                                   R"({ "mode": "address-username" })"),
+                           "t.json");
+        REQUIRE_MESSAGE(r.value, errors_of(r));
+        CHECK(r.value->chains[0].payout.mode == payout_mode::address_username);
+    }
+    SUBCASE("fixed-address without an address") {
+        const config_error e = only_error(load_text(
+            replace(minimal, R"({ "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" })", "{}"), "t.json"));
+        CHECK(e.path == "chains[0].payout.address");
+        CHECK(e.message == "is required");
+    }
+}
+
+TEST_CASE("config: node authentication must be one method") {
+    const config_error both = only_error(load_text(
+        replace(minimal, R"("rpc_user": "u")", R"("rpc_user": "u", "rpc_cookie_file": "/x/.cookie")"), "t.json"));
+    CHECK(both.path == "chains[0].nodes[0]");
+    CHECK(both.message.find("not both") != std::string::npos);
+    const config_error none = only_error(load_text(replace(minimal, R"(, "rpc_user": "u", "rpc_password": "p")", ""), "t.json"));
+    CHECK(none.message.find("authenticate") != std::string::npos);
+    const config_error https = only_error(load_text(replace(minimal, "http://127.0.0.1:18443", "https://127.0.0.1:18443"), "t.json"));
+    CHECK(https.message.find("https is not supported") != std::string::npos);
+    const config_error creds = only_error(load_text(replace(minimal, "http://127.0.0.1:18443", "http://u:p@127.0.0.1:18443"), "t.json"));
+    CHECK(creds.message.find("not in the URL") != std::string::npos);
+}
+
+TEST_CASE("config: two listeners on one port are refused") {
+    const config_error e = only_error(load_text(replace(minimal, "127.0.0.1:3333", "127.0.0.1:8080"), "t.json"));
+    CHECK(e.path == "chains[0].stratum[0].listen");
+    CHECK(e.message.find("already used by http.listen") != std::string::npos);
+}
+
+TEST_CASE("config: environment and flags override the file and a flag wins") {
+    const std::map<std::string, std::string> env = {
+        {"SB_NODE_RPC_URL", "http://127.0.0.1:40000"},
+        {"SB_STRATUM_LISTEN", "127.0.0.1:4000"},
+        {"SB_DATA_DIR", "/from/env"},
+    };
+    auto overrides = overrides_from_env([&](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+    });
+    CHECK(overrides.size() == 3);
+    std::vector<std::string> unknown;
+    std::vector<config_error> errors;
+    auto flags = overrides_from_args({"--data-dir", "/from/flag", "--http-listen=127.0.0.1:9000", "--verbose"}, unknown, errors);
+    CHECK(errors.empty());
+    CHECK(unknown == std::vector<std::string>{"--verbose"});
+    overrides.insert(overrides.end(), flags.begin(), flags.end());
+    auto r = load_text(minimal, "t.json", overrides);
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->data_dir == "/from/flag");
+    CHECK(r.value->http.listen.port == 9000);
+    CHECK(r.value->chains[0].nodes[0].rpc_url == "http://127.0.0.1:40000");
+    CHECK(r.value->chains[0].stratum[0].listen.port == 4000);
+}
+
+TEST_CASE("config: a cookie override replaces user and password from the file") {
+    std::vector<std::string> unknown;
+    std::vector<config_error> errors;
+    auto o = overrides_from_args({"--node-rpc-cookie-file", "/data/.cookie"}, unknown, errors);
+    auto r = load_text(minimal, "t.json", o);
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->chains[0].nodes[0].rpc_cookie_file == "/data/.cookie");
+    CHECK(r.value->chains[0].nodes[0].rpc_password.empty());
+}
+
+TEST_CASE("config: a bad override names where it came from") {
+    std::vector<std::string> unknown;
+    std::vector<config_error> errors;
+    auto o = overrides_from_args({"--stratum-listen", "nowhere"}, unknown, errors);
+    const config_error e = only_error(load_text(minimal, "t.json", o));
+    CHECK(e.to_string().starts_with("command line --stratum-listen: chains[0].stratum[0].listen: must be host:port"));
+    overrides_from_args({"--data-dir"}, unknown, errors);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].message.find("needs a value") != std::string::npos);
+}
+
+TEST_CASE("config: overrides alone can supply a missing chain setting") {
+    auto r = load_text(replace(minimal, R"("stratum": [ { "listen": "127.0.0.1:3333" } ])", R"("stratum": [])"), "t.json",
+                       {{"chains[0].stratum[0].listen", "127.0.0.1:3999", "environment SB_STRATUM_LISTEN"}});
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    REQUIRE(r.value->chains[0].stratum.size() == 1);
+    CHECK(r.value->chains[0].stratum[0].listen.port == 3999);
+}
+
+TEST_CASE("config: endpoints parse host port and bracketed IPv6") {
+    CHECK(parse_endpoint("127.0.0.1:3333")->port == 3333);
+    CHECK(parse_endpoint("[::1]:8080")->host == "::1");
+    CHECK(parse_endpoint("[::1]:8080")->to_string() == "[::1]:8080");
+    CHECK(parse_endpoint("node.lan:8332")->host == "node.lan");
+    CHECK(!parse_endpoint("::1:8080"));
+    CHECK(!parse_endpoint("127.0.0.1"));
+    CHECK(!parse_endpoint("127.0.0.1:"));
+    CHECK(!parse_endpoint(":80"));
+    CHECK(!parse_endpoint("h:0"));
+    CHECK(parse_endpoint("h:0", true));
+    CHECK(!parse_endpoint("h:65536"));
+    CHECK(parse_endpoint("h:65535"));
+    CHECK(!parse_endpoint("h:12a"));
+    CHECK(!parse_endpoint("bad host:1"));
+}
+
+TEST_CASE("config: a missing or oversized file gives a clear error") {
+    CHECK(only_error(load_file("/nonexistent/solobridge.json")).message == "cannot open the file");
+}
