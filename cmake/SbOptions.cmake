@@ -2,7 +2,8 @@
 add_library(sb_options INTERFACE)
 add_library(sb::options ALIAS sb_options)
 target_compile_options(sb_options INTERFACE
-  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor>)
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wnon-virtual-dtor>
+  $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-Wshadow=local>)
 
 if(SB_SANITIZE)
   if(NOT SB_SANITIZE MATCHES "^(address|undefined|address,undefined|undefined,address)$")
@@ -20,6 +21,9 @@ if(SB_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
     message(FATAL_ERROR "SB_FUZZ=ON needs clang (configure with -DCMAKE_CXX_COMPILER=clang++)")
   endif()
+  # Coverage instrumentation for every library the fuzz targets link, so libFuzzer is
+  # guided by the parsers' branches and not only by the target file's.
+  target_compile_options(sb_options INTERFACE -fsanitize=fuzzer-no-link)
   set(SB_FUZZ_SUMMARY "libFuzzer")
 else()
   set(SB_FUZZ_SUMMARY "corpus replay under CTest (SB_FUZZ=ON with clang for libFuzzer)")
