@@ -34,6 +34,8 @@ public:
         case core_errc::address_wrong_checksum_variant:
             return "wrong checksum variant (v0 needs bech32, v1 and above need bech32m)";
         case core_errc::address_not_supported: return "this network has no such address type";
+        case core_errc::address_bad_padding:
+            return "bech32 data has more than 4 padding bits or non-zero padding (BIP173)";
         }
         return "unknown core error";
     }

@@ -36,6 +36,7 @@ enum class core_errc {
     address_bad_program_length,
     address_wrong_checksum_variant,
     address_not_supported,
+    address_bad_padding,
 };
 
 const std::error_category& core_category() noexcept;
