@@ -23,8 +23,11 @@ for p in "${packages[@]}"; do
   fi
 done
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all build and test packages are present"
+  "$here/regtest-node.sh" install
   exit 0
 fi
 
@@ -37,3 +40,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The regtest node for the demo and the integration tests comes from npm.
+"$here/regtest-node.sh" install

@@ -1,0 +1,253 @@
+#include "regtest_node.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "seed.hpp"
+
+namespace sb::test {
+namespace {
+
+constexpr auto start_timeout = std::chrono::seconds(90);
+
+int connect_loopback(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval tv{120, 0};  // generatetoaddress of hundreds of blocks takes seconds in pure JS
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+std::string base64(const std::string& in) {
+    static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+    }
+    if (i + 1 == in.size()) {
+        const unsigned v = (unsigned char)in[i] << 16;
+        out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+    } else if (i + 2 == in.size()) {
+        const unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+        out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+    }
+    return out;
+}
+
+std::string find_bcoin() {
+    const std::string path = std::string(SB_REGTEST_NODE_DIR) + "/node_modules/bcoin/bin/node";
+    REQUIRE_MESSAGE(std::filesystem::exists(path),
+                    "bcoin is not installed at " << path << ": run scripts/install-deps.sh (or scripts/test.sh)");
+    return path;
+}
+
+}  // namespace
+
+std::uint16_t free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+regtest_node::regtest_node() {
+    const std::string bcoin = find_bcoin();
+    auto rng = seeded_rng(0x4e0de);
+    api_key_ = "key" + std::to_string(rng());
+    dir_ = (std::filesystem::temp_directory_path() / ("sb-regtest-" + std::to_string(::getpid()) + "-" +
+                                                      std::to_string(rng() % 1000000)))
+               .string();
+    std::filesystem::create_directories(dir_);
+    rpc_port_ = free_loopback_port();
+    p2p_port_ = free_loopback_port();
+    wallet_port_ = free_loopback_port();
+    REQUIRE((rpc_port_ != p2p_port_ && p2p_port_ != wallet_port_ && rpc_port_ != wallet_port_));
+
+    std::vector<std::string> args = {
+        "node", bcoin, "--network=regtest", "--memory=true", "--prefix=" + dir_, "--wallet-prefix=" + dir_ + "/regtest",
+        "--host=127.0.0.1", "--port=" + std::to_string(p2p_port_), "--only=127.0.0.2",
+        "--http-host=127.0.0.1", "--http-port=" + std::to_string(rpc_port_),
+        "--wallet-http-host=127.0.0.1", "--wallet-http-port=" + std::to_string(wallet_port_),
+        "--api-key=" + api_key_, "--log-level=info", "--workers=false",
+    };
+    const std::string log = dir_ + "/node.log";
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+        // The node must not outlive the test, even when the test crashes.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);
+        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (out >= 0) {
+            ::dup2(out, 1);
+            ::dup2(out, 2);
+        }
+        ::setenv("NODE_BACKEND", "js", 1);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execvp("node", argv.data());
+        ::_exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + start_timeout;
+    bool rpc_up = false, p2p_up = false;
+    while (std::chrono::steady_clock::now() < deadline && !(rpc_up && p2p_up)) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            FAIL("bcoin exited during start-up:\n" << log_tail());
+        }
+        // The P2P port opens about 2 s after RPC (toolchain.md §4.5): wait for both.
+        for (auto [port, up] : {std::pair{rpc_port_, &rpc_up}, std::pair{p2p_port_, &p2p_up}}) {
+            if (*up) continue;
+            const int fd = connect_loopback(port);
+            if (fd >= 0) {
+                *up = true;
+                ::close(fd);
+            }
+        }
+        if (!(rpc_up && p2p_up)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!(rpc_up && p2p_up)) {
+        kill_now();
+        FAIL("bcoin did not open its ports within " << start_timeout.count() << " s:\n" << log_tail());
+    }
+}
+
+regtest_node::~regtest_node() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGTERM);
+        for (int i = 0; i < 50; ++i) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        kill_now();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+void regtest_node::kill_now() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+std::string regtest_node::log_tail(std::size_t lines) const {
+    std::ifstream in(dir_ + "/node.log");
+    std::deque<std::string> last;
+    for (std::string line; std::getline(in, line);) {
+        last.push_back(line);
+        if (last.size() > lines) last.pop_front();
+    }
+    std::string s;
+    for (const auto& l : last) s += l + "\n";
+    return s;
+}
+
+std::string regtest_node::rpc_raw(std::uint16_t port, const std::string& method, const std::string& params_json) {
+    const std::string body = R"({"jsonrpc":"1.0","id":1,"method":")" + method + R"(","params":)" + params_json + "}";
+    const std::string req = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                            "Authorization: Basic " + base64("test:" + api_key_) + "\r\nContent-Length: " +
+                            std::to_string(body.size()) + "\r\n\r\n" + body;
+    const int fd = connect_loopback(port);
+    REQUIRE_MESSAGE(fd >= 0, "cannot connect to the regtest node on port " << port);
+    std::size_t sent = 0;
+    while (sent < req.size()) {
+        const ssize_t n = ::send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+        REQUIRE(n > 0);
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string resp;
+    char buf[65536];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        resp.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    const auto split = resp.find("\r\n\r\n");
+    REQUIRE_MESSAGE(split != std::string::npos, "no HTTP reply to " << method << ": '" << resp << "'");
+    std::string head = resp.substr(0, split);
+    std::string payload = resp.substr(split + 4);
+    if (head.find("Transfer-Encoding: chunked") != std::string::npos ||
+        head.find("transfer-encoding: chunked") != std::string::npos) {
+        std::string joined;
+        std::size_t pos = 0;
+        while (pos < payload.size()) {
+            const auto eol = payload.find("\r\n", pos);
+            if (eol == std::string::npos) break;
+            const std::size_t len = std::strtoul(payload.substr(pos, eol - pos).c_str(), nullptr, 16);
+            if (len == 0) break;
+            joined += payload.substr(eol + 2, len);
+            pos = eol + 2 + len + 2;
+        }
+        payload = joined;
+    }
+    return payload;
+}
+
+namespace {
+rapidjson::Document result_of(const std::string& method, const std::string& raw) {
+    rapidjson::Document d;
+    d.Parse(raw.c_str());
+    REQUIRE_MESSAGE(!d.HasParseError(), method << ": reply is not JSON: " << raw);
+    REQUIRE_MESSAGE(d.IsObject(), method << ": reply is not an object: " << raw);
+    REQUIRE_MESSAGE((!d.HasMember("error") || d["error"].IsNull()), method << " failed: " << raw);
+    rapidjson::Document r;
+    r.CopyFrom(d["result"], r.GetAllocator());
+    return r;
+}
+}  // namespace
+
+rapidjson::Document regtest_node::rpc(const std::string& method, const std::string& params_json) {
+    return result_of(method, rpc_raw(rpc_port_, method, params_json));
+}
+
+rapidjson::Document regtest_node::wallet_rpc(const std::string& method, const std::string& params_json) {
+    return result_of(method, rpc_raw(wallet_port_, method, params_json));
+}
+
+}  // namespace sb::test

@@ -1,0 +1,56 @@
+// A real bcoin regtest node for integration tests: started on free loopback ports in a
+// private directory, killed when the test process dies (PR_SET_PDEATHSIG), stopped by
+// the destructor. Installed by scripts/regtest-node.sh (scripts/install-deps.sh).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+
+#include <rapidjson/document.h>
+
+namespace sb::test {
+
+class regtest_node {
+public:
+    // Starts the node and waits until both its RPC and P2P ports accept connections.
+    // Fails the current test (REQUIRE) when bcoin is not installed or does not come up.
+    regtest_node();
+    ~regtest_node();
+    regtest_node(const regtest_node&) = delete;
+    regtest_node& operator=(const regtest_node&) = delete;
+
+    std::uint16_t rpc_port() const noexcept { return rpc_port_; }
+    std::uint16_t p2p_port() const noexcept { return p2p_port_; }
+    std::uint16_t wallet_port() const noexcept { return wallet_port_; }
+    const std::string& api_key() const noexcept { return api_key_; }
+    std::string rpc_url() const { return "http://127.0.0.1:" + std::to_string(rpc_port_); }
+    const std::string& dir() const noexcept { return dir_; }
+    pid_t pid() const noexcept { return pid_; }
+
+    // Blocking JSON-RPC call for test set-up (not the code under test). Returns the
+    // `result` member; fails the test on transport errors or a JSON-RPC error.
+    rapidjson::Document rpc(const std::string& method, const std::string& params_json = "[]");
+    // Same against the wallet RPC port.
+    rapidjson::Document wallet_rpc(const std::string& method, const std::string& params_json = "[]");
+    // Raw reply body of a call (result and error members as the node sent them).
+    std::string rpc_raw(std::uint16_t port, const std::string& method, const std::string& params_json);
+
+    // Kills the node at once (fault tests); the destructor then does nothing.
+    void kill_now();
+    // Last lines of the node's log, for failure messages.
+    std::string log_tail(std::size_t lines = 30) const;
+
+private:
+    pid_t pid_ = -1;
+    std::uint16_t rpc_port_ = 0;
+    std::uint16_t p2p_port_ = 0;
+    std::uint16_t wallet_port_ = 0;
+    std::string api_key_;
+    std::string dir_;
+};
+
+// An unused TCP port on 127.0.0.1 (bound and released; the caller binds it soon after).
+std::uint16_t free_loopback_port();
+
+}  // namespace sb::test
