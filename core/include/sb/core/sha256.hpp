@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -68,8 +69,54 @@ bool sha256_force(sha256_impl impl) noexcept;
 bool sha256_self_test(sha256_impl impl) noexcept;
 
 namespace detail {
+
+// Round constants K0..K63 (FIPS 180-4 §4.2.2).
+inline constexpr std::array<std::uint32_t, 64> sha256_k = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+// W[t] + K[t] for t in [0, 64) of a block whose 16 message words are all known at compile
+// time (FIPS 180-4 §6.2.2 step 1). Padding blocks of fixed-length inputs are such blocks,
+// so their whole message schedule folds into a table.
+constexpr std::array<std::uint32_t, 64> sha256_schedule_plus_k(const std::array<std::uint32_t, 16>& m) noexcept {
+    std::array<std::uint32_t, 64> w{};
+    for (int t = 0; t < 16; ++t) w[t] = m[t];
+    for (int t = 16; t < 64; ++t) {
+        const std::uint32_t s0 = std::rotr(w[t - 15], 7) ^ std::rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
+        const std::uint32_t s1 = std::rotr(w[t - 2], 17) ^ std::rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
+        w[t] = w[t - 16] + s0 + w[t - 7] + s1;
+    }
+    for (int t = 0; t < 64; ++t) w[t] += sha256_k[t];
+    return w;
+}
+
+// The padding block that follows a 64-byte message: 0x80, zeros, bit length 512.
+inline constexpr std::array<std::uint32_t, 64> sha256_pad64_wk =
+    sha256_schedule_plus_k({0x80000000u, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 512});
+
 // The portable compression function: state updated by n consecutive 64-byte blocks.
 void sha256_transform_generic(std::uint32_t state[8], const std::uint8_t* blocks, std::size_t n) noexcept;
+
+// x86-64 flavours, defined only in SB_X86_64 builds. Call them only after the dispatcher
+// has checked CPUID; they fault on CPUs without the instructions.
+// sha256_shani.cpp (SHA extensions, SSE4.1):
+void sha256_transform_shani(std::uint32_t state[8], const std::uint8_t* blocks, std::size_t n) noexcept;
+// out = sha256d(header[0..80)).
+void sha256d_header_shani(std::uint8_t out[32], const std::uint8_t header[80]) noexcept;
+// out = sha256d(in[0..64)).
+void sha256d64_shani_1way(std::uint8_t out[32], const std::uint8_t in[64]) noexcept;
+// Two independent inputs at once: out[32i..32i+32) = sha256d(in[64i..64i+64)), i = 0, 1.
+void sha256d64_shani_2way(std::uint8_t out[64], const std::uint8_t in[128]) noexcept;
+// sha256_avx2.cpp: eight independent inputs in the eight 32-bit lanes of YMM registers,
+// out[32i..32i+32) = sha256d(in[64i..64i+64)), i = 0..7.
+void sha256d64_avx2_8way(std::uint8_t out[256], const std::uint8_t in[512]) noexcept;
+
 }  // namespace detail
 
 }  // namespace sb
