@@ -1,0 +1,81 @@
+// Typed node calls on top of rpc_client: getblockchaininfo, getblocktemplate (plain and
+// longpoll) and submitblock, with their replies parsed. The template itself is handed
+// over as raw JSON; parse_block_template (template.hpp) turns it into a block template.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+#include "sb/core/result.hpp"
+#include "sb/node/rpc_client.hpp"
+#include "sb/node/rpc_reply.hpp"
+
+namespace sb::node {
+
+// ---- getblockchaininfo ---------------------------------------------------------------
+
+struct blockchain_info {
+    std::string chain;          // "main", "test", "testnet4", "signet", "regtest"
+    std::uint64_t blocks = 0;   // height of the best validated block
+    std::string bestblockhash;  // 64 hex digits, display order
+    // Core and Ravencoin report it; bcoin 1.0.2 does not (nullopt).
+    std::optional<bool> initialblockdownload;
+};
+
+// Reads the fields above from a getblockchaininfo result. Errors: bad_reply (not an
+// object, a required field missing or of the wrong type, a hash that is not 64 hex).
+sb::result<blockchain_info> parse_blockchain_info(const rapidjson::Value& result);
+
+void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockchain_info>)> handler,
+                       call_options options = {});
+
+// ---- getblocktemplate ----------------------------------------------------------------
+
+struct template_request {
+    bool signet = false;     // adds "signet" to rules (Core refuses signet GBT without it)
+    std::string longpollid;  // non-empty: a BIP22 longpoll that returns when this changes
+};
+
+// [{"rules":["segwit"(,"signet")],"capabilities":["coinbasevalue","longpoll","proposal"]
+//   (,"longpollid":"…")}]
+std::string template_params_json(const template_request& request);
+
+// The raw result of getblocktemplate (a JSON object on success). A longpoll should run
+// on a client of its own with a long timeout (see template_source).
+void getblocktemplate(rpc_client& client, const template_request& request,
+                      std::function<void(rpc_reply)> handler, call_options options = {});
+
+// ---- submitblock ---------------------------------------------------------------------
+
+enum class submit_status {
+    accepted,                // JSON null (Core, bcoin) or true (Ravencoin pprpcsb)
+    duplicate,               // already have it, and it is valid
+    duplicate_invalid,       // already have it, and it is invalid
+    duplicate_inconclusive,  // already have it, validity unknown
+    inconclusive,            // no verdict yet (e.g. valid but not on the best chain)
+    rejected,                // invalid: reason says why
+};
+std::string_view to_string(submit_status s) noexcept;
+
+struct submit_verdict {
+    submit_status status = submit_status::accepted;
+    // The node's word without bcoin's "rejected: " prefix ("high-hash", "duplicate", …);
+    // "rejected" when the node gave no reason; empty when accepted. Sanitized and bounded.
+    std::string reason;
+};
+
+// The verdict in a submitblock result (BIP22 plus the node quirks in node.md §4.4).
+// Errors: bad_reply for a value that is not null, a boolean or a string.
+sb::result<submit_verdict> parse_submit_verdict(const rapidjson::Value& result);
+
+// submitblock(block_hex). An RPC error (e.g. -22 "Block decode failed") stays an
+// rpc_error in the result, apart from the verdicts.
+void submitblock(rpc_client& client, std::string block_hex,
+                 std::function<void(rpc_result<submit_verdict>)> handler, call_options options = {});
+
+}  // namespace sb::node

@@ -1,0 +1,110 @@
+// JSON-RPC 1.0 messages as the node client sends and receives them: request bodies,
+// the reply envelope ({"result":…,"error":…,"id":…}) and batch replies. Pure functions,
+// no I/O: the HTTP client feeds them status and body, and the fuzz target feeds them
+// hostile bytes. Replies never throw; every failure is an rpc_error.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "sb/node/errors.hpp"
+
+namespace sb::node {
+
+// Why a call failed. code is a node_errc. For rpc_error, rpc_code and message are the
+// node's JSON-RPC error (e.g. -22 "Block decode failed"); for other codes message says
+// more (HTTP status, JSON parse offset, socket error, …). Node text is bounded and has
+// no control characters (max_node_text_bytes).
+struct rpc_error {
+    std::error_code code;
+    int rpc_code = 0;
+    std::string message;
+
+    // "node returned a JSON-RPC error: -22 Block decode failed", "…: <message>".
+    std::string to_string() const;
+};
+
+// Outcome of a call: value when ok(), otherwise error. T must be default-constructible.
+template <class T>
+struct rpc_result {
+    rpc_error error;  // error.code is empty on success
+    T value{};
+
+    bool ok() const noexcept { return !error.code; }
+    explicit operator bool() const noexcept { return ok(); }
+
+    static rpc_result failure(std::error_code code, std::string message = {}, int rpc_code = 0) {
+        rpc_result r;
+        r.error = rpc_error{code, rpc_code, std::move(message)};
+        return r;
+    }
+};
+
+// A read-only JSON value that keeps alive the document (and reply text) it lives in.
+// Copies share the document. Default: JSON null.
+class rpc_value {
+public:
+    rpc_value() noexcept;
+    rpc_value(std::shared_ptr<const void> owner, const rapidjson::Value* value) noexcept
+        : owner_(std::move(owner)), value_(value) {}
+
+    const rapidjson::Value& get() const noexcept { return *value_; }
+    const rapidjson::Value& operator*() const noexcept { return *value_; }
+    const rapidjson::Value* operator->() const noexcept { return value_; }
+
+private:
+    std::shared_ptr<const void> owner_;
+    const rapidjson::Value* value_;
+};
+
+// The value of a single call's "result".
+using rpc_reply = rpc_result<rpc_value>;
+// The replies of a batch, in the order of its requests (matched by id).
+using batch_reply = rpc_result<std::vector<rpc_reply>>;
+
+// One JSON-RPC call. params_json is JSON text (an array, or an object for named
+// parameters) inserted verbatim: it must come from trusted code, never from outside.
+struct rpc_request {
+    std::string method;
+    std::string params_json = "[]";
+};
+
+// {"jsonrpc":"1.0","id":<id>,"method":"<method>","params":<params_json>}
+std::string make_request_body(const rpc_request& request, std::uint64_t id);
+// A JSON array of requests with ids first_id, first_id+1, …
+std::string make_batch_body(std::span<const rpc_request> requests, std::uint64_t first_id);
+
+// JSON text of a string (quotes and escapes added), for building params_json.
+std::string json_quote(std::string_view text);
+
+// The reply to one call, from the HTTP status and body of the node's answer.
+//   401/403                       → unauthorized
+//   any status, JSON-RPC error    → rpc_error with the node's code and message (Core sends
+//                                   its RPC errors with HTTP 500, 404 or 400)
+//   2xx with "result"             → the result (which may be JSON null)
+//   other non-2xx                 → http_status
+// Also bad_json (not JSON, or NUL bytes), bad_reply (not an object, no result and no
+// error, a malformed error object, or an id other than `id`; a null id is accepted only
+// with an error, as Core sends for requests it could not parse).
+rpc_reply parse_reply(unsigned http_status, std::string body, std::uint64_t id);
+
+// The replies to a batch of `count` calls with ids first_id…first_id+count-1, in that
+// order, whatever order the node used. A reply missing for some id is bad_reply in that
+// slot; replies with unknown or repeated ids are ignored. The whole batch fails when
+// the body is not an array (a single JSON-RPC error object gives its rpc_error).
+batch_reply parse_batch_reply(unsigned http_status, std::string body, std::uint64_t first_id,
+                              std::size_t count);
+
+// Node-supplied text made safe to log: cut to max_node_text_bytes, control characters
+// replaced by '?'.
+std::string sanitize_node_text(std::string_view text);
+
+}  // namespace sb::node

@@ -1,0 +1,87 @@
+// Keeps block templates flowing from one node over RPC: a template at start, a longpoll
+// held open on its own connection (re-issued with each new longpollid), a fetch at once
+// when another path (P2P, ZMQ) reports a new tip, and a periodic refresh. Failures back
+// off and retry; the dashboard reads status().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "sb/core/chain.hpp"
+#include "sb/node/limits.hpp"
+#include "sb/node/rpc_client.hpp"
+#include "sb/node/rpc_reply.hpp"
+
+namespace sb::node {
+
+// Why a template was fetched.
+enum class template_reason {
+    initial,   // the first fetch after start()
+    longpoll,  // the node answered the open longpoll (new tip, or mempool changes)
+    new_tip,   // notify_new_tip(): another path saw a new block
+    refresh,   // the periodic refresh, or a retry after a failed fetch
+};
+std::string_view to_string(template_reason r) noexcept;
+
+struct template_source_options {
+    sb::network net = sb::network::bitcoin_regtest;  // signet adds the "signet" rule
+    // A template at least this often (chain_settings.template_refresh_s); zero: never.
+    std::chrono::milliseconds refresh = default_template_refresh;
+    // Each longpoll request is abandoned and re-issued after this long.
+    std::chrono::milliseconds longpoll_timeout = sb::node::longpoll_timeout;
+    // Back-off between failed fetches and failed longpolls.
+    std::chrono::milliseconds retry_initial = backoff_initial;
+    std::chrono::milliseconds retry_max = backoff_max;
+    client_options client;  // for both connections
+};
+
+struct template_source_status {
+    std::optional<std::chrono::system_clock::time_point> last_template_at;
+    std::uint64_t templates = 0;  // delivered so far
+    std::string last_error;       // the last failed fetch or longpoll, empty until one fails
+    bool longpoll_active = false; // a longpoll request is outstanding (sent, or waiting
+                                  // for its connection)
+    bool longpoll_supported = true;  // false once the node sent a template without longpollid
+    client_status rpc;            // the connection for fetches
+    client_status longpoll_rpc;   // the connection held by the longpoll
+};
+
+class template_source {
+public:
+    // The raw getblocktemplate result (a JSON object) and why it was fetched. Called on
+    // the strand, never after stop().
+    using template_handler = std::function<void(const rpc_value& gbt, template_reason why)>;
+
+    // strand: as for rpc_client; both RPC connections and all timers run on it.
+    template_source(boost::asio::any_io_executor strand, rpc_settings rpc, template_source_options options,
+                    template_handler on_template);
+    // Stops (see stop()).
+    ~template_source();
+    template_source(const template_source&) = delete;
+    template_source& operator=(const template_source&) = delete;
+
+    // Fetches the first template and starts the longpoll and refresh cycle. Once only.
+    void start();
+    // A new tip was seen elsewhere: fetch now (coalesced with a fetch already running).
+    // Ignored before start().
+    void notify_new_tip();
+    // Cancels timers and outstanding requests. No handler call starts after stop()
+    // returns when it is called on the strand; from another thread, a call already
+    // running on the strand may finish. Idempotent.
+    void stop();
+
+    template_source_status status() const;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace sb::node

@@ -1,0 +1,135 @@
+#include "sb/node/node_rpc.hpp"
+
+#include "sb/core/hex.hpp"
+#include "sb/node/limits.hpp"
+
+namespace sb::node {
+namespace {
+
+std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+bool is_hash_hex(std::string_view s) {
+    if (s.size() != 64) return false;
+    for (char c : s)
+        if (sb::hex_digit_value(c) < 0) return false;
+    return true;
+}
+
+// Turns a failed typed parse into the rpc_result the handler gets.
+template <class T>
+rpc_result<T> typed(const rpc_reply& reply, sb::result<T> (*parse)(const rapidjson::Value&)) {
+    if (!reply.ok()) {
+        rpc_result<T> r;
+        r.error = reply.error;
+        return r;
+    }
+    auto parsed = parse(reply.value.get());
+    if (!parsed) return rpc_result<T>::failure(parsed.error(), "unexpected result shape");
+    rpc_result<T> r;
+    r.value = std::move(*parsed);
+    return r;
+}
+
+}  // namespace
+
+sb::result<blockchain_info> parse_blockchain_info(const rapidjson::Value& result) {
+    if (!result.IsObject()) return node_errc::bad_reply;
+    const auto chain = result.FindMember("chain");
+    const auto blocks = result.FindMember("blocks");
+    const auto best = result.FindMember("bestblockhash");
+    if (chain == result.MemberEnd() || !chain->value.IsString()) return node_errc::bad_reply;
+    if (blocks == result.MemberEnd() || !blocks->value.IsUint64()) return node_errc::bad_reply;
+    if (best == result.MemberEnd() || !best->value.IsString() || !is_hash_hex(string_of(best->value)))
+        return node_errc::bad_reply;
+    blockchain_info info;
+    info.chain = sanitize_node_text(string_of(chain->value));
+    info.blocks = blocks->value.GetUint64();
+    info.bestblockhash = std::string(string_of(best->value));
+    const auto ibd = result.FindMember("initialblockdownload");
+    if (ibd != result.MemberEnd()) {
+        if (!ibd->value.IsBool()) return node_errc::bad_reply;
+        info.initialblockdownload = ibd->value.GetBool();
+    }
+    return info;
+}
+
+void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockchain_info>)> handler,
+                       call_options options) {
+    client.call({"getblockchaininfo", "[]"},
+                [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_blockchain_info)); }, options);
+}
+
+std::string template_params_json(const template_request& request) {
+    std::string s = R"([{"rules":["segwit")";
+    if (request.signet) s += R"(,"signet")";
+    s += R"(],"capabilities":["coinbasevalue","longpoll","proposal"])";
+    if (!request.longpollid.empty()) {
+        s += R"(,"longpollid":)";
+        s += json_quote(request.longpollid);
+    }
+    s += "}]";
+    return s;
+}
+
+void getblocktemplate(rpc_client& client, const template_request& request,
+                      std::function<void(rpc_reply)> handler, call_options options) {
+    client.call({"getblocktemplate", template_params_json(request)}, std::move(handler), options);
+}
+
+std::string_view to_string(submit_status s) noexcept {
+    switch (s) {
+    case submit_status::accepted: return "accepted";
+    case submit_status::duplicate: return "duplicate";
+    case submit_status::duplicate_invalid: return "duplicate-invalid";
+    case submit_status::duplicate_inconclusive: return "duplicate-inconclusive";
+    case submit_status::inconclusive: return "inconclusive";
+    case submit_status::rejected: return "rejected";
+    }
+    return "unknown";
+}
+
+sb::result<submit_verdict> parse_submit_verdict(const rapidjson::Value& result) {
+    submit_verdict v;
+    if (result.IsNull()) return v;
+    if (result.IsBool()) {
+        // Ravencoin's pprpcsb answers true on success.
+        if (result.GetBool()) return v;
+        v.status = submit_status::rejected;
+        v.reason = "false";
+        return v;
+    }
+    if (!result.IsString()) return node_errc::bad_reply;
+
+    std::string_view text = string_of(result);
+    // bcoin prefixes every verdict with "rejected: ", duplicates included.
+    constexpr std::string_view bcoin_prefix = "rejected:";
+    if (text.starts_with(bcoin_prefix)) {
+        text.remove_prefix(bcoin_prefix.size());
+        while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    }
+    if (text.empty()) text = "rejected";
+    v.reason = sanitize_node_text(text);
+
+    if (text == "duplicate")
+        v.status = submit_status::duplicate;
+    else if (text == "duplicate-invalid")
+        v.status = submit_status::duplicate_invalid;
+    else if (text == "duplicate-inconclusive")
+        v.status = submit_status::duplicate_inconclusive;
+    else if (text == "inconclusive" || text.starts_with("inconclusive-"))
+        v.status = submit_status::inconclusive;
+    else
+        v.status = submit_status::rejected;
+    return v;
+}
+
+void submitblock(rpc_client& client, std::string block_hex,
+                 std::function<void(rpc_result<submit_verdict>)> handler, call_options options) {
+    std::string params = "[";
+    params += json_quote(block_hex);
+    params += "]";
+    client.call({"submitblock", std::move(params)},
+                [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_submit_verdict)); }, options);
+}
+
+}  // namespace sb::node

@@ -1,0 +1,437 @@
+// The Beast side of the RPC client: one keep-alive connection, a queue of calls sent one
+// at a time, per-call deadlines, reconnect back-off. The only node-client TU that
+// includes Beast (each one costs ~15 s of compile time).
+#include "sb/node/rpc_client.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "backoff.hpp"
+
+namespace sb::node {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+// One call (single or batch) from call() until its handler is posted.
+struct pending_call {
+    std::uint64_t first_id = 0;
+    bool is_batch = false;
+    std::size_t batch_count = 0;
+    std::string body;
+    rpc_client::reply_handler on_reply;
+    rpc_client::batch_handler on_batch;
+    std::chrono::milliseconds timeout{0};
+    std::optional<asio::steady_timer> timer;
+    bool done = false;           // the handler has been posted
+    bool timed_out = false;      // the deadline passed while the call was on the wire
+    bool auth_retried = false;   // re-sent once after a 401 with a re-read cookie
+    bool stale_retried = false;  // re-sent once after an idle keep-alive connection died
+};
+using call_ptr = std::shared_ptr<pending_call>;
+
+// The peer closed or reset a connection: on a reused keep-alive connection with no reply
+// byte received, the node most likely dropped it while idle.
+bool is_stale_connection_error(const error_code& ec) {
+    return ec == http::error::end_of_stream || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::error::connection_aborted;
+}
+
+rpc_error map_transport_error(const error_code& ec) {
+    if (ec == http::error::body_limit) return {node_errc::body_too_large, 0, "reply body exceeds the limit"};
+    if (ec == http::error::header_limit) return {node_errc::bad_http, 0, "reply header exceeds the limit"};
+    if (ec == asio::error::operation_aborted) return {node_errc::cancelled, 0, ec.message()};
+    if (is_stale_connection_error(ec) || ec == http::error::partial_message)
+        return {node_errc::connection_lost, 0, ec.message()};
+    if (ec.category() == http::make_error_code(http::error::bad_version).category())
+        return {node_errc::bad_http, 0, ec.message()};
+    return {node_errc::connection_lost, 0, ec.message()};
+}
+
+std::string describe_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+}  // namespace
+
+class rpc_client::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(asio::any_io_executor ex, rpc_settings settings, client_options options)
+        : ex_(std::move(ex)),
+          settings_(std::move(settings)),
+          options_(options),
+          url_(parse_http_url(settings_.url)),
+          resolver_(ex_),
+          stream_(ex_),
+          backoff_timer_(ex_),
+          backoff_(options_.backoff_initial, options_.backoff_max) {
+        if (settings_.timeout <= std::chrono::milliseconds::zero()) settings_.timeout = default_call_timeout;
+        if (url_) {
+            const bool v6 = url_->host.find(':') != std::string::npos;
+            host_header_ = (v6 ? "[" + url_->host + "]" : url_->host) + ":" + std::to_string(url_->port);
+        }
+        if (settings_.cookie_file.empty() && (!settings_.user.empty() || !settings_.password.empty()))
+            auth_header_ = "Basic " + base64_encode(settings_.user + ":" + settings_.password);
+    }
+
+    std::uint64_t take_ids(std::size_t n) { return next_id_.fetch_add(std::max<std::size_t>(n, 1)); }
+
+    void submit(call_ptr c, call_options options) {
+        c->timeout = options.timeout == std::chrono::milliseconds::zero() ? settings_.timeout : options.timeout;
+        asio::post(ex_, [self = shared_from_this(), c = std::move(c)]() mutable { self->enqueue(std::move(c)); });
+    }
+
+    void close() {
+        asio::post(ex_, [self = shared_from_this()] { self->do_close(); });
+    }
+
+    client_status status() const {
+        std::lock_guard lock(status_mutex_);
+        return status_;
+    }
+
+private:
+    // ---- queue -------------------------------------------------------------------------
+
+    void enqueue(call_ptr c) {
+        if (closed_) return finish_error(c, {node_errc::cancelled, 0, "client closed"});
+        if (!url_) return finish_error(c, {node_errc::bad_url, 0, sanitize_node_text(settings_.url)});
+        if (c->is_batch && c->batch_count == 0) return finish_http(c, 200, "[]");
+        if (queue_.size() >= max_queued_calls) return finish_error(c, {node_errc::queue_full, 0, {}});
+        if (c->timeout != no_timeout) {
+            c->timer.emplace(ex_);
+            c->timer->expires_after(c->timeout);
+            c->timer->async_wait([self = shared_from_this(), c](error_code ec) { self->on_call_timeout(c, ec); });
+        }
+        queue_.push_back(std::move(c));
+        do_next();
+    }
+
+    // Starts whatever can start: a connection when calls wait and none is open, or the
+    // next call when the connection is idle.
+    void do_next() {
+        if (closed_ || active_ || connecting_ || backoff_pending_) return;
+        while (!queue_.empty() && queue_.front()->done) queue_.pop_front();
+        if (queue_.empty()) return;
+        if (!connected_) return do_resolve();
+        active_ = std::move(queue_.front());
+        queue_.pop_front();
+        do_write();
+    }
+
+    void on_call_timeout(const call_ptr& c, error_code ec) {
+        if (ec || c->done || closed_) return;
+        c->timed_out = true;
+        if (active_ == c) {
+            // The aborted read or write completes the call in fail_active.
+            close_connection();
+            return;
+        }
+        const auto it = std::find(queue_.begin(), queue_.end(), c);
+        if (it != queue_.end()) queue_.erase(it);
+        if (!connected_ && !last_connect_error_.empty())
+            finish_error(c, {node_errc::connect_failed, 0, last_connect_error_});
+        else
+            finish_error(c, {node_errc::timeout, 0, "no reply within " + describe_ms(c->timeout)});
+    }
+
+    // ---- connection --------------------------------------------------------------------
+
+    void do_resolve() {
+        connecting_ = true;
+        update_status([](client_status& s) {
+            if (s.consecutive_failures == 0) s.state = link_state::connecting;
+        });
+        resolver_.async_resolve(url_->host, std::to_string(url_->port),
+                                beast::bind_front_handler(&impl::on_resolve, shared_from_this()));
+    }
+
+    void on_resolve(error_code ec, tcp::resolver::results_type results) {
+        if (closed_) return;
+        if (ec) return on_connect_failed("cannot resolve " + url_->host + ": " + ec.message());
+        stream_.expires_after(options_.connect_timeout);
+        stream_.async_connect(results, beast::bind_front_handler(&impl::on_connect, shared_from_this()));
+    }
+
+    void on_connect(error_code ec, const tcp::endpoint&) {
+        if (closed_) return;
+        stream_.expires_never();
+        if (ec) return on_connect_failed("cannot connect to " + host_header_ + ": " + ec.message());
+        connecting_ = false;
+        connected_ = true;
+        exchanges_ = 0;
+        last_connect_error_.clear();
+        buffer_.consume(buffer_.size());
+        error_code ignored;
+        stream_.socket().set_option(tcp::no_delay(true), ignored);
+        // Detects a node host that vanished without a reset while a longpoll is held.
+        stream_.socket().set_option(asio::socket_base::keep_alive(true), ignored);
+        backoff_.reset();
+        if (!settings_.cookie_file.empty()) load_cookie();
+        update_status([](client_status& s) {
+            s.state = link_state::connected;
+            s.consecutive_failures = 0;
+            s.retry_delay = std::chrono::milliseconds::zero();
+        });
+        do_next();
+    }
+
+    void on_connect_failed(std::string what) {
+        connecting_ = false;
+        connected_ = false;
+        stream_.close();
+        last_connect_error_ = what;
+        const auto delay = backoff_.next();
+        update_status([&](client_status& s) {
+            s.state = link_state::down;
+            s.last_error = what;
+            ++s.consecutive_failures;
+            s.retry_delay = delay;
+        });
+        backoff_pending_ = true;
+        backoff_timer_.expires_after(delay);
+        backoff_timer_.async_wait(beast::bind_front_handler(&impl::on_backoff, shared_from_this()));
+    }
+
+    void on_backoff(error_code) {
+        if (closed_) return;
+        backoff_pending_ = false;
+        do_next();
+    }
+
+    void close_connection() {
+        error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.close();
+        connected_ = false;
+    }
+
+    // Bitcoin Core writes "__cookie__:<hex>" on start; a restarted node has a new one.
+    void load_cookie() {
+        std::ifstream in(settings_.cookie_file, std::ios::binary);
+        if (!in) return note_error("cannot read cookie file " + settings_.cookie_file);
+        std::string text(max_cookie_bytes, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        text.resize(std::min(text.size(), text.find_first_of("\r\n")));
+        if (text.find(':') == std::string::npos)
+            return note_error("cookie file " + settings_.cookie_file + " holds no user:password");
+        auth_header_ = "Basic " + base64_encode(text);
+    }
+
+    // ---- one exchange ------------------------------------------------------------------
+
+    void do_write() {
+        req_ = {};
+        req_.method(http::verb::post);
+        req_.target(url_->target);
+        req_.version(11);
+        req_.set(http::field::host, host_header_);
+        req_.set(http::field::user_agent, "solobridge");
+        req_.set(http::field::content_type, "application/json");
+        if (!auth_header_.empty()) req_.set(http::field::authorization, auth_header_);
+        req_.keep_alive(true);
+        req_.body() = active_->body;
+        req_.prepare_payload();
+        parser_.emplace();
+        parser_->body_limit(static_cast<std::uint64_t>(options_.reply_limit_bytes));
+        parser_->header_limit(max_reply_header_bytes);
+        http::async_write(stream_, req_, beast::bind_front_handler(&impl::on_write, shared_from_this()));
+    }
+
+    void on_write(error_code ec, std::size_t) {
+        if (closed_) return;
+        if (ec) return fail_active(ec);
+        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&impl::on_read, shared_from_this()));
+    }
+
+    void on_read(error_code ec, std::size_t) {
+        if (closed_) return;
+        if (ec) return fail_active(ec);
+        ++exchanges_;
+        auto msg = parser_->release();
+        parser_.reset();
+        const unsigned status = msg.result_int();
+        if (!msg.keep_alive()) close_connection();
+        auto c = std::move(active_);
+        if (c->done) return do_next();
+        const bool refused = status == 401 || status == 403;
+        if (refused && !settings_.cookie_file.empty() && !c->auth_retried) {
+            c->auth_retried = true;
+            load_cookie();
+            queue_.push_front(std::move(c));
+            return do_next();
+        }
+        finish_http(c, status, std::move(msg.body()));
+        do_next();
+    }
+
+    // The running call's read or write failed.
+    void fail_active(error_code ec) {
+        auto c = std::move(active_);
+        const bool got_bytes = parser_ && parser_->got_some();
+        const bool reused = exchanges_ > 0;
+        parser_.reset();
+        close_connection();
+        if (!c->done) {
+            if (c->timed_out) {
+                finish_error(c, {node_errc::timeout, 0, "no complete reply within " + describe_ms(c->timeout)});
+            } else if (!got_bytes && reused && !c->stale_retried && is_stale_connection_error(ec)) {
+                c->stale_retried = true;
+                queue_.push_front(std::move(c));
+            } else {
+                auto e = map_transport_error(ec);
+                update_status([&](client_status& s) { s.state = link_state::down; });
+                finish_error(c, std::move(e));
+            }
+        }
+        do_next();
+    }
+
+    // ---- completion --------------------------------------------------------------------
+
+    void finish_error(const call_ptr& c, rpc_error e) {
+        if (c->done) return;
+        c->done = true;
+        if (c->timer) c->timer->cancel();
+        note_error(e.to_string());
+        update_status([](client_status& s) { ++s.calls_failed; });
+        if (c->is_batch) {
+            batch_reply r;
+            r.error = std::move(e);
+            post_handler(std::move(c->on_batch), std::move(r));
+        } else {
+            rpc_reply r;
+            r.error = std::move(e);
+            post_handler(std::move(c->on_reply), std::move(r));
+        }
+    }
+
+    void finish_http(const call_ptr& c, unsigned status, std::string body) {
+        if (c->done) return;
+        c->done = true;
+        if (c->timer) c->timer->cancel();
+        if (c->is_batch) {
+            auto r = parse_batch_reply(status, std::move(body), c->first_id, c->batch_count);
+            count_reply(r.error);
+            post_handler(std::move(c->on_batch), std::move(r));
+        } else {
+            auto r = parse_reply(status, std::move(body), c->first_id);
+            count_reply(r.error);
+            post_handler(std::move(c->on_reply), std::move(r));
+        }
+    }
+
+    void count_reply(const rpc_error& e) {
+        const bool usable = !e.code || e.code == node_errc::rpc_error;
+        if (!usable) note_error(e.to_string());
+        update_status([&](client_status& s) { ++(usable ? s.calls_ok : s.calls_failed); });
+    }
+
+    template <class Handler, class Reply>
+    void post_handler(Handler h, Reply r) {
+        if (!h) return;
+        asio::post(ex_, [h = std::move(h), r = std::move(r)]() mutable { h(std::move(r)); });
+    }
+
+    void do_close() {
+        if (closed_) return;
+        closed_ = true;
+        backoff_timer_.cancel();
+        resolver_.cancel();
+        close_connection();
+        if (active_) finish_error(active_, {node_errc::cancelled, 0, "client closed"});
+        active_.reset();
+        for (auto& c : queue_) finish_error(c, {node_errc::cancelled, 0, "client closed"});
+        queue_.clear();
+    }
+
+    // ---- status ------------------------------------------------------------------------
+
+    template <class F>
+    void update_status(F&& f) {
+        std::lock_guard lock(status_mutex_);
+        f(status_);
+    }
+
+    void note_error(std::string text) {
+        update_status([&](client_status& s) { s.last_error = std::move(text); });
+    }
+
+    asio::any_io_executor ex_;
+    rpc_settings settings_;
+    client_options options_;
+    std::optional<http_url> url_;
+    std::string host_header_;
+    std::string auth_header_;
+
+    tcp::resolver resolver_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    http::request<http::string_body> req_;
+    std::optional<http::response_parser<http::string_body>> parser_;
+    asio::steady_timer backoff_timer_;
+    detail::backoff backoff_;
+
+    std::deque<call_ptr> queue_;
+    call_ptr active_;               // the call on the wire
+    bool connecting_ = false;       // resolve or connect in progress
+    bool connected_ = false;        // an open connection (idle or busy)
+    bool backoff_pending_ = false;  // waiting before the next connect attempt
+    bool closed_ = false;
+    std::uint64_t exchanges_ = 0;   // replies read on the current connection
+    std::string last_connect_error_;
+    std::atomic<std::uint64_t> next_id_{1};
+
+    mutable std::mutex status_mutex_;
+    client_status status_;
+};
+
+rpc_client::rpc_client(asio::any_io_executor strand, rpc_settings settings, client_options options)
+    : impl_(std::make_shared<impl>(std::move(strand), std::move(settings), options)) {}
+
+rpc_client::~rpc_client() { impl_->close(); }
+
+void rpc_client::call(rpc_request request, reply_handler handler, call_options options) {
+    auto c = std::make_shared<pending_call>();
+    c->first_id = impl_->take_ids(1);
+    c->body = make_request_body(request, c->first_id);
+    c->on_reply = std::move(handler);
+    impl_->submit(std::move(c), options);
+}
+
+void rpc_client::call_batch(std::vector<rpc_request> requests, batch_handler handler, call_options options) {
+    auto c = std::make_shared<pending_call>();
+    c->is_batch = true;
+    c->batch_count = requests.size();
+    c->first_id = impl_->take_ids(requests.size());
+    c->body = make_batch_body(requests, c->first_id);
+    c->on_batch = std::move(handler);
+    impl_->submit(std::move(c), options);
+}
+
+void rpc_client::close() { impl_->close(); }
+
+client_status rpc_client::status() const { return impl_->status(); }
+
+}  // namespace sb::node
