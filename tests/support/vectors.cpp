@@ -2,11 +2,14 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
+
+#include "sb/core/hex.hpp"
 
 namespace sb::test {
 
@@ -30,6 +33,24 @@ const rapidjson::Document& vector_json(const std::string& name) {
         REQUIRE_MESSAGE(!slot->HasParseError(), "vector file " << name << " is not valid JSON");
     }
     return *slot;
+}
+
+
+
+rapidjson::Document vector_member_copy(const std::string& file, const std::string& member) {
+    const auto& doc = vector_json(file);
+    REQUIRE_MESSAGE(doc.HasMember(member.c_str()), file << " has no member " << member);
+    rapidjson::Document d;
+    d.CopyFrom(doc[member.c_str()], d.GetAllocator());
+    return d;
+}
+
+sb::hash256 hash_from_display(const std::string& hex) {
+    auto r = sb::from_hex_fixed<32>(hex);
+    REQUIRE_MESSAGE(r, "not a 64-digit hash: " << hex);
+    sb::hash256 h = *r;
+    std::reverse(h.begin(), h.end());
+    return h;
 }
 
 }  // namespace sb::test

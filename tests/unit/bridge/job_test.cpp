@@ -42,13 +42,6 @@ std::string str(const rapidjson::Value& v, const char* key) {
     return v[key].GetString();
 }
 
-rapidjson::Document fixture(const char* file, const char* name) {
-    const auto& doc = test::vector_json(file);
-    REQUIRE(doc.HasMember(name));
-    rapidjson::Document d;
-    d.CopyFrom(doc[name], d.GetAllocator());
-    return d;
-}
 
 std::shared_ptr<const node::block_template> parse(const rapidjson::Value& gbt,
                                                   network net = network::bitcoin_regtest) {
@@ -80,7 +73,7 @@ bridge::job_spec spec_for(const bytes& payout, std::string_view tag, std::size_t
 // coinbasevalue 50 BTC, the coinbase-only commitment); with a segwit rule it is the
 // template behind regtest_block_height_1.
 std::shared_ptr<const node::block_template> regtest_h1_template(bool segwit) {
-    rapidjson::Document d = fixture("getblocktemplate.json", "bcoin_presegwit");
+    rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_presegwit");
     if (segwit) d["rules"].PushBack("!segwit", d.GetAllocator());
     return parse(d);
 }
@@ -162,7 +155,7 @@ TEST_CASE("coinbase: bcoin pre-segwit template has no commitment output and no w
 }
 
 TEST_CASE("coinbase: bcoin post-segwit template puts the commitment last and the reserved value in the witness") {
-    const rapidjson::Document d = fixture("getblocktemplate.json", "bcoin_postsegwit");
+    const rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_postsegwit");
     const auto& expected = test::vector_json("getblocktemplate.json")["bcoin_postsegwit_expected"];
     auto t = parse(d);
     auto j = bridge::make_job(t, spec_for(p2wpkh_payout(), "/solobridge/"));
@@ -217,7 +210,7 @@ TEST_CASE("coinbase: bcoin post-segwit template puts the commitment last and the
 }
 
 TEST_CASE("job: Core regtest template gives the expected merkle branch and commitment") {
-    const rapidjson::Document d = fixture("getblocktemplate.json", "core_regtest");
+    const rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "core_regtest");
     const auto& expected = test::vector_json("getblocktemplate.json")["core_regtest_expected"];
     auto t = parse(d);
     CHECK(to_hex(bridge::witness_commitment_for(*t)) == expected["witness_commitment"].GetString());
@@ -232,7 +225,7 @@ TEST_CASE("job: Core regtest template gives the expected merkle branch and commi
 }
 
 TEST_CASE("coinbase: a node commitment that disagrees with ours is an error") {
-    rapidjson::Document d = fixture("getblocktemplate.json", "bcoin_postsegwit");
+    rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_postsegwit");
     // The coinbase-only commitment: right shape, wrong transactions.
     d["default_witness_commitment"].SetString(
         "6a24aa21a9ede2f61c3f71d1defd3fa999dfa36953755c690689799962b48bebd836974e8cf9", d.GetAllocator());
@@ -244,7 +237,7 @@ TEST_CASE("coinbase: Ravencoin template without witness data carries no commitme
     // Source: ravencoin.json getblocktemplate_kawpow_with_tx (real node output). Our
     // commitment over its transaction equals the node's default_witness_commitment,
     // which pins the wtxid and witness-root computation on real data.
-    const rapidjson::Document d = fixture("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    const rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
     auto t = parse(d, network::ravencoin_regtest);
     REQUIRE(t->default_witness_commitment);
     CHECK(bridge::witness_commitment_for(*t) == *t->default_witness_commitment);
@@ -355,7 +348,7 @@ TEST_CASE("job: cpuminer session rebuilds the captured header and hash") {
 TEST_CASE("job: a template on block 840000 notifies the prevhash and numbers cpuminer received") {
     // Source: stratum.md §3: block 840000's display hash and the captured notify.
     const auto& nv = test::vector_json("stratum_cpuminer.json")["notify"];
-    rapidjson::Document d = fixture("getblocktemplate.json", "core_regtest");
+    rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "core_regtest");
     d["previousblockhash"].SetString("0000000000000000000320283a032748cef8227873ff4872689bf23f1cda83a5",
                                      d.GetAllocator());
     d["bits"].SetString("17034219", d.GetAllocator());
@@ -402,7 +395,7 @@ TEST_CASE("coinbase: scriptSig stays within 100 bytes with a 40-byte tag and 8-b
     CHECK(j->coinbase.script_sig_bytes == 1 + 1 + 12 + 1 + 40);
     CHECK(script_sig_of(*j).size() == j->coinbase.script_sig_bytes);
 
-    rapidjson::Document d = fixture("getblocktemplate.json", "bcoin_postsegwit");
+    rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_postsegwit");
     d["height"].SetInt(0x7fffffff);  // the longest height push: 5 bytes
     auto high = parse(d);
     for (std::size_t en2 : {std::size_t{1}, std::size_t{8}, bridge::max_extranonce2_bytes}) {
@@ -437,7 +430,7 @@ TEST_CASE("coinbase: BIP34 heights 1 to 16 use OP_N and 17 a one-byte push") {
     // Source: node.md §4.3 and §5.5; Core rejects 01 01 for height 1.
     for (int height = 1; height <= 17; ++height) {
         CAPTURE(height);
-        rapidjson::Document d = fixture("getblocktemplate.json", "bcoin_presegwit");
+        rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_presegwit");
         d["height"].SetInt(height);
         auto j = bridge::make_job(parse(d), spec_for(p2wpkh_payout(), "", 4, 4));
         REQUIRE(j);
@@ -490,7 +483,7 @@ TEST_CASE("job: extranonces of the wrong size are refused") {
 }
 
 TEST_CASE("job: ntime is never below mintime") {
-    rapidjson::Document d = fixture("getblocktemplate.json", "core_regtest");
+    rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "core_regtest");
     d["mintime"].SetUint(d["curtime"].GetUint() + 10);
     auto j = bridge::make_job(parse(d), spec_for(p2wpkh_payout(), ""));
     REQUIRE(j);
@@ -558,7 +551,7 @@ TEST_CASE("job: random extranonces give headers that commit to the assembled blo
     // Property: for any extranonce2, the rebuilt header's merkle root is the root of
     // the assembled block, and the block's witness commitment holds.
     auto rng = test::seeded_rng(0x6a6f62);
-    auto t = parse(fixture("getblocktemplate.json", "bcoin_postsegwit"));
+    auto t = parse(test::vector_member_copy("getblocktemplate.json", "bcoin_postsegwit"));
     auto j = bridge::make_job(t, spec_for(p2wpkh_payout(), "/solobridge/", 4, 8));
     REQUIRE(j);
     for (int i = 0; i < 32; ++i) {

@@ -37,14 +37,6 @@ bytes unhex(const std::string& s) {
     return *r;
 }
 
-// A hash given in display order, as internal order.
-hash256 from_display(const std::string& s) {
-    auto r = from_hex_fixed<32>(s);
-    REQUIRE(r);
-    hash256 h = *r;
-    std::reverse(h.begin(), h.end());
-    return h;
-}
 
 const rapidjson::Value& block413567_vec() { return vec("mainnet_headers")["413567"]; }
 
@@ -116,7 +108,7 @@ TEST_CASE("tx: genesis coinbase parses and re-serializes identically") {
     CHECK(serialize(*tx, true) == raw);
     CHECK(serialized_size(*tx, true) == raw.size());
     CHECK(to_hex_reversed(txid(*tx)) == str(v, "txid"));
-    CHECK(txid(*tx) == from_display(str(v, "txid")));
+    CHECK(txid(*tx) == test::hash_from_display(str(v, "txid")));
     CHECK(wtxid(*tx) == txid(*tx));
     auto direct = txid_from_serialized(raw);
     REQUIRE(direct);
@@ -412,7 +404,7 @@ TEST_CASE("block: regtest header from the coinbase txid reproduces header_nonce0
     const auto& g = vec("genesis_headers")["regtest"];
     block b;
     b.header.version = 0x20000000;
-    b.header.prev_block = from_display(str(g, "hash"));
+    b.header.prev_block = test::hash_from_display(str(g, "hash"));
     b.header.time = 1296688603;
     b.header.bits = 0x207fffff;
     b.header.nonce = 0;

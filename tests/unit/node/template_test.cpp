@@ -20,24 +20,9 @@ using node::template_errc;
 
 namespace {
 
-// A mutable copy of a template fixture.
-rapidjson::Document fixture(const char* file, const char* name) {
-    const auto& doc = test::vector_json(file);
-    REQUIRE(doc.HasMember(name));
-    rapidjson::Document d;
-    d.CopyFrom(doc[name], d.GetAllocator());
-    return d;
-}
 
-rapidjson::Document gbt(const char* name) { return fixture("getblocktemplate.json", name); }
+rapidjson::Document gbt(const char* name) { return test::vector_member_copy("getblocktemplate.json", name); }
 
-hash256 from_display(const std::string& s) {
-    auto r = from_hex_fixed<32>(s);
-    REQUIRE(r);
-    hash256 h = *r;
-    std::reverse(h.begin(), h.end());
-    return h;
-}
 
 const chain_params& btc_regtest() { return params(network::bitcoin_regtest); }
 
@@ -81,7 +66,7 @@ TEST_CASE("template: bcoin post-segwit template gives every typed field") {
     REQUIRE_MESSAGE(t, t.error().message());
     CHECK(t->coin == coin_type::bitcoin);
     CHECK(t->height == 451);
-    CHECK(t->prev_block == from_display(d["previousblockhash"].GetString()));
+    CHECK(t->prev_block == test::hash_from_display(d["previousblockhash"].GetString()));
     CHECK(t->bits == 0x207fffffu);
     CHECK(t->target == compact_to_target(0x207fffffu).target);
     CHECK(t->version == 0x20000000);
@@ -105,8 +90,8 @@ TEST_CASE("template: bcoin post-segwit template gives every typed field") {
         const auto& j = d["transactions"][static_cast<rapidjson::SizeType>(i)];
         const node::template_tx& tx = t->transactions[i];
         CHECK(to_hex(tx.data) == j["data"].GetString());
-        CHECK(tx.txid == from_display(j["txid"].GetString()));
-        CHECK(tx.wtxid == from_display(j["hash"].GetString()));
+        CHECK(tx.txid == test::hash_from_display(j["txid"].GetString()));
+        CHECK(tx.wtxid == test::hash_from_display(j["hash"].GetString()));
         CHECK(tx.fee == j["fee"].GetInt64());
         CHECK(tx.weight == j["weight"].GetInt64());
         CHECK(tx.sigops == j["sigops"].GetInt64());
@@ -164,7 +149,7 @@ TEST_CASE("template: Core regtest template parses") {
 TEST_CASE("template: Ravencoin templates parse and segwit follows witness data") {
     // Source: ravencoin.json, real Ravencoin Core 4.6.1 regtest output.
     const chain_params& rvn = params(network::ravencoin_regtest);
-    const rapidjson::Document with_tx = fixture("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    const rapidjson::Document with_tx = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
     auto t = node::parse_block_template(with_tx, rvn);
     REQUIRE_MESSAGE(t, t.error().message());
     CHECK(t->coin == coin_type::ravencoin);
@@ -181,7 +166,7 @@ TEST_CASE("template: Ravencoin templates parse and segwit follows witness data")
     for (const char* name :
          {"getblocktemplate_kawpow_height1_with_miningaddress", "getblocktemplate_x16rv2_pre_kawpow"}) {
         CAPTURE(name);
-        const rapidjson::Document d = fixture("ravencoin.json", name);
+        const rapidjson::Document d = test::vector_member_copy("ravencoin.json", name);
         auto r = node::parse_block_template(d, rvn);
         REQUIRE_MESSAGE(r, r.error().message());
         CHECK(r->transactions.empty());
@@ -191,7 +176,7 @@ TEST_CASE("template: Ravencoin templates parse and segwit follows witness data")
 
 TEST_CASE("template: Ravencoin template with witness data is segwit-active") {
     // Ravencoin's own template above, with the bcoin fixture's P2WPKH spend added.
-    rapidjson::Document d = fixture("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
     const rapidjson::Document b = gbt("bcoin_postsegwit");
     rapidjson::Value tx;
     tx.CopyFrom(b["transactions"][1], d.GetAllocator());
@@ -227,7 +212,7 @@ TEST_CASE("template: optional fields take their defaults") {
         CAPTURE(i);
         const auto& j = full["transactions"][static_cast<rapidjson::SizeType>(i)];
         CHECK(t->transactions[i].weight == j["weight"].GetInt64());  // computed from data
-        CHECK(t->transactions[i].wtxid == from_display(j["hash"].GetString()));
+        CHECK(t->transactions[i].wtxid == test::hash_from_display(j["hash"].GetString()));
         CHECK(t->transactions[i].fee == 0);
         CHECK(t->transactions[i].depends.empty());
     }
@@ -442,7 +427,7 @@ TEST_CASE("template: hostile sizes are refused") {
 }
 
 TEST_CASE("template: Ravencoin money range allows more than Bitcoin's") {
-    rapidjson::Document d = fixture("ravencoin.json", "getblocktemplate_kawpow_height1_with_miningaddress");
+    rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_height1_with_miningaddress");
     d["coinbasevalue"].SetInt64(node::bitcoin_max_money + 1);
     CHECK(node::parse_block_template(d, params(network::ravencoin_regtest)));
     CHECK(parse_error(d, params(network::bitcoin_regtest)) == template_errc::coinbasevalue_invalid);
