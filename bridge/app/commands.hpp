@@ -16,5 +16,6 @@ using args = std::span<const std::string_view>;
 int cmd_hash(args a);   // solobridge hash sha256d HEADER_HEX
 int cmd_bench(args a);  // solobridge bench sha256d-cpu [--seconds S]
 int cmd_check_config(args a);  // solobridge check-config FILE [overrides]
+int cmd_cpu_miner(args a);     // solobridge cpu-miner --url HOST:PORT --user NAME ...
 
 }  // namespace sb::app

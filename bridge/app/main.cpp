@@ -17,6 +17,8 @@ constexpr std::string_view usage =
     "  bench sha256d-cpu [--seconds S]\n"
     "                              sha256d of 80-byte headers per second, one core, per implementation\n"
     "  check-config FILE [FLAGS]   validate a configuration file (exit 0 valid, 2 invalid)\n"
+    "  cpu-miner --url HOST:PORT --user NAME [--pass P] [--seconds S] [--max-shares N]\n"
+    "                              mine on one CPU thread through a Stratum v1 server (demo, tests)\n"
     "  backends                    list the GPU backends built into this binary\n"
     "  version                     print the version\n"
     "  help                        print this text\n";
@@ -41,6 +43,7 @@ int main(int argc, char** argv) {
     if (cmd == "hash") return sb::app::cmd_hash(rest);
     if (cmd == "bench") return sb::app::cmd_bench(rest);
     if (cmd == "check-config") return sb::app::cmd_check_config(rest);
+    if (cmd == "cpu-miner") return sb::app::cmd_cpu_miner(rest);
     if (cmd == "backends") return cmd_backends();
     if (cmd == "version" || cmd == "--version") {
         std::printf("solobridge %s\n", SB_VERSION);
