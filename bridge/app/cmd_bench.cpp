@@ -11,6 +11,8 @@
 #include "commands.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/sha256.hpp"
+#include "sb/gpu/ethash.hpp"
+#include "sb/gpu/kawpow.hpp"
 
 namespace sb::app {
 namespace {
@@ -95,11 +97,48 @@ int bench_sha256d_cpu(double seconds) {
     return exit_ok;
 }
 
+// `solobridge bench kawpow-verify`: epoch-context build time (light cache + L1 cache) for
+// epoch 0 and a mid-2026 mainnet epoch, then light verifications per second on one core.
+int bench_kawpow_verify(double seconds) {
+    namespace ethash = sb::gpu::ethash;
+    namespace kawpow = sb::gpu::kawpow;
+    using clock = std::chrono::steady_clock;
+    constexpr int mainnet_epoch = 590;  // height ~4.43 M (gpu.md §2.6)
+    std::printf("# one thread; light verification = final hash from the mix, then the mix recomputed\n");
+    ethash::context_ptr ctx;
+    for (const int epoch : {0, mainnet_epoch}) {
+        const auto start = clock::now();
+        ctx = ethash::epoch_context::build(epoch);
+        const double secs = std::chrono::duration<double>(clock::now() - start).count();
+        std::printf("kawpow-context epoch %-4d %7.2f s  (light cache %.1f MiB)\n", epoch, secs,
+                    static_cast<double>(ctx->light_cache().size() * 64) / (1024.0 * 1024.0));
+    }
+    const std::uint64_t height = static_cast<std::uint64_t>(mainnet_epoch) * ethash::epoch_length + 17;
+    hash256 header{};
+    for (std::size_t i = 0; i < header.size(); ++i) header[i] = static_cast<std::uint8_t>(i * 13 + 5);
+    hash256 boundary;
+    boundary.fill(0xff);
+    // Valid shares to verify: their mix hashes come from the same reference.
+    constexpr std::uint64_t shares = 8;
+    std::array<hash256, shares> mixes;
+    for (std::uint64_t n = 0; n < shares; ++n) mixes[n] = kawpow::hash(*ctx, height, header, n).mix_hash;
+    std::uint64_t failures = 0, nonce = 0;
+    const rate r = measure(seconds, 1, [&] {
+        const std::uint64_t n = nonce++ % shares;
+        failures += kawpow::verify(*ctx, height, header, mixes[n], n, boundary) != kawpow::verify_status::ok;
+    });
+    std::printf("kawpow-verify epoch %-4d %8.1f verifications/s per core (per CPU-s %.1f, best %.1f; %llu in %.2f s, "
+                "failures %llu)\n",
+                mainnet_epoch, r.mean_per_s, r.cpu_per_s, r.best_per_s, static_cast<unsigned long long>(r.ops), r.secs,
+                static_cast<unsigned long long>(failures));
+    return failures == 0 ? exit_ok : exit_failure;
+}
+
 }  // namespace
 
 int cmd_bench(args a) {
     if (a.empty()) {
-        std::fputs("usage: solobridge bench sha256d-cpu [--seconds S]\n", stderr);
+        std::fputs("usage: solobridge bench sha256d-cpu|kawpow-verify [--seconds S]\n", stderr);
         return exit_usage;
     }
     double seconds = 2.0;
@@ -117,7 +156,8 @@ int cmd_bench(args a) {
         }
     }
     if (a[0] == "sha256d-cpu") return bench_sha256d_cpu(seconds);
-    std::fprintf(stderr, "solobridge bench: unknown benchmark '%.*s' (known: sha256d-cpu)\n",
+    if (a[0] == "kawpow-verify") return bench_kawpow_verify(seconds);
+    std::fprintf(stderr, "solobridge bench: unknown benchmark '%.*s' (known: sha256d-cpu, kawpow-verify)\n",
                  static_cast<int>(a[0].size()), a[0].data());
     return exit_usage;
 }

@@ -1,0 +1,120 @@
+// KAWPOW light evaluation on the CPU, from the portable kernels (gpu.md §2.2 steps 1-8).
+#include "sb/gpu/kawpow.hpp"
+
+#include <array>
+#include <cassert>
+#include <cstring>
+
+#include "sb/core/bytes.hpp"
+#include "sb/gpu/kernels/ethash.h"
+
+namespace sb::gpu::kawpow {
+namespace {
+
+using lane_mix = std::array<sb_u32, SB_PROGPOW_REGS>;
+
+void load_words(sb_u32 out[8], const hash256& h) noexcept {
+    for (int i = 0; i < 8; ++i) out[i] = load_le32(h.data() + 4 * i);
+}
+
+hash256 store_words(const sb_u32 words[8]) noexcept {
+    hash256 out;
+    for (int i = 0; i < 8; ++i) store_le32(out.data() + 4 * i, words[i]);
+    return out;
+}
+
+// Step 5-6: the 64 loops over the light-evaluated DAG, then the lane reduction.
+void hash_mix(sb_u32 mix_hash[8], const ethash::epoch_context& ctx, const sb_progpow_program& program,
+              sb_u64 seed) noexcept {
+    std::array<lane_mix, SB_PROGPOW_LANES> mix;
+    for (sb_u32 l = 0; l < SB_PROGPOW_LANES; ++l) sb_progpow_fill_mix(mix[l].data(), seed, l);
+    // 256-byte items: the ethash dataset's 1024-bit items, two per ProgPoW item.
+    const sb_u32 num_items = ctx.full_dataset_num_items() / 2;
+    std::array<sb_u32, SB_PROGPOW_ITEM_WORDS> item;
+    for (sb_u32 loop = 0; loop < SB_PROGPOW_CNT_DAG; ++loop) {
+        const sb_u32 index = sb_progpow_item_index(mix[loop % SB_PROGPOW_LANES][0], num_items);
+        sb_ethash_dataset_items_512_x4(item.data(), ctx.light_cache().front().data(),
+                                       static_cast<sb_u32>(ctx.light_cache().size()), std::uint64_t{index} * 4,
+                                       ethash::dataset_parents);
+        for (sb_u32 l = 0; l < SB_PROGPOW_LANES; ++l)
+            sb_progpow_lane_round(mix[l].data(), l, loop, &program, ctx.l1_cache().data(), item.data());
+    }
+    for (int i = 0; i < 8; ++i) mix_hash[i] = SB_FNV_OFFSET_BASIS;
+    for (sb_u32 l = 0; l < SB_PROGPOW_LANES; ++l)
+        mix_hash[l % 8] = sb_fnv1a(mix_hash[l % 8], sb_progpow_lane_hash(mix[l].data()));
+}
+
+}  // namespace
+
+sb_progpow_program program_for_height(std::uint64_t height) noexcept {
+    sb_progpow_program program;
+    sb_progpow_build_program(&program, height / period_length);
+    return program;
+}
+
+hash_result hash(const ethash::epoch_context& ctx, const sb_progpow_program& program, const hash256& header_hash,
+                 std::uint64_t nonce) noexcept {
+    sb_u32 header[8];
+    load_words(header, header_hash);
+    sb_u32 state2[8];
+    sb_kawpow_initial_keccak(state2, header, nonce);
+    sb_u32 mix_hash[8];
+    hash_mix(mix_hash, ctx, program, sb_kawpow_hash_seed(state2));
+    sb_u32 final_words[8];
+    sb_kawpow_final_keccak(final_words, state2, mix_hash);
+    return {store_words(mix_hash), store_words(final_words)};
+}
+
+hash_result hash(const ethash::epoch_context& ctx, std::uint64_t height, const hash256& header_hash,
+                 std::uint64_t nonce) noexcept {
+    assert(ctx.epoch() == ethash::epoch_number(height));
+    return hash(ctx, program_for_height(height), header_hash, nonce);
+}
+
+hash256 final_hash_from_mix(const hash256& header_hash, const hash256& mix_hash, std::uint64_t nonce) noexcept {
+    sb_u32 header[8];
+    load_words(header, header_hash);
+    sb_u32 mix[8];
+    load_words(mix, mix_hash);
+    sb_u32 state2[8];
+    sb_kawpow_initial_keccak(state2, header, nonce);
+    sb_u32 final_words[8];
+    sb_kawpow_final_keccak(final_words, state2, mix);
+    return store_words(final_words);
+}
+
+bool meets_boundary(const hash256& hash, const hash256& boundary) noexcept {
+    return std::memcmp(hash.data(), boundary.data(), hash.size()) <= 0;
+}
+
+std::string_view to_string(verify_status s) noexcept {
+    switch (s) {
+        case verify_status::ok: return "ok";
+        case verify_status::high_hash: return "high-hash";
+        case verify_status::invalid_mix_hash: return "invalid-mix-hash";
+        case verify_status::wrong_epoch: return "wrong-epoch";
+    }
+    return "unknown";
+}
+
+verify_status verify(const ethash::epoch_context& ctx, std::uint64_t height, const hash256& header_hash,
+                     const hash256& mix_hash, std::uint64_t nonce, const hash256& boundary) noexcept {
+    if (ctx.epoch() != ethash::epoch_number(height)) return verify_status::wrong_epoch;
+    if (!meets_boundary(final_hash_from_mix(header_hash, mix_hash, nonce), boundary)) return verify_status::high_hash;
+    if (hash(ctx, height, header_hash, nonce).mix_hash != mix_hash) return verify_status::invalid_mix_hash;
+    return verify_status::ok;
+}
+
+std::optional<search_result> search(const ethash::epoch_context& ctx, std::uint64_t height, const hash256& header_hash,
+                                    const hash256& boundary, std::uint64_t start_nonce, std::uint64_t count) noexcept {
+    assert(ctx.epoch() == ethash::epoch_number(height));
+    const sb_progpow_program program = program_for_height(height);
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t nonce = start_nonce + i;
+        const hash_result r = hash(ctx, program, header_hash, nonce);
+        if (meets_boundary(r.final_hash, boundary)) return search_result{nonce, r};
+    }
+    return std::nullopt;
+}
+
+}  // namespace sb::gpu::kawpow
