@@ -1,0 +1,171 @@
+// An in-memory tree of block headers with Core's contextual checks, most-work tip
+// selection, locators, and an append-only file store. No I/O besides that file; not
+// thread-safe (the peer uses it from its strand).
+//
+// Hashes are in internal byte order (sha256d output). Heights are block heights; times
+// Unix seconds.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "sb/core/block.hpp"
+#include "sb/core/chain.hpp"
+#include "sb/core/result.hpp"
+#include "sb/core/uint256.hpp"
+#include "sb/node/p2p/errors.hpp"
+
+namespace sb::node::p2p {
+
+// ---- next-work rules (Core / Ravencoin pow.cpp), usable on synthetic ancestors --------
+
+struct header_info {
+    std::int32_t height = 0;
+    std::uint32_t time = 0;
+    std::uint32_t bits = 0;
+};
+// The ancestor of the block being checked at a given height (≤ its parent's height);
+// nullopt when that header is not held (an anchored chain).
+using ancestor_fn = std::function<std::optional<header_info>(std::int32_t height)>;
+
+// Bits required of the block after prev whose time is new_time: Bitcoin 2016-block
+// retarget (first = last − 2015, clamp [T/4, 4T], capped at pow_limit), testnet3's
+// 20-minute rule and last-non-min-difficulty walk, BIP94's first-block base, no change
+// on regtest, Ravencoin DGW v3 from dgw_activation_height. nullopt when an ancestor it
+// needs is missing: use permitted_difficulty_transition then.
+std::optional<std::uint32_t> next_work_required(const chain_params& chain, const header_info& prev,
+                                                std::uint32_t new_time, const ancestor_fn& ancestor);
+// Ravencoin Dark Gravity Wave v3 (node.md §2.2), for the block after prev.
+std::optional<std::uint32_t> dark_gravity_wave(const chain_params& chain, const header_info& prev,
+                                               std::uint32_t new_time, const ancestor_fn& ancestor);
+// Core's PermittedDifficultyTransition for a block at height whose parent has old_bits:
+// any change on min-difficulty networks; elsewhere equal bits off the retarget
+// boundary and at most ×4/÷4 (after compact rounding) on it. Ravencoin after DGW: any
+// valid target (DGW has no cheap bound; node.md §3 "trust DGW until 180 headers").
+bool permitted_difficulty_transition(const chain_params& chain, std::int32_t height, std::uint32_t old_bits,
+                                     std::uint32_t new_bits);
+// Median of times (Core's GetMedianTimePast over up to 11 blocks); 0 when empty.
+std::int64_t median_time(std::span<const std::uint32_t> times);
+// The time rules of ContextualCheckBlockHeader for a header at height: time above
+// median_time_past (header_time_too_old), at most now_s + the chain's max future time
+// for that height (header_time_too_new), and on BIP94 chains a period's first block no
+// more than max_timewarp_s before its parent (header_timewarp). Empty when all hold.
+std::error_code check_header_time(const chain_params& chain, std::int32_t height, std::uint32_t time,
+                                  std::uint32_t prev_time, std::int64_t median_time_past, std::int64_t now_s);
+
+// ---- the tree -----------------------------------------------------------------------
+
+struct header_entry {
+    block_header header;
+    hash256 hash{};
+    std::int32_t height = 0;
+    uint256 chain_work;        // cumulative, including this header
+    std::uint32_t parent = 0;  // index in the tree; the root's parent is itself
+};
+
+// A change of best tip. fork_* is the last header the old and new active chains share
+// (equal to old_* when the new tip simply extends the old one).
+struct tip_change {
+    hash256 old_tip{};
+    std::int32_t old_height = 0;
+    hash256 new_tip{};
+    std::int32_t new_height = 0;
+    hash256 fork_point{};
+    std::int32_t fork_height = 0;
+    bool reorg() const noexcept { return fork_point != old_tip; }
+};
+
+enum class add_status : std::uint8_t {
+    added,        // valid, in the tree (with any stored children it connected)
+    duplicate,    // already in the tree
+    unconnected,  // parent unknown; kept (bounded) until the parent arrives
+};
+
+struct add_result {
+    add_status status = add_status::added;
+    std::size_t added = 0;          // headers newly in the tree
+    std::optional<tip_change> tip;  // set when the best tip changed
+};
+
+class header_chain {
+public:
+    // A chain rooted at the network's genesis header.
+    explicit header_chain(const chain_params& chain);
+    // A chain rooted at a trusted anchor header with its height and cumulative work.
+    // Ancestors of the anchor are unknown: checks that need them fall back as documented
+    // at next_work_required and median-time (over the headers held).
+    header_chain(const chain_params& chain, const block_header& anchor, std::int32_t height, const uint256& chain_work);
+    ~header_chain();
+    header_chain(const header_chain&) = delete;
+    header_chain& operator=(const header_chain&) = delete;
+
+    // Validates and adds one header. now_s is the clock for the future-time rule.
+    // Errors: header_high_hash, header_bad_diffbits, header_time_too_old,
+    // header_time_too_new (not remembered: may become valid), header_timewarp,
+    // header_invalid_parent, header_unsupported_pow. Invalid hashes are remembered
+    // (bounded) so their descendants fail fast.
+    result<add_result> add(const block_header& h, std::int64_t now_s);
+    // A headers message: must be continuous (header_not_continuous), then each is added
+    // in order; stops at the first error. status is that of the first header.
+    result<add_result> add_all(std::span<const block_header> headers, std::int64_t now_s);
+
+    const chain_params& chain() const noexcept { return chain_; }
+    const header_entry& tip() const noexcept { return nodes_[best_]; }
+    const header_entry& root() const noexcept { return nodes_[0]; }
+    // Header with this hash, or nullptr. Pointers stay valid until the next add.
+    const header_entry* find(const hash256& hash) const;
+    // The active-chain header at height, or nullptr outside [root height, tip height].
+    const header_entry* at_height(std::int32_t height) const;
+    bool contains(const hash256& hash) const { return find(hash) != nullptr; }
+    std::size_t size() const noexcept { return nodes_.size(); }
+    std::size_t unconnected_count() const noexcept { return unconnected_.size(); }
+
+    // Core's locator from the tip: 10 entries stepping back by 1, then doubling steps,
+    // the root last; at most max_locator_entries.
+    std::vector<hash256> locator() const;
+    // Headers of the active chain after the first locator hash found on it (after the
+    // root when none is), up to and including hash_stop, at most max_count.
+    std::vector<block_header> headers_after(std::span<const hash256> locator, const hash256& hash_stop,
+                                            std::size_t max_count) const;
+
+    // Opens (creating) the store file in dir and replays it: headers re-validated in
+    // order, the file truncated at the first short or invalid record. From then on
+    // every added header is appended. A file of another chain or root is replaced.
+    // Errors: std::errc values from the file system.
+    std::error_code open_store(const std::filesystem::path& dir);
+
+private:
+    struct hash_hasher {
+        std::size_t operator()(const hash256& h) const noexcept;
+    };
+
+    result<add_result> add_one(const block_header& h, std::int64_t now_s, bool from_store);
+    std::error_code validate(const block_header& h, const hash256& hash, std::uint32_t parent,
+                             std::int64_t now_s) const;
+    std::optional<header_info> ancestor_info(std::uint32_t from, std::int32_t height) const;
+    std::uint32_t ancestor(std::uint32_t from, std::int32_t height) const;
+    void remember_invalid(const hash256& hash);
+    std::optional<tip_change> update_best(std::uint32_t old_best);
+    void append_to_store(const block_header& h);
+
+    const chain_params& chain_;
+    std::vector<header_entry> nodes_;
+    std::unordered_map<hash256, std::uint32_t, hash_hasher> index_;
+    std::vector<std::uint32_t> active_;  // active_[height - root height]
+    std::uint32_t best_ = 0;
+    std::deque<block_header> unconnected_;
+    std::unordered_set<hash256, hash_hasher> invalid_;
+    std::deque<hash256> invalid_order_;
+    std::FILE* store_ = nullptr;
+};
+
+}  // namespace sb::node::p2p

@@ -1,0 +1,61 @@
+// Every limit, protocol constant and default time of the P2P client, in one place
+// (values from Core net.h / net_processing.h / protocol.h, shared/reference/node.md §1).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace sb::node::p2p {
+
+// v1 message header: magic(4) command(12) length(4) checksum(4).
+inline constexpr std::size_t frame_header_bytes = 24;
+inline constexpr std::size_t command_bytes = 12;
+// MAX_PROTOCOL_MESSAGE_LENGTH (Core and Ravencoin): larger frames disconnect.
+inline constexpr std::size_t max_payload_bytes = 4'000'000;
+// MAX_HEADERS_RESULTS.
+inline constexpr std::size_t max_headers_per_message = 2000;
+// MAX_INV_SZ.
+inline constexpr std::size_t max_inv_entries = 50'000;
+// MAX_LOCATOR_SZ.
+inline constexpr std::size_t max_locator_entries = 101;
+// MAX_SUBVERSION_LENGTH.
+inline constexpr std::size_t max_user_agent_bytes = 256;
+
+// Protocol versions we announce: Bitcoin 70016 (wtxidrelay era; accepted by bcoin's
+// 70015); Ravencoin must announce >= 70027 (KAWPOW_VERSION), we use its current 70028.
+inline constexpr std::int32_t bitcoin_protocol_version = 70016;
+inline constexpr std::int32_t ravencoin_protocol_version = 70028;
+// Oldest peer versions we talk to: sendheaders (70012) is the least we rely on.
+inline constexpr std::int32_t min_peer_version = 70012;
+// Feature thresholds (Bitcoin numbering; Ravencoin gates by chain, see message.hpp).
+inline constexpr std::int32_t sendheaders_version = 70012;
+inline constexpr std::int32_t short_ids_blocks_version = 70014;
+inline constexpr std::int32_t wtxid_relay_version = 70016;
+
+inline constexpr std::uint64_t node_network = 1u << 0;
+inline constexpr std::uint64_t node_witness = 1u << 3;
+
+inline constexpr const char* user_agent = "/solobridge:0.1.0/";
+
+// Header chain: headers that do not connect (yet) kept at most, and hashes of invalid
+// headers remembered to reject their descendants without re-validation.
+inline constexpr std::size_t max_unconnected_headers = 512;
+inline constexpr std::size_t max_invalid_hashes = 4096;
+// Headers messages that do not connect before the peer is dropped.
+inline constexpr int max_unconnecting_headers_msgs = 10;
+
+// Peer timing.
+inline constexpr std::chrono::milliseconds handshake_timeout{10'000};
+inline constexpr std::chrono::milliseconds ping_interval{120'000};
+// Core's TIMEOUT_INTERVAL: a ping unanswered this long drops the peer.
+inline constexpr std::chrono::milliseconds ping_timeout{1'200'000};
+inline constexpr std::chrono::milliseconds connect_timeout{10'000};
+// Outgoing bytes queued beyond which the peer is dropped (a peer that stops reading).
+inline constexpr std::size_t write_queue_limit_bytes = 16u << 20;
+// Socket read chunk.
+inline constexpr std::size_t read_chunk_bytes = 64u << 10;
+// Found blocks kept to serve getdata.
+inline constexpr std::size_t max_relay_blocks = 8;
+
+}  // namespace sb::node::p2p

@@ -1,0 +1,92 @@
+// One outbound P2P v1 connection to the coin's node: handshake, headers-first sync into
+// a header_chain, new-tip detection (headers, inv, cmpctblock), ping, and relay of a
+// found block by announcement (inv, plus headers for peers that sent sendheaders) and
+// getdata. Asio lives in src/p2p_peer.cpp only.
+//
+// Threading: every handler and callback runs on the peer's strand. The header_chain is
+// touched only from there, so the caller must not use it concurrently (run the io
+// context on one thread, or read the chain from a callback). start(), close() and
+// send_block() may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "sb/core/bytes.hpp"
+#include "sb/core/chain.hpp"
+#include "sb/node/p2p/header_chain.hpp"
+#include "sb/node/p2p/limits.hpp"
+
+namespace sb::node::p2p {
+
+struct peer_settings {
+    std::string address = "127.0.0.1";  // numeric IPv4 or IPv6
+    std::uint16_t port = 0;
+    std::chrono::milliseconds connect_timeout = p2p::connect_timeout;
+    std::chrono::milliseconds handshake_timeout = p2p::handshake_timeout;
+    std::chrono::milliseconds ping_interval = p2p::ping_interval;
+    std::chrono::milliseconds ping_timeout = p2p::ping_timeout;
+    // Send sendcmpct(0, 2) after the handshake where the chain has compact blocks. Peers
+    // told so may fetch a relayed block as cmpctblock (bcoin does); we serve it with
+    // every transaction prefilled. Off: they fetch it as block.
+    bool compact_blocks = true;
+};
+
+// What the peer told us in its version message, and what we measured.
+struct peer_info {
+    std::int32_t version = 0;
+    std::uint64_t services = 0;
+    std::string user_agent;
+    std::int32_t start_height = 0;
+    bool wants_headers = false;  // it sent sendheaders
+    std::optional<std::chrono::microseconds> latency;  // last ping round trip
+};
+
+struct peer_callbacks {
+    // The handshake completed (both verack seen).
+    std::function<void(const peer_info&)> on_ready;
+    // The best header changed; called right after the headers were validated.
+    std::function<void(const tip_change&)> on_new_tip;
+    // A peer fetched a block given to send_block (hash in internal order).
+    std::function<void(const hash256&)> on_block_served;
+    // The connection ended: the reason code (p2p_errc; is_punishable tells
+    // misbehaviour) and a human-readable line for the log. Called once.
+    std::function<void(std::error_code, const std::string&)> on_close;
+};
+
+class peer {
+public:
+    peer(boost::asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks);
+    // Closes the connection silently (no further callbacks). Destroy it on the thread
+    // that runs the io context, or while that context is not running.
+    ~peer();
+    peer(const peer&) = delete;
+    peer& operator=(const peer&) = delete;
+
+    // Connects, handshakes and syncs headers.
+    void start();
+    // Closes the connection (on_close with p2p_errc::closed unless already closed).
+    void close();
+    // Relays a found block (serialized, witness form when it has witnesses): its header
+    // joins the header chain, the peer gets inv(MSG_BLOCK) (and headers when it asked
+    // sendheaders), and the block is served on getdata. Never pushed unrequested: bcoin
+    // disconnects on unsolicited blocks. Blocks shorter than a header are ignored.
+    void send_block(bytes block);
+
+    // Snapshots, for the io thread.
+    bool ready() const noexcept;
+    peer_info info() const;
+
+private:
+    struct impl;
+    std::shared_ptr<impl> impl_;
+};
+
+}  // namespace sb::node::p2p

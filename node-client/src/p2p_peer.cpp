@@ -1,0 +1,430 @@
+// The P2P connection, Beast-example style: one strand, do_x starts an operation, on_x
+// handles it and checks the error first.
+#include "sb/node/p2p/peer.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <random>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include "sb/core/hex.hpp"
+#include "sb/node/p2p/message.hpp"
+
+namespace sb::node::p2p {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+std::int64_t now_unix_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool is_block_inv(std::uint32_t type) { return (type & ~inv_type::witness_flag) == inv_type::block; }
+
+}  // namespace
+
+struct peer::impl : std::enable_shared_from_this<impl> {
+    impl(asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks)
+        : strand_(asio::make_strand(ex)),
+          socket_(strand_),
+          handshake_timer_(strand_),
+          ping_timer_(strand_),
+          chain_(headers),
+          params_(headers.chain()),
+          settings_(std::move(settings)),
+          callbacks_(std::move(callbacks)),
+          decoder_(params_.magic),
+          rng_(std::random_device{}()) {}
+
+    // ---- connection --------------------------------------------------------------
+
+    void do_connect() {
+        error_code ec;
+        const auto address = asio::ip::make_address(settings_.address, ec);
+        if (ec) return fail(p2p_errc::connect_failed, "bad peer address " + settings_.address);
+        handshake_timer_.expires_after(settings_.connect_timeout + settings_.handshake_timeout);
+        handshake_timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code e) {
+            if (!e && !self->ready_) self->fail(p2p_errc::handshake_timeout, "handshake not completed in time");
+        }));
+        socket_.async_connect(tcp::endpoint(address, settings_.port),
+                              asio::bind_executor(strand_, [self = shared_from_this()](error_code e) {
+                                  self->on_connect(e);
+                              }));
+    }
+
+    void on_connect(error_code ec) {
+        if (closed_) return;
+        if (ec) return fail(p2p_errc::connect_failed, "connect: " + ec.message());
+        version_message v;
+        v.version = our_protocol_version(params_);
+        v.services = our_services(params_);
+        v.timestamp = now_unix_s();
+        error_code ep_ec;
+        const auto remote = socket_.remote_endpoint(ep_ec);
+        if (!ep_ec && remote.address().is_v4())
+            v.addr_recv = net_address::ipv4(remote.address().to_v4().to_uint(), remote.port());
+        v.addr_from = net_address::ipv4(0, 0, v.services);
+        v.nonce = rng_();
+        v.user_agent = user_agent;
+        v.start_height = chain_.tip().height;
+        v.relay = false;
+        send(cmd::version, serialize(v));
+        do_read();
+    }
+
+    void do_read() {
+        socket_.async_read_some(asio::buffer(read_buf_),
+                                asio::bind_executor(strand_, [self = shared_from_this()](error_code e, std::size_t n) {
+                                    self->on_read(e, n);
+                                }));
+    }
+
+    void on_read(error_code ec, std::size_t n) {
+        if (closed_) return;
+        if (ec) return fail(p2p_errc::connection_lost, "read: " + ec.message());
+        decoder_.feed({read_buf_.data(), n});
+        for (;;) {
+            auto f = decoder_.next();
+            if (!f) return fail(f.error(), "framing");
+            if (!*f) break;
+            handle(**f);
+            if (closed_) return;
+        }
+        do_read();
+    }
+
+    void send(std::string_view command, const bytes& payload) {
+        if (closed_) return;
+        bytes frame = encode_frame(params_.magic, command, payload);
+        queued_bytes_ += frame.size();
+        if (queued_bytes_ > write_queue_limit_bytes) return fail(p2p_errc::write_queue_full, "peer stopped reading");
+        write_queue_.push_back(std::move(frame));
+        if (write_queue_.size() == 1) do_write();
+    }
+
+    void do_write() {
+        asio::async_write(socket_, asio::buffer(write_queue_.front()),
+                          asio::bind_executor(strand_, [self = shared_from_this()](error_code e, std::size_t) {
+                              self->on_write(e);
+                          }));
+    }
+
+    void on_write(error_code ec) {
+        if (closed_) return;
+        if (ec) return fail(p2p_errc::connection_lost, "write: " + ec.message());
+        queued_bytes_ -= write_queue_.front().size();
+        write_queue_.pop_front();
+        if (!write_queue_.empty()) do_write();
+    }
+
+    void fail(std::error_code ec, const std::string& detail) {
+        if (closed_) return;
+        closed_ = true;
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+        handshake_timer_.cancel();
+        ping_timer_.cancel();
+        if (callbacks_.on_close) {
+            std::string why = ec.message();
+            if (!detail.empty()) why += " (" + detail + ")";
+            if (is_punishable(ec)) why += "; peer misbehaved";
+            callbacks_.on_close(ec, why);
+        }
+    }
+    void fail(p2p_errc e, const std::string& detail) { fail(make_error_code(e), detail); }
+
+    // ---- messages ----------------------------------------------------------------
+
+    void handle(const frame& f) {
+        const std::string_view c = f.command;
+        if (c == cmd::version) return on_version(f.payload);
+        if (c == cmd::verack) return on_verack();
+        if (!ready_) {
+            // Pre-verack negotiation messages are allowed; anything else is a violation.
+            if (got_version_ && (c == cmd::wtxidrelay || c == cmd::sendaddrv2 || c == "sendtxrcncl" || c == "feature"))
+                return;
+            return fail(p2p_errc::message_before_handshake, std::string(c));
+        }
+        if (c == cmd::ping) return on_ping(f.payload);
+        if (c == cmd::pong) return on_pong(f.payload);
+        if (c == cmd::headers) return on_headers(f.payload);
+        if (c == cmd::inv) return on_inv(f.payload);
+        if (c == cmd::cmpctblock) return on_cmpctblock(f.payload);
+        if (c == cmd::getdata) return on_getdata(f.payload);
+        if (c == cmd::getheaders) return on_getheaders(f.payload);
+        if (c == cmd::sendheaders) {
+            info_.wants_headers = true;
+            return;
+        }
+        if (c == cmd::sendcmpct) {
+            if (!parse_sendcmpct(f.payload)) return fail(p2p_errc::malformed_payload, "sendcmpct");
+            return;
+        }
+        // feefilter, reject, addr, getaddr, block (never requested), notfound and unknown
+        // commands are ignored.
+    }
+
+    void on_version(const bytes& payload) {
+        if (got_version_) return fail(p2p_errc::duplicate_version, "");
+        auto v = parse_version(payload);
+        if (!v) return fail(v.error(), "version");
+        if (v->version < min_peer_version)
+            return fail(p2p_errc::obsolete_version, "version " + std::to_string(v->version));
+        got_version_ = true;
+        info_.version = v->version;
+        info_.services = v->services;
+        // Peer-chosen text reaches logs: keep printable ASCII only.
+        info_.user_agent = v->user_agent;
+        for (char& ch : info_.user_agent)
+            if (ch < 0x20 || ch > 0x7e) ch = '?';
+        info_.start_height = v->start_height;
+        features_ = features_for(params_, std::min(v->version, our_protocol_version(params_)));
+        if (features_.wtxidrelay) send(cmd::wtxidrelay, {});
+        if (features_.sendaddrv2) send(cmd::sendaddrv2, {});
+        send(cmd::verack, {});
+        maybe_ready();
+    }
+
+    void on_verack() {
+        got_verack_ = true;
+        maybe_ready();
+    }
+
+    void maybe_ready() {
+        if (ready_ || !got_version_ || !got_verack_) return;
+        ready_ = true;
+        handshake_timer_.cancel();
+        if (features_.sendheaders) send(cmd::sendheaders, {});
+        if (features_.sendcmpct && settings_.compact_blocks) send(cmd::sendcmpct, serialize(sendcmpct_message{false, 2}));
+        request_headers();
+        for (const auto& b : relay_) announce(b);
+        if (callbacks_.on_ready) callbacks_.on_ready(info_);
+        if (closed_) return;
+        // A first ping at once gives a latency figure without waiting a whole interval.
+        send_ping();
+        schedule_ping();
+    }
+
+    void send_ping() {
+        ping_nonce_ = rng_() | 1;
+        ping_sent_ = std::chrono::steady_clock::now();
+        send(cmd::ping, serialize_ping(*ping_nonce_));
+    }
+
+    void request_headers() {
+        getheaders_message m;
+        m.version = static_cast<std::uint32_t>(our_protocol_version(params_));
+        m.locator = chain_.locator();
+        send(cmd::getheaders, serialize(m));
+    }
+
+    void schedule_ping() {
+        ping_timer_.expires_after(settings_.ping_interval);
+        ping_timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code e) {
+            if (!e) self->on_ping_timer();
+        }));
+    }
+
+    void on_ping_timer() {
+        if (closed_) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (ping_nonce_) {
+            if (now - ping_sent_ > settings_.ping_timeout) return fail(p2p_errc::ping_timeout, "");
+        } else {
+            send_ping();
+        }
+        schedule_ping();
+    }
+
+    void on_ping(const bytes& payload) {
+        auto nonce = parse_ping(payload);
+        if (!nonce) return fail(nonce.error(), "ping");
+        send(cmd::pong, serialize_ping(*nonce));
+    }
+
+    void on_pong(const bytes& payload) {
+        auto nonce = parse_ping(payload);
+        if (!nonce) return fail(nonce.error(), "pong");
+        if (!ping_nonce_ || *nonce != *ping_nonce_) return;  // stale or unsolicited: harmless
+        info_.latency =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ping_sent_);
+        ping_nonce_.reset();
+    }
+
+    // A batch of headers validated; reports a tip change and handles non-connecting
+    // batches like Core's HandleUnconnectingHeaders (ask again from our locator).
+    void accept_headers(std::span<const block_header> headers, bool paging) {
+        auto r = chain_.add_all(headers, now_unix_s());
+        if (!r) {
+            if (r.error() == p2p_errc::header_time_too_new) return;  // may become valid later; not misbehaviour
+            return fail(r.error(), "header " + to_hex_reversed(headers.front().hash()));
+        }
+        if (r->status == add_status::unconnected) {
+            if (++unconnecting_ > max_unconnecting_headers_msgs) return fail(p2p_errc::unconnecting_headers, "");
+            return request_headers();
+        }
+        if (r->added > 0) unconnecting_ = 0;
+        if (r->tip && callbacks_.on_new_tip) callbacks_.on_new_tip(*r->tip);
+        if (closed_) return;
+        if (paging && headers.size() == max_headers_per_message) request_headers();
+    }
+
+    void on_headers(const bytes& payload) {
+        auto hs = parse_headers(payload);
+        if (!hs) return fail(hs.error(), "headers");
+        if (hs->empty()) return;
+        accept_headers(*hs, true);
+    }
+
+    void on_cmpctblock(const bytes& payload) {
+        auto h = parse_cmpctblock_header(payload);
+        if (!h) return fail(h.error(), "cmpctblock");
+        accept_headers({&*h, 1}, false);
+    }
+
+    void on_inv(const bytes& payload) {
+        auto items = parse_inv(payload);
+        if (!items) return fail(items.error(), "inv");
+        const bool unknown_block = std::any_of(items->begin(), items->end(), [&](const inventory& i) {
+            return is_block_inv(i.type) && !chain_.contains(i.hash);
+        });
+        if (unknown_block) request_headers();
+    }
+
+    void on_getheaders(const bytes& payload) {
+        auto m = parse_getheaders(payload);
+        if (!m) return fail(m.error(), "getheaders");
+        const auto hs = chain_.headers_after(m->locator, m->hash_stop, max_headers_per_message);
+        send(cmd::headers, serialize_headers(hs));
+    }
+
+    void on_getdata(const bytes& payload) {
+        auto items = parse_inv(payload);
+        if (!items) return fail(items.error(), "getdata");
+        std::vector<inventory> missing;
+        for (const inventory& i : *items) {
+            const relay_block* b = nullptr;
+            if (is_block_inv(i.type) || i.type == inv_type::cmpct_block)
+                for (const auto& r : relay_)
+                    if (r.hash == i.hash) b = &r;
+            if (!b) {
+                missing.push_back(i);
+                continue;
+            }
+            if (i.type == inv_type::cmpct_block) {
+                // Asked by peers we told sendcmpct (bcoin does so for inbound peers):
+                // everything prefilled, nothing to reconstruct.
+                auto cb = serialize_cmpctblock_prefilled(b->raw, rng_());
+                if (!cb) {
+                    missing.push_back(i);
+                    continue;
+                }
+                send(cmd::cmpctblock, *cb);
+            } else if (i.type & inv_type::witness_flag) {
+                send(cmd::block, b->raw);
+            } else {
+                // MSG_BLOCK asks for the serialization without witnesses.
+                auto parsed = parse_block(b->raw);
+                send(cmd::block, parsed ? serialize_block(*parsed, false) : b->raw);
+            }
+            if (callbacks_.on_block_served) callbacks_.on_block_served(i.hash);
+            if (closed_) return;
+        }
+        if (!missing.empty()) send(cmd::notfound, serialize_inv(missing));
+    }
+
+    // ---- relay -------------------------------------------------------------------
+
+    struct relay_block {
+        hash256 hash;
+        block_header header;
+        bytes raw;
+    };
+
+    void on_send_block(bytes raw) {
+        if (closed_ || raw.size() < block_header_size) return;
+        relay_block b;
+        b.header = parse_header(std::span<const std::uint8_t, block_header_size>(raw.data(), block_header_size));
+        b.hash = b.header.hash();
+        b.raw = std::move(raw);
+        // Our own header joins the chain so a getheaders that follows the inv (Core)
+        // can be answered; an invalid one is still offered, the node judges the block.
+        auto r = chain_.add(b.header, now_unix_s());
+        if (r && r->tip && callbacks_.on_new_tip) callbacks_.on_new_tip(*r->tip);
+        relay_.push_back(std::move(b));
+        if (relay_.size() > max_relay_blocks) relay_.pop_front();
+        if (ready_) announce(relay_.back());
+    }
+
+    void announce(const relay_block& b) {
+        // Core fetches after a headers announcement when asked for one; bcoin ignores
+        // those and needs the inv, which Core also accepts: send both.
+        if (info_.wants_headers) send(cmd::headers, serialize_headers({&b.header, 1}));
+        const inventory inv{inv_type::block, b.hash};
+        send(cmd::inv, serialize_inv({&inv, 1}));
+    }
+
+    asio::strand<asio::any_io_executor> strand_;
+    tcp::socket socket_;
+    asio::steady_timer handshake_timer_;
+    asio::steady_timer ping_timer_;
+    header_chain& chain_;
+    const chain_params& params_;
+    peer_settings settings_;
+    peer_callbacks callbacks_;
+    frame_decoder decoder_;
+    std::array<std::uint8_t, read_chunk_bytes> read_buf_{};
+    std::deque<bytes> write_queue_;
+    std::size_t queued_bytes_ = 0;
+    std::mt19937_64 rng_;
+
+    bool closed_ = false;
+    bool got_version_ = false;
+    bool got_verack_ = false;
+    bool ready_ = false;
+    peer_features features_;
+    peer_info info_;
+    int unconnecting_ = 0;
+    std::optional<std::uint64_t> ping_nonce_;
+    std::chrono::steady_clock::time_point ping_sent_;
+    std::deque<relay_block> relay_;
+};
+
+peer::peer(asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks)
+    : impl_(std::make_shared<impl>(std::move(ex), headers, std::move(settings), std::move(callbacks))) {}
+
+peer::~peer() {
+    // Handlers still queued hold the impl; make sure they find it closed and silent.
+    impl_->callbacks_ = {};
+    close();
+}
+
+void peer::start() {
+    asio::dispatch(impl_->strand_, [self = impl_] { self->do_connect(); });
+}
+
+void peer::close() {
+    asio::dispatch(impl_->strand_, [self = impl_] { self->fail(p2p_errc::closed, ""); });
+}
+
+void peer::send_block(bytes block) {
+    asio::dispatch(impl_->strand_, [self = impl_, b = std::move(block)]() mutable { self->on_send_block(std::move(b)); });
+}
+
+bool peer::ready() const noexcept { return impl_->ready_ && !impl_->closed_; }
+
+peer_info peer::info() const { return impl_->info_; }
+
+}  // namespace sb::node::p2p
