@@ -1,0 +1,488 @@
+#include "dispatch/dispatcher.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "sb/core/hex.hpp"
+#include "sb/core/pow.hpp"
+#include "sb/core/uint256.hpp"
+
+namespace sb::bridge {
+
+namespace {
+
+class dispatch_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "sb.dispatch"; }
+    std::string message(int ev) const override {
+        switch (static_cast<dispatch_errc>(ev)) {
+            case dispatch_errc::ok: return "ok";
+            case dispatch_errc::unknown_consumer: return "unknown consumer";
+            case dispatch_errc::payout_script_invalid: return "payout script is empty or too long";
+            case dispatch_errc::payout_mismatch: return "payout is fixed by the configuration";
+            case dispatch_errc::template_invalid: return "block template does not parse";
+            case dispatch_errc::job_build_failed: return "could not build a job from the template";
+        }
+        return "unknown dispatch error";
+    }
+};
+
+// Header hashes as duplicate keys: the header commits to every part of the key (job's
+// fields, en1 and en2 through the merkle root, ntime, nonce, version), so equal keys give
+// equal hashes and different keys collide only as sha256d does.
+struct hash_key {
+    std::size_t operator()(const hash256& h) const noexcept {
+        std::size_t v = 0;
+        std::memcpy(&v, h.data(), sizeof v);
+        return v;
+    }
+};
+
+struct job_entry {
+    std::shared_ptr<const job> j;
+    bool stale = false;
+    std::unordered_set<hash256, hash_key> seen;
+};
+
+struct payout_state {
+    bytes script;
+    std::size_t users = 0;
+    std::deque<std::shared_ptr<job_entry>> jobs;  // oldest first
+
+    job_entry* find(std::string_view id) {
+        for (auto& e : jobs)
+            if (e->j->id == id) return e.get();
+        return nullptr;
+    }
+    std::shared_ptr<const job> newest() const { return jobs.empty() ? nullptr : jobs.back()->j; }
+};
+
+struct consumer_rec {
+    std::weak_ptr<work_consumer> consumer;
+    std::uint32_t en1_key = 0;
+    bytes en1;
+    std::shared_ptr<payout_state> payout;  // null until set_payout (address-username mode)
+    consumer_stats stats;
+};
+
+using job_post = std::pair<std::weak_ptr<work_consumer>, std::shared_ptr<const job>>;
+
+void default_log(std::string_view line) {
+    std::fprintf(stderr, "dispatcher: %.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+std::uint32_t system_unix_time() {
+    return static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+const std::error_category& dispatch_category() noexcept {
+    static const dispatch_category_impl c;
+    return c;
+}
+
+dispatcher_options dispatcher_options_for(const config::chain_settings& chain) {
+    dispatcher_options o;
+    o.coinbase_tag = chain.coinbase_tag;
+    o.extranonce2_size = chain.extranonce2_size;
+    o.payout_mode = chain.payout.mode;
+    o.fixed_payout_script = chain.payout.script_pubkey;
+    return o;
+}
+
+class dispatcher::impl : public std::enable_shared_from_this<impl> {
+public:
+    impl(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options, block_sink sink)
+        : strand_(std::move(strand)), chain_(chain), options_(std::move(options)), sink_(std::move(sink)),
+          timer_(strand_) {
+        if (!options_.log) options_.log = default_log;
+        if (!options_.unix_time) options_.unix_time = system_unix_time;
+        // Random starting points: ids and extranonce1 values of a previous run (a miner
+        // reconnecting with an old job) are unlikely to meet this run's.
+        std::random_device rd;
+        next_en1_ = rd();
+        next_job_ = rd();
+        if (options_.payout_mode == config::payout_mode::fixed_address) {
+            fixed_ = std::make_shared<payout_state>();
+            fixed_->script = options_.fixed_payout_script;
+        }
+    }
+
+    void start() {
+        boost::asio::post(strand_, [self = shared_from_this()] { self->arm_timer(); });
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mu_);
+            if (stopped_) return;
+            stopped_ = true;
+        }
+        boost::asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    }
+
+    consumer_slot add_consumer(std::shared_ptr<work_consumer> consumer) {
+        std::lock_guard lock(mu_);
+        consumer_rec rec;
+        rec.consumer = consumer;
+        // Never hand out a value a live consumer holds; the space (2^32) dwarfs the
+        // number of consumers, so this ends after a few steps at most.
+        do rec.en1_key = next_en1_++;
+        while (!live_en1_.insert(rec.en1_key).second);
+        rec.en1.resize(default_extranonce1_bytes);
+        store_be32(rec.en1.data(), rec.en1_key);
+        if (fixed_) {
+            rec.payout = fixed_;
+            ++fixed_->users;
+        }
+        const consumer_id id = next_consumer_++;
+        rec.stats.id = id;
+        rec.stats.extranonce1 = rec.en1;
+        consumer_slot slot{id, rec.en1};
+        consumers_.emplace(id, std::move(rec));
+        return slot;
+    }
+
+    void remove_consumer(consumer_id id) {
+        std::lock_guard lock(mu_);
+        auto it = consumers_.find(id);
+        if (it == consumers_.end()) return;
+        live_en1_.erase(it->second.en1_key);
+        release_payout(it->second);
+        consumers_.erase(it);
+    }
+
+    std::error_code set_payout(consumer_id id, byte_span script) {
+        if (script.empty() || script.size() > max_payout_script_bytes) return dispatch_errc::payout_script_invalid;
+        std::lock_guard lock(mu_);
+        auto it = consumers_.find(id);
+        if (it == consumers_.end()) return dispatch_errc::unknown_consumer;
+        if (fixed_) {
+            return std::equal(script.begin(), script.end(), fixed_->script.begin(), fixed_->script.end())
+                       ? std::error_code()
+                       : make_error_code(dispatch_errc::payout_mismatch);
+        }
+        bytes key(script.begin(), script.end());
+        consumer_rec& c = it->second;
+        if (c.payout && c.payout->script == key) return {};
+        auto p = payouts_.find(key);
+        if (p == payouts_.end()) {
+            auto ps = std::make_shared<payout_state>();
+            ps->script = key;
+            if (tmpl_ && !build_job(*ps, true)) return dispatch_errc::job_build_failed;
+            p = payouts_.emplace(std::move(key), std::move(ps)).first;
+        }
+        release_payout(c);
+        c.payout = p->second;
+        ++c.payout->users;
+        return {};
+    }
+
+    std::shared_ptr<const job> current_job(consumer_id id) const {
+        std::lock_guard lock(mu_);
+        auto it = consumers_.find(id);
+        if (it == consumers_.end() || !it->second.payout) return nullptr;
+        return it->second.payout->newest();
+    }
+
+    std::error_code on_template(std::shared_ptr<const node::block_template> t) {
+        if (!t) return dispatch_errc::template_invalid;
+        std::vector<job_post> posts;
+        bool failed = false;
+        {
+            std::lock_guard lock(mu_);
+            if (stopped_) return {};
+            const bool new_tip = !tmpl_ || tmpl_->prev_block != t->prev_block;
+            const bool clean = new_tip || tip_stale_;
+            tmpl_ = std::move(t);
+            tip_stale_ = false;
+            ++templates_;
+            for_each_payout([&](payout_state& ps) {
+                if (new_tip)
+                    for (auto& e : ps.jobs) e->stale = true;
+                if (!build_job(ps, clean)) failed = true;
+            });
+            collect_posts(posts);
+            last_broadcast_ = std::chrono::steady_clock::now();
+        }
+        send(std::move(posts));
+        return failed ? make_error_code(dispatch_errc::job_build_failed) : std::error_code();
+    }
+
+    std::error_code on_template_json(const rapidjson::Value& gbt) {
+        auto t = node::parse_block_template(gbt, chain_);
+        if (!t) {
+            options_.log("template refused: " + t.error().message());
+            return dispatch_errc::template_invalid;
+        }
+        return on_template(std::make_shared<const node::block_template>(std::move(*t)));
+    }
+
+    void on_new_tip() {
+        std::lock_guard lock(mu_);
+        tip_stale_ = true;
+        for_each_payout([](payout_state& ps) {
+            for (auto& e : ps.jobs) e->stale = true;
+        });
+    }
+
+    share_result submit_share(consumer_id id, const share& s) {
+        share_result r;
+        std::optional<found_block> block;
+        {
+            std::lock_guard lock(mu_);
+            r = judge(id, s, block);
+        }
+        // Outside the lock: the sink journals (fsync) and hands the block to the nodes.
+        if (block && sink_) sink_(std::move(*block));
+        r.stratum_code = stratum_error_code(r.status);
+        if (r.reason.empty()) r.reason = stratum_error_message(r.status);
+        return r;
+    }
+
+    dispatcher_stats stats() const {
+        std::lock_guard lock(mu_);
+        dispatcher_stats out;
+        out.templates = templates_;
+        out.jobs_issued = jobs_issued_;
+        out.blocks_found = blocks_found_;
+        out.height = tmpl_ ? tmpl_->height : 0;
+        for (const auto& [cid, c] : consumers_) out.consumers.push_back(c.stats);
+        std::sort(out.consumers.begin(), out.consumers.end(),
+                  [](const consumer_stats& a, const consumer_stats& b) { return a.id < b.id; });
+        return out;
+    }
+
+private:
+    // ---- all below run with mu_ held ----------------------------------------------
+
+    template <class F>
+    void for_each_payout(F&& f) {
+        if (fixed_) f(*fixed_);
+        for (auto& [script, ps] : payouts_) f(*ps);
+    }
+
+    void release_payout(consumer_rec& c) {
+        if (!c.payout) return;
+        if (--c.payout->users == 0 && c.payout != fixed_) payouts_.erase(c.payout->script);
+        c.payout.reset();
+    }
+
+    std::string new_job_id() {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%x", next_job_++);
+        ++jobs_issued_;
+        return buf;
+    }
+
+    void push_job(payout_state& ps, std::shared_ptr<const job> j) {
+        auto e = std::make_shared<job_entry>();
+        e->j = std::move(j);
+        ps.jobs.push_back(std::move(e));
+        // Older jobs of this tip beyond the live window turn stale; the oldest go.
+        std::size_t live = 0;
+        for (auto it = ps.jobs.rbegin(); it != ps.jobs.rend(); ++it)
+            if (!(*it)->stale && ++live > max_live_jobs_per_payout) (*it)->stale = true;
+        while (ps.jobs.size() > max_jobs_per_payout) ps.jobs.pop_front();
+    }
+
+    bool build_job(payout_state& ps, bool clean) {
+        job_spec spec;
+        spec.id = new_job_id();
+        spec.clean = clean;
+        spec.coinbase.payout_script = ps.script;
+        spec.coinbase.tag = options_.coinbase_tag;
+        spec.coinbase.extranonce1_size = default_extranonce1_bytes;
+        spec.coinbase.extranonce2_size = options_.extranonce2_size;
+        auto j = make_job(tmpl_, spec);
+        if (!j) {
+            options_.log("cannot build a job for height " + std::to_string(tmpl_->height) + ": " +
+                         j.error().message());
+            return false;
+        }
+        push_job(ps, std::make_shared<const job>(std::move(*j)));
+        return true;
+    }
+
+    // The newest job of each payout again under a new id, ntime moved up to now.
+    void refresh_jobs() {
+        const std::uint32_t now = options_.unix_time();
+        for_each_payout([&](payout_state& ps) {
+            if (ps.jobs.empty() || ps.jobs.back()->stale) return;
+            auto j = std::make_shared<job>(*ps.jobs.back()->j);
+            j->id = new_job_id();
+            j->clean = false;
+            j->ntime = std::max(j->ntime, now);
+            push_job(ps, std::move(j));
+        });
+    }
+
+    void collect_posts(std::vector<job_post>& posts) {
+        for (auto& [cid, c] : consumers_)
+            if (c.payout)
+                if (auto j = c.payout->newest()) posts.emplace_back(c.consumer, std::move(j));
+    }
+
+    share_result judge(consumer_id id, const share& s, std::optional<found_block>& block) {
+        share_result r;
+        auto cit = consumers_.find(id);
+        if (cit == consumers_.end()) {
+            r.status = share_status::unknown_consumer;
+            return r;
+        }
+        consumer_rec& c = cit->second;
+        auto& st = c.stats;
+        st.worker = s.worker.substr(0, 128);
+        st.last_share_at = std::chrono::system_clock::now();
+        auto reject = [&](share_status why) {
+            r.status = why;
+            ++st.rejected[static_cast<std::size_t>(why)];
+            return r;
+        };
+
+        job_entry* e = c.payout ? c.payout->find(s.job_id) : nullptr;
+        if (!e) return reject(share_status::job_not_found);
+        const job& j = *e->j;
+        if (s.extranonce2.size() != j.coinbase.extranonce2_size) return reject(share_status::bad_extranonce2_size);
+
+        // BIP310: a version with no bit outside the mask is the rolled bits alone.
+        const std::uint32_t version = (s.version & ~s.version_mask) == 0
+                                          ? apply_version_bits(j.version, s.version, s.version_mask)
+                                          : s.version;
+        auto header = rebuild_header(j, c.en1, s.extranonce2, s.ntime, s.nonce, version);
+        if (!header) return reject(share_status::bad_extranonce2_size);
+        r.hash = header->hash();
+        const uint256 value = uint256::from_hash(r.hash);
+        r.hash_difficulty = difficulty_from_target(value);
+
+        // The block check comes first: a stale, duplicate or low-difficulty share that
+        // meets the network target is still a block (DESIGN.md §3).
+        if (value <= j.target) {
+            r.block = true;
+            ++st.blocks;
+            ++blocks_found_;
+            st.best_share_difficulty = std::max(st.best_share_difficulty, r.hash_difficulty);
+            if (auto b = assemble_block(j, c.en1, s.extranonce2, *header)) {
+                block = found_block{j.height, r.hash, j.prev_block, std::move(*b), j.id, id, st.worker};
+            } else {
+                options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " +
+                             b.error().message());
+            }
+        }
+
+        if (e->stale) return reject(share_status::job_not_found);
+        const std::uint64_t ntime = s.ntime;
+        if (ntime < j.ntime || ntime > std::uint64_t(j.ntime) + max_ntime_ahead_s || ntime < j.mintime)
+            return reject(share_status::bad_ntime);
+        if (((version ^ j.version) & ~s.version_mask) != 0) return reject(share_status::bad_version);
+        if (!e->seen.insert(r.hash).second) return reject(share_status::duplicate);
+        if (e->seen.size() >= max_share_keys_per_job) e->stale = true;
+        if (value > target_from_difficulty(s.difficulty)) return reject(share_status::low_difficulty);
+
+        r.status = share_status::accepted;
+        ++st.accepted;
+        st.accepted_difficulty += s.difficulty;
+        st.best_share_difficulty = std::max(st.best_share_difficulty, r.hash_difficulty);
+        return r;
+    }
+
+    // ---- strand side ----------------------------------------------------------------
+
+    void send(std::vector<job_post> posts) {
+        for (auto& [who, j] : posts)
+            boost::asio::post(strand_, [who = std::move(who), j = std::move(j)] {
+                if (auto c = who.lock()) c->on_job(j);
+            });
+    }
+
+    void arm_timer() {
+        std::chrono::steady_clock::time_point deadline;
+        {
+            std::lock_guard lock(mu_);
+            if (stopped_) return;
+            deadline = last_broadcast_ + options_.job_refresh;
+            if (deadline <= std::chrono::steady_clock::now())
+                deadline = std::chrono::steady_clock::now() + options_.job_refresh;
+        }
+        timer_.expires_at(deadline);
+        timer_.async_wait([w = weak_from_this()](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (auto self = w.lock()) self->on_timer();
+        });
+    }
+
+    void on_timer() {
+        std::vector<job_post> posts;
+        {
+            std::lock_guard lock(mu_);
+            if (stopped_) return;
+            const auto now = std::chrono::steady_clock::now();
+            // A template may have gone out since the timer was set; then wait for its due.
+            if (tmpl_ && !tip_stale_ && now >= last_broadcast_ + options_.job_refresh) {
+                refresh_jobs();
+                collect_posts(posts);
+                last_broadcast_ = now;
+            }
+        }
+        send(std::move(posts));
+        arm_timer();
+    }
+
+    const boost::asio::any_io_executor strand_;
+    const chain_params chain_;
+    dispatcher_options options_;
+    const block_sink sink_;
+    boost::asio::steady_timer timer_;  // strand only
+
+    mutable std::mutex mu_;  // guards everything below
+    bool stopped_ = false;
+    std::unordered_map<consumer_id, consumer_rec> consumers_;
+    std::shared_ptr<payout_state> fixed_;                      // fixed-address mode
+    std::map<bytes, std::shared_ptr<payout_state>> payouts_;   // address-username mode
+    std::unordered_set<std::uint32_t> live_en1_;
+    std::shared_ptr<const node::block_template> tmpl_;
+    bool tip_stale_ = false;
+    consumer_id next_consumer_ = 1;
+    std::uint32_t next_en1_ = 0;
+    std::uint32_t next_job_ = 0;
+    std::chrono::steady_clock::time_point last_broadcast_ = std::chrono::steady_clock::now();
+    std::uint64_t templates_ = 0;
+    std::uint64_t jobs_issued_ = 0;
+    std::uint64_t blocks_found_ = 0;
+};
+
+dispatcher::dispatcher(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options,
+                       block_sink sink)
+    : impl_(std::make_shared<impl>(std::move(strand), chain, std::move(options), std::move(sink))) {
+    impl_->start();
+}
+
+dispatcher::~dispatcher() { impl_->stop(); }
+
+consumer_slot dispatcher::add_consumer(std::shared_ptr<work_consumer> c) { return impl_->add_consumer(std::move(c)); }
+void dispatcher::remove_consumer(consumer_id id) { impl_->remove_consumer(id); }
+std::error_code dispatcher::set_payout(consumer_id id, byte_span s) { return impl_->set_payout(id, s); }
+std::shared_ptr<const job> dispatcher::current_job(consumer_id id) const { return impl_->current_job(id); }
+std::error_code dispatcher::on_template(std::shared_ptr<const node::block_template> t) {
+    return impl_->on_template(std::move(t));
+}
+std::error_code dispatcher::on_template_json(const rapidjson::Value& gbt) { return impl_->on_template_json(gbt); }
+void dispatcher::on_new_tip() { impl_->on_new_tip(); }
+share_result dispatcher::submit_share(consumer_id id, const share& s) { return impl_->submit_share(id, s); }
+dispatcher_stats dispatcher::stats() const { return impl_->stats(); }
+void dispatcher::stop() { impl_->stop(); }
+
+}  // namespace sb::bridge

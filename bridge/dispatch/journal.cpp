@@ -1,0 +1,402 @@
+#include "dispatch/journal.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sb/core/hex.hpp"
+
+namespace sb::bridge {
+
+namespace {
+
+constexpr std::size_t check_hex_chars = 8;
+constexpr std::size_t hash_hex_chars = 64;
+
+class journal_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "sb.journal"; }
+    std::string message(int ev) const override {
+        switch (static_cast<journal_errc>(ev)) {
+            case journal_errc::ok: return "ok";
+            case journal_errc::record_invalid: return "journal record does not parse";
+            case journal_errc::check_mismatch: return "journal record check value mismatch";
+            case journal_errc::block_invalid: return "journal record block is invalid";
+            case journal_errc::line_too_long: return "journal record line too long";
+            case journal_errc::io_error: return "journal file I/O failed";
+            case journal_errc::unknown_block: return "no journal record for this block";
+        }
+        return "unknown journal error";
+    }
+};
+
+std::string check_of(std::string_view body) {
+    const hash256 h = sha256d(byte_span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+    return to_hex(byte_span(h.data(), 4));
+}
+
+std::string sanitize_reason(std::string_view reason) {
+    std::string out;
+    for (char c : reason.substr(0, max_journal_reason_chars)) out += (c > 0x20 && c < 0x7f) ? c : '_';
+    return out.empty() ? "-" : out;
+}
+
+// Splits on single spaces; empty fields make the record invalid.
+std::vector<std::string_view> split_fields(std::string_view line, std::size_t max_fields) {
+    std::vector<std::string_view> out;
+    while (out.size() < max_fields) {
+        const std::size_t sp = line.find(' ');
+        out.push_back(line.substr(0, sp));
+        if (sp == std::string_view::npos) return out;
+        line.remove_prefix(sp + 1);
+    }
+    out.push_back(line);  // too many fields: the caller sees the count
+    return out;
+}
+
+template <class T>
+bool parse_uint(std::string_view s, T& out) {
+    if (s.empty() || s.size() > 20) return false;
+    for (char c : s)
+        if (c < '0' || c > '9') return false;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_hash_display(std::string_view s, hash256& out) {
+    if (s.size() != hash_hex_chars) return false;
+    auto h = from_hex_fixed<32>(s);
+    if (!h) return false;
+    std::reverse_copy(h->begin(), h->end(), out.begin());
+    return true;
+}
+
+bool parse_status(std::string_view s, block_status& out) {
+    for (auto st : {block_status::pending, block_status::accepted, block_status::rejected, block_status::stale,
+                    block_status::abandoned})
+        if (s == to_string(st)) {
+            out = st;
+            return true;
+        }
+    return false;
+}
+
+std::string errno_text(const char* what, const std::string& path) {
+    return std::string(what) + " " + path + ": " + std::strerror(errno);
+}
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+void default_log(std::string_view line) {
+    std::fprintf(stderr, "journal: %.*s\n", static_cast<int>(line.size()), line.data());
+}
+
+}  // namespace
+
+const std::error_category& journal_category() noexcept {
+    static const journal_category_impl c;
+    return c;
+}
+
+std::string_view to_string(block_status s) noexcept {
+    switch (s) {
+        case block_status::pending: return "pending";
+        case block_status::accepted: return "accepted";
+        case block_status::rejected: return "rejected";
+        case block_status::stale: return "stale";
+        case block_status::abandoned: return "abandoned";
+    }
+    return "unknown";
+}
+
+std::uint64_t unix_now() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+std::string format_journal_record(const journal_record& r) {
+    std::string body;
+    if (r.type == journal_record::kind::found) {
+        body.reserve(2 * r.block.size() + 128);
+        body += "found ";
+        body += std::to_string(r.height);
+        body += ' ';
+        body += to_hex_reversed(r.hash);
+        body += ' ';
+        body += std::to_string(r.time);
+        body += ' ';
+        body += to_hex(r.block);
+    } else {
+        body += "mark ";
+        body += to_hex_reversed(r.hash);
+        body += ' ';
+        body += to_string(r.status);
+        body += ' ';
+        body += std::to_string(r.time);
+        body += ' ';
+        body += sanitize_reason(r.reason);
+    }
+    const std::string check = check_of(body);
+    body += ' ';
+    body += check;
+    return body;
+}
+
+result<journal_record> parse_journal_record(std::string_view line) {
+    if (line.size() > max_journal_line_bytes) return journal_errc::line_too_long;
+    const std::size_t last_sp = line.rfind(' ');
+    if (last_sp == std::string_view::npos || line.size() - last_sp - 1 != check_hex_chars)
+        return journal_errc::record_invalid;
+    const std::string_view body = line.substr(0, last_sp);
+    if (check_of(body) != line.substr(last_sp + 1)) return journal_errc::check_mismatch;
+
+    const auto f = split_fields(body, 5);
+    if (f.size() != 5) return journal_errc::record_invalid;
+    for (auto s : f)
+        if (s.empty()) return journal_errc::record_invalid;
+    journal_record r;
+    if (f[0] == "found") {
+        r.type = journal_record::kind::found;
+        if (!parse_uint(f[1], r.height) || !parse_hash_display(f[2], r.hash) || !parse_uint(f[3], r.time))
+            return journal_errc::record_invalid;
+        if (f[4].size() > 2 * max_journal_block_bytes) return journal_errc::block_invalid;
+        auto block = from_hex(f[4], 2 * max_journal_block_bytes);
+        if (!block || block->size() <= 80) return journal_errc::block_invalid;
+        if (sha256d(byte_span(block->data(), 80)) != r.hash) return journal_errc::block_invalid;
+        r.block = std::move(*block);
+        return r;
+    }
+    if (f[0] == "mark") {
+        r.type = journal_record::kind::mark;
+        if (!parse_hash_display(f[1], r.hash) || !parse_status(f[2], r.status) || !parse_uint(f[3], r.time))
+            return journal_errc::record_invalid;
+        if (f[4].size() > max_journal_reason_chars) return journal_errc::record_invalid;
+        for (char c : f[4])
+            if (c <= 0x20 || c >= 0x7f) return journal_errc::record_invalid;
+        if (f[4] != "-") r.reason = std::string(f[4]);
+        return r;
+    }
+    return journal_errc::record_invalid;
+}
+
+journal_replay replay_journal(std::string_view text, const std::function<void(std::string_view)>& warn) {
+    journal_replay out;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const std::size_t nl = text.find('\n');
+        if (nl == std::string_view::npos) {
+            // A write cut short by a crash: the record never completed.
+            out.truncated_tail = true;
+            ++out.skipped;
+            if (warn) warn("line " + std::to_string(line_no) + ": truncated tail skipped");
+            break;
+        }
+        const std::string_view line = text.substr(0, nl);
+        text.remove_prefix(nl + 1);
+        if (line.empty()) continue;
+        auto r = parse_journal_record(line);
+        if (!r) {
+            ++out.skipped;
+            if (warn) warn("line " + std::to_string(line_no) + ": " + r.error().message() + ", skipped");
+            continue;
+        }
+        auto it = std::find_if(out.entries.begin(), out.entries.end(),
+                               [&](const journal_entry& e) { return e.hash == r->hash; });
+        if (r->type == journal_record::kind::found) {
+            if (it != out.entries.end()) continue;  // the same block twice: the first wins
+            journal_entry e;
+            e.height = r->height;
+            e.hash = r->hash;
+            e.found_time = r->time;
+            e.block = std::move(r->block);
+            e.status_time = r->time;
+            out.entries.push_back(std::move(e));
+        } else {
+            if (it == out.entries.end()) {
+                ++out.skipped;
+                if (warn) warn("line " + std::to_string(line_no) + ": mark for an unknown block, skipped");
+                continue;
+            }
+            it->status = r->status;
+            it->reason = std::move(r->reason);
+            it->status_time = r->time;
+        }
+    }
+    return out;
+}
+
+// ---- journal -----------------------------------------------------------------------
+
+journal::journal(std::string path, log_fn log) : path_(std::move(path)), log_(log ? std::move(log) : default_log) {}
+
+journal::~journal() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+result<std::unique_ptr<journal>> journal::open(const std::string& path, log_fn log) {
+    std::unique_ptr<journal> j(new journal(path, std::move(log)));
+    const std::filesystem::path p(path);
+    std::error_code fs_ec;
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), fs_ec);
+
+    // Read what is there (bounded).
+    std::string text;
+    if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        char buf[1 << 16];
+        for (;;) {
+            const ssize_t n = ::read(fd, buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            text.append(buf, static_cast<std::size_t>(n));
+            if (text.size() > max_journal_file_bytes) {
+                j->log_("file larger than max_journal_file_bytes; the rest is ignored");
+                text.resize(max_journal_file_bytes);
+                break;
+            }
+        }
+        ::close(fd);
+    } else if (errno != ENOENT) {
+        j->log_(errno_text("cannot read", path));
+        return journal_errc::io_error;
+    }
+
+    journal_replay replay = replay_journal(text, [&](std::string_view w) { j->log_(w); });
+    j->skipped_ = replay.skipped;
+
+    // Compaction: every pending entry, and the newest finished ones.
+    std::vector<journal_entry> kept;
+    std::size_t finished = 0;
+    for (auto it = replay.entries.rbegin(); it != replay.entries.rend(); ++it) {
+        if (it->status != block_status::pending && ++finished > max_journal_finished_records) continue;
+        kept.push_back(std::move(*it));
+    }
+    std::reverse(kept.begin(), kept.end());
+
+    const std::string tmp = path + ".tmp";
+    int tfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (tfd < 0) {
+        j->log_(errno_text("cannot create", tmp));
+        return journal_errc::io_error;
+    }
+    bool ok = true;
+    for (const auto& e : kept) {
+        journal_record found{journal_record::kind::found, e.height, e.hash, e.found_time, e.block, {}, {}};
+        ok = ok && write_all(tfd, format_journal_record(found) + "\n");
+        if (e.status != block_status::pending) {
+            journal_record m{journal_record::kind::mark, 0, e.hash, e.status_time, {}, e.status, e.reason};
+            ok = ok && write_all(tfd, format_journal_record(m) + "\n");
+        }
+    }
+    ok = ok && ::fsync(tfd) == 0;
+    ::close(tfd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        j->log_(errno_text("cannot write", tmp));
+        return journal_errc::io_error;
+    }
+    // The rename is durable only once the directory is synced.
+    const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
+    if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+
+    j->fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (j->fd_ < 0) {
+        j->log_(errno_text("cannot open", path));
+        return journal_errc::io_error;
+    }
+    for (auto& e : kept)
+        if (e.status != block_status::pending) bytes().swap(e.block);
+    j->entries_ = std::move(kept);
+    return j;
+}
+
+std::error_code journal::append_line(const std::string& line) {
+    if (!write_all(fd_, line) || ::fsync(fd_) != 0) {
+        log_(errno_text("cannot append to", path_));
+        return journal_errc::io_error;
+    }
+    return {};
+}
+
+std::error_code journal::append_found(std::uint32_t height, const hash256& hash, byte_span block, std::uint64_t time) {
+    std::lock_guard lock(mu_);
+    for (const auto& e : entries_)
+        if (e.hash == hash) return {};
+    journal_record r{journal_record::kind::found, height, hash, time, bytes(block.begin(), block.end()), {}, {}};
+    const std::error_code ec = append_line(format_journal_record(r) + "\n");
+    journal_entry e;
+    e.height = height;
+    e.hash = hash;
+    e.found_time = time;
+    e.block = std::move(r.block);
+    e.status_time = time;
+    entries_.push_back(std::move(e));
+    return ec;
+}
+
+std::error_code journal::mark(const hash256& hash, block_status status, std::string_view reason, std::uint64_t time) {
+    std::lock_guard lock(mu_);
+    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const journal_entry& e) { return e.hash == hash; });
+    if (it == entries_.end()) return journal_errc::unknown_block;
+    journal_record r{journal_record::kind::mark, 0, hash, time, {}, status, std::string(reason)};
+    const std::error_code ec = append_line(format_journal_record(r) + "\n");
+    it->status = status;
+    it->reason = sanitize_reason(reason) == "-" ? std::string() : sanitize_reason(reason);
+    it->status_time = time;
+    // A finished block's bytes are on disk; memory keeps only the summary.
+    if (status != block_status::pending) bytes().swap(it->block);
+    return ec;
+}
+
+std::vector<journal_entry> journal::pending() const {
+    std::lock_guard lock(mu_);
+    std::vector<journal_entry> out;
+    for (const auto& e : entries_)
+        if (e.status == block_status::pending) out.push_back(e);
+    return out;
+}
+
+std::vector<journal_entry> journal::entries() const {
+    std::lock_guard lock(mu_);
+    std::vector<journal_entry> out;
+    out.reserve(entries_.size());
+    for (const auto& e : entries_) {
+        journal_entry c = e;
+        if (c.status != block_status::pending) c.block.clear();
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+bool journal::contains(const hash256& hash) const {
+    std::lock_guard lock(mu_);
+    return std::any_of(entries_.begin(), entries_.end(), [&](const journal_entry& e) { return e.hash == hash; });
+}
+
+std::size_t journal::skipped_at_open() const {
+    std::lock_guard lock(mu_);
+    return skipped_;
+}
+
+}  // namespace sb::bridge

@@ -1,0 +1,434 @@
+// The dispatcher: jobs per payout, clean flags, refresh, extranonce1 allocation, and the
+// share checks of stratum.md §3 with the block check first (DESIGN.md §3). Templates are
+// the bcoin-shaped regtest fixtures of getblocktemplate.json (bits 207fffff: about half of
+// all hashes are blocks, so a CPU loop finds both kinds at once).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "dispatch/dispatcher.hpp"
+#include "fake_node.hpp"  // io_runner
+#include "sb/core/hex.hpp"
+#include "sb/core/pow.hpp"
+#include "sb/core/uint256.hpp"
+#include "sb/node/template.hpp"
+#include "vectors.hpp"
+
+using namespace sb;
+using bridge::share_status;
+
+namespace {
+
+const bytes& payout_a() {
+    static const bytes s = *from_hex("0014751e76e8199196d454941c45d1b3a323f1433bd6");
+    return s;
+}
+const bytes& payout_b() {
+    static const bytes s = *from_hex("00140000000000000000000000000000000000000001");
+    return s;
+}
+
+// The fixture template; prev_tag changes previousblockhash (a new tip).
+std::shared_ptr<const node::block_template> tmpl(int prev_tag = 0) {
+    rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_presegwit");
+    if (prev_tag != 0) {
+        std::string h(64, '0');
+        h[63] = static_cast<char>('0' + prev_tag);
+        d["previousblockhash"].SetString(h.c_str(), d.GetAllocator());
+    }
+    auto t = node::parse_block_template(d, params(network::bitcoin_regtest));
+    REQUIRE_MESSAGE(t, t.error().message());
+    return std::make_shared<const node::block_template>(std::move(*t));
+}
+
+struct recorder : bridge::work_consumer {
+    std::mutex mu;
+    std::vector<std::shared_ptr<const bridge::job>> jobs;
+    void on_job(std::shared_ptr<const bridge::job> j) override {
+        std::lock_guard lock(mu);
+        jobs.push_back(std::move(j));
+    }
+    std::size_t count() {
+        std::lock_guard lock(mu);
+        return jobs.size();
+    }
+    std::shared_ptr<const bridge::job> last() {
+        std::lock_guard lock(mu);
+        return jobs.empty() ? nullptr : jobs.back();
+    }
+};
+
+struct fixture {
+    test::io_runner io;
+    std::vector<bridge::found_block> blocks;
+    std::mutex mu;
+    bridge::dispatcher d;
+    std::shared_ptr<recorder> rec = std::make_shared<recorder>();
+    bridge::consumer_slot slot;
+
+    explicit fixture(bridge::dispatcher_options o = options())
+        : d(io.executor(), params(network::bitcoin_regtest), std::move(o), [this](bridge::found_block b) {
+              std::lock_guard lock(mu);
+              blocks.push_back(std::move(b));
+          }) {
+        slot = d.add_consumer(rec);
+    }
+    static bridge::dispatcher_options options() {
+        bridge::dispatcher_options o;
+        o.fixed_payout_script = payout_a();
+        o.coinbase_tag = "/test/";
+        o.extranonce2_size = 4;
+        o.log = [](std::string_view) {};
+        return o;
+    }
+    std::size_t block_count() {
+        std::lock_guard lock(mu);
+        return blocks.size();
+    }
+};
+
+bridge::share share_for(const bridge::job& j, std::uint32_t nonce, std::uint32_t en2 = 7) {
+    bridge::share s;
+    s.job_id = j.id;
+    s.extranonce2 = {0, 0, 0, static_cast<std::uint8_t>(en2)};
+    s.ntime = j.ntime;
+    s.nonce = nonce;
+    s.version = j.version;
+    s.difficulty = 1e-30;  // target saturates at 2^256-1: every hash meets it
+    s.worker = "w1";
+    return s;
+}
+
+bool is_block(const bridge::job& j, const bytes& en1, const bridge::share& s) {
+    auto h = bridge::rebuild_header(j, en1, s.extranonce2, s.ntime, s.nonce, s.version);
+    REQUIRE(h);
+    return uint256::from_hash(h->hash()) <= j.target;
+}
+
+// A share for j whose header is (or is not) a block.
+bridge::share grind(const bridge::job& j, const bytes& en1, bool want_block, std::uint32_t start = 0) {
+    for (std::uint32_t n = start; n < start + 10000; ++n) {
+        bridge::share s = share_for(j, n);
+        if (is_block(j, en1, s) == want_block) return s;
+    }
+    FAIL("no nonce found");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("share: an accepted share reports its hash and difficulty") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    REQUIRE(j);
+    const bridge::share s = grind(*j, f.slot.extranonce1, false);
+    const auto r = f.d.submit_share(f.slot.id, s);
+    CHECK(r.status == share_status::accepted);
+    CHECK(r.stratum_code == 0);
+    CHECK_FALSE(r.block);
+    CHECK(r.hash_difficulty > 0);
+    CHECK(f.block_count() == 0);
+    const auto st = f.d.stats();
+    REQUIRE(st.consumers.size() == 1);
+    CHECK(st.consumers[0].accepted == 1);
+    CHECK(st.consumers[0].worker == "w1");
+}
+
+TEST_CASE("share: a block share is accepted and handed to the sink") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    const bridge::share s = grind(*j, f.slot.extranonce1, true);
+    const auto r = f.d.submit_share(f.slot.id, s);
+    CHECK(r.status == share_status::accepted);
+    CHECK(r.block);
+    REQUIRE(f.block_count() == 1);
+    CHECK(f.blocks[0].hash == r.hash);
+    CHECK(f.blocks[0].height == 1);
+    auto parsed = parse_block(f.blocks[0].block);
+    REQUIRE(parsed);
+    CHECK(parsed->header.hash() == r.hash);
+    CHECK(f.d.stats().consumers[0].blocks == 1);
+}
+
+TEST_CASE("share: block is submitted even when the share is stale") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto old = f.d.current_job(f.slot.id);
+    REQUIRE_FALSE(f.d.on_template(tmpl(1)));  // new tip: old jobs are stale
+    const auto r = f.d.submit_share(f.slot.id, grind(*old, f.slot.extranonce1, true));
+    CHECK(r.status == share_status::job_not_found);
+    CHECK(r.stratum_code == 21);
+    CHECK(r.block);
+    CHECK(f.block_count() == 1);
+    // A stale non-block share is only rejected.
+    CHECK(f.d.submit_share(f.slot.id, grind(*old, f.slot.extranonce1, false)).status == share_status::job_not_found);
+    CHECK(f.block_count() == 1);
+}
+
+TEST_CASE("share: block is submitted even when the share is a duplicate") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    const bridge::share s = grind(*j, f.slot.extranonce1, true);
+    CHECK(f.d.submit_share(f.slot.id, s).status == share_status::accepted);
+    const auto r = f.d.submit_share(f.slot.id, s);
+    CHECK(r.status == share_status::duplicate);
+    CHECK(r.stratum_code == 22);
+    CHECK(r.block);
+    CHECK(f.block_count() == 2);
+}
+
+TEST_CASE("share: block is submitted even when the share is below the session difficulty") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    bridge::share s = grind(*j, f.slot.extranonce1, true);
+    s.difficulty = 1e12;  // far above what a regtest block needs
+    const auto r = f.d.submit_share(f.slot.id, s);
+    CHECK(r.status == share_status::low_difficulty);
+    CHECK(r.stratum_code == 23);
+    CHECK(r.block);
+    CHECK(f.block_count() == 1);
+    CHECK(f.d.stats().consumers[0].rejected[static_cast<std::size_t>(share_status::low_difficulty)] == 1);
+}
+
+TEST_CASE("share: a job id never issued is job not found without a block check") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    bridge::share s = grind(*j, f.slot.extranonce1, true);
+    s.job_id = "nope";
+    const auto r = f.d.submit_share(f.slot.id, s);
+    CHECK(r.status == share_status::job_not_found);
+    CHECK_FALSE(r.block);
+    CHECK(f.block_count() == 0);
+}
+
+TEST_CASE("share: a wrong extranonce2 size is rejected") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    for (std::size_t size : {3u, 5u, 0u}) {
+        bridge::share s = share_for(*j, 1);
+        s.extranonce2.assign(size, 0);
+        const auto r = f.d.submit_share(f.slot.id, s);
+        CHECK(r.status == share_status::bad_extranonce2_size);
+        CHECK(r.stratum_code == 20);
+        CHECK(r.reason == "incorrect size of extranonce2");
+    }
+}
+
+TEST_CASE("share: an unknown consumer is not subscribed") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    const auto r = f.d.submit_share(f.slot.id + 1000, share_for(*f.d.current_job(f.slot.id), 1));
+    CHECK(r.status == share_status::unknown_consumer);
+    CHECK(r.stratum_code == 25);
+}
+
+TEST_CASE("share: ntime window edges one step inside and outside") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    const std::uint32_t t0 = j->ntime;
+    struct row {
+        std::uint32_t ntime;
+        share_status want;
+    };
+    // Source: stratum.md §3 (ckpool job_ntime ≤ ntime ≤ job_ntime + 7000).
+    for (const row r : {row{t0 - 1, share_status::bad_ntime}, row{t0, share_status::accepted},
+                        row{t0 + 1, share_status::accepted}, row{t0 + 6999, share_status::accepted},
+                        row{t0 + 7000, share_status::accepted}, row{t0 + 7001, share_status::bad_ntime}}) {
+        bridge::share s = share_for(*j, 5);
+        s.ntime = r.ntime;
+        CAPTURE(r.ntime - t0);
+        CHECK(f.d.submit_share(f.slot.id, s).status == r.want);
+    }
+}
+
+TEST_CASE("share: version rolling within the mask is accepted and outside it rejected") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    constexpr std::uint32_t mask = 0x1fffe000;
+    std::uint32_t nonce = 100;
+    auto submit = [&](std::uint32_t version, std::uint32_t m) {
+        bridge::share s = share_for(*j, nonce++);
+        s.version = version;
+        s.version_mask = m;
+        return f.d.submit_share(f.slot.id, s);
+    };
+    // Header version with rolled bits (work.hpp form).
+    CHECK(submit(bridge::apply_version_bits(j->version, 0x00ffe000, mask), mask).status == share_status::accepted);
+    // Bits-only form (BIP310 version_bits inside the mask).
+    const auto bits_only = submit(0x00002000, mask);
+    CHECK(bits_only.status == share_status::accepted);
+    // Full-version form: outside bits equal the job's.
+    CHECK(submit(j->version | 0x00004000, mask).status == share_status::accepted);
+    // A bit outside the mask.
+    const auto bad = submit(j->version | 0x00000001, mask);
+    CHECK(bad.status == share_status::bad_version);
+    CHECK(bad.stratum_code == 20);
+    // No rolling negotiated: any change is outside the (empty) mask.
+    CHECK(submit(j->version | 0x00002000, 0).status == share_status::bad_version);
+    CHECK(submit(j->version, 0).status == share_status::accepted);
+}
+
+TEST_CASE("share: the duplicate key covers nonce ntime extranonce2 and version") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    const bridge::share s = share_for(*j, 9);
+    CHECK(f.d.submit_share(f.slot.id, s).status == share_status::accepted);
+    CHECK(f.d.submit_share(f.slot.id, s).status == share_status::duplicate);
+    bridge::share t = s;
+    t.nonce += 1;
+    CHECK(f.d.submit_share(f.slot.id, t).status == share_status::accepted);
+    t = s;
+    t.ntime += 1;
+    CHECK(f.d.submit_share(f.slot.id, t).status == share_status::accepted);
+    t = s;
+    t.extranonce2[0] = 1;
+    CHECK(f.d.submit_share(f.slot.id, t).status == share_status::accepted);
+    t = s;
+    t.version |= 0x2000;
+    t.version_mask = 0x1fffe000;
+    CHECK(f.d.submit_share(f.slot.id, t).status == share_status::accepted);
+    // Another consumer (another extranonce1) with the same fields is not a duplicate.
+    auto other = f.d.add_consumer(std::make_shared<recorder>());
+    CHECK(f.d.submit_share(other.id, s).status == share_status::accepted);
+}
+
+TEST_CASE("dispatcher: extranonce1 is unique over many consumers") {
+    fixture f;
+    std::set<bytes> seen{f.slot.extranonce1};
+    std::vector<bridge::consumer_id> ids;
+    for (int i = 0; i < 5000; ++i) {
+        auto s = f.d.add_consumer(std::make_shared<recorder>());
+        CHECK(s.extranonce1.size() == 4);
+        CHECK(seen.insert(s.extranonce1).second);
+        ids.push_back(s.id);
+    }
+    // Removing and adding again never hands out a value still live.
+    for (std::size_t i = 0; i < ids.size(); i += 2) f.d.remove_consumer(ids[i]);
+    std::set<bytes> live{f.slot.extranonce1};
+    for (const auto& c : f.d.stats().consumers) live.insert(c.extranonce1);
+    for (int i = 0; i < 2000; ++i) CHECK(live.insert(f.d.add_consumer(std::make_shared<recorder>()).extranonce1).second);
+}
+
+TEST_CASE("dispatcher: clean is true only on a new prevhash") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 1; }));
+    auto first = f.rec->last();
+    CHECK(first->clean);
+    const bridge::share s = share_for(*first, 1);
+
+    REQUIRE_FALSE(f.d.on_template(tmpl()));  // same tip (fee update)
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 2; }));
+    auto second = f.rec->last();
+    CHECK_FALSE(second->clean);
+    CHECK(second->id != first->id);
+    // Older jobs of the same tip stay valid.
+    CHECK(f.d.submit_share(f.slot.id, s).status == share_status::accepted);
+
+    REQUIRE_FALSE(f.d.on_template(tmpl(2)));  // new tip
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 3; }));
+    CHECK(f.rec->last()->clean);
+    bridge::share t = share_for(*second, 2);
+    CHECK(f.d.submit_share(f.slot.id, t).status == share_status::job_not_found);
+}
+
+TEST_CASE("dispatcher: on_new_tip makes jobs stale until the next template") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    f.d.on_new_tip();
+    CHECK(f.d.submit_share(f.slot.id, share_for(*j, 1)).status == share_status::job_not_found);
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto k = f.d.current_job(f.slot.id);
+    CHECK(k->clean);
+    CHECK(f.d.submit_share(f.slot.id, share_for(*k, 1)).status == share_status::accepted);
+}
+
+TEST_CASE("dispatcher: refresh gives a new job id without clean") {
+    auto o = fixture::options();
+    o.job_refresh = std::chrono::milliseconds(50);
+    std::uint32_t now = 1296688603 + 100;
+    o.unix_time = [&] { return now; };
+    fixture f(o);
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    REQUIRE(f.io.run_until([&] { return f.rec->count() >= 3; }, std::chrono::seconds(10)));
+    std::set<std::string> ids;
+    std::lock_guard lock(f.rec->mu);
+    for (std::size_t i = 0; i < f.rec->jobs.size(); ++i) {
+        const auto& j = f.rec->jobs[i];
+        CHECK(ids.insert(j->id).second);
+        if (i > 0) {
+            CHECK_FALSE(j->clean);
+            CHECK(j->ntime == now);  // bumped to the clock, within [mintime, now + 7200]
+            CHECK(j->coinbase == f.rec->jobs[0]->coinbase);
+        }
+    }
+}
+
+TEST_CASE("dispatcher: address-username mode builds jobs per payout script") {
+    auto o = fixture::options();
+    o.payout_mode = config::payout_mode::address_username;
+    o.fixed_payout_script.clear();
+    fixture f(o);
+    auto rec_b = std::make_shared<recorder>();
+    auto b = f.d.add_consumer(rec_b);
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    CHECK_FALSE(f.d.current_job(f.slot.id));  // no payout yet
+    CHECK(f.d.set_payout(f.slot.id, {}) == bridge::dispatch_errc::payout_script_invalid);
+    REQUIRE_FALSE(f.d.set_payout(f.slot.id, payout_a()));
+    REQUIRE_FALSE(f.d.set_payout(b.id, payout_b()));
+    auto ja = f.d.current_job(f.slot.id);
+    auto jb = f.d.current_job(b.id);
+    REQUIRE(ja);
+    REQUIRE(jb);
+    CHECK(ja->id != jb->id);
+    CHECK(ja->coinbase.coinb2 != jb->coinbase.coinb2);
+    // A job of another payout is not this consumer's.
+    CHECK(f.d.submit_share(b.id, share_for(*ja, 1)).status == share_status::job_not_found);
+    CHECK(f.d.submit_share(b.id, share_for(*jb, 1)).status == share_status::accepted);
+    // The same script shares jobs.
+    auto c = f.d.add_consumer(std::make_shared<recorder>());
+    REQUIRE_FALSE(f.d.set_payout(c.id, payout_a()));
+    CHECK(f.d.current_job(c.id)->id == ja->id);
+    // A template reaches every consumer with a payout, each with its own script's job.
+    REQUIRE_FALSE(f.d.on_template(tmpl(3)));
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 1 && rec_b->count() == 1; }));
+    CHECK(f.rec->last()->coinbase.coinb2 == ja->coinbase.coinb2);
+    CHECK(rec_b->last()->coinbase.coinb2 == jb->coinbase.coinb2);
+}
+
+TEST_CASE("dispatcher: fixed-address mode refuses another payout script") {
+    fixture f;
+    CHECK_FALSE(f.d.set_payout(f.slot.id, payout_a()));
+    CHECK(f.d.set_payout(f.slot.id, payout_b()) == bridge::dispatch_errc::payout_mismatch);
+    CHECK(f.d.set_payout(999999, payout_a()) == bridge::dispatch_errc::unknown_consumer);
+}
+
+TEST_CASE("dispatcher: stratum codes and messages of every status") {
+    CHECK(bridge::stratum_error_code(share_status::accepted) == 0);
+    CHECK(bridge::stratum_error_code(share_status::job_not_found) == 21);
+    CHECK(bridge::stratum_error_code(share_status::duplicate) == 22);
+    CHECK(bridge::stratum_error_code(share_status::low_difficulty) == 23);
+    CHECK(bridge::stratum_error_code(share_status::bad_ntime) == 20);
+    CHECK(bridge::stratum_error_code(share_status::bad_version) == 20);
+    CHECK(bridge::stratum_error_code(share_status::bad_extranonce2_size) == 20);
+    CHECK(bridge::stratum_error_code(share_status::unknown_consumer) == 25);
+    CHECK(std::string(bridge::stratum_error_message(share_status::job_not_found)) == "Job not found");
+}
