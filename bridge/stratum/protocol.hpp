@@ -1,0 +1,143 @@
+// The Stratum v1 (SHA-256d) session state machine, without sockets: lines in, lines out
+// (stratum.md §0–§4). The Asio session (server.cpp) owns one and feeds it on its strand;
+// tests drive it directly too. Not thread-safe: one strand at a time.
+//
+// States: connected → subscribed → authorized. Nothing unsolicited is sent before the
+// subscribe reply (NerdMiner takes the next line as that reply); after authorize comes
+// [set_version_mask], set_difficulty, notify(clean=true). A difficulty change is sent
+// only right before a notify, and each job id remembers the difficulty in force when it
+// was notified (share.difficulty), so older jobs keep theirs (ckpool's old_diff).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sb/config/config.hpp"
+#include "sb/core/chain.hpp"
+#include "stratum/codec.hpp"
+#include "stratum/limits.hpp"
+#include "stratum/vardiff.hpp"
+#include "stratum/work_source.hpp"
+
+namespace sb::bridge::stratum {
+
+struct session_settings {
+    config::difficulty_settings difficulty;
+    config::payout_mode payout = config::payout_mode::fixed_address;
+    network net = network::bitcoin_regtest;  // address-username mode validates for it
+    unsigned extranonce2_size = default_extranonce2_size;
+    std::chrono::milliseconds subscribe_timeout = stratum::subscribe_timeout;
+    std::chrono::milliseconds share_idle_timeout = stratum::share_idle_timeout;
+    // Send mining.set_version_mask after authorize when version rolling was negotiated
+    // (never before authorize: an S21+ firmware dropped the connection, DATUM PR #105).
+    bool send_version_mask = true;
+    std::function<void(std::string_view)> log;  // may be empty
+};
+
+// One connection as the dashboard shows it.
+struct session_stats {
+    std::uint64_t session_id = 0;  // server-assigned, unique per server
+    std::string remote;            // ip:port
+    bool tls = false;
+    std::string user_agent;        // mining.subscribe params[0]
+    std::string worker;            // mining.authorize username
+    std::string extranonce1;       // hex
+    bool subscribed = false;
+    bool authorized = false;
+    double difficulty = 0;         // last sent with set_difficulty (0: none yet)
+    std::uint64_t accepted = 0;
+    std::uint64_t rejected = 0;
+    double accepted_difficulty = 0;  // sum of share difficulties accepted (work done)
+    double best_share_difficulty = 0;
+    std::uint64_t blocks = 0;
+    std::chrono::system_clock::time_point connected_at{};
+    std::optional<std::chrono::system_clock::time_point> last_share_at;
+};
+
+// Parses 1..8 hex digits (either case) as a big-endian uint32, left-padding short input
+// (NerdMiner's unpadded nonce). nullopt for anything else.
+std::optional<std::uint32_t> parse_u32_hex(std::string_view hex) noexcept;
+
+class session_protocol {
+public:
+    using clock = std::chrono::steady_clock;
+
+    struct output {
+        std::vector<std::string> lines;  // each ends in "\n", to be sent in order
+        std::string close_reason;        // non-empty: close the connection (after nothing more)
+    };
+
+    // consumer: what the work source calls on_job on (registered at subscribe).
+    session_protocol(work_source& source, std::shared_ptr<work_consumer> consumer, session_settings settings,
+                     clock::time_point now);
+    ~session_protocol();
+    session_protocol(const session_protocol&) = delete;
+    session_protocol& operator=(const session_protocol&) = delete;
+
+    // One inbound line (terminator stripped, not blank).
+    void on_line(std::string_view line, clock::time_point now, output& out);
+    // A job from the work source (already on this session's strand).
+    void on_job(std::shared_ptr<const job> j, clock::time_point now, output& out);
+
+    // When the session times out if nothing happens before (subscribe or share idle).
+    clock::time_point deadline() const noexcept;
+    // The close reason when deadline() has passed, else empty.
+    std::string check_timeout(clock::time_point now) const;
+
+    // Unregisters from the work source (idempotent; the destructor calls it).
+    void release() noexcept;
+
+    session_stats& stats() noexcept { return stats_; }
+    const session_stats& stats() const noexcept { return stats_; }
+    bool subscribed() const noexcept { return subscribed_; }
+    bool authorized() const noexcept { return authorized_; }
+    std::uint32_t version_mask() const noexcept { return version_mask_; }
+
+private:
+    struct tracked_job {
+        std::shared_ptr<const job> j;
+        double difficulty = 0;
+    };
+
+    void on_configure(const message& m, output& out);
+    void on_subscribe(const message& m, clock::time_point now, output& out);
+    void on_authorize(const message& m, clock::time_point now, output& out);
+    void on_submit(const message& m, clock::time_point now, output& out);
+    void on_suggest_difficulty(const message& m, clock::time_point now, output& out);
+    void send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now, output& out);
+    const tracked_job* find_job(std::string_view id) const noexcept;
+    void log(std::string_view what) const;
+
+    work_source& source_;
+    std::shared_ptr<work_consumer> consumer_;
+    session_settings settings_;
+    vardiff vardiff_;
+    clock::time_point created_at_;
+    clock::time_point last_activity_;
+
+    bool subscribed_ = false;
+    bool authorized_ = false;
+    bool registered_ = false;
+    registration reg_;
+    std::string subscribe_result_sid_;
+
+    bool configured_ = false;          // mining.configure negotiated version-rolling
+    std::uint32_t version_mask_ = 0;
+    std::optional<double> last_suggestion_;
+    bytes payout_script_;              // address-username mode
+
+    std::shared_ptr<const job> latest_job_;  // newest job received before it could be sent
+    bool notified_ = false;                  // a notify went out since authorize
+    bool difficulty_sent_ = false;
+    std::deque<tracked_job> jobs_;           // newest last, at most max_tracked_jobs
+    session_stats stats_;
+};
+
+}  // namespace sb::bridge::stratum

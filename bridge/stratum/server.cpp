@@ -1,0 +1,532 @@
+// The only Asio TU of the Stratum server (each costs ~15 s to compile): the listener and
+// the session I/O, Beast-example style: do_x / on_x handlers on one strand per session,
+// the error checked first in each handler, a bounded write queue that pauses reading and
+// drops a reader that falls too far behind.
+#include "stratum/server.hpp"
+
+#include <array>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include "stratum/codec.hpp"
+
+namespace sb::bridge::stratum {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+using tls_stream = ssl::stream<tcp::socket>;
+
+tcp::socket& lowest_layer(tcp::socket& s) { return s; }
+tcp::socket& lowest_layer(tls_stream& s) { return s.next_layer(); }
+
+// What a session shares with the dashboard: a copy of its stats, under a mutex.
+struct stats_cell {
+    mutable std::mutex mutex;
+    session_stats stats;
+};
+
+// The server side a session reports to, and what the server can ask of a session.
+class session_handle {
+public:
+    virtual ~session_handle() = default;
+    // Posted to the session's strand: send line to a subscribed session.
+    virtual void post_send(std::string line) = 0;
+    virtual void post_close(std::string reason) = 0;
+};
+
+}  // namespace
+
+struct detail::server_state : std::enable_shared_from_this<detail::server_state> {
+    struct listener {
+        config::stratum_listener settings;
+        std::unique_ptr<ssl::context> tls;
+        std::optional<tcp::acceptor> acceptor;
+        std::optional<asio::steady_timer> retry;  // pauses accepting after an accept error
+        listener_info info;
+    };
+    struct entry {
+        std::weak_ptr<session_handle> session;
+        std::shared_ptr<stats_cell> stats;
+        std::string ip;
+    };
+
+    server_state(asio::io_context& io_, std::shared_ptr<work_source> source_, server_options options_)
+        : io(io_), source(std::move(source_)), options(std::move(options_)) {
+        if (!options.log)
+            options.log = [](std::string_view s) { std::clog << "stratum: " << s << '\n'; };
+    }
+
+    void log(std::string_view s) const { options.log(s); }
+
+    void do_accept(std::size_t index);
+    void on_accept(std::size_t index, const error_code& ec, tcp::socket socket);
+    void on_closed(std::uint64_t id);
+
+    asio::io_context& io;
+    std::shared_ptr<work_source> source;
+    server_options options;
+    std::vector<listener> listeners;  // fixed after start()
+
+    mutable std::mutex mutex;  // guards everything below
+    bool stopped = false;
+    std::uint64_t next_id = 1;
+    std::map<std::uint64_t, entry> sessions;
+    std::map<std::string, std::size_t> per_ip;
+};
+
+namespace {
+
+template <class Stream>
+class session final : public session_handle, public std::enable_shared_from_this<session<Stream>> {
+    static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+    // What the work source holds: a weak link, so a source that keeps consumers does not
+    // keep closed sessions alive.
+    class forwarder final : public work_consumer {
+    public:
+        explicit forwarder(std::weak_ptr<session> s) : s_(std::move(s)) {}
+        void on_job(std::shared_ptr<const job> j) override {
+            if (auto s = s_.lock()) s->post_job(std::move(j));
+        }
+
+    private:
+        std::weak_ptr<session> s_;
+    };
+
+public:
+    session(Stream stream, std::shared_ptr<detail::server_state> srv, std::uint64_t id, std::shared_ptr<stats_cell> cell,
+            const config::stratum_listener& listener)
+        : stream_(std::move(stream)),
+          timer_(lowest_layer(stream_).get_executor()),
+          server_(std::move(srv)),
+          id_(id),
+          cell_(std::move(cell)),
+          listener_(listener) {}
+
+    void start() {
+        asio::dispatch(lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] { self->do_start(); });
+    }
+
+    void post_job(std::shared_ptr<const job> j) {
+        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), j = std::move(j)] {
+            if (self->closed_ || !self->protocol_) return;
+            session_protocol::output out;
+            self->protocol_->on_job(j, session_protocol::clock::now(), out);
+            self->flush(out);
+        });
+    }
+
+    void post_send(std::string line) override {
+        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), line = std::move(line)] {
+            // Nothing unsolicited before the subscribe reply (NerdMiner; stratum.md §0.2).
+            if (self->closed_ || !self->protocol_ || !self->protocol_->subscribed()) return;
+            self->enqueue(line);
+        });
+    }
+
+    void post_close(std::string reason) override {
+        asio::post(lowest_layer(stream_).get_executor(),
+                   [self = this->shared_from_this(), reason = std::move(reason)] { self->close(reason); });
+    }
+
+private:
+    void do_start() {
+        const auto& o = server_->options;
+        error_code ec;
+        const auto remote = lowest_layer(stream_).remote_endpoint(ec);
+        remote_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
+        session_settings s;
+        s.difficulty = listener_.difficulty;
+        s.payout = o.payout;
+        s.net = o.net;
+        s.extranonce2_size = o.extranonce2_size;
+        s.subscribe_timeout = o.subscribe_timeout;
+        s.share_idle_timeout = o.share_idle_timeout;
+        s.send_version_mask = o.send_version_mask;
+        s.log = [log = o.log, remote = remote_](std::string_view what) {
+            log(remote + ": " + std::string(what));
+        };
+        protocol_ = std::make_unique<session_protocol>(
+            *server_->source, std::make_shared<forwarder>(this->weak_from_this()), std::move(s),
+            session_protocol::clock::now());
+        protocol_->stats().session_id = id_;
+        protocol_->stats().remote = remote_;
+        protocol_->stats().tls = is_tls;
+        publish_stats();
+        arm_timer();
+        if constexpr (is_tls) {
+            stream_.async_handshake(ssl::stream_base::server,
+                                    [self = this->shared_from_this()](const error_code& e) { self->on_handshake(e); });
+        } else {
+            do_read();
+        }
+    }
+
+    void on_handshake(const error_code& ec) {
+        if (ec) return close("TLS handshake failed: " + ec.message());
+        if (closed_) return;
+        do_read();
+    }
+
+    // One wait outstanding per generation; a re-arm makes older waits no-ops.
+    void arm_timer() {
+        armed_deadline_ = protocol_->deadline();
+        timer_.expires_at(armed_deadline_);
+        timer_.async_wait([self = this->shared_from_this(), gen = ++timer_generation_](const error_code&) {
+            self->on_timer(gen);
+        });
+    }
+
+    // A deadline that moved later fires the timer early: check and wait again. One that
+    // moved earlier (subscribe with a short idle timeout) re-arms at once.
+    void rearm_if_earlier() {
+        if (!closed_ && protocol_->deadline() < armed_deadline_) arm_timer();
+    }
+
+    void on_timer(std::uint64_t gen) {
+        if (closed_ || gen != timer_generation_) return;
+        auto reason = protocol_->check_timeout(session_protocol::clock::now());
+        if (!reason.empty()) return close(reason);
+        arm_timer();
+    }
+
+    void do_read() {
+        if (closed_ || reading_) return;
+        if (queued_bytes_ > write_queue_pause_bytes(server_->options.write_queue_limit)) {
+            read_paused_ = true;
+            return;
+        }
+        reading_ = true;
+        stream_.async_read_some(asio::buffer(read_buf_),
+                                [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(const error_code& ec, std::size_t n) {
+        reading_ = false;
+        if (ec) return close(ec == asio::error::eof ? std::string("client closed the connection")
+                                                    : "read failed: " + ec.message());
+        if (closed_) return;
+        if (reader_.feed({read_buf_.data(), n})) return close("protocol violation: line longer than 16 KiB");
+        session_protocol::output out;
+        while (auto line = reader_.next_line()) {
+            protocol_->on_line(*line, session_protocol::clock::now(), out);
+            if (!out.close_reason.empty()) break;
+        }
+        flush(out);
+        if (closed_) return;
+        rearm_if_earlier();
+        do_read();
+    }
+
+    void flush(session_protocol::output& out) {
+        for (auto& line : out.lines) {
+            if (closed_) break;
+            enqueue(line);
+        }
+        publish_stats();
+        if (!out.close_reason.empty()) close(out.close_reason);
+    }
+
+    void enqueue(const std::string& line) {
+        if (closed_) return;
+        if (queued_bytes_ + line.size() > server_->options.write_queue_limit)
+            return close("slow reader: write queue over " + std::to_string(server_->options.write_queue_limit) +
+                         " bytes");
+        queued_bytes_ += line.size();
+        queue_.push_back(line);
+        if (!writing_) do_write();
+    }
+
+    void do_write() {
+        writing_ = true;
+        asio::async_write(stream_, asio::buffer(queue_.front()),
+                          [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                              self->on_write(ec);
+                          });
+    }
+
+    void on_write(const error_code& ec) {
+        writing_ = false;
+        if (ec) return close("write failed: " + ec.message());
+        if (closed_) return;
+        queued_bytes_ -= queue_.front().size();
+        queue_.pop_front();
+        if (!queue_.empty()) do_write();
+        if (read_paused_ && queued_bytes_ <= write_queue_pause_bytes(server_->options.write_queue_limit)) {
+            read_paused_ = false;
+            do_read();
+        }
+    }
+
+    static std::size_t write_queue_pause_bytes(std::size_t limit) { return limit / write_queue_pause_divisor; }
+
+    void publish_stats() {
+        if (!protocol_) return;
+        std::lock_guard lock(cell_->mutex);
+        cell_->stats = protocol_->stats();
+    }
+
+    void close(const std::string& reason) {
+        if (closed_) return;
+        closed_ = true;
+        server_->log(remote_ + ": closed: " + reason);
+        if (protocol_) protocol_->release();
+        timer_.cancel();
+        error_code ignored;
+        lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
+        lowest_layer(stream_).close(ignored);
+        queue_.clear();
+        queued_bytes_ = 0;
+        server_->on_closed(id_);
+    }
+
+    Stream stream_;
+    asio::steady_timer timer_;
+    session_protocol::clock::time_point armed_deadline_{};
+    std::uint64_t timer_generation_ = 0;
+    std::shared_ptr<detail::server_state> server_;
+    std::uint64_t id_;
+    std::shared_ptr<stats_cell> cell_;
+    config::stratum_listener listener_;
+    std::string remote_;
+    std::unique_ptr<session_protocol> protocol_;
+    line_reader reader_;
+    std::array<char, read_chunk_bytes> read_buf_{};
+    std::deque<std::string> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool reading_ = false;
+    bool writing_ = false;
+    bool read_paused_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace
+
+void detail::server_state::do_accept(std::size_t index) {
+    auto& l = listeners[index];
+    l.acceptor->async_accept(asio::make_strand(io), [self = shared_from_this(), index](const error_code& ec,
+                                                                                        tcp::socket socket) {
+        self->on_accept(index, ec, std::move(socket));
+    });
+}
+
+void detail::server_state::on_accept(std::size_t index, const error_code& ec, tcp::socket socket) {
+    {
+        std::lock_guard lock(mutex);
+        if (stopped) return;
+    }
+    if (ec) {
+        if (ec == asio::error::operation_aborted) return;
+        // Out of descriptors and the like: retry after a pause instead of spinning.
+        log("accept failed: " + ec.message());
+        auto& timer = listeners[index].retry;
+        timer->expires_after(accept_retry_delay);
+        timer->async_wait([self = shared_from_this(), index](const error_code& e) {
+            if (!e) self->do_accept(index);
+        });
+        return;
+    }
+    error_code rec;
+    const auto remote = socket.remote_endpoint(rec);
+    if (rec) return do_accept(index);
+    const std::string ip = remote.address().to_string();
+    auto& l = listeners[index];
+    std::uint64_t id = 0;
+    auto cell = std::make_shared<stats_cell>();
+    {
+        std::lock_guard lock(mutex);
+        const char* refused = sessions.size() >= options.max_connections              ? "connection cap reached"
+                              : per_ip[ip] >= options.max_connections_per_ip ? "per-IP connection cap reached"
+                                                                              : nullptr;
+        if (refused != nullptr) {
+            if (per_ip[ip] == 0) per_ip.erase(ip);
+            log(ip + ": refused: " + refused);
+            error_code ignored;
+            socket.close(ignored);
+            do_accept(index);
+            return;
+        }
+        id = next_id++;
+        ++per_ip[ip];
+        sessions[id] = entry{{}, cell, ip};
+    }
+    std::shared_ptr<session_handle> s;
+    if (l.tls) {
+        auto ts = std::make_shared<session<tls_stream>>(tls_stream(std::move(socket), *l.tls), shared_from_this(), id,
+                                                        cell, l.settings);
+        ts->start();
+        s = ts;
+    } else {
+        auto ps = std::make_shared<session<tcp::socket>>(std::move(socket), shared_from_this(), id, cell, l.settings);
+        ps->start();
+        s = ps;
+    }
+    {
+        std::lock_guard lock(mutex);
+        if (auto it = sessions.find(id); it != sessions.end()) it->second.session = s;
+    }
+    do_accept(index);
+}
+
+void detail::server_state::on_closed(std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    auto it = sessions.find(id);
+    if (it == sessions.end()) return;
+    if (auto p = per_ip.find(it->second.ip); p != per_ip.end() && --p->second == 0) per_ip.erase(p);
+    sessions.erase(it);
+}
+
+server_options server_options_for(const config::chain_settings& chain) {
+    server_options o;
+    o.listeners = chain.stratum;
+    o.payout = chain.payout.mode;
+    o.net = chain.net;
+    o.extranonce2_size = chain.extranonce2_size;
+    return o;
+}
+
+server::server(asio::io_context& io, std::shared_ptr<work_source> source, server_options options)
+    : impl_(std::make_shared<detail::server_state>(io, std::move(source), std::move(options))) {}
+
+server::~server() { stop(); }
+
+std::error_code server::start() {
+    auto& m = *impl_;
+    std::vector<detail::server_state::listener> bound;
+    for (const auto& ls : m.options.listeners) {
+        detail::server_state::listener l;
+        l.settings = ls;
+        error_code ec;
+        if (ls.tls) {
+            l.tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+            l.tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                               ec);
+            if (!ec) l.tls->use_certificate_chain_file(ls.tls->cert_file, ec);
+            if (!ec) l.tls->use_private_key_file(ls.tls->key_file, ssl::context::pem, ec);
+            if (ec) {
+                m.log("TLS listener " + ls.listen.to_string() + ": certificate or key: " + ec.message());
+                return ec;
+            }
+        }
+        tcp::resolver resolver(m.io);
+        std::string host = ls.listen.host;
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        auto results = resolver.resolve(host, std::to_string(ls.listen.port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+        if (ec || results.empty()) {
+            m.log("listener " + ls.listen.to_string() + ": cannot resolve: " + ec.message());
+            if (ec) return ec;
+            return std::make_error_code(std::errc::address_not_available);
+        }
+        const tcp::endpoint ep = results.begin()->endpoint();
+        // The acceptor lives on its own strand: stop() closes it there.
+        l.acceptor.emplace(asio::make_strand(m.io));
+        l.retry.emplace(l.acceptor->get_executor());
+        if (!ec) l.acceptor->open(ep.protocol(), ec);
+        if (!ec) l.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) l.acceptor->bind(ep, ec);
+        if (!ec) l.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            m.log("listener " + ls.listen.to_string() + ": " + ec.message());
+            return ec;
+        }
+        const auto local = l.acceptor->local_endpoint(ec);
+        l.info = listener_info{local.address().to_string(), local.port(), ls.tls.has_value()};
+        m.log("listening on " + l.info.address + ":" + std::to_string(l.info.port) + (l.info.tls ? " (TLS)" : ""));
+        bound.push_back(std::move(l));
+    }
+    m.listeners = std::move(bound);
+    for (std::size_t i = 0; i < m.listeners.size(); ++i) m.do_accept(i);
+    return {};
+}
+
+std::vector<listener_info> server::listeners() const {
+    std::vector<listener_info> out;
+    for (const auto& l : impl_->listeners) out.push_back(l.info);
+    return out;
+}
+
+void server::stop() {
+    auto& m = *impl_;
+    std::vector<std::shared_ptr<session_handle>> open;
+    {
+        std::lock_guard lock(m.mutex);
+        if (m.stopped) return;
+        m.stopped = true;
+        for (auto& [id, e] : m.sessions)
+            if (auto s = e.session.lock()) open.push_back(std::move(s));
+    }
+    for (std::size_t i = 0; i < m.listeners.size(); ++i) {
+        if (!m.listeners[i].acceptor) continue;
+        asio::post(m.listeners[i].acceptor->get_executor(), [self = impl_, i] {
+            error_code ignored;
+            self->listeners[i].acceptor->close(ignored);
+            self->listeners[i].retry->cancel();
+        });
+    }
+    for (auto& s : open) s->post_close("server stopping");
+}
+
+std::vector<session_stats> server::snapshot() const {
+    std::vector<std::shared_ptr<stats_cell>> cells;
+    {
+        std::lock_guard lock(impl_->mutex);
+        for (auto& [id, e] : impl_->sessions) cells.push_back(e.stats);
+    }
+    std::vector<session_stats> out;
+    out.reserve(cells.size());
+    for (auto& c : cells) {
+        std::lock_guard lock(c->mutex);
+        out.push_back(c->stats);
+    }
+    return out;
+}
+
+std::size_t server::connection_count() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->sessions.size();
+}
+
+namespace {
+
+void send_to_all(detail::server_state& m, const std::string& line) {
+    std::vector<std::shared_ptr<session_handle>> open;
+    {
+        std::lock_guard lock(m.mutex);
+        for (auto& [id, e] : m.sessions)
+            if (auto s = e.session.lock()) open.push_back(std::move(s));
+    }
+    for (auto& s : open) s->post_send(line);
+}
+
+}  // namespace
+
+void server::broadcast_reconnect(std::string_view host, std::uint16_t port, unsigned wait_s) {
+    send_to_all(*impl_, notify_reconnect(host, port, wait_s));
+}
+
+void server::broadcast_message(std::string_view text) { send_to_all(*impl_, notify_show_message(text)); }
+
+}  // namespace sb::bridge::stratum

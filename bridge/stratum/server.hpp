@@ -1,0 +1,90 @@
+// The Stratum v1 (SHA-256d) server of one chain: a TCP (optionally TLS) listener per
+// configured Stratum port, connection caps, and one session per connection fed with
+// work by a work_source (the dispatcher). Sessions are tracked for the dashboard.
+//
+// Threading: the io_context may be run by any number of threads. Each session runs on its
+// own strand; the connection table is guarded by one mutex, held briefly. Every public
+// member is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "sb/config/config.hpp"
+#include "stratum/limits.hpp"
+#include "stratum/protocol.hpp"
+#include "stratum/work_source.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sb::bridge::stratum {
+
+namespace detail {
+struct server_state;
+}
+
+struct server_options {
+    // One listener each; port 0 binds a free port (listeners() reports it).
+    std::vector<config::stratum_listener> listeners;
+    config::payout_mode payout = config::payout_mode::fixed_address;
+    network net = network::bitcoin_regtest;
+    unsigned extranonce2_size = default_extranonce2_size;
+    std::chrono::milliseconds subscribe_timeout = stratum::subscribe_timeout;
+    std::chrono::milliseconds share_idle_timeout = stratum::share_idle_timeout;
+    std::size_t write_queue_limit = stratum::write_queue_limit;
+    std::size_t max_connections_per_ip = stratum::max_connections_per_ip;
+    std::size_t max_connections = stratum::max_connections;
+    bool send_version_mask = true;
+    std::function<void(std::string_view)> log;  // default: stderr, one line per event
+};
+
+// The options for a configured chain (its Stratum listeners, payout mode, network and
+// extranonce2 size); the limits keep their defaults.
+server_options server_options_for(const config::chain_settings& chain);
+
+struct listener_info {
+    std::string address;  // as bound
+    std::uint16_t port = 0;
+    bool tls = false;
+};
+
+class server {
+public:
+    server(boost::asio::io_context& io, std::shared_ptr<work_source> source, server_options options);
+    // stop()
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds every listener and starts accepting. Errors: an address that does not
+    // resolve or bind, a TLS certificate or key that does not load; nothing is left
+    // listening on error.
+    std::error_code start();
+    // The bound listeners, in configuration order (after start).
+    std::vector<listener_info> listeners() const;
+
+    // Stops accepting and closes every session. Idempotent.
+    void stop();
+
+    // Every open connection, for the dashboard.
+    std::vector<session_stats> snapshot() const;
+    std::size_t connection_count() const;
+
+    // client.reconnect / client.show_message to every subscribed session (stratum.md §2.9).
+    void broadcast_reconnect(std::string_view host, std::uint16_t port, unsigned wait_s);
+    void broadcast_message(std::string_view text);
+
+private:
+    std::shared_ptr<detail::server_state> impl_;
+};
+
+}  // namespace sb::bridge::stratum

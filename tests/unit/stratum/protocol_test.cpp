@@ -1,0 +1,419 @@
+// The session state machine without sockets (stratum.md §0, §2, §3): ordering of
+// server messages, difficulty bookkeeping per job, submit parsing, payout modes.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "sb/core/hex.hpp"
+#include "stratum/protocol.hpp"
+#include "stratum_test_support.hpp"
+
+using namespace sb;
+using namespace sb::bridge;
+using namespace sb::bridge::stratum;
+using namespace std::chrono_literals;
+
+namespace {
+
+class null_consumer final : public work_consumer {
+public:
+    void on_job(std::shared_ptr<const job>) override {}
+};
+
+sb::config::difficulty_settings diff(double initial) {
+    sb::config::difficulty_settings d;
+    d.initial = initial;
+    d.min = 1e-6;
+    return d;
+}
+
+struct harness {
+    explicit harness(session_settings s = {}) : p(src, std::make_shared<null_consumer>(), with_defaults(s), now) {}
+
+    static session_settings with_defaults(session_settings s) {
+        if (s.difficulty.initial == config::difficulty_settings{}.initial) s.difficulty = diff(0.002);
+        return s;
+    }
+
+    std::vector<std::string> send(const std::string& line) {
+        session_protocol::output out;
+        p.on_line(line, now, out);
+        closed = out.close_reason;
+        return out.lines;
+    }
+    std::vector<std::string> job(std::shared_ptr<const bridge::job> j) {
+        session_protocol::output out;
+        p.on_job(std::move(j), now, out);
+        return out.lines;
+    }
+    void handshake(const std::string& user = "x", const std::string& pass = "x") {
+        REQUIRE(send(R"({"id":1,"method":"mining.subscribe","params":["test/1"]})").size() == 1);
+        auto lines = send(R"({"id":2,"method":"mining.authorize","params":[")" + user + R"(",")" + pass + R"("]})");
+        REQUIRE_FALSE(lines.empty());
+        REQUIRE(lines[0] == "{\"id\":2,\"result\":true,\"error\":null}\n");
+    }
+
+    test::scripted_source src;
+    session_protocol::clock::time_point now{};
+    session_protocol p;
+    std::string closed;
+};
+
+std::string method_of(const std::string& line) {
+    rapidjson::Document d;
+    d.Parse(line.c_str());
+    if (!d.IsObject() || !d.HasMember("method") || !d["method"].IsString()) return {};
+    return d["method"].GetString();
+}
+
+double difficulty_of(const std::string& line) {
+    rapidjson::Document d;
+    d.Parse(line.c_str());
+    REQUIRE(d.IsObject());
+    return d["params"][0].GetDouble();
+}
+
+std::vector<std::string> methods(const std::vector<std::string>& lines) {
+    std::vector<std::string> out;
+    for (const auto& l : lines) out.push_back(method_of(l));
+    return out;
+}
+
+std::string submit(const std::string& job_id, const std::string& nonce, const std::string& extra = "") {
+    return R"({"id":4,"method":"mining.submit","params":["x",")" + job_id + R"(","00000000","6b02c290",")" + nonce +
+           "\"" + extra + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("stratum: after authorize come set_version_mask then set_difficulty then a clean notify") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(8, "a1", std::nullopt, false));
+    // ESP-Miner: configure first, with id 1.
+    auto c = h.send(R"({"id":1,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"ffffffff"}]})");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0] == "{\"id\":1,\"result\":{\"version-rolling\":true,\"version-rolling.mask\":\"1fffe000\"},\"error\":null}\n");
+    auto s = h.send(R"({"id":2,"method":"mining.subscribe","params":["bitaxe/BM1368/v2.4.0"]})");
+    REQUIRE(s.size() == 1);
+    CHECK(method_of(s[0]).empty());
+    auto a = h.send(R"({"id":3,"method":"mining.authorize","params":["w","x"]})");
+    CHECK(methods(a) == std::vector<std::string>{"", "mining.set_version_mask", "mining.set_difficulty", "mining.notify"});
+    REQUIRE(a.size() == 4);
+    CHECK(a[3].find(",true]}") != std::string::npos);  // clean_jobs forced on the first notify
+}
+
+TEST_CASE("stratum: set_version_mask is never sent before authorize") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(8));
+    std::vector<std::string> before;
+    for (const char* l : {R"({"id":0,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000","version-rolling.min-bit-count":16}]})",
+                          R"({"id":1,"method":"mining.subscribe","params":["Braiins OS 2019-06-05",null,"host:3333",null]})"}) {
+        auto lines = h.send(l);
+        before.insert(before.end(), lines.begin(), lines.end());
+    }
+    CHECK(std::count(before.begin(), before.end(), std::string()) == 0);
+    for (const auto& l : before) CHECK(method_of(l).empty());
+    // Configure after authorize: its reply only, no unsolicited mask.
+    h.send(R"({"id":2,"method":"mining.authorize","params":["w","x"]})");
+    auto late = h.send(R"({"id":5,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"00c00000"}]})");
+    REQUIRE(late.size() == 1);
+    CHECK(late[0].find("\"version-rolling.mask\":\"00c00000\"") != std::string::npos);
+}
+
+TEST_CASE("stratum: configure answers only the requested extensions") {
+    harness h;
+    // WhatsMiner M30S+: only version-rolling without min-bit-count (SRI #1173).
+    auto w = h.send(R"({"id": 196, "method": "mining.configure", "params": [["version-rolling"], {"version-rolling.mask": "1fffe000"}]})");
+    REQUIRE(w.size() == 1);
+    CHECK(w[0] == "{\"id\":196,\"result\":{\"version-rolling\":true,\"version-rolling.mask\":\"1fffe000\"},\"error\":null}\n");
+    // DATUM field traffic: three extensions, each answered, nothing more.
+    auto d = h.send(R"({"id":1,"method":"mining.configure","params":[["version-rolling","minimum-difficulty","subscribe-extranonce"],{"version-rolling.mask":"1fffe000","version-rolling.min-bit-count":16,"minimum-difficulty.value":2048}]})");
+    REQUIRE(d.size() == 1);
+    CHECK(d[0] == "{\"id\":1,\"result\":{\"version-rolling\":true,\"version-rolling.mask\":\"1fffe000\",\"minimum-difficulty\":true,\"subscribe-extranonce\":true},\"error\":null}\n");
+    // An unknown extension gets false; a broken mask refuses version rolling.
+    auto u = h.send(R"({"id":2,"method":"mining.configure","params":[["x-magic","version-rolling"],{"version-rolling.mask":"zz"}]})");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0] == "{\"id\":2,\"result\":{\"x-magic\":false,\"version-rolling\":false},\"error\":null}\n");
+}
+
+TEST_CASE("stratum: the configure minimum-difficulty holds the session floor") {
+    harness h;
+    h.send(R"({"id":1,"method":"mining.configure","params":[["minimum-difficulty"],{"minimum-difficulty.value":2048}]})");
+    h.src.push_job(test::cpuminer_job(8));
+    h.handshake();
+    CHECK(h.p.stats().difficulty == 2048);
+}
+
+TEST_CASE("stratum: a difficulty change is sent only before a notify and old jobs keep their difficulty") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(8, "j1"));
+    h.handshake();
+    const double d1 = h.p.stats().difficulty;
+    CHECK(d1 == doctest::Approx(0.002));
+    h.src.force_verdict(share_status::accepted);
+    // A burst of shares: vardiff wants more, but nothing is sent until the next job.
+    for (int i = 0; i < 50; ++i) {
+        auto r = h.send(submit("j1", "0000000" + std::to_string(i % 10)));
+        REQUIRE(r.size() == 1);
+        CHECK(method_of(r[0]).empty());
+    }
+    h.now += 1s;
+    auto lines = h.job(test::cpuminer_job(8, "j2", std::nullopt, false));
+    REQUIRE(methods(lines) == std::vector<std::string>{"mining.set_difficulty", "mining.notify"});
+    const double d2 = difficulty_of(lines[0]);
+    CHECK(d2 > d1);
+    CHECK(lines[1].find(",false]}") != std::string::npos);  // the job's own clean flag
+
+    h.send(submit("j1", "00000001"));
+    h.send(submit("j2", "00000001"));
+    h.send(submit("nope", "00000001"));
+    auto shares = h.src.shares();
+    REQUIRE(shares.size() == 53);
+    CHECK(shares[50].difficulty == doctest::Approx(d1));  // the old job: old difficulty
+    CHECK(shares[51].difficulty == doctest::Approx(d2));
+    CHECK(shares[52].difficulty == doctest::Approx(d2));  // unknown job: current
+
+    // A notify without a change carries no set_difficulty; a repeated job id is not re-sent.
+    h.src.force_verdict(std::nullopt);
+    h.now += 10s;
+    auto again = h.job(test::cpuminer_job(8, "j3", std::nullopt, false));
+    CHECK(methods(again) == std::vector<std::string>{"mining.notify"});
+    CHECK(h.job(test::cpuminer_job(8, "j3")).empty());
+}
+
+TEST_CASE("stratum: suggest_difficulty takes int float array and string forms before or after authorize") {
+    for (const char* form : {"[512]", "[512.0]", "[[512]]", "512", "[\"512\"]"}) {
+        CAPTURE(form);
+        harness h;
+        h.src.push_job(test::cpuminer_job(8));
+        auto r = h.send(std::string(R"({"id":9,"method":"mining.suggest_difficulty","params":)") + form + "}");
+        REQUIRE(r.size() == 1);
+        CHECK(r[0] == "{\"id\":9,\"result\":true,\"error\":null}\n");
+        h.handshake();
+        CHECK(h.p.stats().difficulty == 512);
+    }
+    for (const char* bad : {"[]", "[-1]", "[0]", "[\"x\"]", "[{}]"}) {
+        CAPTURE(bad);
+        harness h;
+        auto r = h.send(std::string(R"({"id":9,"method":"mining.suggest_difficulty","params":)") + bad + "}");
+        REQUIRE(r.size() == 1);
+        CHECK(r[0].find("\"error\":[20,") != std::string::npos);
+        CHECK(h.closed.empty());
+    }
+    // After authorize (ESP-Miner, NerdMiner every 30 s): applies with the next job.
+    harness h;
+    h.src.push_job(test::cpuminer_job(8, "j1"));
+    h.handshake();
+    for (int i = 0; i < 3; ++i) {
+        auto r = h.send(R"({"id":4,"method":"mining.suggest_difficulty","params":[0.00015]})");
+        REQUIRE(r.size() == 1);
+        CHECK(methods(r) == std::vector<std::string>{""});
+    }
+    auto lines = h.job(test::cpuminer_job(8, "j2"));
+    REQUIRE(methods(lines) == std::vector<std::string>{"mining.set_difficulty", "mining.notify"});
+    CHECK(difficulty_of(lines[0]) == doctest::Approx(0.00015));
+}
+
+TEST_CASE("stratum: the password d=N sets the starting difficulty") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(8));
+    h.handshake("x", "x,d=256");
+    CHECK(h.p.stats().difficulty == 256);
+}
+
+TEST_CASE("stratum: address-username mode validates the address at authorize") {
+    session_settings s;
+    s.payout = config::payout_mode::address_username;
+    s.net = network::bitcoin_regtest;
+    harness h(s);
+    h.src.push_job(test::cpuminer_job(8));
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    for (const char* bad : {"x", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4.rig1", "", "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt081"}) {
+        CAPTURE(bad);
+        auto r = h.send(std::string(R"({"id":2,"method":"mining.authorize","params":[")") + bad + R"(","x"]})");
+        REQUIRE(r.size() == 1);
+        CHECK(r[0].find("\"error\":[24,") != std::string::npos);
+        CHECK_FALSE(h.p.authorized());
+    }
+    CHECK(h.src.payouts().empty());
+    auto submit_before = h.send(submit("11", "41234e01"));
+    REQUIRE(submit_before.size() == 1);
+    CHECK(submit_before[0].find("\"error\":[24,") != std::string::npos);
+
+    auto ok = h.send(R"({"id":3,"method":"mining.authorize","params":["bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080.rig1","x"]})");
+    CHECK(methods(ok) == std::vector<std::string>{"", "mining.set_difficulty", "mining.notify"});
+    REQUIRE(h.src.payouts().size() == 1);
+    CHECK(to_hex(h.src.payouts()[0]) == "0014751e76e8199196d454941c45d1b3a323f1433bd6");
+    CHECK(h.p.stats().worker == "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080.rig1");
+}
+
+TEST_CASE("stratum: fixed-address mode accepts any username") {
+    harness h;
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    for (const char* user : {"x", "anything.at.all", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"}) {
+        auto r = h.send(std::string(R"({"id":2,"method":"mining.authorize","params":[")") + user + R"(","x"]})");
+        REQUIRE_FALSE(r.empty());
+        CHECK(r[0] == "{\"id\":2,\"result\":true,\"error\":null}\n");
+    }
+    CHECK(h.src.payouts().empty());
+}
+
+TEST_CASE("stratum: submit fields are parsed as the job renders them") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.handshake();
+    // cpuminer's accepted share; NerdMiner-style unpadded and upper-case forms of the same.
+    for (const char* nonce : {"41234e01", "41234E01"}) {
+        auto r = h.send(submit("11", nonce));
+        REQUIRE(r.size() == 1);
+    }
+    h.send(R"({"id":4,"method":"mining.submit","params":["x","11","00000000","6b02c290","1e01"]})");
+    // ESP-Miner: always 6 params, version_bits 0 without rolling.
+    h.send(submit("11", "41234e01", ",\"00000000\""));
+    // A 6th param without configure: the BIP320 mask is assumed for it.
+    h.send(submit("11", "41234e01", ",\"00004000\""));
+    auto shares = h.src.shares();
+    REQUIRE(shares.size() == 5);
+    CHECK(shares[0].nonce == 0x41234e01);
+    CHECK(shares[1].nonce == 0x41234e01);
+    CHECK(shares[2].nonce == 0x00001e01);
+    CHECK(shares[0].ntime == 0x6b02c290);
+    CHECK(shares[0].version == 0x20000000);
+    CHECK(shares[0].version_mask == 0);
+    CHECK(shares[3].version == 0x20000000);
+    CHECK(shares[4].version == 0x20004000);
+    CHECK(shares[4].version_mask == server_version_mask);
+    CHECK(to_hex(shares[0].extranonce2) == "00000000");
+    CHECK(shares[0].worker == "x");
+}
+
+TEST_CASE("stratum: version bits follow the negotiated mask in both BIP310 forms") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.send(R"({"id":1,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"00c00000"}]})");
+    h.handshake();
+    h.src.force_verdict(share_status::accepted);
+    h.send(submit("11", "41234e01", ",\"00400000\""));  // bits only
+    h.send(submit("11", "41234e01", ",\"20800000\""));  // full version
+    h.send(submit("11", "41234e01", ",\"00002000\""));  // outside the mask: the source judges it
+    auto shares = h.src.shares();
+    REQUIRE(shares.size() == 3);
+    CHECK(shares[0].version == 0x20400000);
+    CHECK(shares[0].version_mask == 0x00c00000);
+    CHECK(shares[1].version == 0x20800000);
+    CHECK(shares[2].version == 0x00002000);
+}
+
+TEST_CASE("stratum: malformed submits are refused with error 20 and the session stays") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.handshake();
+    for (const char* bad : {R"({"id":4,"method":"mining.submit","params":["x","11","00000000","6b02c290"]})",
+                            R"({"id":4,"method":"mining.submit","params":["x","11","00000000","6b02c290","41234e01","0","7"]})",
+                            R"({"id":4,"method":"mining.submit","params":["x","11","zz","6b02c290","41234e01"]})",
+                            R"({"id":4,"method":"mining.submit","params":["x","11","00000000","6b02c2900","41234e01"]})",
+                            R"({"id":4,"method":"mining.submit","params":["x","11","00000000","6b02c290",""]})",
+                            R"({"id":4,"method":"mining.submit","params":["x","11","00000000","6b02c290",12]})",
+                            R"({"id":4,"method":"mining.submit","params":{}})"}) {
+        CAPTURE(bad);
+        auto r = h.send(bad);
+        REQUIRE(r.size() == 1);
+        CHECK(r[0].find("{\"id\":4,\"result\":false,\"error\":[20,") == 0);
+        CHECK(r[0].find("\"reject-reason\"") != std::string::npos);
+        CHECK(h.closed.empty());
+    }
+    CHECK(h.src.shares().empty());
+}
+
+TEST_CASE("stratum: verdicts map to stratum error codes") {
+    session_settings s;
+    s.difficulty = diff(0.004);
+    harness h(s);
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.handshake();
+    // The capture's shares reach 0.004456 and 0.002332 (stratum.md §3): at 0.004 the
+    // second is low.
+    auto low = h.send(submit("11", "a6266d01"));
+    REQUIRE(low.size() == 1);
+    CHECK(low[0] ==
+          "{\"id\":4,\"result\":false,\"error\":[23,\"Low difficulty share\",null],\"reject-reason\":\"Low difficulty share\"}\n");
+    auto ok = h.send(submit("11", "41234e01"));
+    REQUIRE(ok.size() == 1);
+    CHECK(ok[0] == "{\"id\":4,\"result\":true,\"error\":null}\n");
+    auto stale = h.send(submit("99", "41234e01"));
+    REQUIRE(stale.size() == 1);
+    CHECK(stale[0].find("\"error\":[21,\"Job not found\",null]") != std::string::npos);
+    h.src.force_verdict(share_status::duplicate);
+    CHECK(h.send(submit("11", "41234e01"))[0].find("\"error\":[22,") != std::string::npos);
+    CHECK(h.p.stats().accepted == 1);
+    CHECK(h.p.stats().rejected == 3);
+    CHECK(h.p.stats().last_share_at.has_value());
+}
+
+TEST_CASE("stratum: requests out of order get errors 24 and 25") {
+    harness h;
+    auto a = h.send(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+    REQUIRE(a.size() == 1);
+    CHECK(a[0].find("\"error\":[25,") != std::string::npos);
+    auto s = h.send(submit("11", "41234e01"));
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].find("\"error\":[25,") != std::string::npos);
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    s = h.send(submit("11", "41234e01"));
+    REQUIRE(s.size() == 1);
+    CHECK(s[0].find("\"error\":[24,") != std::string::npos);
+}
+
+TEST_CASE("stratum: extras are answered true unknown methods get error 20 and responses are ignored") {
+    harness h;
+    for (const char* m : {"mining.extranonce.subscribe", "mining.multi_version", "mining.hashrate", "eth_submitHashrate"}) {
+        auto r = h.send(std::string(R"({"id":7,"method":")") + m + R"(","params":[1]})");
+        REQUIRE(r.size() == 1);
+        CHECK(r[0] == "{\"id\":7,\"result\":true,\"error\":null}\n");
+    }
+    auto u = h.send(R"({"id":8,"method":"mining.get_transactions","params":[]})");
+    REQUIRE(u.size() == 1);
+    CHECK(u[0] == "{\"id\":8,\"result\":null,\"error\":[20,\"Unknown method\",null]}\n");
+    CHECK(h.send(R"({"id": "gv-1", "error": null, "result": "cpuminer/2.5.1"})").empty());
+    CHECK(h.send(R"({"id":9,"method":"pong","params":[]})").empty());
+    CHECK(h.closed.empty());
+}
+
+TEST_CASE("stratum: garbage closes the session with a reason") {
+    for (const char* g : {"garbage", "[1,2]", R"({"id":{},"method":"x"})"}) {
+        harness h;
+        CHECK(h.send(g).empty());
+        CHECK_FALSE(h.closed.empty());
+    }
+}
+
+TEST_CASE("stratum: jobs before authorize are held and nothing precedes the subscribe reply") {
+    harness h;
+    h.send(R"({"id":1,"method":"mining.subscribe","params":["NerdMinerV2/1.6.3"]})");
+    CHECK(h.job(test::cpuminer_job(8, "early")).empty());
+    auto a = h.send(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+    CHECK(methods(a) == std::vector<std::string>{"", "mining.set_difficulty", "mining.notify"});
+}
+
+TEST_CASE("stratum: the session times out before subscribe and when no share comes") {
+    session_settings s;
+    s.subscribe_timeout = 30s;
+    s.share_idle_timeout = 600s;
+    harness h(s);
+    CHECK(h.p.deadline() == h.now + 30s);
+    CHECK(h.p.check_timeout(h.now + 29s).empty());
+    CHECK_FALSE(h.p.check_timeout(h.now + 30s).empty());
+    h.now += 10s;
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    CHECK(h.p.deadline() == h.now + 600s);
+    CHECK(h.p.check_timeout(h.now + 300s).empty());
+    CHECK(h.src.live_consumers() == 1);
+    h.p.release();
+    CHECK(h.src.live_consumers() == 0);
+}

@@ -1,0 +1,58 @@
+// A scripted work_source for Stratum tests: hands out extranonce1 f0000001, f0000002, …,
+// pushes jobs on demand, and judges shares for real (header rebuild, sha256d, share
+// target) unless a verdict is forced. Thread-safe: sessions call it from I/O threads.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dispatch/job.hpp"
+#include "stratum/work_source.hpp"
+
+namespace sb::test {
+
+class scripted_source final : public bridge::stratum::work_source {
+public:
+    bridge::stratum::registration add_consumer(std::shared_ptr<bridge::work_consumer> c) override;
+    void remove_consumer(bridge::consumer_id id) override;
+    std::error_code set_payout(bridge::consumer_id id, byte_span script_pubkey) override;
+    std::shared_ptr<const bridge::job> current_job(bridge::consumer_id id) override;
+    bridge::share_result submit_share(bridge::consumer_id id, const bridge::share& s) override;
+
+    // Makes j the current job and calls on_job of every live consumer.
+    void push_job(std::shared_ptr<const bridge::job> j);
+    // Forces every verdict from now on (nullopt: judge for real).
+    void force_verdict(std::optional<bridge::share_status> s);
+
+    std::vector<bridge::share> shares() const;
+    std::vector<bytes> payouts() const;
+    std::size_t live_consumers() const;
+    std::size_t removed_consumers() const;
+
+private:
+    struct consumer {
+        bridge::consumer_id id;
+        bytes extranonce1;
+        std::shared_ptr<bridge::work_consumer> c;
+    };
+    mutable std::mutex mutex_;
+    std::vector<consumer> consumers_;
+    std::vector<std::shared_ptr<const bridge::job>> jobs_;
+    std::shared_ptr<const bridge::job> current_;
+    std::vector<bridge::share> shares_;
+    std::vector<bytes> payouts_;
+    std::optional<bridge::share_status> forced_;
+    bridge::consumer_id next_id_ = 1;
+    std::size_t removed_ = 0;
+};
+
+// The job of the cpuminer capture (tests/vectors/stratum_cpuminer.json), extranonce2
+// size en2_size, with the given id and ntime (defaults: the capture's).
+std::shared_ptr<const bridge::job> cpuminer_job(std::size_t en2_size = 4, const std::string& id = "11",
+                                                std::optional<std::uint32_t> ntime = std::nullopt,
+                                                bool clean = true);
+
+}  // namespace sb::test
