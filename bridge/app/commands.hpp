@@ -16,6 +16,7 @@ using args = std::span<const std::string_view>;
 int cmd_hash(args a);   // solobridge hash sha256d HEADER_HEX
 int cmd_bench(args a);  // solobridge bench sha256d-cpu [--seconds S]
 int cmd_check_config(args a);  // solobridge check-config FILE [overrides]
-int cmd_cpu_miner(args a);     // solobridge cpu-miner --url HOST:PORT --user NAME ...
+int cmd_cpu_miner(args a);
+int cmd_run(args a);           // solobridge --config FILE [overrides]: the daemon     // solobridge cpu-miner --url HOST:PORT --user NAME ...
 
 }  // namespace sb::app

@@ -10,12 +10,17 @@
 namespace {
 
 constexpr std::string_view usage =
-    "usage: solobridge COMMAND [ARGS]\n"
+    "usage: solobridge --config FILE [--node-rpc-url URL] [--stratum-listen HOST:PORT] ...\n"
+    "                              run the bridge (config/README.md lists the flags)\n"
+    "       solobridge COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
     "  hash sha256d HEADER_HEX     print the block hash (display order) of an 80-byte header\n"
-    "  bench sha256d-cpu [--seconds S]\n"
-    "                              sha256d of 80-byte headers per second, one core, per implementation\n"
+    "  hash kawpow --height H --header-hash HEX64 --nonce HEX16\n"
+    "                              print mix_hash and final_hash of a KAWPOW share\n"
+    "  bench sha256d-cpu|kawpow-verify [--seconds S]\n"
+    "                              sha256d of 80-byte headers per second, one core, per implementation;\n"
+    "                              KAWPOW epoch-context build time and light verifications per second\n"
     "  check-config FILE [FLAGS]   validate a configuration file (exit 0 valid, 2 invalid)\n"
     "  cpu-miner --url HOST:PORT --user NAME [--pass P] [--seconds S] [--max-shares N]\n"
     "                              mine on one CPU thread through a Stratum v1 server (demo, tests)\n"
@@ -40,6 +45,10 @@ int main(int argc, char** argv) {
     }
     const std::string_view cmd = a[0];
     const sb::app::args rest(a.data() + 1, a.size() - 1);
+    if (cmd == "run" || cmd == "--config" || cmd.starts_with("--config=")) {
+        const sb::app::args all = cmd == "run" ? rest : sb::app::args(a.data(), a.size());
+        return sb::app::cmd_run(all);
+    }
     if (cmd == "hash") return sb::app::cmd_hash(rest);
     if (cmd == "bench") return sb::app::cmd_bench(rest);
     if (cmd == "check-config") return sb::app::cmd_check_config(rest);

@@ -1,0 +1,234 @@
+// `solobridge --config FILE` / `solobridge run --config FILE`: the daemon. Per chain it
+// wires the node's templates (longpoll + refresh) into the dispatcher, the dispatcher
+// into the Stratum listeners, and found blocks into the submitter (journal first, then
+// every node at once). DESIGN.md §1 and §4.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "commands.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "dispatch/journal.hpp"
+#include "dispatch/submitter.hpp"
+#include "sb/config/config.hpp"
+#include "sb/node/template_source.hpp"
+#include "stratum/server.hpp"
+
+namespace sb::app {
+namespace {
+
+namespace asio = boost::asio;
+
+// How often the daemon prints one status line per chain.
+constexpr std::chrono::seconds status_interval{30};
+// How long a shutdown may take before the remaining work is abandoned.
+constexpr std::chrono::seconds shutdown_grace{2};
+
+node::rpc_settings rpc_settings_for(const config::node_settings& n) {
+    node::rpc_settings s;
+    s.url = n.rpc_url;
+    s.user = n.rpc_user;
+    s.password = n.rpc_password;
+    s.cookie_file = n.rpc_cookie_file;
+    s.timeout = std::chrono::milliseconds(n.rpc_timeout_ms);
+    return s;
+}
+
+// The Stratum server's view of the dispatcher. Sessions can outlive the server (their
+// last handlers run while the io_context drains), so they share ownership of it.
+class dispatcher_source final : public bridge::stratum::work_source {
+public:
+    explicit dispatcher_source(std::shared_ptr<bridge::dispatcher> d) : owner_(std::move(d)), d_(*owner_) {}
+    bridge::stratum::registration add_consumer(std::shared_ptr<bridge::work_consumer> c) override {
+        auto slot = d_.add_consumer(std::move(c));
+        return {slot.id, std::move(slot.extranonce1)};
+    }
+    void remove_consumer(bridge::consumer_id id) override { d_.remove_consumer(id); }
+    std::error_code set_payout(bridge::consumer_id id, byte_span script) override { return d_.set_payout(id, script); }
+    std::shared_ptr<const bridge::job> current_job(bridge::consumer_id id) override { return d_.current_job(id); }
+    bridge::share_result submit_share(bridge::consumer_id id, const bridge::share& s) override {
+        return d_.submit_share(id, s);
+    }
+
+private:
+    std::shared_ptr<bridge::dispatcher> owner_;
+    bridge::dispatcher& d_;
+};
+
+// Everything that runs for one configured chain.
+struct chain_runtime {
+    config::chain_settings settings;
+    std::shared_ptr<bridge::journal> journal;
+    std::unique_ptr<bridge::submitter> submitter;
+    std::shared_ptr<bridge::dispatcher> dispatcher;
+    std::unique_ptr<node::template_source> templates;
+    std::unique_ptr<bridge::stratum::server> stratum;
+
+    void stop() {
+        if (templates) templates->stop();
+        if (stratum) stratum->stop();
+        if (dispatcher) dispatcher->stop();
+        if (submitter) submitter->stop();
+    }
+};
+
+void log_line(const std::string& chain, std::string_view text) {
+    std::fprintf(stderr, "[%s] %.*s\n", chain.c_str(), static_cast<int>(text.size()), text.data());
+}
+
+int run_daemon(const config::settings& s) {
+    asio::io_context io;
+    std::vector<std::unique_ptr<chain_runtime>> chains;
+
+    std::error_code fs_ec;
+    std::filesystem::create_directories(s.data_dir, fs_ec);
+    if (fs_ec) {
+        std::fprintf(stderr, "solobridge: cannot create data_dir %s: %s\n", s.data_dir.c_str(), fs_ec.message().c_str());
+        return exit_failure;
+    }
+
+    for (const auto& c : s.chains) {
+        auto rt = std::make_unique<chain_runtime>();
+        rt->settings = c;
+        const chain_params& chain = params(c.net);
+        const std::string id = c.id;
+        auto log = [id](std::string_view t) { log_line(id, t); };
+
+        // Found blocks: journal (append + fsync) before anything else, then every node.
+        auto j = bridge::journal::open(s.data_dir + "/" + id + ".found-blocks", log);
+        if (!j) {
+            std::fprintf(stderr, "solobridge: [%s] cannot open the found-block journal in %s: %s\n", id.c_str(),
+                         s.data_dir.c_str(), j.error().message().c_str());
+            return exit_failure;
+        }
+        rt->journal = std::shared_ptr<bridge::journal>(std::move(*j));
+        std::vector<node::rpc_settings> nodes;
+        for (const auto& n : c.nodes) nodes.push_back(rpc_settings_for(n));
+        bridge::submitter_options sopt;
+        sopt.log = log;
+        rt->submitter = std::make_unique<bridge::submitter>(asio::make_strand(io), nodes, rt->journal, sopt);
+        rt->submitter->replay_journal();
+
+        bridge::dispatcher_options dopt = bridge::dispatcher_options_for(c);
+        dopt.log = log;
+        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, rt->submitter->sink());
+
+        node::template_source_options topt;
+        topt.net = c.net;
+        topt.refresh = std::chrono::seconds(c.template_refresh_s);
+        bridge::dispatcher* d = rt->dispatcher.get();
+        rt->templates = std::make_unique<node::template_source>(
+            asio::make_strand(io), nodes.front(), topt, [d, log](const node::rpc_value& gbt, node::template_reason) {
+                if (auto ec = d->on_template_json(gbt.get())) log(std::string("template not used: ") + ec.message());
+            });
+
+        auto sopts = bridge::stratum::server_options_for(c);
+        sopts.log = log;
+        rt->stratum = std::make_unique<bridge::stratum::server>(io, std::make_shared<dispatcher_source>(rt->dispatcher), sopts);
+        if (auto ec = rt->stratum->start()) {
+            std::fprintf(stderr, "solobridge: [%s] cannot start the Stratum listeners: %s\n", id.c_str(),
+                         ec.message().c_str());
+            return exit_failure;
+        }
+        for (const auto& l : rt->stratum->listeners())
+            std::printf("[%s] stratum%s listening on %s:%u\n", id.c_str(), l.tls ? "+tls" : "", l.address.c_str(),
+                        static_cast<unsigned>(l.port));
+        rt->templates->start();
+        std::printf("[%s] %s: work from %s (%zu node%s), payout %s\n", id.c_str(), std::string(chain.name).c_str(),
+                    c.nodes.front().rpc_url.c_str(), c.nodes.size(), c.nodes.size() == 1 ? "" : "s",
+                    c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
+                                                                        : "each miner's username address");
+        chains.push_back(std::move(rt));
+    }
+    std::fflush(stdout);
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer status(io);
+    asio::steady_timer watchdog(io);
+    std::function<void()> arm_status = [&] {
+        status.expires_after(status_interval);
+        status.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            for (const auto& rt : chains) {
+                const auto ds = rt->dispatcher->stats();
+                const auto ss = rt->submitter->status();
+                std::uint64_t accepted = 0, rejected = 0;
+                for (const auto& cs : ds.consumers) {
+                    accepted += cs.accepted;
+                    for (auto r : cs.rejected) rejected += r;
+                }
+                std::printf("[%s] height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
+                            "(accepted %llu)\n",
+                            rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(),
+                            static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected),
+                            static_cast<unsigned long long>(ss.found), static_cast<unsigned long long>(ss.accepted));
+            }
+            std::fflush(stdout);
+            arm_status();
+        });
+    };
+    arm_status();
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        std::printf("solobridge: signal %d, stopping\n", sig);
+        status.cancel();
+        for (auto& rt : chains) rt->stop();
+        // Let the handlers of closed connections and cancelled calls finish; stop hard
+        // if something still holds the io_context after a grace period.
+        watchdog.expires_after(shutdown_grace);
+        watchdog.async_wait([&io](boost::system::error_code wec) {
+            if (!wec) io.stop();
+        });
+    });
+
+    // A few threads: sessions, dispatcher, templates and submitter each run on a strand.
+    const unsigned threads = std::max(2u, std::min(8u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : pool) t.join();
+    chains.clear();
+    return exit_ok;
+}
+
+}  // namespace
+
+int cmd_run(args a) {
+    std::string file;
+    std::vector<std::string_view> rest;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i] == "--config" && i + 1 < a.size()) {
+            file = std::string(a[++i]);
+        } else if (a[i].starts_with("--config=")) {
+            file = std::string(a[i].substr(9));
+        } else {
+            rest.push_back(a[i]);
+        }
+    }
+    if (file.empty()) {
+        std::fputs("usage: solobridge --config FILE [--node-rpc-url URL] [--stratum-listen HOST:PORT] ...\n", stderr);
+        return exit_usage;
+    }
+    std::vector<std::string> unknown;
+    std::vector<config::config_error> errors;
+    auto overrides = config::overrides_from_env([](const char* n) { return std::getenv(n); });
+    auto flags = config::overrides_from_args(rest, unknown, errors);
+    overrides.insert(overrides.end(), flags.begin(), flags.end());
+    auto r = config::load_file(file, overrides);
+    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+    for (const auto& u : unknown) std::fprintf(stderr, "solobridge: unknown option '%s'\n", u.c_str());
+    for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    if (!errors.empty() || !unknown.empty()) return exit_usage;
+    return run_daemon(*r.value);
+}
+
+}  // namespace sb::app

@@ -1,0 +1,68 @@
+// End to end, as a user runs it: a real bcoin regtest node, the solobridge daemon with
+// config/examples/regtest-bcoin.json (node and listeners overridden through SB_*
+// variables), and `solobridge cpu-miner` pointed at its Stratum port. The miner's
+// shares are blocks at regtest difficulty: they must reach the node and pay our address.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+#include <string>
+
+#include "child_process.hpp"
+#include "regtest_node.hpp"
+
+using namespace sb;
+
+TEST_CASE("integration: a miner on the daemon finds blocks that become the node's chain") {
+    test::regtest_node node;
+    const std::uint16_t stratum_port = test::free_loopback_port();
+    const std::uint16_t http_port = test::free_loopback_port();
+    const std::string data_dir = node.dir() + "/bridge-data";
+
+    test::child_process daemon(
+        {SB_SOLOBRIDGE_BIN, "--config", std::string(SB_SOURCE_DIR) + "/config/examples/regtest-bcoin.json"},
+        {"SB_NODE_RPC_URL=" + node.rpc_url(), "SB_NODE_RPC_PASSWORD=" + node.api_key(),
+         "SB_NODE_P2P=127.0.0.1:" + std::to_string(node.p2p_port()),
+         "SB_STRATUM_LISTEN=127.0.0.1:" + std::to_string(stratum_port),
+         "SB_HTTP_LISTEN=127.0.0.1:" + std::to_string(http_port), "SB_DATA_DIR=" + data_dir},
+        node.dir() + "/daemon.log");
+    REQUIRE_MESSAGE(test::wait_for_port(stratum_port, std::chrono::seconds(30), &daemon),
+                    "daemon did not open its Stratum port:\n" << daemon.output());
+
+    test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "stratum+tcp://127.0.0.1:" + std::to_string(stratum_port),
+                               "--user", "demo.rig1", "--max-shares", "5", "--seconds", "120"},
+                              {}, node.dir() + "/miner.log");
+    const auto miner_rc = miner.wait_for_exit(std::chrono::seconds(180));
+    INFO("miner output:\n" << miner.output());
+    INFO("daemon output:\n" << daemon.output());
+    REQUIRE(miner_rc.has_value());
+    CHECK(*miner_rc == 0);
+
+    // Every accepted share at regtest difficulty is a block: the node must have them.
+    bool advanced = false;
+    for (int i = 0; i < 100 && !advanced; ++i) {
+        auto info = node.rpc("getblockchaininfo");
+        advanced = info["blocks"].GetUint() >= 1;
+        if (!advanced) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    REQUIRE(advanced);
+    auto best = node.rpc("getbestblockhash");
+    auto blk = node.rpc("getblock", std::string("[\"") + best.GetString() + "\", true, true]");
+    REQUIRE(blk["tx"].IsArray());
+    const auto& coinbase = blk["tx"][0];
+    bool pays_us = false;
+    for (const auto& out : coinbase["vout"].GetArray())
+        if (out["scriptPubKey"].HasMember("hex") &&
+            std::string(out["scriptPubKey"]["hex"].GetString()) == "0014751e76e8199196d454941c45d1b3a323f1433bd6")
+            pays_us = true;
+    CHECK(pays_us);
+
+    // The found blocks were journaled before they were sent.
+    bool journal_has_blocks = false;
+    for (const auto& e : std::filesystem::directory_iterator(data_dir))
+        if (e.path().filename().string().find("found-blocks") != std::string::npos && e.file_size() > 0)
+            journal_has_blocks = true;
+    CHECK(journal_has_blocks);
+
+    CHECK(daemon.terminate() == 0);
+}
