@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "p2p_link.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
 #include "dispatch/submitter.hpp"
@@ -72,8 +73,10 @@ struct chain_runtime {
     std::shared_ptr<bridge::dispatcher> dispatcher;
     std::unique_ptr<node::template_source> templates;
     std::unique_ptr<bridge::stratum::server> stratum;
+    std::unique_ptr<p2p_link> p2p;
 
     void stop() {
+        if (p2p) p2p->stop();
         if (templates) templates->stop();
         if (stratum) stratum->stop();
         if (dispatcher) dispatcher->stop();
@@ -131,6 +134,28 @@ int run_daemon(const config::settings& s) {
                 if (auto ec = d->on_template_json(gbt.get())) log(std::string("template not used: ") + ec.message());
             });
 
+        // The node's P2P port: new blocks are heard there first (→ clean jobs at once), and
+        // found blocks are announced there too, beside submitblock.
+        if (const auto& p2p_ep = c.nodes.front().p2p) {
+            if (p2p_supported(chain)) {
+                p2p_link_options popt;
+                popt.address = p2p_ep->host;
+                popt.port = p2p_ep->port;
+                popt.data_dir = s.data_dir;
+                node::template_source* ts = rt->templates.get();
+                popt.on_new_tip = [d, ts] {
+                    d->on_new_tip();
+                    ts->notify_new_tip();
+                };
+                popt.log = log;
+                rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
+                p2p_link* link = rt->p2p.get();
+                rt->submitter->set_relay([link](const bridge::found_block& b) { link->relay(b.block); });
+            } else {
+                log("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");
+            }
+        }
+
         auto sopts = bridge::stratum::server_options_for(c);
         sopts.log = log;
         rt->stratum = std::make_unique<bridge::stratum::server>(io, std::make_shared<dispatcher_source>(rt->dispatcher), sopts);
@@ -143,6 +168,7 @@ int run_daemon(const config::settings& s) {
             std::printf("[%s] stratum%s listening on %s:%u\n", id.c_str(), l.tls ? "+tls" : "", l.address.c_str(),
                         static_cast<unsigned>(l.port));
         rt->templates->start();
+        if (rt->p2p) rt->p2p->start();
         std::printf("[%s] %s: work from %s (%zu node%s), payout %s\n", id.c_str(), std::string(chain.name).c_str(),
                     c.nodes.front().rpc_url.c_str(), c.nodes.size(), c.nodes.size() == 1 ? "" : "s",
                     c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
