@@ -13,8 +13,7 @@
 #include <thread>
 
 #include "dispatch/job.hpp"
-#include "fake_node.hpp"  // io_runner
-#include "regtest_node.hpp"
+#include "regtest_blocks.hpp"
 #include "sb/core/address.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
@@ -26,22 +25,6 @@
 using namespace sb;
 
 namespace {
-
-// Our payout: bcrt1qw508… (the same script bcoin shows as rb1q…).
-bytes payout_script() {
-    auto s = address_to_script("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", params(network::bitcoin_regtest).address);
-    REQUIRE(s);
-    return s->script_pubkey;
-}
-
-node::rpc_settings settings_for(const test::regtest_node& n) {
-    node::rpc_settings s;
-    s.url = n.rpc_url();
-    s.user = "solobridge";
-    s.password = n.api_key();
-    s.timeout = std::chrono::seconds(60);
-    return s;
-}
 
 std::string wallet_address(test::regtest_node& n) {
     auto a = n.wallet_rpc("getaccountaddress", R"(["default"])");
@@ -79,45 +62,10 @@ std::string send_to_self(test::regtest_node& n, const std::string& to, const cha
     return txid.GetString();
 }
 
-struct mined {
-    bridge::job job;
-    block_header header;
-    bytes block;
-};
+using mined = test::built_block;
 
-// Template from the node through our client, job, nonce grind, assembly.
 mined build_block(test::io_runner& io, node::rpc_client& client) {
-    std::optional<node::rpc_reply> reply;
-    node::getblocktemplate(client, {}, [&](node::rpc_reply r) { reply = std::move(r); });
-    REQUIRE(io.run_until([&] { return reply.has_value(); }, std::chrono::seconds(60)));
-    REQUIRE_MESSAGE(reply->ok(), reply->error.to_string());
-    auto parsed = node::parse_block_template(reply->value.get(), params(network::bitcoin_regtest));
-    REQUIRE_MESSAGE(parsed, parsed.error().message());
-    auto tmpl = std::make_shared<const node::block_template>(std::move(*parsed));
-
-    const bytes payout = payout_script();
-    bridge::job_spec spec;
-    spec.id = "it1";
-    spec.clean = true;
-    spec.coinbase.payout_script = payout;
-    spec.coinbase.tag = "/solobridge-test/";
-    spec.coinbase.extranonce1_size = 4;
-    spec.coinbase.extranonce2_size = 8;
-    auto j = bridge::make_job(tmpl, spec);
-    REQUIRE_MESSAGE(j, j.error().message());
-
-    const std::uint8_t en1[4] = {0xde, 0xad, 0xbe, 0xef};
-    const std::uint8_t en2[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    std::optional<block_header> found;
-    for (std::uint32_t nonce = 0; nonce < 100000 && !found; ++nonce) {
-        auto h = bridge::rebuild_header(*j, en1, en2, j->ntime, nonce, j->version);
-        REQUIRE(h);
-        if (check_proof_of_work(h->hash(), h->bits, params(network::bitcoin_regtest).pow_limit)) found = *h;
-    }
-    REQUIRE_MESSAGE(found, "no nonce below the regtest target in 100000 tries");
-    auto block = bridge::assemble_block(*j, en1, en2, *found);
-    REQUIRE_MESSAGE(block, block.error().message());
-    return {std::move(*j), *found, std::move(*block)};
+    return test::grind_block(test::fetch_template(io, client), "it1", "/solobridge-test/");
 }
 
 node::submit_verdict submit(test::io_runner& io, node::rpc_client& client, const bytes& block) {
@@ -151,7 +99,7 @@ void check_tip(test::regtest_node& n, const mined& m, const std::vector<std::str
 TEST_CASE("integration: blocks built from bcoin templates are accepted before and after segwit") {
     test::regtest_node n;
     test::io_runner io;
-    node::rpc_client client(io.executor(), settings_for(n));
+    node::rpc_client client(io.executor(), test::rpc_settings_for(n));
     const std::string wallet = wallet_address(n);
 
     // Mature coinbase outputs for the wallet, then a few mempool transactions.
@@ -192,7 +140,7 @@ TEST_CASE("integration: blocks built from bcoin templates are accepted before an
 TEST_CASE("integration: a block that misses the target is rejected with the node's reason") {
     test::regtest_node n;
     test::io_runner io;
-    node::rpc_client client(io.executor(), settings_for(n));
+    node::rpc_client client(io.executor(), test::rpc_settings_for(n));
     mined m = build_block(io, client);
     // Grind for a header above the target instead.
     const std::uint8_t en1[4] = {0xde, 0xad, 0xbe, 0xef};
@@ -219,7 +167,7 @@ TEST_CASE("integration: longpoll delivers a new template when the node finds a b
     opts.refresh = std::chrono::minutes(10);  // only the longpoll may deliver the new block
     int initial = 0, longpolls = 0;
     std::uint32_t last_height = 0;
-    node::template_source source(io.executor(), settings_for(n), opts,
+    node::template_source source(io.executor(), test::rpc_settings_for(n), opts,
                                  [&](const node::rpc_value& gbt, node::template_reason why) {
                                      if (why == node::template_reason::initial) ++initial;
                                      if (why == node::template_reason::longpoll) ++longpolls;

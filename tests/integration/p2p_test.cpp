@@ -17,6 +17,7 @@
 #include "dispatch/job.hpp"
 #include "fake_node.hpp"  // io_runner
 #include "regtest_node.hpp"
+#include "regtest_blocks.hpp"
 #include "sb/core/address.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
@@ -148,42 +149,9 @@ struct built {
 };
 
 built build_block(test::io_runner& io, test::regtest_node& n, const char* id) {
-    node::rpc_settings rs;
-    rs.url = n.rpc_url();
-    rs.user = "solobridge";
-    rs.password = n.api_key();
-    node::rpc_client client(io.executor(), rs);
-    std::optional<node::rpc_reply> reply;
-    node::getblocktemplate(client, {}, [&](node::rpc_reply r) { reply = std::move(r); });
-    REQUIRE(io.run_until([&] { return reply.has_value(); }, std::chrono::seconds(60)));
-    REQUIRE_MESSAGE(reply->ok(), reply->error.to_string());
-    auto parsed = node::parse_block_template(reply->value.get(), regtest());
-    REQUIRE_MESSAGE(parsed, parsed.error().message());
-    auto tmpl = std::make_shared<const node::block_template>(std::move(*parsed));
-
-    auto payout = address_to_script("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", regtest().address);
-    REQUIRE(payout);
-    bridge::job_spec spec;
-    spec.id = id;
-    spec.clean = true;
-    spec.coinbase.payout_script = payout->script_pubkey;
-    spec.coinbase.tag = "/solobridge-p2p-test/";
-    spec.coinbase.extranonce1_size = 4;
-    spec.coinbase.extranonce2_size = 8;
-    auto j = bridge::make_job(tmpl, spec);
-    REQUIRE_MESSAGE(j, j.error().message());
-    const std::uint8_t en1[4] = {1, 2, 3, 4};
-    const std::uint8_t en2[8] = {8, 7, 6, 5, 4, 3, 2, 1};
-    std::optional<block_header> found;
-    for (std::uint32_t nonce = 0; nonce < 100000 && !found; ++nonce) {
-        auto h = bridge::rebuild_header(*j, en1, en2, j->ntime, nonce, j->version);
-        REQUIRE(h);
-        if (check_proof_of_work(h->hash(), h->bits, regtest().pow_limit)) found = *h;
-    }
-    REQUIRE(found);
-    auto block = bridge::assemble_block(*j, en1, en2, *found);
-    REQUIRE_MESSAGE(block, block.error().message());
-    return {*found, std::move(*block)};
+    node::rpc_client client(io.executor(), test::rpc_settings_for(n));
+    auto b = test::grind_block(test::fetch_template(io, client), id, "/solobridge-p2p-test/");
+    return {b.header, std::move(b.block)};
 }
 
 // Connects a fresh peer, relays b and waits until bcoin's tip is b.

@@ -36,7 +36,7 @@ child_process::child_process(std::vector<std::string> argv, std::vector<std::str
         std::vector<char*> args;
         for (auto& a : argv) args.push_back(a.data());
         args.push_back(nullptr);
-        ::execv(args[0], args.data());
+        ::execvp(args[0], args.data());
         ::_exit(127);
     }
 }
@@ -68,6 +68,12 @@ int child_process::terminate(std::chrono::milliseconds grace) {
     if (auto s = wait_for_exit(grace)) return *s;
     ::kill(pid_, SIGKILL);
     return wait_for_exit(std::chrono::seconds(10)).value_or(-1);
+}
+
+void child_process::kill_now() {
+    if (!running()) return;
+    ::kill(pid_, SIGKILL);
+    wait_for_exit(std::chrono::seconds(10));
 }
 
 std::string child_process::output() const {

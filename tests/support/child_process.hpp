@@ -13,7 +13,7 @@ namespace sb::test {
 
 class child_process {
 public:
-    // argv[0] is the program path. env entries are "NAME=value", added to this process's.
+    // argv[0] is the program (a path, or a name looked up in PATH). env entries are "NAME=value", added to this process's.
     child_process(std::vector<std::string> argv, std::vector<std::string> env, std::string log_path);
     ~child_process();
     child_process(const child_process&) = delete;
@@ -27,6 +27,8 @@ public:
     bool running();
     // SIGTERM, then SIGKILL after grace; returns the exit status.
     int terminate(std::chrono::milliseconds grace = std::chrono::seconds(10));
+    // SIGKILL and reap.
+    void kill_now();
     // The whole output file.
     std::string output() const;
 

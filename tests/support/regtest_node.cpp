@@ -105,34 +105,13 @@ regtest_node::regtest_node() {
         "--wallet-http-host=127.0.0.1", "--wallet-http-port=" + std::to_string(wallet_port_),
         "--api-key=" + api_key_, "--log-level=info", "--workers=false",
     };
-    const std::string log = dir_ + "/node.log";
-    const pid_t parent = ::getpid();
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-        // The node must not outlive the test, even when the test crashes.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);
-        const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (out >= 0) {
-            ::dup2(out, 1);
-            ::dup2(out, 2);
-        }
-        ::setenv("NODE_BACKEND", "js", 1);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execvp("node", argv.data());
-        ::_exit(127);
-    }
+    // The node must not outlive the test, even when the test crashes (child_process).
+    process_ = std::make_unique<child_process>(std::move(args), std::vector<std::string>{"NODE_BACKEND=js"},
+                                               dir_ + "/node.log");
     const auto deadline = std::chrono::steady_clock::now() + start_timeout;
     bool rpc_up = false, p2p_up = false;
     while (std::chrono::steady_clock::now() < deadline && !(rpc_up && p2p_up)) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            FAIL("bcoin exited during start-up:\n" << log_tail());
-        }
+        if (!process_->running()) FAIL("bcoin exited during start-up:\n" << log_tail());
         // The P2P port opens about 2 s after RPC (toolchain.md §4.5): wait for both.
         for (auto [port, up] : {std::pair{rpc_port_, &rpc_up}, std::pair{p2p_port_, &p2p_up}}) {
             if (*up) continue;
@@ -151,28 +130,13 @@ regtest_node::regtest_node() {
 }
 
 regtest_node::~regtest_node() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGTERM);
-        for (int i = 0; i < 50; ++i) {
-            int status = 0;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                break;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        kill_now();
-    }
+    if (process_) process_->terminate(std::chrono::seconds(5));
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
 }
 
 void regtest_node::kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
+    if (process_) process_->kill_now();
 }
 
 std::string regtest_node::log_tail(std::size_t lines) const {

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 
 #include <rapidjson/document.h>
+
+#include "child_process.hpp"
 
 namespace sb::test {
 
@@ -26,7 +29,6 @@ public:
     const std::string& api_key() const noexcept { return api_key_; }
     std::string rpc_url() const { return "http://127.0.0.1:" + std::to_string(rpc_port_); }
     const std::string& dir() const noexcept { return dir_; }
-    pid_t pid() const noexcept { return pid_; }
 
     // Blocking JSON-RPC call for test set-up (not the code under test). Returns the
     // `result` member; fails the test on transport errors or a JSON-RPC error.
@@ -42,7 +44,7 @@ public:
     std::string log_tail(std::size_t lines = 30) const;
 
 private:
-    pid_t pid_ = -1;
+    std::unique_ptr<child_process> process_;
     std::uint16_t rpc_port_ = 0;
     std::uint16_t p2p_port_ = 0;
     std::uint16_t wallet_port_ = 0;
