@@ -52,7 +52,7 @@ solobridge demo is running on 127.0.0.1:
   regtest node   RPC $SB_NODE_RPC_URL   P2P $SB_NODE_P2P   (log $demo/node/node.log)
   bridge         Stratum stratum+tcp://127.0.0.1:$stratum_port   (log $demo/bridge.log)
   miner          solobridge cpu-miner, one CPU thread   (log $demo/miner.log)
-  dashboard      http://127.0.0.1:$http_port/  -- not built yet: the bridge prints its status to its log
+  status (JSON)  http://127.0.0.1:$http_port/api/status   (the full dashboard is not built yet)
 
 Point another miner at stratum+tcp://<this machine>:$stratum_port to join (any username).
 Ctrl-C stops everything.

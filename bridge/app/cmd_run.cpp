@@ -22,7 +22,12 @@
 #include "dispatch/submitter.hpp"
 #include "sb/config/config.hpp"
 #include "sb/node/template_source.hpp"
+#include "sb/core/hex.hpp"
 #include "stratum/server.hpp"
+#include "web/status_server.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 namespace sb::app {
 namespace {
@@ -83,6 +88,91 @@ struct chain_runtime {
         if (submitter) submitter->stop();
     }
 };
+
+// GET /api/status: per chain, the node, the tip, the current job, sessions, shares and
+// every block found with its fate.
+std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chains) {
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    auto str = [&w](std::string_view k, std::string_view v) {
+        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+        w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    };
+    w.StartObject();
+    str("version", SB_VERSION);
+    w.Key("chains");
+    w.StartArray();
+    for (const auto& rt : chains) {
+        const auto ds = rt->dispatcher->stats();
+        const auto ts = rt->templates->status();
+        const auto ss = rt->submitter->status();
+        w.StartObject();
+        str("id", rt->settings.id);
+        str("network", params(rt->settings.net).name);
+        w.Key("node");
+        w.StartObject();
+        str("rpc_url", rt->settings.nodes.front().rpc_url);
+        w.Key("reachable");
+        w.Bool(ts.rpc.state == node::link_state::connected);
+        str("state", node::to_string(ts.rpc.state));
+        str("last_error", ts.last_error.empty() ? ts.rpc.last_error : ts.last_error);
+        w.Key("longpoll_active");
+        w.Bool(ts.longpoll_active);
+        w.Key("templates");
+        w.Uint64(ts.templates);
+        w.EndObject();
+        w.Key("tip");
+        if (ds.height > 0) {
+            w.StartObject();
+            w.Key("height");
+            w.Uint(ds.height - 1);
+            str("hash", to_hex_reversed(ds.prev_block));
+            w.EndObject();
+        } else {
+            w.Null();
+        }
+        w.Key("job_height");
+        w.Uint(ds.height);
+        w.Key("sessions");
+        w.Uint64(rt->stratum->connection_count());
+        w.Key("shares");
+        w.StartObject();
+        w.Key("accepted");
+        w.Uint64(ds.shares_accepted);
+        w.Key("rejected");
+        w.Uint64(ds.shares_rejected);
+        w.EndObject();
+        w.Key("blocks");
+        w.StartObject();
+        w.Key("found");
+        w.Uint64(ss.found);
+        w.Key("accepted");
+        w.Uint64(ss.accepted);
+        w.Key("rejected");
+        w.Uint64(ss.rejected);
+        w.Key("stale");
+        w.Uint64(ss.stale);
+        w.Key("recent");
+        w.StartArray();
+        for (const auto& b : ss.recent) {
+            w.StartObject();
+            str("hash", to_hex_reversed(b.hash));
+            w.Key("height");
+            w.Uint(b.height);
+            str("status", bridge::to_string(b.status));
+            str("reason", b.reason);
+            w.Key("attempts");
+            w.Uint(b.attempts);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+    return std::string(sb.GetString(), sb.GetSize());
+}
 
 void log_line(const std::string& chain, std::string_view text) {
     std::fprintf(stderr, "[%s] %.*s\n", chain.c_str(), static_cast<int>(text.size()), text.data());
@@ -177,6 +267,19 @@ int run_daemon(const config::settings& s) {
     }
     std::fflush(stdout);
 
+    std::unique_ptr<bridge::web::status_server> web;
+    if (s.http.enabled) {
+        web = std::make_unique<bridge::web::status_server>(io, s.http.listen.host, s.http.listen.port,
+                                                           [&chains] { return status_json(chains); });
+        if (auto ec = web->start()) {
+            std::fprintf(stderr, "solobridge: cannot listen for HTTP on %s: %s\n", s.http.listen.to_string().c_str(),
+                         ec.message().c_str());
+            return exit_failure;
+        }
+        std::printf("status: http://%s:%u/api/status\n", s.http.listen.host.c_str(), static_cast<unsigned>(web->port()));
+        std::fflush(stdout);
+    }
+
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer status(io);
     asio::steady_timer watchdog(io);
@@ -187,11 +290,7 @@ int run_daemon(const config::settings& s) {
             for (const auto& rt : chains) {
                 const auto ds = rt->dispatcher->stats();
                 const auto ss = rt->submitter->status();
-                std::uint64_t accepted = 0, rejected = 0;
-                for (const auto& cs : ds.consumers) {
-                    accepted += cs.accepted;
-                    for (auto r : cs.rejected) rejected += r;
-                }
+                const std::uint64_t accepted = ds.shares_accepted, rejected = ds.shares_rejected;
                 std::printf("[%s] height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
                             "(accepted %llu)\n",
                             rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(),
@@ -207,6 +306,7 @@ int run_daemon(const config::settings& s) {
         if (ec) return;
         std::printf("solobridge: signal %d, stopping\n", sig);
         status.cancel();
+        if (web) web->stop();
         for (auto& rt : chains) rt->stop();
         // Let the handlers of closed connections and cancelled calls finish; stop hard
         // if something still holds the io_context after a grace period.

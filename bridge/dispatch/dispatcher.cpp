@@ -259,7 +259,10 @@ public:
         out.templates = templates_;
         out.jobs_issued = jobs_issued_;
         out.blocks_found = blocks_found_;
+        out.shares_accepted = shares_accepted_;
+        out.shares_rejected = shares_rejected_;
         out.height = tmpl_ ? tmpl_->height : 0;
+        if (tmpl_) out.prev_block = tmpl_->prev_block;
         for (const auto& [cid, c] : consumers_) out.consumers.push_back(c.stats);
         std::sort(out.consumers.begin(), out.consumers.end(),
                   [](const consumer_stats& a, const consumer_stats& b) { return a.id < b.id; });
@@ -350,6 +353,7 @@ private:
         auto reject = [&](share_status why) {
             r.status = why;
             ++st.rejected[static_cast<std::size_t>(why)];
+            ++shares_rejected_;
             return r;
         };
 
@@ -394,6 +398,7 @@ private:
 
         r.status = share_status::accepted;
         ++st.accepted;
+        ++shares_accepted_;
         st.accepted_difficulty += s.difficulty;
         st.best_share_difficulty = std::max(st.best_share_difficulty, r.hash_difficulty);
         return r;
@@ -462,6 +467,8 @@ private:
     std::uint64_t templates_ = 0;
     std::uint64_t jobs_issued_ = 0;
     std::uint64_t blocks_found_ = 0;
+    std::uint64_t shares_accepted_ = 0;  // since start, all consumers, gone ones included
+    std::uint64_t shares_rejected_ = 0;
 };
 
 dispatcher::dispatcher(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options,

@@ -125,7 +125,10 @@ struct dispatcher_stats {
     std::uint64_t templates = 0;
     std::uint64_t jobs_issued = 0;
     std::uint64_t blocks_found = 0;
+    std::uint64_t shares_accepted = 0;  // since start, including consumers that have left
+    std::uint64_t shares_rejected = 0;
     std::uint32_t height = 0;  // of the current template, 0 before the first
+    hash256 prev_block{};      // the tip the current template builds on (internal order)
     std::vector<consumer_stats> consumers;
 };
 

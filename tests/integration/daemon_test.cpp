@@ -8,6 +8,8 @@
 #include <thread>
 #include <string>
 
+#include <rapidjson/document.h>
+
 #include "child_process.hpp"
 #include "regtest_node.hpp"
 
@@ -63,6 +65,22 @@ TEST_CASE("integration: a miner on the daemon finds blocks that become the node'
         if (e.path().filename().string().find("found-blocks") != std::string::npos && e.file_size() > 0)
             journal_has_blocks = true;
     CHECK(journal_has_blocks);
+
+    // The status endpoint tells the same story.
+    const auto [code, body] = test::http_get_loopback(http_port, "/api/status");
+    REQUIRE(code == 200);
+    rapidjson::Document st;
+    st.Parse(body.c_str());
+    REQUIRE_MESSAGE(st.IsObject(), body);
+    const auto& chain = st["chains"][0];
+    CHECK(std::string(chain["id"].GetString()) == "regtest");
+    CHECK(chain["node"]["reachable"].GetBool());
+    CHECK(chain["shares"]["accepted"].GetUint64() >= 1);
+    CHECK(chain["blocks"]["found"].GetUint64() >= 1);
+    CHECK(chain["blocks"]["accepted"].GetUint64() >= 1);
+    CHECK(chain["blocks"]["recent"].IsArray());
+    CHECK(chain["tip"]["height"].GetUint() + 1 == chain["job_height"].GetUint());
+    CHECK(test::http_get_loopback(http_port, "/nothing").first == 404);
 
     CHECK(daemon.terminate() == 0);
 }

@@ -100,4 +100,33 @@ bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout, child_
     return false;
 }
 
+
+
+std::pair<int, std::string> http_get_loopback(std::uint16_t port, const std::string& path) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return {0, ""};
+    }
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+        ::close(fd);
+        return {0, ""};
+    }
+    std::string resp;
+    char buf[16384];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) resp.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    const auto sp = resp.find(' ');
+    const auto split = resp.find("\r\n\r\n");
+    if (sp == std::string::npos || split == std::string::npos) return {0, ""};
+    return {std::atoi(resp.c_str() + sp + 1), resp.substr(split + 4)};
+}
+
 }  // namespace sb::test

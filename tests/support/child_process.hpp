@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -41,5 +42,9 @@ private:
 // True once something accepts TCP connections on 127.0.0.1:port, waiting up to timeout
 // (and giving up early when child has exited).
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout, child_process* child = nullptr);
+
+// GET http://127.0.0.1:port<path> with Connection: close; returns {status code, body}
+// ({0, ""} when nothing answered).
+std::pair<int, std::string> http_get_loopback(std::uint16_t port, const std::string& path);
 
 }  // namespace sb::test
