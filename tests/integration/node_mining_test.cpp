@@ -26,18 +26,6 @@ using namespace sb;
 
 namespace {
 
-std::string wallet_address(test::regtest_node& n) {
-    auto a = n.wallet_rpc("getaccountaddress", R"(["default"])");
-    REQUIRE(a.IsString());
-    return a.GetString();
-}
-
-void generate(test::regtest_node& n, int blocks, const std::string& to) {
-    auto r = n.rpc("generatetoaddress", "[" + std::to_string(blocks) + ",\"" + to + "\"]");
-    REQUIRE(r.IsArray());
-    REQUIRE(r.Size() == static_cast<rapidjson::SizeType>(blocks));
-}
-
 // The wallet indexes new blocks asynchronously: wait until it can spend.
 void wait_for_funds(test::io_runner& io, test::regtest_node& n) {
     const bool funded = io.run_until(
@@ -100,10 +88,10 @@ TEST_CASE("integration: blocks built from bcoin templates are accepted before an
     test::regtest_node n;
     test::io_runner io;
     node::rpc_client client(io.executor(), test::rpc_settings_for(n));
-    const std::string wallet = wallet_address(n);
+    const std::string wallet = n.wallet_address();
 
     // Mature coinbase outputs for the wallet, then a few mempool transactions.
-    generate(n, 101, wallet);
+    n.generate(101, wallet);
     wait_for_funds(io, n);
     std::vector<std::string> txids = {send_to_self(n, wallet, "1.5"), send_to_self(n, wallet, "2.25")};
 
@@ -122,7 +110,7 @@ TEST_CASE("integration: blocks built from bcoin templates are accepted before an
     }
 
     // bcoin activates segwit at height 432 (BIP9 window 144).
-    generate(n, 440 - 102, wallet);
+    n.generate(440 - 102, wallet);
     txids = {send_to_self(n, wallet, "0.5"), send_to_self(n, wallet, "0.75"), send_to_self(n, wallet, "1")};
     {
         INFO("after segwit activation (height 441)");
@@ -182,7 +170,7 @@ TEST_CASE("integration: longpoll delivers a new template when the node finds a b
     REQUIRE(source.status().longpoll_active);
 
     const auto t0 = std::chrono::steady_clock::now();
-    generate(n, 1, wallet_address(n));
+    n.generate(1, n.wallet_address());
     const auto t_mined = std::chrono::steady_clock::now();
     REQUIRE(io.run_until([&] { return longpolls >= 1; }, std::chrono::seconds(30)));
     const auto t_template = std::chrono::steady_clock::now();

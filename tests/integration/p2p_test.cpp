@@ -33,18 +33,6 @@ namespace {
 
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
-std::string node_address(test::regtest_node& n) {
-    auto a = n.wallet_rpc("getaccountaddress", R"(["default"])");
-    REQUIRE(a.IsString());
-    return a.GetString();
-}
-
-void generate(test::regtest_node& n, int blocks, const std::string& to) {
-    auto r = n.rpc("generatetoaddress", "[" + std::to_string(blocks) + ",\"" + to + "\"]");
-    REQUIRE(r.IsArray());
-    REQUIRE(r.Size() == static_cast<rapidjson::SizeType>(blocks));
-}
-
 std::string best_hash(test::regtest_node& n) {
     auto b = n.rpc("getbestblockhash");
     REQUIRE(b.IsString());
@@ -86,7 +74,6 @@ peer_settings settings_for(const test::regtest_node& n) {
     return s;
 }
 
-
 }  // namespace
 
 TEST_CASE("p2p: handshake with bcoin completes and a mined block is reported as the new tip") {
@@ -102,7 +89,7 @@ TEST_CASE("p2p: handshake with bcoin completes and a mined block is reported as 
     CHECK(o.info->user_agent.find("bcoin") != std::string::npos);
     CHECK(o.info->start_height == 0);
 
-    generate(n, 1, node_address(n));
+    n.generate(1, n.wallet_address());
     REQUIRE_MESSAGE(io.run_until([&] { return o.tips >= 1 || o.closed; }), o.close_reason);
     REQUIRE(o.last_tip);
     CHECK(o.last_tip->new_height == 1);
@@ -110,7 +97,7 @@ TEST_CASE("p2p: handshake with bcoin completes and a mined block is reported as 
     CHECK(chain.tip().height == 1);
 
     // And again: each new block is followed.
-    generate(n, 2, node_address(n));
+    n.generate(2, n.wallet_address());
     REQUIRE(io.run_until([&] { return chain.tip().height == 3 || o.closed; }));
     CHECK(to_hex_reversed(chain.tip().hash) == best_hash(n));
     CHECK_FALSE(o.closed);
@@ -126,7 +113,7 @@ TEST_CASE("p2p: handshake with bcoin completes and a mined block is reported as 
 TEST_CASE("p2p: headers sync of fifty blocks from bcoin") {
     test::regtest_node n;
     test::io_runner io;
-    generate(n, 50, node_address(n));
+    n.generate(50, n.wallet_address());
     header_chain chain(regtest());
     observed o;
     peer p(io.executor(), chain, settings_for(n), record(o));
@@ -186,7 +173,7 @@ void relay_and_check(test::io_runner& io, test::regtest_node& n, const built& b,
 TEST_CASE("p2p: blocks relayed over P2P only become the bcoin tip as cmpctblock and as block") {
     test::regtest_node n;
     test::io_runner io;
-    generate(n, 1, node_address(n));  // a recent tip, so bcoin considers itself synced
+    n.generate(1, n.wallet_address());  // a recent tip, so bcoin considers itself synced
     {
         INFO("with sendcmpct: bcoin asks getdata(MSG_CMPCT_BLOCK)");
         relay_and_check(io, n, build_block(io, n, "p2p1"), true);

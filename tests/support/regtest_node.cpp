@@ -214,4 +214,18 @@ rapidjson::Document regtest_node::wallet_rpc(const std::string& method, const st
     return result_of(method, rpc_raw(wallet_port_, method, params_json));
 }
 
+
+
+std::string regtest_node::wallet_address() {
+    auto a = wallet_rpc("getaccountaddress", R"(["default"])");
+    REQUIRE(a.IsString());
+    return a.GetString();
+}
+
+void regtest_node::generate(int blocks, const std::string& address) {
+    auto r = rpc("generatetoaddress", "[" + std::to_string(blocks) + ",\"" + address + "\"]");
+    REQUIRE(r.IsArray());
+    REQUIRE(r.Size() == static_cast<rapidjson::SizeType>(blocks));
+}
+
 }  // namespace sb::test

@@ -38,6 +38,11 @@ public:
     // Raw reply body of a call (result and error members as the node sent them).
     std::string rpc_raw(std::uint16_t port, const std::string& method, const std::string& params_json);
 
+    // An address of the node's own wallet ("default" account).
+    std::string wallet_address();
+    // Mines blocks to address with generatetoaddress; fails the test unless all were mined.
+    void generate(int blocks, const std::string& address);
+
     // Kills the node at once (fault tests); the destructor then does nothing.
     void kill_now();
     // Last lines of the node's log, for failure messages.
