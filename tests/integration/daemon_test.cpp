@@ -5,15 +5,77 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <thread>
 #include <string>
 
 #include <rapidjson/document.h>
 
 #include "child_process.hpp"
+#include "dispatch/journal.hpp"
+#include "regtest_blocks.hpp"
 #include "regtest_node.hpp"
+#include "sb/core/hex.hpp"
 
 using namespace sb;
+
+namespace {
+
+// The daemon from the regtest example, pointed at node through SB_* overrides.
+struct daemon_under_test {
+    std::uint16_t stratum_port = test::free_loopback_port();
+    std::uint16_t http_port = test::free_loopback_port();
+    std::unique_ptr<test::child_process> process;
+
+    void start(test::regtest_node& node, const std::string& data_dir, const std::string& log) {
+        process = std::make_unique<test::child_process>(
+            std::vector<std::string>{SB_SOLOBRIDGE_BIN, "--config",
+                                     std::string(SB_SOURCE_DIR) + "/config/examples/regtest-bcoin.json"},
+            std::vector<std::string>{"SB_NODE_RPC_URL=" + node.rpc_url(), "SB_NODE_RPC_PASSWORD=" + node.api_key(),
+                                     "SB_NODE_P2P=127.0.0.1:" + std::to_string(node.p2p_port()),
+                                     "SB_STRATUM_LISTEN=127.0.0.1:" + std::to_string(stratum_port),
+                                     "SB_HTTP_LISTEN=127.0.0.1:" + std::to_string(http_port), "SB_DATA_DIR=" + data_dir},
+            log);
+        REQUIRE_MESSAGE(test::wait_for_port(stratum_port, std::chrono::seconds(30), process.get()),
+                        "daemon did not open its Stratum port:\n" << process->output());
+    }
+
+    // The chain entry of /api/status.
+    rapidjson::Document chain_status() {
+        const auto [code, body] = test::http_get_loopback(http_port, "/api/status");
+        REQUIRE(code == 200);
+        rapidjson::Document st;
+        st.Parse(body.c_str());
+        REQUIRE_MESSAGE(st.IsObject(), body);
+        rapidjson::Document c;
+        c.CopyFrom(st["chains"][0], c.GetAllocator());
+        return c;
+    }
+};
+
+std::string best_hash(test::regtest_node& n) { return n.rpc("getbestblockhash").GetString(); }
+
+// Polls until pred() holds or limit passes.
+bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return pred();
+}
+
+bool coinbase_pays_us(test::regtest_node& n, const std::string& hash) {
+    auto blk = n.rpc("getblock", "[\"" + hash + "\", true, true]");
+    for (const auto& out : blk["tx"][0]["vout"].GetArray())
+        if (out["scriptPubKey"].HasMember("hex") &&
+            std::string(out["scriptPubKey"]["hex"].GetString()) == "0014751e76e8199196d454941c45d1b3a323f1433bd6")
+            return true;
+    return false;
+}
+
+}  // namespace
 
 TEST_CASE("integration: a miner on the daemon finds blocks that become the node's chain") {
     test::regtest_node node;
@@ -83,4 +145,51 @@ TEST_CASE("integration: a miner on the daemon finds blocks that become the node'
     CHECK(test::http_get_loopback(http_port, "/nothing").first == 404);
 
     CHECK(daemon.terminate() == 0);
+}
+
+TEST_CASE("integration: a block journaled before a crash is submitted when the daemon starts again") {
+    test::regtest_node node;
+    const std::string data_dir = node.dir() + "/bridge-data";
+    // What a daemon killed right after journaling leaves behind: a found block on disk
+    // that no node has seen.
+    test::io_runner io;
+    node::rpc_client client(io.executor(), test::rpc_settings_for(node));
+    const test::built_block b = test::grind_block(test::fetch_template(io, client), "crash1", "/solobridge-test/");
+    {
+        auto j = bridge::journal::open(data_dir + "/regtest.found-blocks");
+        REQUIRE(j);
+        REQUIRE(!(*j)->append_found(b.job.height, b.header.hash(), b.block, 1700000000));
+    }
+    REQUIRE(node.rpc("getblockchaininfo")["blocks"].GetUint() == 0);
+
+    daemon_under_test d;
+    d.start(node, data_dir, node.dir() + "/daemon.log");
+    const std::string ours = to_hex_reversed(b.header.hash());
+    INFO("daemon output:\n" << d.process->output());
+    CHECK(eventually([&] { return best_hash(node) == ours; }, std::chrono::seconds(60)));
+    CHECK(d.process->terminate() == 0);
+}
+
+TEST_CASE("integration: blocks found while the node is down reach it when it returns") {
+    test::regtest_node node;
+    const std::string data_dir = node.dir() + "/bridge-data";
+    daemon_under_test d;
+    d.start(node, data_dir, node.dir() + "/daemon.log");
+    INFO("daemon output:\n" << d.process->output());
+    REQUIRE(eventually([&] { return d.chain_status()["job_height"].GetUint() == 1; }, std::chrono::seconds(30)));
+
+    node.kill_now();
+    test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
+                               "--user", "demo.rig1", "--max-shares", "2", "--seconds", "60"},
+                              {}, node.dir() + "/miner.log");
+    REQUIRE(miner.wait_for_exit(std::chrono::seconds(90)) == 0);
+    CHECK(d.chain_status()["blocks"]["found"].GetUint64() >= 1);
+    CHECK(d.chain_status()["blocks"]["accepted"].GetUint64() == 0);
+
+    // Same ports, a fresh in-memory chain at genesis: the blocks (height 1) still connect.
+    node.restart();
+    CHECK(eventually([&] { return node.rpc("getblockchaininfo")["blocks"].GetUint() >= 1; }, std::chrono::seconds(120)));
+    CHECK(coinbase_pays_us(node, best_hash(node)));
+    CHECK(eventually([&] { return d.chain_status()["blocks"]["accepted"].GetUint64() >= 1; }, std::chrono::seconds(30)));
+    CHECK(d.process->terminate() == 0);
 }

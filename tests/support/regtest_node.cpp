@@ -86,7 +86,6 @@ std::uint16_t free_loopback_port() {
 }
 
 regtest_node::regtest_node() {
-    const std::string bcoin = find_bcoin();
     auto rng = seeded_rng(0x4e0de);
     api_key_ = "key" + std::to_string(rng());
     dir_ = (std::filesystem::temp_directory_path() / ("sb-regtest-" + std::to_string(::getpid()) + "-" +
@@ -97,7 +96,16 @@ regtest_node::regtest_node() {
     p2p_port_ = free_loopback_port();
     wallet_port_ = free_loopback_port();
     REQUIRE((rpc_port_ != p2p_port_ && p2p_port_ != wallet_port_ && rpc_port_ != wallet_port_));
+    launch();
+}
 
+void regtest_node::restart() {
+    kill_now();
+    launch();
+}
+
+void regtest_node::launch() {
+    const std::string bcoin = find_bcoin();
     std::vector<std::string> args = {
         "node", bcoin, "--network=regtest", "--memory=true", "--prefix=" + dir_, "--wallet-prefix=" + dir_ + "/regtest",
         "--host=127.0.0.1", "--port=" + std::to_string(p2p_port_), "--only=127.0.0.2",

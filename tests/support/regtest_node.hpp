@@ -45,10 +45,14 @@ public:
 
     // Kills the node at once (fault tests); the destructor then does nothing.
     void kill_now();
+    // Kills the node and starts a fresh one on the same ports with the same key. The
+    // chain is in memory: the new node starts again from genesis.
+    void restart();
     // Last lines of the node's log, for failure messages.
     std::string log_tail(std::size_t lines = 30) const;
 
 private:
+    void launch();
     std::unique_ptr<child_process> process_;
     std::uint16_t rpc_port_ = 0;
     std::uint16_t p2p_port_ = 0;
