@@ -41,6 +41,7 @@ struct options {
     std::string pass = "x";
     double seconds = 0;            // 0: until the connection closes
     std::uint64_t max_shares = 0;  // 0: no limit
+    bool version_rolling = false;  // BIP310: negotiate a mask and roll version bits
 };
 
 struct miner_state {
@@ -54,7 +55,9 @@ struct miner_state {
     std::uint64_t extranonce2 = 0;
     std::uint32_t nonce = 0;
     std::uint64_t hashes = 0, submitted = 0, accepted = 0, rejected = 0, blocks = 0;
-    int next_id = 3;
+    int next_id = 4;                // 1 subscribe, 2 authorize, 3 configure, then submits
+    std::uint32_t version_mask = 0; // granted by mining.configure (0: no rolling)
+    std::uint32_t version_roll = 0; // counter spread over the mask's bits
 };
 
 std::string json_line(const char* method, const rapidjson::Value& params, int id) {
@@ -122,7 +125,17 @@ bool handle_line(const std::string& line, miner_state& st) {
                 return false;
             }
             std::printf("cpu-miner: authorized\n");
-        } else if (id >= 3) {
+        } else if (id == 3) {  // configure: {"version-rolling":true,"version-rolling.mask":"..."}
+            const auto& r = d["result"];
+            if (ok && r.IsObject() && r.HasMember("version-rolling") && r["version-rolling"].IsBool() &&
+                r["version-rolling"].GetBool() && r.HasMember("version-rolling.mask") &&
+                r["version-rolling.mask"].IsString()) {
+                auto m = bridge::u32_from_stratum_hex(r["version-rolling.mask"].GetString());
+                if (m) st.version_mask = *m;
+            }
+            std::printf("cpu-miner: version rolling %s (mask %08x)\n", st.version_mask ? "on" : "refused",
+                        st.version_mask);
+        } else if (id >= 4) {
             if (ok) {
                 ++st.accepted;
             } else {
@@ -180,7 +193,20 @@ int run(const options& o) {
         return exit_failure;
     }
     std::printf("cpu-miner: connected to %s:%s as %s\n", o.host.c_str(), o.port.c_str(), o.user.c_str());
-    const std::string hello = string_array_line("mining.subscribe", {"solobridge-cpu/" SB_VERSION}, 1) +
+    std::string hello;
+    if (o.version_rolling) {
+        // BIP310, as ESP-Miner sends it: configure first.
+        rapidjson::Document p(rapidjson::kArrayType);
+        auto& al = p.GetAllocator();
+        rapidjson::Value exts(rapidjson::kArrayType), args(rapidjson::kObjectType);
+        exts.PushBack("version-rolling", al);
+        args.AddMember("version-rolling.mask", "1fffe000", al);
+        args.AddMember("version-rolling.min-bit-count", 2, al);
+        p.PushBack(exts, al);
+        p.PushBack(args, al);
+        hello += json_line("mining.configure", p, 3);
+    }
+    hello += string_array_line("mining.subscribe", {"solobridge-cpu/" SB_VERSION}, 1) +
                               string_array_line("mining.authorize", {o.user, o.pass}, 2);
     asio::write(socket, asio::buffer(hello), ec);
     socket.non_blocking(true);
@@ -230,18 +256,36 @@ int run(const options& o) {
         // Hash a batch of nonces for the current extranonce2.
         bytes en2(st.extranonce2_size);
         for (std::size_t i = 0; i < en2.size(); ++i) en2[en2.size() - 1 - i] = std::uint8_t(st.extranonce2 >> (8 * i));
+        // With a mask, every batch hashes another version: spread a counter over the mask.
+        std::uint32_t version_bits = 0;
+        if (st.version_mask != 0) {
+            ++st.version_roll;
+            std::uint32_t c = st.version_roll;
+            for (std::uint32_t bit = 1; bit != 0 && c != 0; bit <<= 1) {
+                if ((st.version_mask & bit) == 0) continue;
+                if (c & 1) version_bits |= bit;
+                c >>= 1;
+            }
+        }
+        const std::uint32_t version = bridge::apply_version_bits(st.job->version, version_bits, st.version_mask);
         const std::uint32_t end = st.nonce + nonces_per_poll;
         for (std::uint32_t nonce = st.nonce; nonce != end; ++nonce) {
-            auto h = bridge::rebuild_header(*st.job, st.extranonce1, en2, st.job->ntime, nonce, st.job->version);
+            auto h = bridge::rebuild_header(*st.job, st.extranonce1, en2, st.job->ntime, nonce, version);
             if (!h) goto done;
             const hash256 hash = h->hash();
             ++st.hashes;
             if (uint256::from_hash(hash) > st.share_target) continue;
             const bool block = uint256::from_hash(hash) <= st.job->target;
-            const std::string line = string_array_line(
-                "mining.submit",
-                {o.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime), bridge::u32_to_stratum_hex(nonce)},
-                st.next_id++);
+            const std::string line =
+                st.version_mask == 0
+                    ? string_array_line("mining.submit",
+                                        {o.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime),
+                                         bridge::u32_to_stratum_hex(nonce)},
+                                        st.next_id++)
+                    : string_array_line("mining.submit",
+                                        {o.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime),
+                                         bridge::u32_to_stratum_hex(nonce), bridge::u32_to_stratum_hex(version_bits)},
+                                        st.next_id++);
             socket.non_blocking(false);
             asio::write(socket, asio::buffer(line), ec);
             socket.non_blocking(true);
@@ -286,6 +330,12 @@ int cmd_cpu_miner(args a) {
             o.pass = value;
         } else if (flag == "--seconds") {
             o.seconds = std::strtod(value.c_str(), nullptr);
+        } else if (flag == "--version-rolling") {
+            if (value != "on" && value != "off") {
+                std::fprintf(stderr, "solobridge cpu-miner: --version-rolling takes on or off\n");
+                return exit_usage;
+            }
+            o.version_rolling = value == "on";
         } else if (flag == "--max-shares") {
             o.max_shares = std::strtoull(value.c_str(), nullptr, 10);
         } else {

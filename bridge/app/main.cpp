@@ -23,6 +23,7 @@ constexpr std::string_view usage =
     "                              KAWPOW epoch-context build time and light verifications per second\n"
     "  check-config FILE [FLAGS]   validate a configuration file (exit 0 valid, 2 invalid)\n"
     "  cpu-miner --url HOST:PORT --user NAME [--pass P] [--seconds S] [--max-shares N]\n"
+    "            [--version-rolling on|off]\n"
     "                              mine on one CPU thread through a Stratum v1 server (demo, tests)\n"
     "  backends                    list the GPU backends built into this binary\n"
     "  version                     print the version\n"

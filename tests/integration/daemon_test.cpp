@@ -4,6 +4,7 @@
 // shares are blocks at regtest difficulty: they must reach the node and pay our address.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -191,5 +192,47 @@ TEST_CASE("integration: blocks found while the node is down reach it when it ret
     CHECK(eventually([&] { return node.rpc("getblockchaininfo")["blocks"].GetUint() >= 1; }, std::chrono::seconds(120)));
     CHECK(coinbase_pays_us(node, best_hash(node)));
     CHECK(eventually([&] { return d.chain_status()["blocks"]["accepted"].GetUint64() >= 1; }, std::chrono::seconds(30)));
+    CHECK(d.process->terminate() == 0);
+}
+
+TEST_CASE("integration: a version-rolling miner on the daemon mines the node's mempool transactions") {
+    test::regtest_node node;
+    const std::string wallet = node.wallet_address();
+    node.generate(101, wallet);
+    // The wallet indexes blocks asynchronously; coinbase outputs spend at 100 confirmations.
+    REQUIRE(eventually(
+        [&] {
+            auto u = node.wallet_rpc("listunspent");
+            for (const auto& c : u.GetArray())
+                if (c["confirmations"].GetDouble() >= 100) return true;
+            return false;
+        },
+        std::chrono::seconds(30)));
+    std::vector<std::string> txids;
+    for (const char* amount : {"1.25", "2.5"})
+        txids.emplace_back(node.wallet_rpc("sendtoaddress", "[\"" + wallet + "\"," + amount + "]").GetString());
+
+    daemon_under_test d;
+    d.start(node, node.dir() + "/bridge-data", node.dir() + "/daemon.log");
+    INFO("daemon output:\n" << d.process->output());
+    test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
+                               "--user", "esp.rig", "--version-rolling", "on", "--max-shares", "3", "--seconds", "90"},
+                              {}, node.dir() + "/miner.log");
+    INFO("miner output:\n" << miner.output());
+    REQUIRE(miner.wait_for_exit(std::chrono::seconds(120)) == 0);
+    CHECK(miner.output().find("version rolling on (mask 1fffe000)") != std::string::npos);
+
+    REQUIRE(eventually([&] { return node.rpc("getblockchaininfo")["blocks"].GetUint() >= 102; }, std::chrono::seconds(30)));
+    const std::string h102 = node.rpc("getblockhash", "[102]").GetString();
+    auto blk = node.rpc("getblock", "[\"" + h102 + "\", true, false]");
+    INFO(h102);
+    CHECK(coinbase_pays_us(node, h102));
+    // Rolled bits inside the BIP310 mask, the template's top bits kept.
+    const auto version = static_cast<std::uint32_t>(blk["version"].GetInt64());
+    CHECK((version & 0x1fffe000u) != 0);
+    CHECK((version & ~0x1fffe000u) == 0x20000000u);
+    std::vector<std::string> in_block;
+    for (const auto& t : blk["tx"].GetArray()) in_block.emplace_back(t.IsString() ? t.GetString() : t["txid"].GetString());
+    for (const auto& id : txids) CHECK_MESSAGE(std::find(in_block.begin(), in_block.end(), id) != in_block.end(), id);
     CHECK(d.process->terminate() == 0);
 }
