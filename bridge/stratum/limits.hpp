@@ -42,6 +42,10 @@ inline constexpr unsigned default_extranonce2_size = 8;
 
 // Jobs a session remembers (job id → difficulty in force when it was notified).
 inline constexpr std::size_t max_tracked_jobs = 32;
+// Rejected submits in a row after which the session is closed: a miner on a stale job
+// sends a handful after a new block; hundreds in a row is a broken or hostile client
+// flooding the validator.
+inline constexpr std::uint32_t max_consecutive_rejects = 500;
 
 // Longest worker name, user agent and mining.submit hex field kept or parsed.
 inline constexpr std::size_t max_worker_chars = 128;

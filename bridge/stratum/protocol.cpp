@@ -314,8 +314,8 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
     bool ok = n == 5 || n == 6;
     for (std::size_t i = 0; ok && i < n; ++i) ok = is_string_param(m, i);
     if (!ok) {
-        ++stats_.rejected;
         out.lines.push_back(reply_error(m.id, 20, "Invalid submit params", true));
+        count_reject(out);
         return;
     }
     share s;
@@ -328,8 +328,8 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
     const char* bad = !en2 ? "Invalid extranonce2" : !ntime ? "Invalid ntime" : !nonce ? "Invalid nonce"
                       : !vbits ? "Invalid version bits" : nullptr;
     if (bad != nullptr) {
-        ++stats_.rejected;
         out.lines.push_back(reply_error(m.id, 20, bad, true));
+        count_reject(out);
         return;
     }
     s.extranonce2 = std::move(*en2);
@@ -361,6 +361,7 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
     }
     if (r.status == share_status::accepted) {
         ++stats_.accepted;
+        consecutive_rejects_ = 0;
         stats_.accepted_difficulty += s.difficulty;
         stats_.best_share_difficulty = std::max(stats_.best_share_difficulty, r.hash_difficulty);
         stats_.last_share_at = now_wall;
@@ -368,10 +369,16 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
         out.lines.push_back(reply_bool(m.id, true));
         return;
     }
-    ++stats_.rejected;
     auto [code, text] = reject_for(r.status);
     if (r.stratum_code != 0) code = r.stratum_code;
     out.lines.push_back(reply_error(m.id, code, r.reason.empty() ? text : std::string_view(r.reason), true));
+    count_reject(out);
+}
+
+void session_protocol::count_reject(output& out) {
+    ++stats_.rejected;
+    if (++consecutive_rejects_ > max_consecutive_rejects)
+        out.close_reason = "more than " + std::to_string(max_consecutive_rejects) + " rejected shares in a row";
 }
 
 void session_protocol::on_job(std::shared_ptr<const job> j, clock::time_point now, output& out) {

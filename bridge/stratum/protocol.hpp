@@ -109,6 +109,8 @@ private:
     void on_configure(const message& m, output& out);
     void on_subscribe(const message& m, clock::time_point now, output& out);
     void on_authorize(const message& m, clock::time_point now, output& out);
+    // Counts a rejected submit; closes the session past max_consecutive_rejects.
+    void count_reject(output& out);
     void on_submit(const message& m, clock::time_point now, output& out);
     void on_suggest_difficulty(const message& m, clock::time_point now, output& out);
     void send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now, output& out);
@@ -138,6 +140,7 @@ private:
     bool difficulty_sent_ = false;
     std::deque<tracked_job> jobs_;           // newest last, at most max_tracked_jobs
     session_stats stats_;
+    std::uint32_t consecutive_rejects_ = 0;  // reset by an accepted share
 };
 
 }  // namespace sb::bridge::stratum

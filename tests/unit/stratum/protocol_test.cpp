@@ -417,3 +417,20 @@ TEST_CASE("stratum: the session times out before subscribe and when no share com
     h.p.release();
     CHECK(h.src.live_consumers() == 0);
 }
+
+TEST_CASE("stratum: a flood of rejected shares closes the session and an accepted one resets the count") {
+    session_settings s;
+    s.difficulty = diff(0.004);
+    harness h(s);
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.handshake();
+    // Just under the limit, then an accepted share: the count starts again.
+    for (std::uint32_t i = 0; i < max_consecutive_rejects; ++i) h.send(submit("99", "41234e01"));
+    CHECK(h.closed.empty());
+    REQUIRE(h.send(submit("11", "41234e01"))[0] == "{\"id\":4,\"result\":true,\"error\":null}\n");
+    for (std::uint32_t i = 0; i < max_consecutive_rejects; ++i) h.send(submit("99", "41234e01"));
+    CHECK(h.closed.empty());
+    // One more rejected share, here a malformed one, is one too many.
+    h.send(R"({"id":4,"method":"mining.submit","params":["x","11","zz","6b02c290","41234e01"]})");
+    CHECK(h.closed.find("rejected shares in a row") != std::string::npos);
+}
