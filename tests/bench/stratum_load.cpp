@@ -1,0 +1,680 @@
+// Stratum server load benchmark (docs/PERFORMANCE.md, "Stratum server load"): one process
+// runs a real stratum::server fed by a real dispatcher, and N Stratum clients over loopback
+// TCP. Prints one figure per line; never fails on a figure (STYLE.md: benchmarks print).
+//
+// Phases: connect (subscribe + authorize, until each session has its first notify); closed
+// loop share throughput; submit reply latency at a fixed offered rate; new tip → clean
+// notify to every session; resident memory before/after connecting.
+//
+// Shares: each client submits arbitrary nonces (a per-session counter, so never a
+// duplicate; extranonce1 differs per session). The share difficulty is pinned so low that
+// the share target saturates at 2^256-1: every share that reaches the difficulty check is
+// accepted, after the dispatcher has rebuilt the coinbase, the merkle root and the header
+// and hashed it (sha256d). The template is the regtest fixture with bits 1d00ffff so that
+// no share is a block (no block assembly in the figures).
+//
+// Client and server share the machine's cores: the figures are lower bounds for the server.
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <rapidjson/document.h>
+
+#include "dispatch/dispatcher.hpp"
+#include "sb/core/chain.hpp"
+#include "sb/core/hex.hpp"
+#include "sb/node/template.hpp"
+#include "stratum/server.hpp"
+#include "stratum/work_source.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+using namespace sb;
+
+// ---- options -----------------------------------------------------------------------
+
+struct options {
+    std::size_t sessions = 10'000;
+    double seconds = 5;        // per measuring phase
+    double rate = 10'000;      // offered shares/s in the latency phase
+    unsigned window = 2;       // submits in flight per session in the throughput phase
+    unsigned server_threads = 1;
+    unsigned client_threads = 1;
+    unsigned tips = 3;         // new-tip rounds
+    std::size_t connect_parallel = 512;  // connects in flight
+};
+
+void usage() {
+    std::fprintf(stderr,
+                 "usage: sb_bench_stratum_load [--sessions N] [--seconds S] [--rate SHARES_PER_S] [--window W]\n"
+                 "                             [--server-threads T] [--client-threads T] [--tips K]\n");
+}
+
+bool parse_options(int argc, char** argv, options& o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (i + 1 >= argc) return false;
+        const char* v = argv[++i];
+        char* end = nullptr;
+        const double d = std::strtod(v, &end);
+        if (end == v || *end != '\0' || d < 0) return false;
+        if (a == "--sessions") o.sessions = static_cast<std::size_t>(d);
+        else if (a == "--seconds") o.seconds = d;
+        else if (a == "--rate") o.rate = d;
+        else if (a == "--window") o.window = static_cast<unsigned>(d);
+        else if (a == "--server-threads") o.server_threads = static_cast<unsigned>(d);
+        else if (a == "--client-threads") o.client_threads = static_cast<unsigned>(d);
+        else if (a == "--tips") o.tips = static_cast<unsigned>(d);
+        else return false;
+    }
+    return o.sessions > 0 && o.server_threads > 0 && o.client_threads > 0 && o.window > 0;
+}
+
+// ---- helpers -----------------------------------------------------------------------
+
+// Opened once at start-up: with every descriptor in use by sessions, a later open fails.
+int status_fd = -1;
+
+long vm_rss_kib() {
+    char buf[4096];
+    const ssize_t n = pread(status_fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char* p = std::strstr(buf, "VmRSS:");
+    return p ? std::strtol(p + 6, nullptr, 10) : -1;
+}
+
+// The fixture file, read once at start-up (see status_fd).
+std::string fixture_json;
+
+double percentile(std::vector<double>& v, double p) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+    return v[std::min(i, v.size() - 1)];
+}
+
+double ms_since(clock_type::time_point t0, clock_type::time_point t1) {
+    return std::chrono::duration<double, std::milli>(t1 - t0).count();
+}
+
+// The regtest fixture template; prev_tag != 0 changes previousblockhash (a new tip),
+// curtime_bump makes an otherwise identical template (a new job on the same tip).
+std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uint32_t curtime_bump) {
+    rapidjson::Document all;
+    all.Parse(fixture_json.c_str());
+    if (all.HasParseError() || !all.HasMember("bcoin_presegwit")) {
+        std::fprintf(stderr, "cannot read the getblocktemplate.json fixture\n");
+        std::exit(1);
+    }
+    rapidjson::Document d;
+    d.CopyFrom(all["bcoin_presegwit"], d.GetAllocator());
+    // Mainnet-hard bits: a share is never a block, so no block assembly is measured.
+    d["bits"].SetString("1d00ffff", d.GetAllocator());
+    d["target"].SetString("00000000ffff0000000000000000000000000000000000000000000000000000", d.GetAllocator());
+    if (prev_tag != 0) {
+        char h[65];
+        std::snprintf(h, sizeof h, "%064x", prev_tag);
+        d["previousblockhash"].SetString(h, d.GetAllocator());
+    }
+    d["curtime"].SetUint(d["curtime"].GetUint() + curtime_bump);
+    auto t = node::parse_block_template(d, params(network::bitcoin_regtest));
+    if (!t) {
+        std::fprintf(stderr, "template: %s\n", t.error().message().c_str());
+        std::exit(1);
+    }
+    return std::make_shared<const node::block_template>(std::move(*t));
+}
+
+// The dispatcher as the server's work source (bridge/app/cmd_run.cpp's dispatcher_source).
+class dispatcher_source final : public bridge::stratum::work_source {
+public:
+    explicit dispatcher_source(bridge::dispatcher& d) : d_(d) {}
+    bridge::stratum::registration add_consumer(std::shared_ptr<bridge::work_consumer> c) override {
+        auto slot = d_.add_consumer(std::move(c));
+        return {slot.id, std::move(slot.extranonce1)};
+    }
+    void remove_consumer(bridge::consumer_id id) override { d_.remove_consumer(id); }
+    std::error_code set_payout(bridge::consumer_id id, byte_span s) override { return d_.set_payout(id, s); }
+    std::shared_ptr<const bridge::job> current_job(bridge::consumer_id id) override { return d_.current_job(id); }
+    bridge::share_result submit_share(bridge::consumer_id id, const bridge::share& s) override {
+        return d_.submit_share(id, s);
+    }
+
+private:
+    bridge::dispatcher& d_;
+};
+
+// ---- the client side -----------------------------------------------------------------
+
+enum class phase : int { idle, closed_loop, open_loop, tip };
+
+struct client_thread;
+
+// Shared by every client thread (atomics; the per-thread parts live in client_thread).
+struct bench_state {
+    std::atomic<int> mode{static_cast<int>(phase::idle)};
+    std::atomic<std::size_t> ready{0};           // sessions with a first notify
+    std::atomic<std::size_t> closed{0};          // sessions whose connection ended
+    std::atomic<std::uint64_t> replies{0};       // submit replies
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> notifies{0};
+    std::atomic<std::uint64_t> tip_round{0};     // the clean notify a tip round waits for
+    std::atomic<std::size_t> tip_seen{0};
+    clock_type::time_point tip_t0;               // set before tip_round is bumped
+    std::mutex mu;                               // guards below
+    std::map<int, std::uint64_t> errors;         // error code → count
+    std::vector<double> tip_ms;                  // per session, this round
+};
+
+class client_session : public std::enable_shared_from_this<client_session> {
+public:
+    client_session(asio::io_context& io, bench_state& st, client_thread& owner, std::size_t index)
+        : sock_(io), st_(st), owner_(owner), index_(index) {}
+
+    void start(const tcp::endpoint& ep);
+    void submit(bool timed);
+    bool ready() const { return !job_id_.empty(); }
+    std::size_t index() const { return index_; }
+
+private:
+    void on_connect(const boost::system::error_code& ec);
+    void do_read();
+    void on_line(std::string_view line);
+    void on_reply(std::uint64_t id, std::string_view line);
+    void on_notify(std::string_view line);
+    void send(std::string_view s);
+    void do_write();
+    void fail();
+
+    tcp::socket sock_;
+    bench_state& st_;
+    client_thread& owner_;
+    std::size_t index_;
+    std::array<char, 8192> rbuf_{};
+    std::string partial_;
+    std::string pending_, writing_;
+    std::string job_id_, ntime_;
+    std::uint32_t nonce_ = 0;
+    std::uint64_t next_id_ = 3;
+    bool counted_ready_ = false;
+    bool dead_ = false;
+    std::uint64_t tip_done_round_ = 0;
+    std::unordered_map<std::uint64_t, clock_type::time_point> sent_at_;  // open loop only
+};
+
+// One io_context, one thread, its own slice of the sessions: no locking inside it.
+struct client_thread {
+    asio::io_context io;
+    bench_state* st = nullptr;
+    tcp::endpoint server;
+    std::vector<std::shared_ptr<client_session>> sessions;
+    std::vector<std::size_t> to_connect;  // global indices
+    std::size_t next_connect = 0;
+    std::size_t connecting = 0;
+    std::size_t parallel = 0;
+    std::vector<double> latency_ms;       // open loop replies
+    std::size_t rr = 0;                   // round robin over sessions (open loop)
+    std::thread thread;
+
+    void connect_more() {
+        while (connecting < parallel && next_connect < to_connect.size()) {
+            auto s = std::make_shared<client_session>(io, *st, *this, to_connect[next_connect++]);
+            sessions.push_back(s);
+            ++connecting;
+            s->start(server);
+        }
+    }
+    void connect_done() {
+        --connecting;
+        connect_more();
+    }
+};
+
+void client_session::start(const tcp::endpoint& ep) {
+    sock_.async_connect(ep, [self = shared_from_this()](const boost::system::error_code& ec) { self->on_connect(ec); });
+}
+
+void client_session::on_connect(const boost::system::error_code& ec) {
+    if (ec) {
+        std::fprintf(stderr, "connect %zu: %s\n", index_, ec.message().c_str());
+        return fail();
+    }
+    boost::system::error_code ignored;
+    sock_.set_option(tcp::no_delay(true), ignored);
+    send("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"sb-bench/1.0\"]}\n"
+         "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"bench.w" +
+         std::to_string(index_) + "\",\"x\"]}\n");
+    do_read();
+}
+
+void client_session::fail() {
+    if (dead_) return;
+    dead_ = true;
+    st_.closed.fetch_add(1);
+    if (!counted_ready_) {
+        counted_ready_ = true;
+        owner_.connect_done();
+    }
+}
+
+void client_session::do_read() {
+    sock_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                           std::size_t n) {
+        if (ec) return self->fail();
+        std::string_view data(self->rbuf_.data(), n);
+        while (!data.empty()) {
+            const auto nl = data.find('\n');
+            if (nl == std::string_view::npos) {
+                self->partial_.append(data);
+                break;
+            }
+            if (self->partial_.empty()) {
+                self->on_line(data.substr(0, nl));
+            } else {
+                self->partial_.append(data.substr(0, nl));
+                std::string line = std::move(self->partial_);
+                self->partial_.clear();
+                self->on_line(line);
+            }
+            data.remove_prefix(nl + 1);
+        }
+        self->do_read();
+    });
+}
+
+void client_session::on_line(std::string_view line) {
+    // Replies start {"id":<number>; notifications carry "id":null and a method.
+    constexpr std::string_view id_key = "{\"id\":";
+    if (line.rfind(id_key, 0) == 0 && line.size() > id_key.size() && line[id_key.size()] >= '0' &&
+        line[id_key.size()] <= '9') {
+        return on_reply(std::strtoull(line.data() + id_key.size(), nullptr, 10), line);
+    }
+    if (line.find("\"mining.notify\"") != std::string_view::npos) on_notify(line);
+}
+
+void client_session::on_reply(std::uint64_t id, std::string_view line) {
+    if (id < 3) return;  // subscribe, authorize
+    const auto now = clock_type::now();
+    st_.replies.fetch_add(1, std::memory_order_relaxed);
+    if (line.find("\"result\":true") != std::string_view::npos) {
+        st_.accepted.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        int code = -1;
+        if (auto p = line.find("\"error\":["); p != std::string_view::npos) code = std::atoi(line.data() + p + 9);
+        std::lock_guard lock(st_.mu);
+        ++st_.errors[code];
+    }
+    if (auto it = sent_at_.find(id); it != sent_at_.end()) {
+        owner_.latency_ms.push_back(ms_since(it->second, now));
+        sent_at_.erase(it);
+    }
+    if (static_cast<phase>(st_.mode.load(std::memory_order_relaxed)) == phase::closed_loop) submit(false);
+}
+
+void client_session::on_notify(std::string_view line) {
+    const auto now = clock_type::now();
+    st_.notifies.fetch_add(1, std::memory_order_relaxed);
+    rapidjson::Document d;
+    d.Parse(line.data(), line.size());
+    if (d.HasParseError() || !d.HasMember("params") || !d["params"].IsArray() || d["params"].Size() < 9) return;
+    const auto& p = d["params"];
+    job_id_.assign(p[0].GetString(), p[0].GetStringLength());
+    ntime_.assign(p[7].GetString(), p[7].GetStringLength());
+    const bool clean = p[8].IsBool() && p[8].GetBool();
+    if (!counted_ready_) {
+        counted_ready_ = true;
+        st_.ready.fetch_add(1);
+        owner_.connect_done();
+        return;
+    }
+    const auto round = st_.tip_round.load(std::memory_order_acquire);
+    if (clean && round != 0 && tip_done_round_ != round) {
+        tip_done_round_ = round;
+        const double ms = ms_since(st_.tip_t0, now);
+        {
+            std::lock_guard lock(st_.mu);
+            st_.tip_ms.push_back(ms);
+        }
+        st_.tip_seen.fetch_add(1);
+    }
+}
+
+void client_session::submit(bool timed) {
+    if (dead_ || job_id_.empty()) return;
+    const std::uint64_t id = next_id_++;
+    char buf[256];
+    const int n = std::snprintf(buf, sizeof buf,
+                                "{\"id\":%" PRIu64
+                                ",\"method\":\"mining.submit\",\"params\":[\"bench.w%zu\",\"%s\","
+                                "\"0000000000000000\",\"%s\",\"%08x\"]}\n",
+                                id, index_, job_id_.c_str(), ntime_.c_str(), nonce_++);
+    if (timed) sent_at_.emplace(id, clock_type::now());
+    send({buf, static_cast<std::size_t>(n)});
+}
+
+void client_session::send(std::string_view s) {
+    pending_.append(s);
+    if (writing_.empty()) do_write();
+}
+
+void client_session::do_write() {
+    if (dead_ || pending_.empty()) return;
+    std::swap(pending_, writing_);
+    asio::async_write(sock_, asio::buffer(writing_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                  std::size_t) {
+        self->writing_.clear();
+        if (ec) return self->fail();
+        self->do_write();
+    });
+}
+
+// Open loop: every tick, each thread sends its share of rate × elapsed, round robin.
+void open_loop_tick(client_thread& t, std::shared_ptr<asio::steady_timer> timer, clock_type::time_point t0,
+                    double rate_per_thread, std::uint64_t sent) {
+    if (static_cast<phase>(t.st->mode.load()) != phase::open_loop) return;
+    const double elapsed_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const auto due = static_cast<std::uint64_t>(elapsed_s * rate_per_thread);
+    std::size_t guard = 0;
+    while (sent < due && !t.sessions.empty() && guard < t.sessions.size()) {
+        auto& s = t.sessions[t.rr++ % t.sessions.size()];
+        if (!s->ready()) {
+            ++guard;
+            continue;
+        }
+        guard = 0;
+        s->submit(true);
+        ++sent;
+    }
+    timer->expires_after(std::chrono::microseconds(500));
+    timer->async_wait([&t, timer, t0, rate_per_thread, sent](const boost::system::error_code& ec) {
+        if (!ec) open_loop_tick(t, timer, t0, rate_per_thread, sent);
+    });
+}
+
+bool wait_until(const std::function<bool()>& done, double timeout_s) {
+    const auto end = clock_type::now() + std::chrono::duration<double>(timeout_s);
+    while (!done()) {
+        if (clock_type::now() > end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opt;
+    if (!parse_options(argc, argv, opt)) {
+        usage();
+        return 2;
+    }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+    // Two descriptors per session (client and server ends) plus slack.
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    const rlim_t want = std::max<rlim_t>(rl.rlim_cur, 2 * opt.sessions + 1024);
+    rlimit raised{want, std::max(want, rl.rlim_max)};
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+        raised = {rl.rlim_max, rl.rlim_max};
+        setrlimit(RLIMIT_NOFILE, &raised);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    std::printf("rlimit_nofile: soft %llu hard %llu (needed about %zu)\n",
+                static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(rl.rlim_max),
+                2 * opt.sessions + 64);
+    // The hard limit may be below what N sessions need (no CAP_SYS_RESOURCE): connect only
+    // as many as fit, and say so.
+    const std::size_t fit = rl.rlim_cur > 128 ? static_cast<std::size_t>((rl.rlim_cur - 64) / 2) : 0;
+    if (fit < opt.sessions) {
+        std::printf("sessions_capped: %zu requested, %zu fit under RLIMIT_NOFILE %llu (2 descriptors each)\n",
+                    opt.sessions, fit, static_cast<unsigned long long>(rl.rlim_cur));
+        opt.sessions = fit;
+    }
+    status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    {
+        std::ifstream f(SB_TEST_VECTORS_DIR "/getblocktemplate.json");
+        std::stringstream ss;
+        ss << f.rdbuf();
+        fixture_json = ss.str();
+    }
+    std::printf("setup: sessions %zu, server threads %u, client threads %u, cores %u (shared by client and server)\n",
+                opt.sessions, opt.server_threads, opt.client_threads, std::thread::hardware_concurrency());
+
+    const long rss_start_kib = vm_rss_kib();
+
+    // ---- server: dispatcher + stratum::server on its own io_context ----------------
+    asio::io_context server_io;
+    auto server_work = asio::make_work_guard(server_io);
+    bridge::dispatcher_options dopt;
+    dopt.fixed_payout_script = *from_hex("0014751e76e8199196d454941c45d1b3a323f1433bd6");
+    dopt.extranonce2_size = 8;
+    dopt.log = [](std::string_view) {};
+    std::atomic<std::uint64_t> blocks{0};
+    bridge::dispatcher disp(asio::make_strand(server_io), params(network::bitcoin_regtest), dopt,
+                            [&blocks](bridge::found_block) { blocks.fetch_add(1); });
+    if (auto ec = disp.on_template(make_template(0, 0))) {
+        std::fprintf(stderr, "on_template: %s\n", ec.message().c_str());
+        return 1;
+    }
+
+    bridge::stratum::server_options sopt;
+    config::stratum_listener l;
+    l.listen = {"127.0.0.1", 0};
+    // Pinned tiny difficulty: the share target saturates, every undamaged share is accepted.
+    l.difficulty.initial = l.difficulty.min = l.difficulty.max = 1e-12;
+    sopt.listeners.push_back(l);
+    sopt.net = network::bitcoin_regtest;
+    sopt.extranonce2_size = 8;
+    // Every client comes from 127.0.0.1: lift the per-IP cap (default 256) for the benchmark.
+    sopt.max_connections_per_ip = opt.sessions + 16;
+    sopt.max_connections = std::max<std::size_t>(sopt.max_connections, opt.sessions + 16);
+    std::atomic<std::uint64_t> server_log_lines{0};
+    std::mutex log_mu;
+    std::vector<std::string> server_log_sample;
+    sopt.log = [&](std::string_view s) {
+        server_log_lines.fetch_add(1);
+        std::lock_guard lock(log_mu);
+        if (server_log_sample.size() < 5 && s.find("listening") == std::string_view::npos)
+            server_log_sample.emplace_back(s);
+    };
+    bridge::stratum::server srv(server_io, std::make_shared<dispatcher_source>(disp), sopt);
+    if (auto ec = srv.start()) {
+        std::fprintf(stderr, "server start: %s\n", ec.message().c_str());
+        return 1;
+    }
+    const auto port = srv.listeners().front().port;
+    std::vector<std::thread> server_threads;
+    for (unsigned i = 0; i < opt.server_threads; ++i) server_threads.emplace_back([&] { server_io.run(); });
+
+    const long rss_before_kib = vm_rss_kib();
+
+    // ---- clients ---------------------------------------------------------------------
+    bench_state st;
+    std::vector<std::unique_ptr<client_thread>> clients;
+    for (unsigned i = 0; i < opt.client_threads; ++i) {
+        auto c = std::make_unique<client_thread>();
+        c->st = &st;
+        c->server = tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
+        c->parallel = std::max<std::size_t>(1, opt.connect_parallel / opt.client_threads);
+        clients.push_back(std::move(c));
+    }
+    for (std::size_t i = 0; i < opt.sessions; ++i) clients[i % clients.size()]->to_connect.push_back(i);
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> client_work;
+    for (auto& c : clients) client_work.push_back(asio::make_work_guard(c->io));
+
+    const auto t_connect = clock_type::now();
+    for (auto& c : clients) {
+        asio::post(c->io, [p = c.get()] { p->connect_more(); });
+        c->thread = std::thread([p = c.get()] { p->io.run(); });
+    }
+    const bool all_connected = wait_until(
+        [&] { return st.ready.load() + st.closed.load() >= opt.sessions; }, 120);
+    const double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();
+    const std::size_t connected = st.ready.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const long rss_after_kib = vm_rss_kib();
+    std::printf("sessions_connected: %zu of %zu (subscribed, authorized, first notify) in %.3f s (%.0f sessions/s)%s\n",
+                connected, opt.sessions, connect_s, static_cast<double>(connected) / connect_s,
+                all_connected ? "" : " [timed out]");
+    std::printf("server_connection_count: %zu\n", srv.connection_count());
+    std::printf("rss_start: %ld KiB (before the server)\n", rss_start_kib);
+    std::printf("rss_before_connect: %ld KiB\n", rss_before_kib);
+    std::printf("rss_after_connect: %ld KiB\n", rss_after_kib);
+    std::printf("rss_per_session: %.2f KiB (client + server side, same process)\n",
+                connected ? static_cast<double>(rss_after_kib - rss_before_kib) / static_cast<double>(connected) : 0.0);
+
+    auto reset_counters = [&] {
+        st.replies = 0;
+        st.accepted = 0;
+        std::lock_guard lock(st.mu);
+        st.errors.clear();
+    };
+    auto verdicts = [&] {
+        std::string out = "accepted " + std::to_string(st.accepted.load());
+        std::lock_guard lock(st.mu);
+        for (auto& [code, n] : st.errors) out += ", error " + std::to_string(code) + ": " + std::to_string(n);
+        return out;
+    };
+    auto drain = [&] {
+        std::uint64_t last = ~0ull;
+        while (st.replies.load() != last) {
+            last = st.replies.load();
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        }
+    };
+    auto fresh_job = [&](std::uint32_t bump) {
+        const auto before = st.notifies.load();
+        disp.on_template(make_template(0, bump));
+        wait_until([&] { return st.notifies.load() >= before + connected; }, 30);
+    };
+
+    // ---- closed-loop share throughput --------------------------------------------------
+    reset_counters();
+    st.mode = static_cast<int>(phase::closed_loop);
+    const auto t_tp = clock_type::now();
+    for (auto& c : clients)
+        asio::post(c->io, [p = c.get(), w = opt.window] {
+            for (auto& s : p->sessions)
+                for (unsigned k = 0; k < w; ++k) s->submit(false);
+        });
+    std::this_thread::sleep_for(std::chrono::duration<double>(opt.seconds));
+    const std::uint64_t tp_replies = st.replies.load();
+    const double tp_s = std::chrono::duration<double>(clock_type::now() - t_tp).count();
+    st.mode = static_cast<int>(phase::idle);
+    const auto disp_stats = disp.stats();
+    std::printf("shares_per_s: %.0f validated (%" PRIu64 " submit replies in %.2f s, %u in flight per session over %zu sessions)\n",
+                static_cast<double>(tp_replies) / tp_s, tp_replies, tp_s, opt.window, connected);
+    std::printf("shares_verdicts: %s (server totals: accepted %" PRIu64 ", rejected %" PRIu64 ")\n", verdicts().c_str(),
+                disp_stats.shares_accepted, disp_stats.shares_rejected);
+    drain();
+
+    // ---- submit reply latency at a fixed offered rate ------------------------------------
+    // A fresh job first: the dispatcher remembers at most 65536 share keys per job and then
+    // turns the job stale, which the throughput phase has done.
+    fresh_job(1);
+    reset_counters();
+    for (auto& c : clients) c->latency_ms.clear();
+    st.mode = static_cast<int>(phase::open_loop);
+    const auto t_ol = clock_type::now();
+    for (auto& c : clients)
+        asio::post(c->io, [p = c.get(), t_ol, r = opt.rate / static_cast<double>(clients.size())] {
+            open_loop_tick(*p, std::make_shared<asio::steady_timer>(p->io), t_ol, r, 0);
+        });
+    const double ol_seconds = std::min(opt.seconds, 60000.0 / opt.rate);  // stay under 65536 keys per job
+    std::this_thread::sleep_for(std::chrono::duration<double>(ol_seconds));
+    st.mode = static_cast<int>(phase::idle);
+    drain();
+    std::vector<double> lat;
+    for (auto& c : clients) {
+        std::promise<void> done;
+        asio::post(c->io, [&] {
+            lat.insert(lat.end(), c->latency_ms.begin(), c->latency_ms.end());
+            done.set_value();
+        });
+        done.get_future().wait();
+    }
+    const std::size_t lat_n = lat.size();
+    const double p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), pmax = lat.empty() ? 0 : lat.back();
+    std::printf("submit_latency_at_%.0f_per_s: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu replies in %.2f s; %s)\n",
+                opt.rate, p50, p99, pmax, lat_n, ol_seconds, verdicts().c_str());
+
+    // ---- new tip → clean notify to every session ------------------------------------------
+    for (unsigned round = 1; round <= opt.tips; ++round) {
+        {
+            std::lock_guard lock(st.mu);
+            st.tip_ms.clear();
+        }
+        st.tip_seen = 0;
+        auto t = make_template(static_cast<int>(round), 0);  // parsed before the clock starts
+        st.tip_t0 = clock_type::now();
+        st.tip_round.store(round, std::memory_order_release);
+        disp.on_template(t);
+        const bool all = wait_until([&] { return st.tip_seen.load() >= connected; }, 30);
+        std::vector<double> v;
+        {
+            std::lock_guard lock(st.mu);
+            v = st.tip_ms;
+        }
+        const std::size_t n = v.size();
+        const double q50 = percentile(v, 0.50), q99 = percentile(v, 0.99), qmax = v.empty() ? 0 : v.back();
+        std::printf("new_tip_clean_notify round %u: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu of %zu sessions)%s\n",
+                    round, q50, q99, qmax, n, connected, all ? "" : " [timed out]");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+
+    const long rss_end_kib = vm_rss_kib();
+    std::printf("rss_end: %ld KiB\n", rss_end_kib);
+    std::printf("blocks_found: %" PRIu64 " (expected 0: bits 1d00ffff)\n", blocks.load());
+    std::printf("sessions_closed_during_run: %zu (client side), server log lines: %" PRIu64 "\n", st.closed.load(),
+                server_log_lines.load());
+    {
+        std::lock_guard lock(log_mu);
+        for (auto& s : server_log_sample) std::printf("server_log_sample: %s\n", s.c_str());
+    }
+
+    // ---- teardown ------------------------------------------------------------------------
+    srv.stop();
+    disp.stop();
+    for (auto& c : clients) {
+        asio::post(c->io, [p = c.get()] { p->io.stop(); });
+        c->thread.join();
+    }
+    server_work.reset();
+    server_io.stop();
+    for (auto& t : server_threads) t.join();
+    return 0;
+}
