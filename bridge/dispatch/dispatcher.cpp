@@ -392,9 +392,13 @@ private:
         if (ntime < j.ntime || ntime > std::uint64_t(j.ntime) + max_ntime_ahead_s || ntime < j.mintime)
             return reject(share_status::bad_ntime);
         if (((version ^ j.version) & ~s.version_mask) != 0) return reject(share_status::bad_version);
-        if (!e->seen.insert(r.hash).second) return reject(share_status::duplicate);
-        if (e->seen.size() >= max_share_keys_per_job) e->stale = true;
+        if (e->seen.contains(r.hash)) return reject(share_status::duplicate);
         if (value > target_from_difficulty(s.difficulty)) return reject(share_status::low_difficulty);
+        // Only shares that met their target are remembered, so the set grows with real
+        // work only: free random nonces can neither fill it nor make the job stale for
+        // every miner. (A low-difficulty share sent twice is therefore 23 both times.)
+        e->seen.insert(r.hash);
+        if (e->seen.size() >= max_share_keys_per_job) e->stale = true;
 
         r.status = share_status::accepted;
         ++st.accepted;

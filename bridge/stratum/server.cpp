@@ -350,6 +350,8 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     error_code rec;
     const auto remote = socket.remote_endpoint(rec);
     if (rec) return do_accept(index);
+    // Replies and notifies are small and latency-bound: no Nagle delay.
+    socket.set_option(tcp::no_delay(true), rec);
     const std::string ip = remote.address().to_string();
     auto& l = listeners[index];
     std::uint64_t id = 0;

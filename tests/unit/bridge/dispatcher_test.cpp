@@ -432,3 +432,21 @@ TEST_CASE("dispatcher: stratum codes and messages of every status") {
     CHECK(bridge::stratum_error_code(share_status::unknown_consumer) == 25);
     CHECK(std::string(bridge::stratum_error_message(share_status::job_not_found)) == "Job not found");
 }
+
+TEST_CASE("share: free low-difficulty shares never fill the duplicate set or stale the job") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    // More random-nonce shares than the duplicate set holds, none meeting its target.
+    for (std::uint32_t n = 0; n < bridge::max_share_keys_per_job + 10; ++n) {
+        bridge::share s = share_for(*j, n);
+        s.difficulty = 1e15;
+        const auto r = f.d.submit_share(f.slot.id, s);
+        if (r.block) continue;  // the regtest target is easy: some are blocks, still rejected as low
+        REQUIRE(r.status == share_status::low_difficulty);
+    }
+    // Real shares on the same job are still judged, not refused as stale.
+    const bridge::share good = share_for(*j, 0xfffffff0u);
+    CHECK(f.d.submit_share(f.slot.id, good).status == share_status::accepted);
+    CHECK(f.d.submit_share(f.slot.id, good).status == share_status::duplicate);
+}
