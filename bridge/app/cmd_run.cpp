@@ -23,6 +23,7 @@
 #include "sb/config/config.hpp"
 #include "sb/node/template_source.hpp"
 #include "sb/core/hex.hpp"
+#include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
 #include "web/status_server.hpp"
 
@@ -48,27 +49,6 @@ node::rpc_settings rpc_settings_for(const config::node_settings& n) {
     s.timeout = std::chrono::milliseconds(n.rpc_timeout_ms);
     return s;
 }
-
-// The Stratum server's view of the dispatcher. Sessions can outlive the server (their
-// last handlers run while the io_context drains), so they share ownership of it.
-class dispatcher_source final : public bridge::stratum::work_source {
-public:
-    explicit dispatcher_source(std::shared_ptr<bridge::dispatcher> d) : owner_(std::move(d)), d_(*owner_) {}
-    bridge::stratum::registration add_consumer(std::shared_ptr<bridge::work_consumer> c) override {
-        auto slot = d_.add_consumer(std::move(c));
-        return {slot.id, std::move(slot.extranonce1)};
-    }
-    void remove_consumer(bridge::consumer_id id) override { d_.remove_consumer(id); }
-    std::error_code set_payout(bridge::consumer_id id, byte_span script) override { return d_.set_payout(id, script); }
-    std::shared_ptr<const bridge::job> current_job(bridge::consumer_id id) override { return d_.current_job(id); }
-    bridge::share_result submit_share(bridge::consumer_id id, const bridge::share& s) override {
-        return d_.submit_share(id, s);
-    }
-
-private:
-    std::shared_ptr<bridge::dispatcher> owner_;
-    bridge::dispatcher& d_;
-};
 
 // Everything that runs for one configured chain.
 struct chain_runtime {
@@ -248,7 +228,8 @@ int run_daemon(const config::settings& s) {
 
         auto sopts = bridge::stratum::server_options_for(c);
         sopts.log = log;
-        rt->stratum = std::make_unique<bridge::stratum::server>(io, std::make_shared<dispatcher_source>(rt->dispatcher), sopts);
+        auto source = std::make_shared<bridge::stratum::dispatcher_source>(rt->dispatcher);
+        rt->stratum = std::make_unique<bridge::stratum::server>(io, std::move(source), sopts);
         if (auto ec = rt->stratum->start()) {
             std::fprintf(stderr, "solobridge: [%s] cannot start the Stratum listeners: %s\n", id.c_str(),
                          ec.message().c_str());

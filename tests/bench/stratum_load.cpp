@@ -53,6 +53,7 @@
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/node/template.hpp"
+#include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
 #include "stratum/work_source.hpp"
 
@@ -157,25 +158,6 @@ std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uin
     }
     return std::make_shared<const node::block_template>(std::move(*t));
 }
-
-// The dispatcher as the server's work source (bridge/app/cmd_run.cpp's dispatcher_source).
-class dispatcher_source final : public bridge::stratum::work_source {
-public:
-    explicit dispatcher_source(bridge::dispatcher& d) : d_(d) {}
-    bridge::stratum::registration add_consumer(std::shared_ptr<bridge::work_consumer> c) override {
-        auto slot = d_.add_consumer(std::move(c));
-        return {slot.id, std::move(slot.extranonce1)};
-    }
-    void remove_consumer(bridge::consumer_id id) override { d_.remove_consumer(id); }
-    std::error_code set_payout(bridge::consumer_id id, byte_span s) override { return d_.set_payout(id, s); }
-    std::shared_ptr<const bridge::job> current_job(bridge::consumer_id id) override { return d_.current_job(id); }
-    bridge::share_result submit_share(bridge::consumer_id id, const bridge::share& s) override {
-        return d_.submit_share(id, s);
-    }
-
-private:
-    bridge::dispatcher& d_;
-};
 
 // ---- the client side -----------------------------------------------------------------
 
@@ -484,8 +466,9 @@ int main(int argc, char** argv) {
     dopt.extranonce2_size = 8;
     dopt.log = [](std::string_view) {};
     std::atomic<std::uint64_t> blocks{0};
-    bridge::dispatcher disp(asio::make_strand(server_io), params(network::bitcoin_regtest), dopt,
-                            [&blocks](bridge::found_block) { blocks.fetch_add(1); });
+    auto disp_owner = std::make_shared<bridge::dispatcher>(asio::make_strand(server_io), params(network::bitcoin_regtest),
+                                                           dopt, [&blocks](bridge::found_block) { blocks.fetch_add(1); });
+    bridge::dispatcher& disp = *disp_owner;
     if (auto ec = disp.on_template(make_template(0, 0))) {
         std::fprintf(stderr, "on_template: %s\n", ec.message().c_str());
         return 1;
@@ -511,7 +494,7 @@ int main(int argc, char** argv) {
         if (server_log_sample.size() < 5 && s.find("listening") == std::string_view::npos)
             server_log_sample.emplace_back(s);
     };
-    bridge::stratum::server srv(server_io, std::make_shared<dispatcher_source>(disp), sopt);
+    bridge::stratum::server srv(server_io, std::make_shared<bridge::stratum::dispatcher_source>(disp_owner), sopt);
     if (auto ec = srv.start()) {
         std::fprintf(stderr, "server start: %s\n", ec.message().c_str());
         return 1;
