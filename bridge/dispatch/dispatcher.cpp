@@ -17,6 +17,8 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
+#include "sb/gpu/ethash.hpp"
+#include "sb/gpu/kawpow.hpp"
 
 namespace sb::bridge {
 
@@ -107,7 +109,7 @@ class dispatcher::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options, block_sink sink)
         : strand_(std::move(strand)), chain_(chain), options_(std::move(options)), sink_(std::move(sink)),
-          timer_(strand_) {
+          timer_(strand_), kawpow_(chain.coin == coin_type::ravencoin) {
         if (!options_.log) options_.log = default_log;
         if (!options_.unix_time) options_.unix_time = system_unix_time;
         // Random starting points: ids and extranonce1 values of a previous run (a miner
@@ -140,10 +142,19 @@ public:
         rec.consumer = consumer;
         // Never hand out a value a live consumer holds; the space (2^32) dwarfs the
         // number of consumers, so this ends after a few steps at most.
-        do rec.en1_key = next_en1_++;
+        // KAWPOW: a 2-byte nonce prefix, so the space is 65,536 (Stratum caps the
+        // connections far below; a full space refuses the consumer with id 0).
+        const std::uint64_t space = kawpow_ ? std::uint64_t{1} << (8 * kawpow_nonce_prefix_bytes)
+                                            : std::uint64_t{1} << 32;
+        if (live_en1_.size() >= space) return {};
+        do rec.en1_key = static_cast<std::uint32_t>(next_en1_++ % space);
         while (!live_en1_.insert(rec.en1_key).second);
-        rec.en1.resize(default_extranonce1_bytes);
-        store_be32(rec.en1.data(), rec.en1_key);
+        if (kawpow_) {
+            rec.en1 = {static_cast<std::uint8_t>(rec.en1_key >> 8), static_cast<std::uint8_t>(rec.en1_key)};
+        } else {
+            rec.en1.resize(default_extranonce1_bytes);
+            store_be32(rec.en1.data(), rec.en1_key);
+        }
         if (fixed_) {
             rec.payout = fixed_;
             ++fixed_->users;
@@ -210,6 +221,13 @@ public:
             tmpl_ = std::move(t);
             tip_stale_ = false;
             ++templates_;
+            if (kawpow_) {
+                // Contexts built off every I/O thread before the first share needs them;
+                // the next epoch too, so the change of epoch costs no verification time.
+                const int epoch = gpu::ethash::epoch_number(tmpl_->height);
+                gpu::ethash::global_epoch_cache().prefetch(epoch + 1);
+                gpu::ethash::global_epoch_cache().prefetch(epoch);
+            }
             for_each_payout([&](payout_state& ps) {
                 if (new_tip)
                     for (auto& e : ps.jobs) e->stale = true;
@@ -248,9 +266,80 @@ public:
         }
         // Outside the lock: the sink journals (fsync) and hands the block to the nodes.
         if (block && sink_) sink_(std::move(*block));
-        r.stratum_code = stratum_error_code(r.status);
-        if (r.reason.empty()) r.reason = stratum_error_message(r.status);
-        return r;
+        return finish(r, r.status);
+    }
+
+    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) {
+        share_result r;
+        std::shared_ptr<job_entry> entry;
+        {
+            std::lock_guard lock(mu_);
+            auto cit = consumers_.find(id);
+            if (cit == consumers_.end()) return finish(r, share_status::unknown_consumer);
+            consumer_rec& c = cit->second;
+            note_share(c, s.worker);
+            job_entry* e = c.payout ? c.payout->find(s.job_id) : nullptr;
+            if (!e || !e->j->kawpow) return finish(r, count_reject(c, share_status::job_not_found));
+            if (s.header_hash != e->j->kawpow->header_hash)
+                return finish(r, count_reject(c, share_status::bad_header_hash));
+            if ((s.nonce >> (64 - 8 * kawpow_nonce_prefix_bytes)) != c.en1_key)
+                return finish(r, count_reject(c, share_status::nonce_out_of_range));
+            for (auto& p : c.payout->jobs)
+                if (p.get() == e) entry = p;
+        }
+        const job& j = *entry->j;
+
+        // Outside the lock: the light evaluation takes milliseconds, an epoch build seconds.
+        const hash256 final_be = gpu::kawpow::final_hash_from_mix(s.header_hash, s.mix_hash, s.nonce);
+        const uint256 value = uint256::from_be_bytes(final_be.data());
+        const uint256 share_target = target_from_difficulty(s.difficulty);
+        r.hash = value.to_hash();
+        r.hash_difficulty = difficulty_from_target(value);
+        const bool below_block = value <= j.target;
+        bool bad_mix = false;
+        if (below_block || value <= share_target) {
+            auto ctx = gpu::ethash::global_epoch_cache().get(j.kawpow->epoch);
+            bad_mix = gpu::kawpow::hash(*ctx, j.height, s.header_hash, s.nonce).mix_hash != s.mix_hash;
+        }
+        std::optional<found_block> block;
+        if (below_block && !bad_mix) {
+            if (auto b = assemble_kawpow_block(j, s.nonce, s.mix_hash)) {
+                block = found_block{j.height, r.hash, j.prev_block, std::move(*b), j.id, id, s.worker};
+            } else {
+                options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " +
+                             b.error().message());
+            }
+        }
+        {
+            std::lock_guard lock(mu_);
+            auto cit = consumers_.find(id);
+            consumer_rec* c = cit == consumers_.end() ? nullptr : &cit->second;
+            auto reject = [&](share_status why) { return c ? count_reject(*c, why) : why; };
+            if (block) {
+                r.block = true;
+                ++blocks_found_;
+                if (c) {
+                    ++c->stats.blocks;
+                    c->stats.best_share_difficulty = std::max(c->stats.best_share_difficulty, r.hash_difficulty);
+                }
+            }
+            if (bad_mix) {
+                r.status = reject(share_status::bad_mix_hash);
+            } else if (entry->stale) {
+                r.status = reject(share_status::job_not_found);
+            } else if (value > share_target) {
+                r.status = reject(share_status::low_difficulty);
+            } else if (!entry->seen.insert(r.hash).second) {
+                r.status = reject(share_status::duplicate);
+            } else {
+                if (entry->seen.size() >= max_share_keys_per_job) entry->stale = true;
+                r.status = share_status::accepted;
+                ++shares_accepted_;
+                if (c) count_accept(*c, s.difficulty, r.hash_difficulty);
+            }
+        }
+        if (block && sink_) sink_(std::move(*block));
+        return finish(r, r.status);
     }
 
     dispatcher_stats stats() const {
@@ -270,7 +359,31 @@ public:
     }
 
 private:
+    static share_result& finish(share_result& r, share_status status) {
+        r.status = status;
+        r.stratum_code = stratum_error_code(status);
+        if (r.reason.empty()) r.reason = stratum_error_message(status);
+        return r;
+    }
+
     // ---- all below run with mu_ held ----------------------------------------------
+
+    static void note_share(consumer_rec& c, std::string_view worker) {
+        c.stats.worker = std::string(worker.substr(0, 128));
+        c.stats.last_share_at = std::chrono::system_clock::now();
+    }
+
+    share_status count_reject(consumer_rec& c, share_status why) {
+        ++c.stats.rejected[static_cast<std::size_t>(why)];
+        ++shares_rejected_;
+        return why;
+    }
+
+    void count_accept(consumer_rec& c, double difficulty, double hash_difficulty) {
+        ++c.stats.accepted;
+        c.stats.accepted_difficulty += difficulty;
+        c.stats.best_share_difficulty = std::max(c.stats.best_share_difficulty, hash_difficulty);
+    }
 
     template <class F>
     void for_each_payout(F&& f) {
@@ -310,7 +423,15 @@ private:
         spec.coinbase.tag = options_.coinbase_tag;
         spec.coinbase.extranonce1_size = default_extranonce1_bytes;
         spec.coinbase.extranonce2_size = options_.extranonce2_size;
-        auto j = make_job(tmpl_, spec);
+        if (kawpow_) {
+            const pow_algorithm algo = chain_.algorithm_at(std::max(tmpl_->curtime, tmpl_->mintime));
+            if (algo != pow_algorithm::kawpow) {
+                options_.log("cannot build a job for height " + std::to_string(tmpl_->height) + ": its blocks are " +
+                             std::string(to_string(algo)) + ", which solobridge does not mine");
+                return false;
+            }
+        }
+        auto j = kawpow_ ? make_kawpow_job(tmpl_, spec) : make_job(tmpl_, spec);
         if (!j) {
             options_.log("cannot build a job for height " + std::to_string(tmpl_->height) + ": " +
                          j.error().message());
@@ -329,6 +450,7 @@ private:
             j->id = new_job_id();
             j->clean = false;
             j->ntime = std::max(j->ntime, now);
+            if (j->kawpow) set_kawpow_work(*j);
             push_job(ps, std::move(j));
         });
     }
@@ -348,17 +470,14 @@ private:
         }
         consumer_rec& c = cit->second;
         auto& st = c.stats;
-        st.worker = s.worker.substr(0, 128);
-        st.last_share_at = std::chrono::system_clock::now();
+        note_share(c, s.worker);
         auto reject = [&](share_status why) {
-            r.status = why;
-            ++st.rejected[static_cast<std::size_t>(why)];
-            ++shares_rejected_;
+            r.status = count_reject(c, why);
             return r;
         };
 
         job_entry* e = c.payout ? c.payout->find(s.job_id) : nullptr;
-        if (!e) return reject(share_status::job_not_found);
+        if (!e || e->j->kawpow) return reject(share_status::job_not_found);
         const job& j = *e->j;
         if (s.extranonce2.size() != j.coinbase.extranonce2_size) return reject(share_status::bad_extranonce2_size);
 
@@ -401,10 +520,8 @@ private:
         if (e->seen.size() >= max_share_keys_per_job) e->stale = true;
 
         r.status = share_status::accepted;
-        ++st.accepted;
         ++shares_accepted_;
-        st.accepted_difficulty += s.difficulty;
-        st.best_share_difficulty = std::max(st.best_share_difficulty, r.hash_difficulty);
+        count_accept(c, s.difficulty, r.hash_difficulty);
         return r;
     }
 
@@ -455,6 +572,7 @@ private:
     dispatcher_options options_;
     const block_sink sink_;
     boost::asio::steady_timer timer_;  // strand only
+    const bool kawpow_;                 // Ravencoin: KAWPOW jobs, 2-byte extranonce1
 
     mutable std::mutex mu_;  // guards everything below
     bool stopped_ = false;
@@ -493,6 +611,9 @@ std::error_code dispatcher::on_template(std::shared_ptr<const node::block_templa
 std::error_code dispatcher::on_template_json(const rapidjson::Value& gbt) { return impl_->on_template_json(gbt); }
 void dispatcher::on_new_tip() { impl_->on_new_tip(); }
 share_result dispatcher::submit_share(consumer_id id, const share& s) { return impl_->submit_share(id, s); }
+share_result dispatcher::submit_kawpow_share(consumer_id id, const kawpow_share& s) {
+    return impl_->submit_kawpow_share(id, s);
+}
 dispatcher_stats dispatcher::stats() const { return impl_->stats(); }
 void dispatcher::stop() { impl_->stop(); }
 

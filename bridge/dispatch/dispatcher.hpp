@@ -104,8 +104,13 @@ dispatcher_options dispatcher_options_for(const config::chain_settings& chain);
 // What add_consumer hands out.
 struct consumer_slot {
     consumer_id id = 0;
-    bytes extranonce1;  // default_extranonce1_bytes, unique among live consumers
+    // Unique among live consumers: default_extranonce1_bytes, or on KAWPOW chains
+    // kawpow_nonce_prefix_bytes (the top bytes of the miner's 64-bit nonce).
+    bytes extranonce1;
 };
+
+// KAWPOW sessions split the 64-bit nonce by a 2-byte prefix (stratum.md §5).
+inline constexpr std::size_t kawpow_nonce_prefix_bytes = 2;
 
 // Statistics of one consumer, for the dashboard.
 struct consumer_stats {
@@ -115,7 +120,7 @@ struct consumer_stats {
     std::uint64_t accepted = 0;
     double accepted_difficulty = 0;  // sum of the difficulties of accepted shares
     // Rejections by status (index: static_cast<size_t>(share_status)).
-    std::array<std::uint64_t, 8> rejected{};
+    std::array<std::uint64_t, share_status_count> rejected{};
     double best_share_difficulty = 0;
     std::uint64_t blocks = 0;
     std::optional<std::chrono::system_clock::time_point> last_share_at;
@@ -144,7 +149,8 @@ public:
     dispatcher& operator=(const dispatcher&) = delete;
 
     // Registers a consumer (held weakly: a consumer that dies just stops getting jobs;
-    // call remove_consumer anyway to free its extranonce1). No job is posted here: the
+    // call remove_consumer anyway to free its extranonce1). Returns id 0 (refused) only
+    // when every extranonce1 is live: 65,536 consumers on a KAWPOW chain. No job is posted here: the
     // consumer asks current_job() when it is ready (after subscribe/authorize), and gets
     // on_job from then on. In fixed-address mode the consumer mines the fixed payout at
     // once; in address-username mode only after set_payout.
@@ -187,6 +193,20 @@ public:
     // raw version_bits with no bit outside the mask (BIP310 "bits only" form), which is
     // applied to the job's version. The "full version" form is the header version.
     share_result submit_share(consumer_id id, const share& s);
+
+    // Judges a KAWPOW share (stratum.md §5), for chains whose jobs are KAWPOW: consumer
+    // known, job id (job_not_found), header hash equal to the job's (bad_header_hash), the
+    // nonce's top 16 bits equal to the consumer's extranonce1 (nonce_out_of_range) — then
+    // the final hash from the claimed mix (two keccak-f800); only when it meets the share
+    // or the network target is the mix checked by light evaluation (bad_mix_hash), so a
+    // worthless share never touches the DAG — then the BLOCK CHECK (a verified final hash
+    // ≤ network target hands the 120-byte-header block to the sink whatever the verdict),
+    // then job stale (job_not_found), share target (low_difficulty), duplicate (same job
+    // and final hash) and accepted.
+    // Takes milliseconds (light evaluation; the first share of an epoch waits for its
+    // context build, seconds): never call it from an I/O thread. The lock is not held
+    // during the verification.
+    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s);
 
     dispatcher_stats stats() const;
 

@@ -21,6 +21,7 @@ public:
         case job_errc::extranonce_size_mismatch: return "job: extranonce size differs from the job's";
         case job_errc::no_template: return "job: no template to assemble a block from";
         case job_errc::notify_invalid: return "job: mining.notify field malformed";
+        case job_errc::not_kawpow: return "job: not a KAWPOW job";
         }
         return "job: unknown error";
     }

@@ -15,6 +15,7 @@ enum class job_errc {
     extranonce_size_mismatch,     // a submitted extranonce has another size than the job's
     no_template,                  // the job has no template to assemble a block from
     notify_invalid,               // a mining.notify field is not what Stratum specifies
+    not_kawpow,                   // a KAWPOW operation on a job without KAWPOW work
 };
 
 const std::error_category& job_category() noexcept;

@@ -6,6 +6,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/merkle.hpp"
 #include "sb/core/pow.hpp"
+#include "sb/gpu/ethash.hpp"
 
 namespace sb::bridge {
 namespace {
@@ -25,6 +26,22 @@ hash256 swap_words(const hash256& h) noexcept {
 
 bool extranonces_fit(const job& j, byte_span extranonce1, byte_span extranonce2) noexcept {
     return extranonce1.size() == j.coinbase.extranonce1_size && extranonce2.size() == j.coinbase.extranonce2_size;
+}
+
+// header ‖ CompactSize(1 + template transactions) ‖ coinbase (BIP144 form with the
+// reserved value when the job has a witness commitment) ‖ each transaction verbatim.
+// Preconditions: j.tmpl, extranonces of the job's sizes.
+bytes block_bytes(const job& j, byte_span header, byte_span extranonce1, byte_span extranonce2) {
+    bytes coinbase = join_coinbase(j.coinbase, extranonce1, extranonce2);
+    if (j.coinbase.witness_commitment) coinbase = coinbase_with_witness(coinbase);
+    std::size_t size = header.size() + 9 + coinbase.size();
+    for (const node::template_tx& tx : j.tmpl->transactions) size += tx.data.size();
+    byte_writer out(size);
+    out.raw(header);
+    out.compact_size(1 + j.tmpl->transactions.size());
+    out.raw(coinbase);
+    for (const node::template_tx& tx : j.tmpl->transactions) out.raw(tx.data);
+    return out.take();
 }
 
 }  // namespace
@@ -150,17 +167,74 @@ result<bytes> assemble_block(const job& j, byte_span extranonce1, byte_span extr
                              const block_header& header) {
     if (!j.tmpl) return job_errc::no_template;
     if (!extranonces_fit(j, extranonce1, extranonce2)) return job_errc::extranonce_size_mismatch;
-    bytes coinbase = join_coinbase(j.coinbase, extranonce1, extranonce2);
-    if (j.coinbase.witness_commitment) coinbase = coinbase_with_witness(coinbase);
+    return block_bytes(j, header.serialize(), extranonce1, extranonce2);
+}
 
-    std::size_t size = block_header_size + 9 + coinbase.size();
-    for (const node::template_tx& tx : j.tmpl->transactions) size += tx.data.size();
-    byte_writer out(size);
-    out.raw(header.serialize());
-    out.compact_size(1 + j.tmpl->transactions.size());
-    out.raw(coinbase);
-    for (const node::template_tx& tx : j.tmpl->transactions) out.raw(tx.data);
-    return out.take();
+// ---- KAWPOW ----------------------------------------------------------------------------
+
+bytes kawpow_fixed_extranonce(const job& j) {
+    return bytes(j.coinbase.extranonce1_size + j.coinbase.extranonce2_size, 0);
+}
+
+void set_kawpow_work(job& j) {
+    const bytes en = kawpow_fixed_extranonce(j);
+    const byte_span all(en);
+    ravencoin::kawpow_header h;
+    h.version = static_cast<std::int32_t>(j.version);
+    h.prev_block = j.prev_block;
+    h.merkle_root = fold_coinbase_branch(
+        coinbase_txid(j, all.first(j.coinbase.extranonce1_size), all.subspan(j.coinbase.extranonce1_size)),
+        j.merkle_branch);
+    h.time = j.ntime;
+    h.bits = j.bits;
+    h.height = j.height;
+    kawpow_work k;
+    k.input = h.serialize_input();
+    k.header_hash = ravencoin::kawpow_header_hash(k.input);
+    k.epoch = gpu::ethash::epoch_number(j.height);
+    k.seed_hash = gpu::ethash::epoch_seed(k.epoch);
+    j.kawpow = k;
+}
+
+result<job> make_kawpow_job(std::shared_ptr<const node::block_template> t, const job_spec& spec) {
+    auto made = make_job(std::move(t), spec);
+    if (!made) return made.error();
+    set_kawpow_work(*made);
+    return made;
+}
+
+ravencoin::kawpow_header kawpow_header_for(const job& j, std::uint64_t nonce64, const hash256& mix_hash) {
+    ravencoin::kawpow_header h;
+    h.version = static_cast<std::int32_t>(j.version);
+    h.prev_block = j.prev_block;
+    std::copy_n(j.kawpow->input.begin() + 36, 32, h.merkle_root.begin());
+    h.time = j.ntime;
+    h.bits = j.bits;
+    h.height = j.height;
+    h.nonce64 = nonce64;
+    h.mix_hash = mix_hash;
+    return h;
+}
+
+result<bytes> assemble_kawpow_block(const job& j, std::uint64_t nonce64, const hash256& mix_hash) {
+    if (!j.tmpl) return job_errc::no_template;
+    if (!j.kawpow) return job_errc::not_kawpow;
+    const bytes en = kawpow_fixed_extranonce(j);
+    const byte_span all(en);
+    return block_bytes(j, kawpow_header_for(j, nonce64, mix_hash).serialize(),
+                       all.first(j.coinbase.extranonce1_size), all.subspan(j.coinbase.extranonce1_size));
+}
+
+kawpow_notify_params to_kawpow_notify(const job& j, const uint256& share_target) {
+    kawpow_notify_params n;
+    n.job_id = j.id;
+    n.header_hash = to_hex(j.kawpow->header_hash);
+    n.seed_hash = to_hex(j.kawpow->seed_hash);
+    n.target = share_target.to_hex();
+    n.clean_jobs = j.clean;
+    n.height = j.height;
+    n.nbits = u32_to_stratum_hex(j.bits);
+    return n;
 }
 
 }  // namespace sb::bridge

@@ -10,9 +10,11 @@
 //                          holds them little-endian)
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "dispatch/errors.hpp"
 #include "sb/core/block.hpp"
 #include "sb/core/bytes.hpp"
+#include "sb/core/ravencoin.hpp"
 #include "sb/core/result.hpp"
 #include "sb/core/sha256.hpp"
 #include "sb/core/uint256.hpp"
@@ -30,6 +33,18 @@ namespace sb::bridge {
 
 // Longest job id handed to miners (printable ASCII; cgminer checks it).
 inline constexpr std::size_t max_job_id_chars = 32;
+
+// The KAWPOW side of a Ravencoin job (stratum.md §5, gpu.md §2.3-2.4). KAWPOW miners roll
+// a 64-bit nonce and never see the coinbase, so the job's coinbase carries a fixed
+// extranonce (all zero bytes) and the 80-byte input and its header hash belong to the job
+// alone; sessions split the nonce space by a prefix instead (their extranonce1).
+struct kawpow_work {
+    // LE32 version || prev_block || merkle_root || LE32 ntime || LE32 bits || LE32 height.
+    std::array<std::uint8_t, ravencoin::kawpow_input_size> input{};
+    hash256 header_hash{};  // progpow order: the Stratum notify[1] and RPC hex
+    hash256 seed_hash{};    // ethash epoch seed (notify[2])
+    int epoch = 0;          // height / 7500
+};
 
 struct job {
     std::string id;
@@ -46,6 +61,7 @@ struct job {
     uint256 target;                      // network target of bits
     std::uint32_t height = 0;
     std::uint32_t mintime = 0;           // earliest header time the node accepts
+    std::optional<kawpow_work> kawpow;   // set for KAWPOW jobs (make_kawpow_job)
 };
 
 // What a job is built from besides the template.
@@ -58,6 +74,38 @@ struct job_spec {
 // Builds a job for t. Errors: no_template (t null), job_id_invalid, and those of
 // build_coinbase.
 result<job> make_job(std::shared_ptr<const node::block_template> t, const job_spec& spec);
+
+// A KAWPOW job for t: make_job, then the coinbase's extranonce fixed to zeros and the
+// 80-byte input, header hash and epoch seed computed. Errors: those of make_job.
+result<job> make_kawpow_job(std::shared_ptr<const node::block_template> t, const job_spec& spec);
+// (Re)computes j.kawpow from the job's fields, e.g. after its ntime moved.
+void set_kawpow_work(job& j);
+
+// The extranonce bytes a KAWPOW job's coinbase carries (extranonce1 ‖ extranonce2 sizes,
+// all zero).
+bytes kawpow_fixed_extranonce(const job& j);
+
+// The 120-byte header of a KAWPOW job with a miner's nonce and mix hash (progpow order).
+// Precondition: j.kawpow.
+ravencoin::kawpow_header kawpow_header_for(const job& j, std::uint64_t nonce64, const hash256& mix_hash);
+
+// The block for submitblock: the 120-byte header ‖ CompactSize(1 + txs) ‖ coinbase (with
+// the fixed extranonce) ‖ template transactions. Errors: no_template, not_kawpow.
+result<bytes> assemble_kawpow_block(const job& j, std::uint64_t nonce64, const hash256& mix_hash);
+
+// The seven KAWPOW mining.notify params (stratum.md §5): job id, header hash, seed hash,
+// share target (64 hex, big-endian), clean, height (a JSON integer), nbits (8 hex).
+struct kawpow_notify_params {
+    std::string job_id;
+    std::string header_hash;
+    std::string seed_hash;
+    std::string target;
+    bool clean_jobs = false;
+    std::uint32_t height = 0;
+    std::string nbits;
+};
+// Precondition: j.kawpow.
+kawpow_notify_params to_kawpow_notify(const job& j, const uint256& share_target);
 
 // The nine mining.notify params as strings (and the bool).
 struct notify_params {

@@ -12,6 +12,9 @@ int stratum_error_code(share_status s) noexcept {
         case share_status::bad_version:
         case share_status::bad_extranonce2_size: return 20;
         case share_status::unknown_consumer: return 25;
+        case share_status::bad_header_hash: return 20;
+        case share_status::nonce_out_of_range: return 24;
+        case share_status::bad_mix_hash: return 20;
     }
     return 20;
 }
@@ -27,6 +30,10 @@ const char* stratum_error_message(share_status s) noexcept {
         case share_status::bad_version: return "invalid version bits";
         case share_status::bad_extranonce2_size: return "incorrect size of extranonce2";
         case share_status::unknown_consumer: return "Not subscribed";
+        // kawpow-stratum-pool's texts (stratum.md §5).
+        case share_status::bad_header_hash: return "invalid header hash";
+        case share_status::nonce_out_of_range: return "nonce out of worker range";
+        case share_status::bad_mix_hash: return "bad share: invalid mix hash";
     }
     return "Other/Unknown";
 }

@@ -47,7 +47,20 @@ struct share {
     std::string worker;  // username as given, for statistics and logs
 };
 
-// Verdicts, in the order the checks run after the block check (stratum.md §3).
+// A KAWPOW share as a consumer received it (stratum.md §5: the submit's nonce, header
+// hash and mix hash, "0x" stripped and parsed).
+struct kawpow_share {
+    std::string job_id;
+    std::uint64_t nonce = 0;  // the 64-bit nonce, the consumer's prefix in its top bytes
+    hash256 header_hash{};    // as the miner sent it, progpow order
+    hash256 mix_hash{};       // progpow order
+    double difficulty = 1.0;  // share difficulty in force for this job on this connection
+    std::string worker;
+};
+
+// Verdicts, in the order the checks run after the block check (stratum.md §3); the KAWPOW
+// checks (§5) come last in the list but run before the block check, except bad_mix_hash,
+// which is the light verification itself.
 enum class share_status {
     accepted,
     job_not_found,          // Stratum 21
@@ -57,14 +70,18 @@ enum class share_status {
     bad_version,            // 20 "invalid version bits"
     bad_extranonce2_size,   // 20 "incorrect size of extranonce2"
     unknown_consumer,       // 25 "not subscribed"
+    bad_header_hash,        // 20 "invalid header hash" (KAWPOW: not the job's)
+    nonce_out_of_range,     // 24 "nonce out of worker range" (KAWPOW: another prefix)
+    bad_mix_hash,           // 20 "invalid mix hash" (KAWPOW: light verification failed)
 };
+inline constexpr std::size_t share_status_count = 11;
 
 struct share_result {
     share_status status = share_status::accepted;
     // True when the header met the network target: the block was handed to the
     // submitter whatever status says (a stale or duplicate share can still be a block).
     bool block = false;
-    hash256 hash{};              // sha256d of the header, internal order
+    hash256 hash{};              // sha256d of the header (KAWPOW: final hash), internal order
     double hash_difficulty = 0;  // difficulty the hash achieved (diff-1 / hash)
     int stratum_code = 0;        // 0 when accepted, else 20..25
     std::string reason;          // short text for the error and "reject-reason"
