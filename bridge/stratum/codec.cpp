@@ -310,4 +310,29 @@ std::string server_request(std::uint64_t id, std::string_view method) {
     return finish(sb);
 }
 
+std::string reply_kawpow_subscribe(const json_id& id, std::string_view nonce_prefix_hex) {
+    return reply(id, [&](writer& w) {
+        w.StartArray();
+        w.Null();
+        write_str(w, nonce_prefix_hex);
+        w.EndArray();
+    });
+}
+
+std::string notify_set_target(std::string_view target_hex) {
+    return notification("mining.set_target", [&](writer& w) { write_str(w, target_hex); });
+}
+
+std::string notify_kawpow_job(const kawpow_notify_params& n) {
+    return notification("mining.notify", [&](writer& w) {
+        write_str(w, n.job_id);
+        write_str(w, n.header_hash);
+        write_str(w, n.seed_hash);
+        write_str(w, n.target);
+        w.Bool(n.clean_jobs);
+        w.Uint(n.height);
+        write_str(w, n.nbits);
+    });
+}
+
 }  // namespace sb::bridge::stratum

@@ -125,4 +125,14 @@ std::string notify_show_message(std::string_view text);
 // e.g. client.get_version: {"id":N,"method":M,"params":[]}
 std::string server_request(std::uint64_t id, std::string_view method);
 
+// --- the KAWPOW dialect (stratum.md §5) ---
+
+// {"id":ID,"result":[null,"<nonce prefix hex>"],"error":null}
+std::string reply_kawpow_subscribe(const json_id& id, std::string_view nonce_prefix_hex);
+// {"id":null,"method":"mining.set_target","params":["<64 hex, big-endian>"]}
+std::string notify_set_target(std::string_view target_hex);
+// {"id":null,"method":"mining.notify","params":[job,header_hash,seed_hash,target,clean,height,nbits]}
+// with the height a JSON integer (kawpowminer reads it with asInt64).
+std::string notify_kawpow_job(const kawpow_notify_params& n);
+
 }  // namespace sb::bridge::stratum

@@ -20,6 +20,9 @@ public:
     std::error_code set_payout(consumer_id id, byte_span script) override { return d_->set_payout(id, script); }
     std::shared_ptr<const job> current_job(consumer_id id) override { return d_->current_job(id); }
     share_result submit_share(consumer_id id, const share& s) override { return d_->submit_share(id, s); }
+    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) override {
+        return d_->submit_kawpow_share(id, s);
+    }
 
 private:
     std::shared_ptr<dispatcher> d_;

@@ -52,4 +52,9 @@ inline constexpr std::size_t max_worker_chars = 128;
 inline constexpr std::size_t max_user_agent_chars = 128;
 inline constexpr std::size_t max_extranonce2_hex = 64;
 
+// KAWPOW submits of one session being verified at once (each costs milliseconds of a
+// verification thread); more are rejected without verification, so one client cannot
+// queue unbounded work (stratum.md §5).
+inline constexpr std::size_t max_pending_kawpow_submits = 16;
+
 }  // namespace sb::bridge::stratum

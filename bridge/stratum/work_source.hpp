@@ -40,6 +40,18 @@ public:
     // source rejects those as bad_version unless they equal the job's; BIP310).
     // share.difficulty is the difficulty the session had in force for that job.
     virtual share_result submit_share(consumer_id id, const share& s) = 0;
+    // Judges a KAWPOW share (stratum.md §5; dispatcher::submit_kawpow_share). Takes
+    // milliseconds: the server calls it off the I/O threads. A source without KAWPOW work
+    // finds no job for any.
+    virtual share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) {
+        (void)id;
+        (void)s;
+        share_result r;
+        r.status = share_status::job_not_found;
+        r.stratum_code = stratum_error_code(r.status);
+        r.reason = stratum_error_message(r.status);
+        return r;
+    }
 };
 
 }  // namespace sb::bridge::stratum
