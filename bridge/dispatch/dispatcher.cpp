@@ -225,8 +225,8 @@ public:
                 // Contexts built off every I/O thread before the first share needs them;
                 // the next epoch too, so the change of epoch costs no verification time.
                 const int epoch = gpu::ethash::epoch_number(tmpl_->height);
-                gpu::ethash::global_epoch_cache().prefetch(epoch + 1);
-                gpu::ethash::global_epoch_cache().prefetch(epoch);
+                prefetch_epoch(epoch + 1);
+                prefetch_epoch(epoch);
             }
             for_each_payout([&](payout_state& ps) {
                 if (new_tip)
@@ -364,6 +364,21 @@ private:
         r.stratum_code = stratum_error_code(status);
         if (r.reason.empty()) r.reason = stratum_error_message(status);
         return r;
+    }
+
+    // Starts the build of a KAWPOW epoch context on a thread of its own unless it is built
+    // or being built; the build logs its progress by quarters (seconds on mainnet).
+    void prefetch_epoch(int epoch) {
+        auto& cache = gpu::ethash::global_epoch_cache();
+        if (epoch > gpu::ethash::max_epoch || cache.find(epoch)) return;
+        auto quarter = std::make_shared<int>(-1);  // touched by the one build thread only
+        (void)cache.get_async(epoch, [log = options_.log, epoch, quarter](std::string_view stage, double fraction) {
+            const int q = static_cast<int>(fraction * 4);
+            if (q <= *quarter) return;
+            *quarter = q;
+            log("KAWPOW epoch " + std::to_string(epoch) + ": " + std::string(stage) + " " + std::to_string(q * 25) +
+                "%");
+        });
     }
 
     // ---- all below run with mu_ held ----------------------------------------------

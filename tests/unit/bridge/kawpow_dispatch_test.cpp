@@ -6,12 +6,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -230,8 +232,8 @@ TEST_CASE("kawpow dispatch: a template before KAWPOW activation builds no job") 
     CHECK(f.d.on_template(raven_tmpl("getblocktemplate_x16rv2_pre_kawpow")) == bridge::dispatch_errc::job_build_failed);
     CHECK_FALSE(f.d.current_job(f.slot.id));
     std::lock_guard lock(f.mu);
-    REQUIRE_FALSE(f.logs.empty());
-    CHECK(f.logs.back().find("x16rv2") != std::string::npos);
+    CHECK(std::any_of(f.logs.begin(), f.logs.end(),
+                      [](const std::string& l) { return l.find("x16rv2") != std::string::npos; }));
 }
 
 TEST_CASE("kawpow share: a verified block share is accepted and its block handed to the sink") {
@@ -340,4 +342,32 @@ TEST_CASE("kawpow share: a SHA-256d share on a KAWPOW job finds no job") {
     s.version = j->version;
     CHECK(f.d.submit_share(f.slot.id, s).status == share_status::job_not_found);
     CHECK(f.block_count() == 0);
+}
+
+TEST_CASE("kawpow dispatch: a template of a new epoch builds its context off the caller and logs progress") {
+    fixture f;
+    rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    d["height"].SetUint(7600);  // epoch 1
+    auto t = node::parse_block_template(d, raven());
+    REQUIRE(t);
+    const auto started = std::chrono::steady_clock::now();
+    REQUIRE_FALSE(f.d.on_template(std::make_shared<const node::block_template>(std::move(*t))));
+    // on_template returned long before a light cache could be built.
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500));
+    auto j = f.d.current_job(f.slot.id);
+    REQUIRE(j);
+    CHECK(j->kawpow->epoch == 1);
+    CHECK(j->kawpow->seed_hash == gpu::ethash::epoch_seed(1));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    auto logged = [&](const std::string& what) {
+        std::lock_guard lock(f.mu);
+        return std::any_of(f.logs.begin(), f.logs.end(), [&](const std::string& l) { return l == what; });
+    };
+    while (!logged("KAWPOW epoch 1: light cache 100%") && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(logged("KAWPOW epoch 1: light cache 100%"));
+    CHECK(logged("KAWPOW epoch 1: light cache 50%"));
+    while (!gpu::ethash::global_epoch_cache().find(1) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(gpu::ethash::global_epoch_cache().find(1));
 }
