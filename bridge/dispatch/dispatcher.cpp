@@ -54,6 +54,7 @@ struct hash_key {
 struct job_entry {
     std::shared_ptr<const job> j;
     bool stale = false;
+    bool full = false;  // stale because its duplicate set filled up: refreshed at once
     std::unordered_set<hash256, hash_key> seen;
 };
 
@@ -266,6 +267,7 @@ public:
         }
         // Outside the lock: the sink journals (fsync) and hands the block to the nodes.
         if (block && sink_) sink_(std::move(*block));
+        refresh_if_full();
         return finish(r, r.status);
     }
 
@@ -332,13 +334,14 @@ public:
             } else if (!entry->seen.insert(r.hash).second) {
                 r.status = reject(share_status::duplicate);
             } else {
-                if (entry->seen.size() >= max_share_keys_per_job) entry->stale = true;
+                if (entry->seen.size() >= max_share_keys_per_job) mark_full(*entry);
                 r.status = share_status::accepted;
                 ++shares_accepted_;
                 if (c) count_accept(*c, s.difficulty, r.hash_difficulty);
             }
         }
         if (block && sink_) sink_(std::move(*block));
+        refresh_if_full();
         return finish(r, r.status);
     }
 
@@ -381,7 +384,29 @@ private:
         });
     }
 
+    // A job whose duplicate set filled up turned stale: its payout gets a fresh job now
+    // rather than at the next refresh, so its miners lose seconds of shares, not 30.
+    void refresh_if_full() {
+        std::vector<job_post> posts;
+        {
+            std::lock_guard lock(mu_);
+            if (!refresh_due_ || stopped_) return;
+            refresh_due_ = false;
+            if (tip_stale_) return;  // the next template brings the new tip's jobs
+            refresh_jobs();
+            collect_posts(posts);
+            last_broadcast_ = std::chrono::steady_clock::now();
+        }
+        send(std::move(posts));
+    }
+
     // ---- all below run with mu_ held ----------------------------------------------
+
+    void mark_full(job_entry& e) {
+        e.stale = true;
+        e.full = true;
+        refresh_due_ = true;
+    }
 
     static void note_share(consumer_rec& c, std::string_view worker) {
         c.stats.worker = std::string(worker.substr(0, 128));
@@ -460,7 +485,7 @@ private:
     void refresh_jobs() {
         const std::uint32_t now = options_.unix_time();
         for_each_payout([&](payout_state& ps) {
-            if (ps.jobs.empty() || ps.jobs.back()->stale) return;
+            if (ps.jobs.empty() || (ps.jobs.back()->stale && !ps.jobs.back()->full)) return;
             auto j = std::make_shared<job>(*ps.jobs.back()->j);
             j->id = new_job_id();
             j->clean = false;
@@ -532,7 +557,7 @@ private:
         // work only: free random nonces can neither fill it nor make the job stale for
         // every miner. (A low-difficulty share sent twice is therefore 23 both times.)
         e->seen.insert(r.hash);
-        if (e->seen.size() >= max_share_keys_per_job) e->stale = true;
+        if (e->seen.size() >= max_share_keys_per_job) mark_full(*e);
 
         r.status = share_status::accepted;
         ++shares_accepted_;
@@ -597,6 +622,7 @@ private:
     std::unordered_set<std::uint32_t> live_en1_;
     std::shared_ptr<const node::block_template> tmpl_;
     bool tip_stale_ = false;
+    bool refresh_due_ = false;  // a job filled its duplicate set (refresh_if_full)
     consumer_id next_consumer_ = 1;
     std::uint32_t next_en1_ = 0;
     std::uint32_t next_job_ = 0;

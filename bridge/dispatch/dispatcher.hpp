@@ -47,8 +47,9 @@ inline constexpr std::size_t max_live_jobs_per_payout = 16;
 // Jobs remembered per payout script in all, stale ones included (so that a late share on
 // the previous tip still gets its block check).
 inline constexpr std::size_t max_jobs_per_payout = 32;
-// Distinct shares remembered per job for the duplicate check. A job that fills up turns
-// stale (its shares get job_not_found); the refresh hands out a fresh one long before.
+// Distinct shares remembered per job for the duplicate check (only shares that met their
+// target count). A job that fills up turns stale (its shares get job_not_found) and its
+// payout gets a fresh job at once.
 inline constexpr std::size_t max_share_keys_per_job = 1u << 16;
 // ntime window after the job's ntime (ckpool: job_ntime ≤ ntime ≤ job_ntime + 7000).
 inline constexpr std::uint32_t max_ntime_ahead_s = 7000;

@@ -450,3 +450,29 @@ TEST_CASE("share: free low-difficulty shares never fill the duplicate set or sta
     CHECK(f.d.submit_share(f.slot.id, good).status == share_status::accepted);
     CHECK(f.d.submit_share(f.slot.id, good).status == share_status::duplicate);
 }
+
+TEST_CASE("share: a job whose duplicate set fills up is replaced by a fresh job at once") {
+    bridge::dispatcher_options o = fixture::options();
+    fixture f(o);
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    REQUIRE(j);
+    const std::size_t jobs_before = f.d.stats().jobs_issued;
+    // Every share meets its (saturated) target: each one is remembered.
+    std::uint32_t en2 = 0;
+    std::size_t accepted = 0;
+    for (std::uint32_t n = 0; accepted < bridge::max_share_keys_per_job; ++n) {
+        if (n == 0xffffu) ++en2;
+        bridge::share s = share_for(*j, n & 0xffffu, en2);
+        REQUIRE(f.d.submit_share(f.slot.id, s).status == share_status::accepted);
+        ++accepted;
+    }
+    // The full job is stale; a new job went out without waiting for the 30 s refresh.
+    CHECK(f.d.submit_share(f.slot.id, share_for(*j, 0x12345678u, 200)).status == share_status::job_not_found);
+    CHECK(f.d.stats().jobs_issued == jobs_before + 1);
+    auto fresh = f.d.current_job(f.slot.id);
+    REQUIRE(fresh);
+    CHECK(fresh->id != j->id);
+    CHECK_FALSE(fresh->clean);
+    CHECK(f.d.submit_share(f.slot.id, share_for(*fresh, 1)).status == share_status::accepted);
+}
