@@ -1,5 +1,6 @@
 #include "stratum/codec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -22,6 +23,7 @@ public:
             case codec_errc::bad_id: return "id is not an integer, a string or null";
             case codec_errc::bad_method: return "method is not a string";
             case codec_errc::bad_params: return "params is not an array or object";
+            case codec_errc::too_deep: return "JSON nested too deep";
         }
         return "unknown stratum codec error";
     }
@@ -31,6 +33,30 @@ bool is_blank(std::string_view s) noexcept {
     for (char c : s)
         if (c != ' ' && c != '\t' && c != '\r') return false;
     return true;
+}
+
+// The deepest array/object nesting of a would-be JSON text, brackets inside strings
+// skipped. Never below what a parser would reach on the same bytes.
+std::size_t json_depth(std::string_view s) noexcept {
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false, escaped = false;
+    for (char c : s) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
 }
 
 using writer = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -145,6 +171,7 @@ std::optional<std::string> line_reader::next_line() {
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         start_ = nl + 1;
         scan_ = 0;
+        ++lines_consumed_;
         if (is_blank(line)) continue;
         return std::string(line);
     }
@@ -153,9 +180,13 @@ std::optional<std::string> line_reader::next_line() {
 
 result<message> parse_line(std::string_view line) {
     if (line.size() > max_line_bytes) return codec_errc::line_too_long;
+    // rapidjson reads a NUL as the end of the input: "{...}\0garbage" would pass.
+    if (line.find('\0') != std::string_view::npos) return codec_errc::not_json;
+    if (json_depth(line) > max_json_depth) return codec_errc::too_deep;
     message m;
-    // Trailing bytes after the object are an error (no kParseStopWhenDoneFlag).
-    m.doc.Parse(line.data(), line.size());
+    // Trailing bytes after the object are an error (no kParseStopWhenDoneFlag); strings
+    // must be valid UTF-8 (RFC 8259).
+    m.doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size());
     if (m.doc.HasParseError()) return codec_errc::not_json;
     if (!m.doc.IsObject()) return codec_errc::not_object;
 

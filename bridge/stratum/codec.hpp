@@ -24,11 +24,12 @@ namespace sb::bridge::stratum {
 enum class codec_errc {
     ok = 0,
     line_too_long,   // more than max_line_bytes before a newline
-    not_json,        // the line does not parse as JSON
+    not_json,        // the line does not parse as JSON (NUL bytes and invalid UTF-8 included)
     not_object,      // valid JSON but not an object
     bad_id,          // id is neither an integer, a string nor null
     bad_method,      // "method" present but not a string
     bad_params,      // "params" present but neither an array, an object nor null
+    too_deep,        // arrays/objects nested deeper than max_json_depth
 };
 
 const std::error_category& codec_category() noexcept;
@@ -55,12 +56,16 @@ public:
     std::optional<std::string> next_line();
     bool failed() const noexcept { return failed_; }
     std::size_t pending_bytes() const noexcept { return buffer_.size() - start_; }
+    // Lines (blank ones included) next_line has consumed so far: when it changes, any
+    // pending bytes belong to a new line.
+    std::uint64_t lines_consumed() const noexcept { return lines_consumed_; }
 
 private:
     std::string buffer_;
     std::size_t start_ = 0;  // first byte not yet returned
     std::size_t scan_ = 0;   // bytes from start_ known to hold no '\n'
     std::size_t max_line_;
+    std::uint64_t lines_consumed_ = 0;
     bool failed_ = false;
 };
 
@@ -83,7 +88,8 @@ struct message {
     bool is_response() const noexcept { return method.empty(); }
 };
 
-// Parses one line (without terminator). Errors: the codec_errc values above.
+// Parses one line (without terminator). Errors: the codec_errc values above. The line must
+// be valid UTF-8 without NUL bytes, one JSON object nested at most max_json_depth deep.
 result<message> parse_line(std::string_view line);
 
 // Number of params when params is an array (0 otherwise).

@@ -20,6 +20,16 @@ inline constexpr std::chrono::milliseconds subscribe_timeout{30'000};
 // (NerdMiner reconnects itself after 10 min without a notify; stratum.md §1).
 inline constexpr std::chrono::milliseconds share_idle_timeout{10 * 60'000};
 
+// A line must be complete (its newline received) this long after its first byte, or the
+// connection is closed: a slowloris client trickling bytes without a newline holds a
+// connection and a buffer for nothing. Real miners send a line in one write. Before
+// mining.subscribe the shorter subscribe_timeout closes a trickling connection first.
+inline constexpr std::chrono::milliseconds line_timeout{60'000};
+// A write to the socket that has not completed after this long drops the connection: a
+// client that pipelines requests and never reads its replies stalls our writes (and,
+// through the paused reading, itself) with bounded memory; this releases it.
+inline constexpr std::chrono::milliseconds write_stall_timeout{60'000};
+
 // Bytes queued for one connection's socket; a reader that lets more pile up is dropped.
 inline constexpr std::size_t write_queue_limit = 1024 * 1024;
 // Reading pauses while more than write_queue_limit / this is queued (Beast's bounded
@@ -46,6 +56,38 @@ inline constexpr std::size_t max_tracked_jobs = 32;
 // sends a handful after a new block; hundreds in a row is a broken or hostile client
 // flooding the validator.
 inline constexpr std::uint32_t max_consecutive_rejects = 500;
+
+// Requests in a row answered with an error other than a share verdict (unknown method,
+// submit before authorize, bad params, ...) after which the session is closed as a
+// protocol-violation flood. Any request answered without an error resets the count.
+inline constexpr std::uint32_t max_consecutive_errors = 100;
+
+// JSON nesting deeper than this is refused before parsing (Stratum messages nest 3
+// deep; a 16 KiB line of '[' must not cost a deep recursion).
+inline constexpr std::size_t max_json_depth = 16;
+// mining.configure extensions answered per request; more are ignored.
+inline constexpr std::size_t max_configure_extensions = 16;
+
+// --- ban list (ban_list.hpp) ---
+// A session closed for misbehaviour adds a score to its IP (an IPv6 address counts per
+// /64); an IP whose score reaches ban_threshold is banned for ban_duration: its new
+// connections are closed right after accept, without reading. Sessions already open
+// stay (each is judged on its own behaviour: miners behind one NAT share an IP).
+// A score is forgotten ban_score_memory after the IP's last misbehaviour.
+inline constexpr std::uint32_t ban_threshold = 100;
+inline constexpr std::chrono::milliseconds ban_duration{15 * 60'000};
+inline constexpr std::chrono::milliseconds ban_score_memory{15 * 60'000};
+// Scores per kind of misbehaviour: one flood of rejected shares or error replies bans at
+// once; a miner with a firmware bug that sends one bad line per reconnect is banned
+// after four reconnects; slow/stalled clients (slowloris, subscribe timeout, a reader
+// that does not read) after five.
+inline constexpr std::uint32_t ban_score_flood = 100;
+inline constexpr std::uint32_t ban_score_oversize_line = 50;
+inline constexpr std::uint32_t ban_score_garbage = 25;
+inline constexpr std::uint32_t ban_score_slow = 20;
+// Bounds of the tables: the oldest ban (or the least recently scored IP) is evicted.
+inline constexpr std::size_t max_banned_ips = 4096;
+inline constexpr std::size_t max_scored_ips = 16'384;
 
 // Longest worker name, user agent and mining.submit hex field kept or parsed.
 inline constexpr std::size_t max_worker_chars = 128;

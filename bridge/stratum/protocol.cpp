@@ -86,6 +86,17 @@ std::optional<double> password_difficulty(std::string_view pass) {
 
 }  // namespace
 
+std::uint32_t ban_score(misbehaviour m) noexcept {
+    switch (m) {
+        case misbehaviour::none: return 0;
+        case misbehaviour::garbage: return ban_score_garbage;
+        case misbehaviour::oversize_line: return ban_score_oversize_line;
+        case misbehaviour::flood: return ban_score_flood;
+        case misbehaviour::slow: return ban_score_slow;
+    }
+    return 0;
+}
+
 std::optional<std::uint32_t> parse_u32_hex(std::string_view hex) noexcept {
     if (hex.empty() || hex.size() > 8) return std::nullopt;
     std::uint32_t v = 0;
@@ -133,12 +144,14 @@ void session_protocol::on_line(std::string_view line, clock::time_point now, out
     auto parsed = parse_line(line);
     if (!parsed) {
         out.close_reason = "protocol violation: " + parsed.error().message();
+        out.why = misbehaviour::garbage;
         return;
     }
     const message& m = *parsed;
     // Answers to our own requests (client.get_version, client.show_message) need nothing.
     if (m.is_response()) return;
     const std::string& method = m.method;
+    errored_ = false;
     if (method == "mining.submit") {
         on_submit(m, now, out);
     } else if (method == "mining.configure") {
@@ -154,7 +167,19 @@ void session_protocol::on_line(std::string_view line, clock::time_point now, out
     } else if (method == "pong") {
         // ESP-Miner answers mining.ping with a request-shaped pong; it expects nothing back.
     } else {
-        out.lines.push_back(reply_error(m.id, 20, "Unknown method"));
+        error_reply(out, m.id, 20, "Unknown method");
+    }
+    if (!errored_) consecutive_errors_ = 0;
+}
+
+void session_protocol::error_reply(output& out, const json_id& id, int code, std::string_view text,
+                                   bool reject_reason) {
+    out.lines.push_back(reply_error(id, code, text, reject_reason));
+    errored_ = true;
+    if (++consecutive_errors_ > max_consecutive_errors && out.close_reason.empty()) {
+        out.close_reason =
+            "protocol violation: more than " + std::to_string(max_consecutive_errors) + " error replies in a row";
+        out.why = misbehaviour::flood;
     }
 }
 
@@ -162,7 +187,7 @@ void session_protocol::on_configure(const message& m, output& out) {
     const auto* codes = param(m, 0);
     const auto* opts = param(m, 1);
     if (codes == nullptr || !codes->IsArray()) {
-        out.lines.push_back(reply_error(m.id, 20, "Invalid configure params"));
+        error_reply(out, m.id, 20, "Invalid configure params");
         return;
     }
     auto option = [&](const char* key) -> const rapidjson::Value* {
@@ -176,8 +201,10 @@ void session_protocol::on_configure(const message& m, output& out) {
     auto already = [&](std::string_view key) {
         return std::any_of(entries.begin(), entries.end(), [&](const auto& e) { return e.key == key; });
     };
+    std::size_t considered = 0;
     for (const auto& c : codes->GetArray()) {
         if (!c.IsString()) continue;
+        if (++considered > max_configure_extensions) break;
         const std::string code(c.GetString(), c.GetStringLength());
         if (already(code)) continue;
         if (code == "version-rolling") {
@@ -235,11 +262,11 @@ void session_protocol::on_subscribe(const message& m, clock::time_point now, out
 
 void session_protocol::on_authorize(const message& m, clock::time_point now, output& out) {
     if (!subscribed_) {
-        out.lines.push_back(reply_error(m.id, 25, "Not subscribed"));
+        error_reply(out, m.id, 25, "Not subscribed");
         return;
     }
     if (!is_string_param(m, 0) || string_param(m, 0).size() > max_worker_chars) {
-        out.lines.push_back(reply_error(m.id, 24, "Unauthorized worker"));
+        error_reply(out, m.id, 24, "Unauthorized worker");
         return;
     }
     const std::string user(string_param(m, 0));
@@ -250,17 +277,17 @@ void session_protocol::on_authorize(const message& m, clock::time_point now, out
         if (!script) {
             log("authorize refused for '" + printable(user, max_worker_chars) +
                 "': not a payout address: " + script.error().message());
-            out.lines.push_back(reply_error(m.id, 24, "Unauthorized worker: invalid payout address"));
+            error_reply(out, m.id, 24, "Unauthorized worker: invalid payout address");
             return;
         }
         if (authorized_ && script->script_pubkey != payout_script_) {
-            out.lines.push_back(reply_error(m.id, 24, "Unauthorized worker: payout address cannot change"));
+            error_reply(out, m.id, 24, "Unauthorized worker: payout address cannot change");
             return;
         }
         if (!authorized_) {
             if (auto ec = source_.set_payout(reg_.id, script->script_pubkey)) {
                 log("set_payout failed: " + ec.message());
-                out.lines.push_back(reply_error(m.id, 20, "Payout address refused"));
+                error_reply(out, m.id, 20, "Payout address refused");
                 return;
             }
             payout_script_ = script->script_pubkey;
@@ -289,7 +316,7 @@ void session_protocol::on_suggest_difficulty(const message& m, clock::time_point
     if (v != nullptr && v->IsArray()) v = v->Size() > 0 ? &(*v)[0] : nullptr;
     const auto d = v != nullptr ? difficulty_value(*v) : std::nullopt;
     if (!d) {
-        out.lines.push_back(reply_error(m.id, 20, "Invalid difficulty"));
+        error_reply(out, m.id, 20, "Invalid difficulty");
         return;
     }
     // NerdMiner repeats its suggestion every 30 s as a keepalive: only a new value counts.
@@ -302,11 +329,11 @@ void session_protocol::on_suggest_difficulty(const message& m, clock::time_point
 
 void session_protocol::on_submit(const message& m, clock::time_point now, output& out) {
     if (!subscribed_) {
-        out.lines.push_back(reply_error(m.id, 25, "Not subscribed", true));
+        error_reply(out, m.id, 25, "Not subscribed", true);
         return;
     }
     if (!authorized_) {
-        out.lines.push_back(reply_error(m.id, 24, "Unauthorized worker", true));
+        error_reply(out, m.id, 24, "Unauthorized worker", true);
         return;
     }
     last_activity_ = now;
@@ -377,8 +404,10 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
 
 void session_protocol::count_reject(output& out) {
     ++stats_.rejected;
-    if (++consecutive_rejects_ > max_consecutive_rejects)
+    if (++consecutive_rejects_ > max_consecutive_rejects) {
         out.close_reason = "more than " + std::to_string(max_consecutive_rejects) + " rejected shares in a row";
+        out.why = misbehaviour::flood;
+    }
 }
 
 void session_protocol::on_job(std::shared_ptr<const job> j, clock::time_point now, output& out) {

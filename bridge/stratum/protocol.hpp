@@ -65,6 +65,19 @@ struct session_stats {
 // (NerdMiner's unpadded nonce). nullopt for anything else.
 std::optional<std::uint32_t> parse_u32_hex(std::string_view hex) noexcept;
 
+// Why a session was closed, when the client misbehaved: the server adds the matching
+// ban score (limits.hpp) to the client's IP.
+enum class misbehaviour : std::uint8_t {
+    none,
+    garbage,        // a line that is not a valid Stratum JSON object; a failed TLS handshake
+    oversize_line,  // a line over max_line_bytes
+    flood,          // rejected shares or error replies in a row past their caps
+    slow,           // slowloris line, no subscribe in time, a reader that does not read
+};
+
+// The ban score of a kind of misbehaviour (0 for none).
+std::uint32_t ban_score(misbehaviour m) noexcept;
+
 class session_protocol {
 public:
     using clock = std::chrono::steady_clock;
@@ -72,6 +85,7 @@ public:
     struct output {
         std::vector<std::string> lines;  // each ends in "\n", to be sent in order
         std::string close_reason;        // non-empty: close the connection (after nothing more)
+        misbehaviour why = misbehaviour::none;  // with close_reason
     };
 
     // consumer: what the work source calls on_job on (registered at subscribe).
@@ -88,7 +102,8 @@ public:
 
     // When the session times out if nothing happens before (subscribe or share idle).
     clock::time_point deadline() const noexcept;
-    // The close reason when deadline() has passed, else empty.
+    // The close reason when deadline() has passed, else empty. A subscribe timeout is
+    // misbehaviour::slow, a share idle timeout none.
     std::string check_timeout(clock::time_point now) const;
 
     // Unregisters from the work source (idempotent; the destructor calls it).
@@ -111,6 +126,9 @@ private:
     void on_authorize(const message& m, clock::time_point now, output& out);
     // Counts a rejected submit; closes the session past max_consecutive_rejects.
     void count_reject(output& out);
+    // Replies with an error (not a share verdict) and counts it; closes the session past
+    // max_consecutive_errors.
+    void error_reply(output& out, const json_id& id, int code, std::string_view text, bool reject_reason = false);
     void on_submit(const message& m, clock::time_point now, output& out);
     void on_suggest_difficulty(const message& m, clock::time_point now, output& out);
     void send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now, output& out);
@@ -141,6 +159,8 @@ private:
     std::deque<tracked_job> jobs_;           // newest last, at most max_tracked_jobs
     session_stats stats_;
     std::uint32_t consecutive_rejects_ = 0;  // reset by an accepted share
+    std::uint32_t consecutive_errors_ = 0;   // reset by a request answered without error
+    bool errored_ = false;                   // the current request got an error reply
 };
 
 }  // namespace sb::bridge::stratum

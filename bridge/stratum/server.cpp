@@ -4,6 +4,7 @@
 // drops a reader that falls too far behind.
 #include "stratum/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <deque>
 #include <iostream>
@@ -34,6 +35,23 @@ using error_code = boost::system::error_code;
 namespace {
 
 using tls_stream = ssl::stream<tcp::socket>;
+
+// The key an address is scored and banned under: the address itself, an IPv4-mapped IPv6
+// address as IPv4, any other IPv6 address per /64 (one host usually holds a whole /64,
+// and per address a ban would cost an attacker nothing).
+std::string ban_key(const asio::ip::address& a) {
+    if (!a.is_v6()) return a.to_string();
+    const auto v6 = a.to_v6();
+    if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+    auto b = v6.to_bytes();
+    std::fill(b.begin() + 8, b.end(), static_cast<unsigned char>(0));
+    return asio::ip::address_v6(b).to_string() + "/64";
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+    const auto n = ms.count();
+    return n % 1000 == 0 ? std::to_string(n / 1000) + " s" : std::to_string(n) + " ms";
+}
 
 tcp::socket& lowest_layer(tcp::socket& s) { return s; }
 tcp::socket& lowest_layer(tls_stream& s) { return s.next_layer(); }
@@ -67,10 +85,12 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
         std::weak_ptr<session_handle> session;
         std::shared_ptr<stats_cell> stats;
         std::string ip;
+        std::string ban_key;
+        bool bannable = true;  // false: loopback with ban_loopback off
     };
 
     server_state(asio::io_context& io_, std::shared_ptr<work_source> source_, server_options options_)
-        : io(io_), source(std::move(source_)), options(std::move(options_)) {
+        : io(io_), source(std::move(source_)), options(std::move(options_)), bans(options.bans) {
         if (!options.log)
             options.log = [](std::string_view s) { std::clog << "stratum: " << s << '\n'; };
     }
@@ -79,7 +99,8 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
 
     void do_accept(std::size_t index);
     void on_accept(std::size_t index, const error_code& ec, tcp::socket socket);
-    void on_closed(std::uint64_t id);
+    // A session ended; misbehaviour scores its IP (and may ban it).
+    void on_closed(std::uint64_t id, misbehaviour why, const std::string& reason);
 
     asio::io_context& io;
     std::shared_ptr<work_source> source;
@@ -91,6 +112,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     std::uint64_t next_id = 1;
     std::map<std::uint64_t, entry> sessions;
     std::map<std::string, std::size_t> per_ip;
+    ban_list bans;
 };
 
 namespace {
@@ -148,6 +170,8 @@ public:
                    [self = this->shared_from_this(), reason = std::move(reason)] { self->close(reason); });
     }
 
+    using clock = session_protocol::clock;
+
 private:
     void do_start() {
         const auto& o = server_->options;
@@ -182,14 +206,24 @@ private:
     }
 
     void on_handshake(const error_code& ec) {
-        if (ec) return close("TLS handshake failed: " + ec.message());
+        if (ec) return close("TLS handshake failed: " + ec.message(), misbehaviour::garbage);
         if (closed_) return;
         do_read();
     }
 
-    // One wait outstanding per generation; a re-arm makes older waits no-ops.
+    // The earliest of the protocol's deadline (subscribe or share idle) and the line
+    // deadline while a partial line is pending.
+    clock::time_point next_deadline() const {
+        auto d = protocol_->deadline();
+        if (line_started_) d = std::min(d, *line_started_ + server_->options.line_timeout);
+        return d;
+    }
+
+    // One wait outstanding per generation; a re-arm makes older waits no-ops. The timer
+    // also ticks at least every write_stall_timeout to catch a stalled write, so that
+    // the write path never touches the timer.
     void arm_timer() {
-        armed_deadline_ = protocol_->deadline();
+        armed_deadline_ = std::min(next_deadline(), clock::now() + server_->options.write_stall_timeout);
         timer_.expires_at(armed_deadline_);
         timer_.async_wait([self = this->shared_from_this(), gen = ++timer_generation_](const error_code&) {
             self->on_timer(gen);
@@ -197,15 +231,23 @@ private:
     }
 
     // A deadline that moved later fires the timer early: check and wait again. One that
-    // moved earlier (subscribe with a short idle timeout) re-arms at once.
+    // moved earlier (subscribe with a short idle timeout, a new partial line) re-arms.
     void rearm_if_earlier() {
-        if (!closed_ && protocol_->deadline() < armed_deadline_) arm_timer();
+        if (!closed_ && next_deadline() < armed_deadline_) arm_timer();
     }
 
     void on_timer(std::uint64_t gen) {
         if (closed_ || gen != timer_generation_) return;
-        auto reason = protocol_->check_timeout(session_protocol::clock::now());
-        if (!reason.empty()) return close(reason);
+        const auto now = clock::now();
+        const auto& o = server_->options;
+        if (line_started_ && now >= *line_started_ + o.line_timeout)
+            return close("slowloris: a line not completed within " + seconds_text(o.line_timeout),
+                         misbehaviour::slow);
+        if (writing_ && now >= write_started_ + o.write_stall_timeout)
+            return close("slow reader: a write stalled for " + seconds_text(o.write_stall_timeout),
+                         misbehaviour::slow);
+        auto reason = protocol_->check_timeout(now);
+        if (!reason.empty()) return close(reason, protocol_->subscribed() ? misbehaviour::none : misbehaviour::slow);
         arm_timer();
     }
 
@@ -227,12 +269,20 @@ private:
         if (ec) return close(ec == asio::error::eof ? std::string("client closed the connection")
                                                     : "read failed: " + ec.message());
         if (closed_) return;
-        if (reader_.feed({read_buf_.data(), n})) return close("protocol violation: line longer than 16 KiB");
+        if (reader_.feed({read_buf_.data(), n}))
+            return close("protocol violation: line longer than 16 KiB", misbehaviour::oversize_line);
         session_protocol::output out;
         while (auto line = reader_.next_line()) {
-            protocol_->on_line(*line, session_protocol::clock::now(), out);
+            protocol_->on_line(*line, clock::now(), out);
             if (!out.close_reason.empty()) break;
         }
+        // The line deadline runs from the first byte of the pending partial line (here,
+        // to within one read).
+        if (reader_.pending_bytes() == 0)
+            line_started_.reset();
+        else if (!line_started_ || reader_.lines_consumed() != lines_seen_)
+            line_started_ = clock::now();
+        lines_seen_ = reader_.lines_consumed();
         flush(out);
         if (closed_) return;
         rearm_if_earlier();
@@ -245,14 +295,15 @@ private:
             enqueue(line);
         }
         publish_stats();
-        if (!out.close_reason.empty()) close(out.close_reason);
+        if (!out.close_reason.empty()) close(out.close_reason, out.why);
     }
 
     void enqueue(const std::string& line) {
         if (closed_) return;
         if (queued_bytes_ + line.size() > server_->options.write_queue_limit)
             return close("slow reader: write queue over " + std::to_string(server_->options.write_queue_limit) +
-                         " bytes");
+                             " bytes",
+                         misbehaviour::slow);
         queued_bytes_ += line.size();
         queue_.push_back(line);
         if (!writing_) do_write();
@@ -260,6 +311,7 @@ private:
 
     void do_write() {
         writing_ = true;
+        write_started_ = clock::now();
         asio::async_write(stream_, asio::buffer(queue_.front()),
                           [self = this->shared_from_this()](const error_code& ec, std::size_t) {
                               self->on_write(ec);
@@ -287,7 +339,7 @@ private:
         cell_->stats = protocol_->stats();
     }
 
-    void close(const std::string& reason) {
+    void close(const std::string& reason, misbehaviour why = misbehaviour::none) {
         if (closed_) return;
         closed_ = true;
         server_->log(remote_ + ": closed: " + reason);
@@ -298,12 +350,16 @@ private:
         lowest_layer(stream_).close(ignored);
         queue_.clear();
         queued_bytes_ = 0;
-        server_->on_closed(id_);
+        line_started_.reset();
+        server_->on_closed(id_, why, reason);
     }
 
     Stream stream_;
     asio::steady_timer timer_;
-    session_protocol::clock::time_point armed_deadline_{};
+    clock::time_point armed_deadline_{};
+    std::optional<clock::time_point> line_started_;  // first byte of the pending partial line
+    std::uint64_t lines_seen_ = 0;                    // reader_.lines_consumed() after the last read
+    clock::time_point write_started_{};               // of the write in flight
     std::uint64_t timer_generation_ = 0;
     std::shared_ptr<detail::server_state> server_;
     std::uint64_t id_;
@@ -353,11 +409,23 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     // Replies and notifies are small and latency-bound: no Nagle delay.
     socket.set_option(tcp::no_delay(true), rec);
     const std::string ip = remote.address().to_string();
+    const std::string key = ban_key(remote.address());
+    const bool bannable = options.ban_loopback || !remote.address().is_loopback();
     auto& l = listeners[index];
     std::uint64_t id = 0;
     auto cell = std::make_shared<stats_cell>();
     {
         std::lock_guard lock(mutex);
+        // A banned IP is closed before anything is read (or a TLS handshake is spent).
+        if (bannable && bans.banned(key, session_protocol::clock::now(), true)) {
+            // Logged at the 1st, 2nd, 4th, 8th... refusal: a banned flood must not flood the log.
+            const auto n = bans.refused(key);
+            if ((n & (n - 1)) == 0) log(ip + ": refused: banned (" + std::to_string(n) + " connections refused)");
+            error_code ignored;
+            socket.close(ignored);
+            do_accept(index);
+            return;
+        }
         const char* refused = sessions.size() >= options.max_connections              ? "connection cap reached"
                               : per_ip[ip] >= options.max_connections_per_ip ? "per-IP connection cap reached"
                                                                               : nullptr;
@@ -371,7 +439,7 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
         }
         id = next_id++;
         ++per_ip[ip];
-        sessions[id] = entry{{}, cell, ip};
+        sessions[id] = entry{{}, cell, ip, key, bannable};
     }
     std::shared_ptr<session_handle> s;
     if (l.tls) {
@@ -391,11 +459,14 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     do_accept(index);
 }
 
-void detail::server_state::on_closed(std::uint64_t id) {
+void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const std::string& reason) {
     std::lock_guard lock(mutex);
     auto it = sessions.find(id);
     if (it == sessions.end()) return;
     if (auto p = per_ip.find(it->second.ip); p != per_ip.end() && --p->second == 0) per_ip.erase(p);
+    if (why != misbehaviour::none && it->second.bannable && !stopped &&
+        bans.add(it->second.ban_key, ban_score(why), reason, session_protocol::clock::now()))
+        log(it->second.ban_key + ": banned for " + seconds_text(options.bans.duration) + ": " + reason);
     sessions.erase(it);
 }
 
@@ -503,6 +574,23 @@ std::vector<session_stats> server::snapshot() const {
         std::lock_guard lock(c->mutex);
         out.push_back(c->stats);
     }
+    return out;
+}
+
+std::vector<ban_info> server::bans() const {
+    std::vector<ban_list::ban> in_force;
+    const auto now = session_protocol::clock::now();
+    {
+        std::lock_guard lock(impl_->mutex);
+        in_force = impl_->bans.bans(now);
+    }
+    const auto wall = std::chrono::system_clock::now();
+    std::vector<ban_info> out;
+    out.reserve(in_force.size());
+    for (auto& b : in_force)
+        out.push_back({std::move(b.key),
+                       wall + std::chrono::duration_cast<std::chrono::system_clock::duration>(b.until - now),
+                       std::move(b.reason), b.refused});
     return out;
 }
 

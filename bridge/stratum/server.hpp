@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sb/config/config.hpp"
+#include "stratum/ban_list.hpp"
 #include "stratum/limits.hpp"
 #include "stratum/protocol.hpp"
 #include "stratum/work_source.hpp"
@@ -40,16 +41,32 @@ struct server_options {
     unsigned extranonce2_size = default_extranonce2_size;
     std::chrono::milliseconds subscribe_timeout = stratum::subscribe_timeout;
     std::chrono::milliseconds share_idle_timeout = stratum::share_idle_timeout;
+    std::chrono::milliseconds line_timeout = stratum::line_timeout;
+    std::chrono::milliseconds write_stall_timeout = stratum::write_stall_timeout;
     std::size_t write_queue_limit = stratum::write_queue_limit;
     std::size_t max_connections_per_ip = stratum::max_connections_per_ip;
     std::size_t max_connections = stratum::max_connections;
     bool send_version_mask = true;
+    // Misbehaviour scores and bans per IP (limits.hpp "ban list").
+    ban_settings bans;
+    // Loopback clients are scored and banned like any other. Behind a local TLS
+    // terminator or Stratum proxy every miner appears as 127.0.0.1, and one misbehaving
+    // miner would lock all of them out of reconnecting: such a setup sets this to false.
+    bool ban_loopback = true;
     std::function<void(std::string_view)> log;  // default: stderr, one line per event
 };
 
 // The options for a configured chain (its Stratum listeners, payout mode, network and
 // extranonce2 size); the limits keep their defaults.
 server_options server_options_for(const config::chain_settings& chain);
+
+// A ban in force, for the dashboard.
+struct ban_info {
+    std::string ip;  // the address, or an IPv6 /64 as "prefix::/64"
+    std::chrono::system_clock::time_point until;
+    std::string reason;
+    std::uint64_t refused = 0;  // connections refused since the ban
+};
 
 struct listener_info {
     std::string address;  // as bound
@@ -78,6 +95,8 @@ public:
     // Every open connection, for the dashboard.
     std::vector<session_stats> snapshot() const;
     std::size_t connection_count() const;
+    // The bans in force, oldest first.
+    std::vector<ban_info> bans() const;
 
     // client.reconnect / client.show_message to every subscribed session (stratum.md §2.9).
     void broadcast_reconnect(std::string_view host, std::uint16_t port, unsigned wait_s);

@@ -116,6 +116,14 @@ TEST_CASE("codec: requests and responses are told apart and params are typed") {
     CHECK(bare->params->IsNumber());
 }
 
+TEST_CASE("codec: nesting up to the depth cap parses and brackets inside strings do not count") {
+    auto at_cap = parse_line(R"({"id":1,"method":"x","params":)" + std::string(max_json_depth - 1, '[') +
+                             std::string(max_json_depth - 1, ']') + "}");
+    CHECK(at_cap);
+    auto in_string = parse_line(R"({"id":1,"method":"x","params":[")" + std::string(100, '[') + R"(\""]})");
+    CHECK(in_string);
+}
+
 TEST_CASE("codec: garbage is an error code never an exception") {
     struct row {
         std::string line;
@@ -139,6 +147,12 @@ TEST_CASE("codec: garbage is an error code never an exception") {
         {R"({"id":1,"method":"x","params":"s"})", codec_errc::bad_params},
         {R"({"id":1,"method":"x","params":true})", codec_errc::bad_params},
         {std::string(max_line_bytes + 1, ' '), codec_errc::line_too_long},
+        {std::string("{\"id\":1,\"method\":\"x\"}\0junk", 26), codec_errc::not_json},
+        {"{\"id\":1,\"method\":\"x\",\"params\":[\"\xc0\x80\"]}", codec_errc::not_json},
+        {R"({"id":1,"method":"x","params":[1e400]})", codec_errc::not_json},
+        {R"({"id":1,"method":"x","params":)" + std::string(max_json_depth, '[') + std::string(max_json_depth, ']') + "}",
+         codec_errc::too_deep},
+        {"{\"id\":1,\"params\":" + std::string(10000, '[') + "}", codec_errc::too_deep},
     };
     for (const auto& r : rows) {
         CAPTURE(r.line.substr(0, 40));

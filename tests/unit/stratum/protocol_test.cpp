@@ -45,6 +45,7 @@ struct harness {
         session_protocol::output out;
         p.on_line(line, now, out);
         closed = out.close_reason;
+        why = out.why;
         return out.lines;
     }
     std::vector<std::string> job(std::shared_ptr<const bridge::job> j) {
@@ -63,6 +64,7 @@ struct harness {
     session_protocol::clock::time_point now{};
     session_protocol p;
     std::string closed;
+    misbehaviour why = misbehaviour::none;
 };
 
 std::string method_of(const std::string& line) {
@@ -433,4 +435,27 @@ TEST_CASE("stratum: a flood of rejected shares closes the session and an accepte
     // One more rejected share, here a malformed one, is one too many.
     h.send(R"({"id":4,"method":"mining.submit","params":["x","11","zz","6b02c290","41234e01"]})");
     CHECK(h.closed.find("rejected shares in a row") != std::string::npos);
+    CHECK(h.why == misbehaviour::flood);
+}
+
+TEST_CASE("stratum: a close for misbehaviour names its kind for the ban score") {
+    harness g;
+    g.send("garbage");
+    CHECK(g.why == misbehaviour::garbage);
+    CHECK(ban_score(g.why) == ban_score_garbage);
+
+    // Error replies in a row: the cap is allowed, one more closes as a flood; a request
+    // answered without error in between starts the count again.
+    harness h;
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    for (std::uint32_t i = 0; i < max_consecutive_errors; ++i) h.send(R"({"id":5,"method":"nope","params":[]})");
+    CHECK(h.closed.empty());
+    h.send(R"({"id":6,"method":"mining.extranonce.subscribe","params":[]})");
+    for (std::uint32_t i = 0; i < max_consecutive_errors; ++i) h.send(R"({"id":5,"method":"nope","params":[]})");
+    CHECK(h.closed.empty());
+    CHECK(h.why == misbehaviour::none);
+    h.send(R"({"id":5,"method":"mining.submit","params":[]})");  // submit before authorize: an error too
+    CHECK(h.closed.find("error replies in a row") != std::string::npos);
+    CHECK(h.why == misbehaviour::flood);
+    CHECK(ban_score(h.why) >= ban_threshold);
 }

@@ -27,6 +27,7 @@
 #include <rapidjson/document.h>
 
 #include "stratum/server.hpp"
+#include "stratum_test_client.hpp"
 #include "stratum_test_support.hpp"
 #include "vectors.hpp"
 
@@ -40,8 +41,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Limits only guard against hangs; no test asserts how fast anything happened.
-constexpr auto read_limit = 10s;
+using test::read_limit;
 
 // A server on 127.0.0.1:0 run by two I/O threads, fed by a scripted source.
 struct server_fixture {
@@ -99,105 +99,8 @@ struct server_fixture {
     std::vector<std::string> log_lines;
 };
 
-// A line-oriented test client with bounded waits, over TCP or TLS.
-template <class Stream>
-class basic_client {
-public:
-    static constexpr bool is_tls = std::is_same_v<Stream, ssl::stream<tcp::socket>>;
-
-    explicit basic_client(std::uint16_t port, ssl::context* tls = nullptr)
-        requires(!is_tls)
-        : stream_(io_) {
-        (void)tls;
-        connect(port);
-    }
-    basic_client(std::uint16_t port, ssl::context& tls)
-        requires(is_tls)
-        : stream_(io_, tls) {
-        connect(port);
-        boost::system::error_code ec;
-        stream_.handshake(ssl::stream_base::client, ec);
-        REQUIRE_MESSAGE(!ec, ec.message());
-    }
-
-    void send(const std::string& text) {
-        boost::system::error_code ec;
-        asio::write(stream_, asio::buffer(text), ec);
-        REQUIRE_MESSAGE(!ec, ec.message());
-    }
-    void send_line(const std::string& line) { send(line + "\n"); }
-
-    // The next line (terminator stripped), or nullopt on close or after the limit.
-    std::optional<std::string> read_line(std::chrono::steady_clock::duration limit = read_limit) {
-        if (auto line = take_line()) return line;
-        if (eof_) return std::nullopt;
-        bool done = false;
-        boost::system::error_code result;
-        asio::async_read_until(stream_, asio::dynamic_buffer(buf_), '\n',
-                               [&](const boost::system::error_code& ec, std::size_t) {
-                                   done = true;
-                                   result = ec;
-                               });
-        io_.restart();
-        io_.run_for(limit);
-        if (!done) {
-            lowest().cancel();
-            io_.restart();
-            io_.run();
-            return take_line();
-        }
-        if (result) eof_ = true;
-        return take_line();
-    }
-
-    rapidjson::Document read_json() {
-        auto line = read_line();
-        REQUIRE_MESSAGE(line.has_value(), "no line from the server");
-        rapidjson::Document d;
-        d.Parse(line->c_str());
-        REQUIRE_MESSAGE(d.IsObject(), *line);
-        return d;
-    }
-
-    // True when the server closes the connection within the limit (lines are skipped).
-    bool closed_by_server() {
-        const auto until = std::chrono::steady_clock::now() + read_limit;
-        while (std::chrono::steady_clock::now() < until) {
-            read_line(until - std::chrono::steady_clock::now());
-            if (eof_) return true;
-        }
-        return false;
-    }
-
-    tcp::socket& lowest() {
-        if constexpr (is_tls)
-            return stream_.next_layer();
-        else
-            return stream_;
-    }
-
-private:
-    void connect(std::uint16_t port) {
-        boost::system::error_code ec;
-        lowest().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-        REQUIRE_MESSAGE(!ec, ec.message());
-    }
-    std::optional<std::string> take_line() {
-        const auto nl = buf_.find('\n');
-        if (nl == std::string::npos) return std::nullopt;
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-    }
-
-    asio::io_context io_;
-    Stream stream_;
-    std::string buf_;
-    bool eof_ = false;
-};
-
-using client = basic_client<tcp::socket>;
-using tls_client = basic_client<ssl::stream<tcp::socket>>;
+using client = test::stratum_client;
+using tls_client = test::stratum_tls_client;
 
 std::string method_of(const rapidjson::Document& d) {
     return d.HasMember("method") && d["method"].IsString() ? d["method"].GetString() : "";
