@@ -1,5 +1,6 @@
 // `solobridge bench sha256d-cpu`: headers hashed per second on one core, for every SHA-256
 // implementation this CPU supports. Prints one figure per line; never fails on speed.
+// `solobridge bench sha256d --device ID`: a mining device's search rate (below).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include "commands.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/sha256.hpp"
+#include "sb/gpu/device.hpp"
 #include "sb/gpu/ethash.hpp"
 #include "sb/gpu/kawpow.hpp"
 
@@ -134,15 +136,100 @@ int bench_kawpow_verify(double seconds) {
     return failures == 0 ? exit_ok : exit_failure;
 }
 
+// `solobridge bench sha256d --device ID`: the device's SHA-256d search (the same call the
+// device worker makes, at target_word 0) in batches of batch_size(intensity) nonces; a
+// warm-up of about a fifth of the run first. Every candidate is re-hashed on the CPU; a
+// candidate whose hash misses the target is a hardware error and fails the run.
+int bench_sha256d_device(const std::string& device, double seconds, unsigned intensity) {
+    using clock = std::chrono::steady_clock;
+    std::string detail;
+    const auto opened_at = clock::now();
+    auto opened = gpu::open_sha256d(device, &detail);
+    if (!opened) {
+        std::fprintf(stderr, "solobridge bench: %s\n", detail.c_str());
+        return exit_failure;
+    }
+    const double open_secs = std::chrono::duration<double>(clock::now() - opened_at).count();
+    gpu::sha256d_searcher& s = **opened;
+    const std::uint64_t batch = s.batch_size(intensity);
+    std::printf("# %s: %s%s%s%s\n", s.info().id.c_str(), s.info().name.c_str(), s.info().platform.empty() ? "" : " [",
+                s.info().platform.c_str(), s.info().platform.empty() ? "" : "]");
+    std::printf("# opened (kernel build, self-test, calibration) in %.2f s; intensity %u, batch %llu nonces\n",
+                open_secs, intensity, static_cast<unsigned long long>(batch));
+
+    gpu::sha256d_work work;
+    for (std::size_t i = 0; i < work.header.size(); ++i) work.header[i] = static_cast<std::uint8_t>(i * 7 + 1);
+    work.target_word = 0;
+    std::uint64_t candidates = 0, hardware_errors = 0, next = 0;
+    const auto run = [&](double secs, std::uint64_t& hashes, double& elapsed, double& best) {
+        const auto start = clock::now();
+        const auto stop = start + std::chrono::duration<double>(secs);
+        auto now = start;
+        do {
+            if (next + batch > (std::uint64_t{1} << 32)) {  // next header: a new "extranonce"
+                next = 0;
+                ++work.header[0];
+            }
+            const auto before = now;
+            auto r = s.search(work, static_cast<std::uint32_t>(next), batch, &detail);
+            if (!r) return false;
+            next += batch;
+            hashes += r->hashes;
+            now = clock::now();
+            const double dt = std::chrono::duration<double>(now - before).count();
+            if (dt > 0) best = std::max(best, static_cast<double>(r->hashes) / dt);
+            candidates += r->nonces.size() + r->dropped;
+            for (const std::uint32_t nonce : r->nonces) {
+                auto h = work.header;
+                store_le32(h.data() + 76, nonce);
+                if (load_le32(sha256d_header(h.data()).data() + 28) > work.target_word) ++hardware_errors;
+            }
+        } while (now < stop);
+        elapsed = std::chrono::duration<double>(now - start).count();
+        return true;
+    };
+    std::uint64_t warm_hashes = 0, hashes = 0;
+    double warm_secs = 0, secs = 0, warm_best = 0, best = 0;
+    if (!run(std::max(0.2, seconds / 5), warm_hashes, warm_secs, warm_best) || !run(seconds, hashes, secs, best)) {
+        std::fprintf(stderr, "solobridge bench: %s\n", detail.c_str());
+        return exit_failure;
+    }
+    const double rate = static_cast<double>(hashes) / secs;
+    std::printf("sha256d %s %.3f MH/s = %.0f hashes/s (best batch %.3f MH/s; %llu hashes in %.2f s after %.2f s "
+                "warm-up; %llu candidates, %llu hardware errors)\n",
+                s.info().id.c_str(), rate / 1e6, rate, best / 1e6, static_cast<unsigned long long>(hashes), secs,
+                warm_secs, static_cast<unsigned long long>(candidates), static_cast<unsigned long long>(hardware_errors));
+    return hardware_errors == 0 ? exit_ok : exit_failure;
+}
+
 }  // namespace
 
 int cmd_bench(args a) {
     if (a.empty()) {
-        std::fputs("usage: solobridge bench sha256d-cpu|kawpow-verify [--seconds S]\n", stderr);
+        std::fputs("usage: solobridge bench sha256d-cpu|kawpow-verify [--seconds S]\n"
+                   "       solobridge bench sha256d --device cpu|opencl:N|cuda:N [--seconds S] [--intensity I]\n",
+                   stderr);
         return exit_usage;
     }
     double seconds = 2.0;
+    std::string device;
+    unsigned intensity = 20;
     for (std::size_t i = 1; i < a.size(); ++i) {
+        if (a[i] == "--device" && i + 1 < a.size()) {
+            device = std::string(a[++i]);
+            continue;
+        }
+        if (a[i] == "--intensity" && i + 1 < a.size()) {
+            const std::string v(a[++i]);
+            char* end = nullptr;
+            const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n < 1 || n > 32) {
+                std::fputs("solobridge bench: --intensity must be 1..32\n", stderr);
+                return exit_usage;
+            }
+            intensity = static_cast<unsigned>(n);
+            continue;
+        }
         if (a[i] == "--seconds" && i + 1 < a.size()) {
             seconds = std::strtod(std::string(a[++i]).c_str(), nullptr);
             if (!(seconds > 0.0 && seconds <= 600.0)) {
@@ -155,9 +242,16 @@ int cmd_bench(args a) {
             return exit_usage;
         }
     }
+    if (a[0] == "sha256d") {
+        if (device.empty()) {
+            std::fputs("solobridge bench sha256d: --device ID is required (see `solobridge devices`)\n", stderr);
+            return exit_usage;
+        }
+        return bench_sha256d_device(device, seconds, intensity);
+    }
     if (a[0] == "sha256d-cpu") return bench_sha256d_cpu(seconds);
     if (a[0] == "kawpow-verify") return bench_kawpow_verify(seconds);
-    std::fprintf(stderr, "solobridge bench: unknown benchmark '%.*s' (known: sha256d-cpu, kawpow-verify)\n",
+    std::fprintf(stderr, "solobridge bench: unknown benchmark '%.*s' (known: sha256d, sha256d-cpu, kawpow-verify)\n",
                  static_cast<int>(a[0].size()), a[0].data());
     return exit_usage;
 }

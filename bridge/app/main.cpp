@@ -21,11 +21,14 @@ constexpr std::string_view usage =
     "  bench sha256d-cpu|kawpow-verify [--seconds S]\n"
     "                              sha256d of 80-byte headers per second, one core, per implementation;\n"
     "                              KAWPOW epoch-context build time and light verifications per second\n"
+    "  bench sha256d --device cpu|opencl:N|cuda:N [--seconds S] [--intensity I]\n"
+    "                              SHA-256d search hashes per second on a mining device, after warm-up\n"
     "  check-config FILE [FLAGS]   validate a configuration file (exit 0 valid, 2 invalid)\n"
     "  cpu-miner --url HOST:PORT --user NAME [--pass P] [--seconds S] [--max-shares N]\n"
     "            [--version-rolling on|off]\n"
     "                              mine on one CPU thread through a Stratum v1 server (demo, tests)\n"
     "  backends                    list the GPU backends built into this binary\n"
+    "  devices                     list the mining devices (id, backend, memory, compute units)\n"
     "  version                     print the version\n"
     "  help                        print this text\n";
 
@@ -55,6 +58,7 @@ int main(int argc, char** argv) {
     if (cmd == "check-config") return sb::app::cmd_check_config(rest);
     if (cmd == "cpu-miner") return sb::app::cmd_cpu_miner(rest);
     if (cmd == "backends") return cmd_backends();
+    if (cmd == "devices") return sb::app::cmd_devices(rest);
     if (cmd == "version" || cmd == "--version") {
         std::printf("solobridge %s\n", SB_VERSION);
         return sb::app::exit_ok;

@@ -1,4 +1,4 @@
-/* Portable kernel dialect: the one source of KAWPOW's round functions.
+/* Portable kernel dialect: the one source of the KAWPOW and SHA-256d round functions.
  *
  * These headers compile as host C/C++ (the CPU reference and the unit tests), as CUDA and
  * as OpenCL C (STYLE.md, "One algorithm, three targets"). Rules for code under kernels/:
@@ -29,14 +29,26 @@ typedef ulong sb_u64;
 #define SB_POPCOUNT32(x) popcount((uint)(x))
 #define SB_MUL_HI32(a, b) mul_hi((uint)(a), (uint)(b))
 #define SB_MIN32(a, b) min((uint)(a), (uint)(b))
+/* bitselect(a, b, c): each bit from b where c has a 1, from a where it has a 0 (BFI on AMD). */
+#define SB_BITSELECT(a, b, c) bitselect((uint)(a), (uint)(b), (uint)(c))
+#define SB_BSWAP32(x) (rotate((uint)(x) & 0x00ff00ffu, 24u) | rotate((uint)(x) & 0xff00ff00u, 8u))
 
-#elif defined(__CUDACC__)
+#else /* host C / C++, and CUDA (device code uses the intrinsics, nvcc's host pass the C) */
 
 #include <stdint.h>
 typedef uint32_t sb_u32;
 typedef uint64_t sb_u64;
+
+#if defined(__CUDACC__)
 #define SB_FN static __host__ __device__ __forceinline__
 #define SB_CONSTANT static __device__ __constant__ const
+#else
+#define SB_FN static inline
+#define SB_CONSTANT static const
+#endif
+
+#if defined(__CUDA_ARCH__)
+
 #define SB_ROTL32(x, n) __funnelshift_l((x), (x), (n))
 #define SB_ROTR32(x, n) __funnelshift_r((x), (x), (n))
 #define SB_ROTL64(x, n) (((x) << ((n) & 63u)) | ((x) >> ((64u - ((n) & 63u)) & 63u)))
@@ -44,14 +56,11 @@ typedef uint64_t sb_u64;
 #define SB_POPCOUNT32(x) ((sb_u32)__popc((x)))
 #define SB_MUL_HI32(a, b) __umulhi((a), (b))
 #define SB_MIN32(a, b) umin((a), (b))
+/* a ^ (c & (b ^ a)): ptxas fuses the three operations into one LOP3. */
+#define SB_BITSELECT(a, b, c) ((a) ^ ((c) & ((b) ^ (a))))
+#define SB_BSWAP32(x) __byte_perm((x), 0u, 0x0123u)
 
-#else /* host C / C++ */
-
-#include <stdint.h>
-typedef uint32_t sb_u32;
-typedef uint64_t sb_u64;
-#define SB_FN static inline
-#define SB_CONSTANT static const
+#else
 
 SB_FN sb_u32 sb_host_rotl32(sb_u32 x, sb_u32 n) {
     n &= 31u;
@@ -75,6 +84,10 @@ SB_FN sb_u32 sb_host_clz32(sb_u32 x) { return x == 0u ? 32u : (sb_u32)__builtin_
 #define SB_POPCOUNT32(x) ((sb_u32)__builtin_popcount((x)))
 #define SB_MUL_HI32(a, b) ((sb_u32)(((sb_u64)(a) * (sb_u64)(b)) >> 32))
 #define SB_MIN32(a, b) ((a) < (b) ? (a) : (b))
+#define SB_BITSELECT(a, b, c) ((a) ^ ((c) & ((b) ^ (a))))
+#define SB_BSWAP32(x) ((sb_u32)__builtin_bswap32((x)))
+
+#endif
 
 #endif
 
