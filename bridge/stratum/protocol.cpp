@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <string>
 #include <utility>
 
-#include "sb/core/address.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
+#include "stratum/protocol_common.hpp"
 
 namespace sb::bridge::stratum {
 
@@ -19,70 +18,6 @@ constexpr std::array<std::string_view, 6> harmless_methods = {
     "mining.extranonce.subscribe", "mining.multi_version", "mining.hashrate",
     "eth_submitHashrate",          "mining.suggest_target", "mining.ping",
 };
-
-// Stratum code and text for a verdict, when the work source left them empty.
-std::pair<int, std::string_view> reject_for(share_status s) noexcept {
-    switch (s) {
-        case share_status::accepted: return {0, ""};
-        case share_status::job_not_found: return {21, "Job not found"};
-        case share_status::duplicate: return {22, "Duplicate share"};
-        case share_status::low_difficulty: return {23, "Low difficulty share"};
-        case share_status::bad_ntime: return {20, "Ntime out of range"};
-        case share_status::bad_version: return {20, "Invalid version bits"};
-        case share_status::bad_extranonce2_size: return {20, "Incorrect size of extranonce2"};
-        case share_status::unknown_consumer: return {25, "Not subscribed"};
-    }
-    return {20, "Other/Unknown"};
-}
-
-std::string_view string_param(const message& m, std::size_t i) noexcept {
-    const auto* v = param(m, i);
-    if (v == nullptr || !v->IsString()) return {};
-    return {v->GetString(), v->GetStringLength()};
-}
-
-bool is_string_param(const message& m, std::size_t i) noexcept {
-    const auto* v = param(m, i);
-    return v != nullptr && v->IsString();
-}
-
-std::string printable(std::string_view s, std::size_t max_chars) {
-    std::string out;
-    for (char c : s.substr(0, max_chars)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-    return out;
-}
-
-// A positive finite difficulty from a number or a numeric string.
-std::optional<double> difficulty_value(const rapidjson::Value& v) noexcept {
-    double d = 0;
-    if (v.IsNumber()) {
-        d = v.GetDouble();
-    } else if (v.IsString()) {
-        const std::string s(v.GetString(), v.GetStringLength());
-        char* end = nullptr;
-        d = std::strtod(s.c_str(), &end);
-        if (s.empty() || end != s.c_str() + s.size()) return std::nullopt;
-    } else {
-        return std::nullopt;
-    }
-    if (!std::isfinite(d) || d <= 0) return std::nullopt;
-    return d;
-}
-
-// "d=N" among comma-separated password tokens ("x,d=512", "d=0.001").
-std::optional<double> password_difficulty(std::string_view pass) {
-    while (!pass.empty()) {
-        const auto comma = pass.find(',');
-        std::string_view token = pass.substr(0, comma);
-        pass = comma == std::string_view::npos ? std::string_view{} : pass.substr(comma + 1);
-        while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-        if (token.size() > 2 && token.substr(0, 2) == "d=") {
-            rapidjson::Value v(token.data() + 2, static_cast<rapidjson::SizeType>(token.size() - 2));
-            if (auto d = difficulty_value(v)) return d;
-        }
-    }
-    return std::nullopt;
-}
 
 }  // namespace
 
@@ -108,8 +43,10 @@ std::optional<std::uint32_t> parse_u32_hex(std::string_view hex) noexcept {
     return v;
 }
 
-session_protocol::session_protocol(work_source& source, std::shared_ptr<work_consumer> consumer,
-                                   session_settings settings, clock::time_point now)
+// ---- session_core --------------------------------------------------------------------
+
+session_core::session_core(work_source& source, std::shared_ptr<work_consumer> consumer, session_settings settings,
+                           clock::time_point now)
     : source_(source),
       consumer_(std::move(consumer)),
       settings_(std::move(settings)),
@@ -119,61 +56,38 @@ session_protocol::session_protocol(work_source& source, std::shared_ptr<work_con
     stats_.connected_at = std::chrono::system_clock::now();
 }
 
-session_protocol::~session_protocol() { release(); }
+session_core::~session_core() { release(); }
 
-void session_protocol::release() noexcept {
+void session_core::release() noexcept {
     if (!registered_) return;
     registered_ = false;
     source_.remove_consumer(reg_.id);
 }
 
-void session_protocol::log(std::string_view what) const {
+void session_core::log(std::string_view what) const {
     if (settings_.log) settings_.log(what);
 }
 
-session_protocol::clock::time_point session_protocol::deadline() const noexcept {
+session_core::clock::time_point session_core::deadline() const noexcept {
     return subscribed_ ? last_activity_ + settings_.share_idle_timeout : created_at_ + settings_.subscribe_timeout;
 }
 
-std::string session_protocol::check_timeout(clock::time_point now) const {
+std::string session_core::check_timeout(clock::time_point now) const {
     if (now < deadline()) return {};
     return subscribed_ ? "no share within the idle timeout" : "no mining.subscribe within the subscribe timeout";
 }
 
-void session_protocol::on_line(std::string_view line, clock::time_point now, output& out) {
+std::optional<message> session_core::parse(std::string_view line, output& out) {
     auto parsed = parse_line(line);
     if (!parsed) {
         out.close_reason = "protocol violation: " + parsed.error().message();
         out.why = misbehaviour::garbage;
-        return;
+        return std::nullopt;
     }
-    const message& m = *parsed;
-    // Answers to our own requests (client.get_version, client.show_message) need nothing.
-    if (m.is_response()) return;
-    const std::string& method = m.method;
-    errored_ = false;
-    if (method == "mining.submit") {
-        on_submit(m, now, out);
-    } else if (method == "mining.configure") {
-        on_configure(m, out);
-    } else if (method == "mining.subscribe") {
-        on_subscribe(m, now, out);
-    } else if (method == "mining.authorize") {
-        on_authorize(m, now, out);
-    } else if (method == "mining.suggest_difficulty") {
-        on_suggest_difficulty(m, now, out);
-    } else if (std::find(harmless_methods.begin(), harmless_methods.end(), method) != harmless_methods.end()) {
-        out.lines.push_back(reply_bool(m.id, true));
-    } else if (method == "pong") {
-        // ESP-Miner answers mining.ping with a request-shaped pong; it expects nothing back.
-    } else {
-        error_reply(out, m.id, 20, "Unknown method");
-    }
-    if (!errored_) consecutive_errors_ = 0;
+    return std::move(*parsed);
 }
 
-void session_protocol::error_reply(output& out, const json_id& id, int code, std::string_view text,
-                                   bool reject_reason) {
+void session_core::error_reply(output& out, const json_id& id, int code, std::string_view text, bool reject_reason) {
     out.lines.push_back(reply_error(id, code, text, reject_reason));
     errored_ = true;
     if (++consecutive_errors_ > max_consecutive_errors && out.close_reason.empty()) {
@@ -183,13 +97,148 @@ void session_protocol::error_reply(output& out, const json_id& id, int code, std
     }
 }
 
+void session_core::reject_share(output& out, const json_id& id, int code, std::string_view text, bool reject_reason) {
+    out.lines.push_back(reply_error(id, code, text, reject_reason));
+    ++stats_.rejected;
+    if (++consecutive_rejects_ > max_consecutive_rejects) {
+        out.close_reason = "more than " + std::to_string(max_consecutive_rejects) + " rejected shares in a row";
+        out.why = misbehaviour::flood;
+    }
+}
+
+void session_core::count_accept(double difficulty, double hash_difficulty, clock::time_point now) {
+    ++stats_.accepted;
+    consecutive_rejects_ = 0;
+    stats_.accepted_difficulty += difficulty;
+    stats_.best_share_difficulty = std::max(stats_.best_share_difficulty, hash_difficulty);
+    stats_.last_share_at = std::chrono::system_clock::now();
+    vardiff_.on_share(now);
+}
+
+bool session_core::subscribe(const message& m, clock::time_point now, output& out) {
+    if (subscribed_) return true;
+    reg_ = source_.add_consumer(consumer_);
+    if (reg_.id == 0) {
+        error_reply(out, m.id, 20, "No extranonce left on this server");
+        out.close_reason = "every extranonce1 is in use";
+        return false;
+    }
+    registered_ = true;
+    subscribed_ = true;
+    last_activity_ = now;
+    stats_.extranonce1 = to_hex(reg_.extranonce1);
+    stats_.subscribed = true;
+    if (is_string_param(m, 0)) stats_.user_agent = printable(string_param(m, 0), max_user_agent_chars);
+    return true;
+}
+
+bool session_core::authorize(const message& m, clock::time_point now, output& out) {
+    if (!subscribed_) {
+        error_reply(out, m.id, 25, "Not subscribed");
+        return false;
+    }
+    if (!is_string_param(m, 0) || string_param(m, 0).size() > max_worker_chars) {
+        error_reply(out, m.id, 24, "Unauthorized worker");
+        return false;
+    }
+    const std::string user(string_param(m, 0));
+    if (settings_.payout == config::payout_mode::address_username) {
+        auto script = username_payout_script(user, settings_.net);
+        if (!script) {
+            log("authorize refused for '" + printable(user, max_worker_chars) +
+                "': not a payout address: " + script.error().message());
+            error_reply(out, m.id, 24, "Unauthorized worker: invalid payout address");
+            return false;
+        }
+        if (authorized_ && *script != payout_script_) {
+            error_reply(out, m.id, 24, "Unauthorized worker: payout address cannot change");
+            return false;
+        }
+        if (!authorized_) {
+            if (auto ec = source_.set_payout(reg_.id, *script)) {
+                log("set_payout failed: " + ec.message());
+                error_reply(out, m.id, 20, "Payout address refused");
+                return false;
+            }
+            payout_script_ = std::move(*script);
+        }
+    }
+    if (const auto d = password_difficulty(string_param(m, 1))) vardiff_.suggest(*d, now);
+
+    const bool first = !authorized_;
+    authorized_ = true;
+    stats_.authorized = true;
+    stats_.worker = printable(user, max_worker_chars);
+    out.lines.push_back(reply_bool(m.id, true));
+    return first;
+}
+
+std::shared_ptr<const job> session_core::first_job() {
+    auto j = source_.current_job(reg_.id);
+    if (!j) j = latest_job_;
+    latest_job_.reset();
+    return j;
+}
+
+bool session_core::take_job(std::shared_ptr<const job>& j) {
+    if (!j || !subscribed_) return false;
+    // Never re-send a job id (ESP-Miner ignores duplicates, XMRig disconnects).
+    if (find_job(j->id) != nullptr) return false;
+    if (!authorized_) {
+        latest_job_ = std::move(j);
+        return false;
+    }
+    return true;
+}
+
+void session_core::track_job(std::shared_ptr<const job> j, double difficulty) {
+    jobs_.push_back({std::move(j), difficulty});
+    while (jobs_.size() > max_tracked_jobs) jobs_.pop_front();
+}
+
+const session_core::tracked_job* session_core::find_job(std::string_view id) const noexcept {
+    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
+        if (it->j->id == id) return &*it;
+    return nullptr;
+}
+
+// ---- session_protocol (SHA-256d) ------------------------------------------------------
+
+void session_protocol::on_line(std::string_view line, clock::time_point now, output& out) {
+    auto m = parse(line, out);
+    // Answers to our own requests (client.get_version, client.show_message) need nothing.
+    if (!m || m->is_response()) return;
+    const std::string& method = m->method;
+    begin_request();
+    if (method == "mining.submit") {
+        on_submit(*m, now, out);
+    } else if (method == "mining.configure") {
+        on_configure(*m, out);
+    } else if (method == "mining.subscribe") {
+        // A fresh subscription id per connection; a resume request (params[1]) gets a
+        // new one too: the extranonce1 comes from the dispatcher, and cpuminer/cgminer
+        // take the new extranonce1 from the result whether the id matches or not.
+        if (subscribe(*m, now, out))
+            out.lines.push_back(reply_subscribe(m->id, stats_.extranonce1, stats_.extranonce1,
+                                                settings_.extranonce2_size));
+    } else if (method == "mining.authorize") {
+        on_authorize(*m, now, out);
+    } else if (method == "mining.suggest_difficulty") {
+        on_suggest_difficulty(*m, now, out);
+    } else if (std::find(harmless_methods.begin(), harmless_methods.end(), method) != harmless_methods.end()) {
+        out.lines.push_back(reply_bool(m->id, true));
+    } else if (method == "pong") {
+        // ESP-Miner answers mining.ping with a request-shaped pong; it expects nothing back.
+    } else {
+        error_reply(out, m->id, 20, "Unknown method");
+    }
+    end_request();
+}
+
 void session_protocol::on_configure(const message& m, output& out) {
     const auto* codes = param(m, 0);
     const auto* opts = param(m, 1);
-    if (codes == nullptr || !codes->IsArray()) {
-        error_reply(out, m.id, 20, "Invalid configure params");
-        return;
-    }
+    if (codes == nullptr || !codes->IsArray()) return error_reply(out, m.id, 20, "Invalid configure params");
     auto option = [&](const char* key) -> const rapidjson::Value* {
         if (opts == nullptr || !opts->IsObject()) return nullptr;
         auto it = opts->FindMember(key);
@@ -242,71 +291,11 @@ void session_protocol::on_configure(const message& m, output& out) {
     out.lines.push_back(reply_configure(m.id, entries));
 }
 
-void session_protocol::on_subscribe(const message& m, clock::time_point now, output& out) {
-    if (!subscribed_) {
-        reg_ = source_.add_consumer(consumer_);
-        registered_ = true;
-        subscribed_ = true;
-        last_activity_ = now;
-        // A fresh subscription id per connection; a resume request (params[1]) gets a new
-        // one too: the extranonce1 comes from the dispatcher, and cpuminer/cgminer take
-        // the new extranonce1 from the result whether the id matches or not.
-        subscribe_result_sid_ = to_hex(reg_.extranonce1);
-        stats_.extranonce1 = subscribe_result_sid_;
-        stats_.subscribed = true;
-        if (is_string_param(m, 0)) stats_.user_agent = printable(string_param(m, 0), max_user_agent_chars);
-    }
-    out.lines.push_back(reply_subscribe(m.id, subscribe_result_sid_, to_hex(reg_.extranonce1),
-                                        settings_.extranonce2_size));
-}
-
 void session_protocol::on_authorize(const message& m, clock::time_point now, output& out) {
-    if (!subscribed_) {
-        error_reply(out, m.id, 25, "Not subscribed");
-        return;
-    }
-    if (!is_string_param(m, 0) || string_param(m, 0).size() > max_worker_chars) {
-        error_reply(out, m.id, 24, "Unauthorized worker");
-        return;
-    }
-    const std::string user(string_param(m, 0));
-    if (settings_.payout == config::payout_mode::address_username) {
-        std::string_view address = user;
-        address = address.substr(0, address.find('.'));
-        auto script = address_to_script(address, params(settings_.net).address);
-        if (!script) {
-            log("authorize refused for '" + printable(user, max_worker_chars) +
-                "': not a payout address: " + script.error().message());
-            error_reply(out, m.id, 24, "Unauthorized worker: invalid payout address");
-            return;
-        }
-        if (authorized_ && script->script_pubkey != payout_script_) {
-            error_reply(out, m.id, 24, "Unauthorized worker: payout address cannot change");
-            return;
-        }
-        if (!authorized_) {
-            if (auto ec = source_.set_payout(reg_.id, script->script_pubkey)) {
-                log("set_payout failed: " + ec.message());
-                error_reply(out, m.id, 20, "Payout address refused");
-                return;
-            }
-            payout_script_ = script->script_pubkey;
-        }
-    }
-    if (const auto d = password_difficulty(string_param(m, 1))) vardiff_.suggest(*d, now);
-
-    const bool first = !authorized_;
-    authorized_ = true;
-    stats_.authorized = true;
-    stats_.worker = printable(user, max_worker_chars);
-    out.lines.push_back(reply_bool(m.id, true));
-    if (!first) return;
+    if (!authorize(m, now, out)) return;
     if (configured_ && settings_.send_version_mask && version_mask_ != 0)
         out.lines.push_back(notify_set_version_mask(version_mask_));
-    auto j = source_.current_job(reg_.id);
-    if (!j) j = latest_job_;
-    latest_job_.reset();
-    if (j) send_job(j, true, now, out);
+    if (auto j = first_job()) send_job(j, true, now, out);
 }
 
 void session_protocol::on_suggest_difficulty(const message& m, clock::time_point now, output& out) {
@@ -315,10 +304,7 @@ void session_protocol::on_suggest_difficulty(const message& m, clock::time_point
     if (v != nullptr && v->IsArray()) v = param(m, 0);
     if (v != nullptr && v->IsArray()) v = v->Size() > 0 ? &(*v)[0] : nullptr;
     const auto d = v != nullptr ? difficulty_value(*v) : std::nullopt;
-    if (!d) {
-        error_reply(out, m.id, 20, "Invalid difficulty");
-        return;
-    }
+    if (!d) return error_reply(out, m.id, 20, "Invalid difficulty");
     // NerdMiner repeats its suggestion every 30 s as a keepalive: only a new value counts.
     if (last_suggestion_ != d) {
         last_suggestion_ = d;
@@ -328,23 +314,13 @@ void session_protocol::on_suggest_difficulty(const message& m, clock::time_point
 }
 
 void session_protocol::on_submit(const message& m, clock::time_point now, output& out) {
-    if (!subscribed_) {
-        error_reply(out, m.id, 25, "Not subscribed", true);
-        return;
-    }
-    if (!authorized_) {
-        error_reply(out, m.id, 24, "Unauthorized worker", true);
-        return;
-    }
+    if (!subscribed_) return error_reply(out, m.id, 25, "Not subscribed", true);
+    if (!authorized_) return error_reply(out, m.id, 24, "Unauthorized worker", true);
     last_activity_ = now;
     const std::size_t n = param_count(m);
     bool ok = n == 5 || n == 6;
     for (std::size_t i = 0; ok && i < n; ++i) ok = is_string_param(m, i);
-    if (!ok) {
-        out.lines.push_back(reply_error(m.id, 20, "Invalid submit params", true));
-        count_reject(out);
-        return;
-    }
+    if (!ok) return reject_share(out, m.id, 20, "Invalid submit params", true);
     share s;
     s.worker = printable(string_param(m, 0), max_worker_chars);
     s.job_id = std::string(string_param(m, 1).substr(0, max_job_id_chars + 1));
@@ -354,11 +330,7 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
     const auto vbits = n == 6 ? parse_u32_hex(string_param(m, 5)) : std::optional<std::uint32_t>(0);
     const char* bad = !en2 ? "Invalid extranonce2" : !ntime ? "Invalid ntime" : !nonce ? "Invalid nonce"
                       : !vbits ? "Invalid version bits" : nullptr;
-    if (bad != nullptr) {
-        out.lines.push_back(reply_error(m.id, 20, bad, true));
-        count_reject(out);
-        return;
-    }
+    if (bad != nullptr) return reject_share(out, m.id, 20, bad, true);
     s.extranonce2 = std::move(*en2);
     s.ntime = *ntime;
     s.nonce = *nonce;
@@ -381,44 +353,22 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
     }
 
     const share_result r = source_.submit_share(reg_.id, s);
-    const auto now_wall = std::chrono::system_clock::now();
     if (r.block) {
         ++stats_.blocks;
         log("block found by '" + s.worker + "' (job " + s.job_id + ")");
     }
     if (r.status == share_status::accepted) {
-        ++stats_.accepted;
-        consecutive_rejects_ = 0;
-        stats_.accepted_difficulty += s.difficulty;
-        stats_.best_share_difficulty = std::max(stats_.best_share_difficulty, r.hash_difficulty);
-        stats_.last_share_at = now_wall;
-        vardiff_.on_share(now);
+        count_accept(s.difficulty, r.hash_difficulty, now);
         out.lines.push_back(reply_bool(m.id, true));
         return;
     }
-    auto [code, text] = reject_for(r.status);
-    if (r.stratum_code != 0) code = r.stratum_code;
-    out.lines.push_back(reply_error(m.id, code, r.reason.empty() ? text : std::string_view(r.reason), true));
-    count_reject(out);
-}
-
-void session_protocol::count_reject(output& out) {
-    ++stats_.rejected;
-    if (++consecutive_rejects_ > max_consecutive_rejects) {
-        out.close_reason = "more than " + std::to_string(max_consecutive_rejects) + " rejected shares in a row";
-        out.why = misbehaviour::flood;
-    }
+    const int code = r.stratum_code != 0 ? r.stratum_code : stratum_error_code(r.status);
+    reject_share(out, m.id, code, r.reason.empty() ? std::string_view(stratum_error_message(r.status)) : r.reason,
+                 true);
 }
 
 void session_protocol::on_job(std::shared_ptr<const job> j, clock::time_point now, output& out) {
-    if (!j || !subscribed_) return;
-    // Never re-send a job id (ESP-Miner ignores duplicates, XMRig disconnects).
-    if (find_job(j->id) != nullptr) return;
-    if (!authorized_) {
-        latest_job_ = std::move(j);
-        return;
-    }
-    send_job(j, !notified_, now, out);
+    if (take_job(j)) send_job(j, !notified_, now, out);
 }
 
 void session_protocol::send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now,
@@ -433,14 +383,7 @@ void session_protocol::send_job(const std::shared_ptr<const job>& j, bool force_
     if (force_clean) n.clean_jobs = true;
     out.lines.push_back(notify_job(n));
     notified_ = true;
-    jobs_.push_back({j, vardiff_.current()});
-    while (jobs_.size() > max_tracked_jobs) jobs_.pop_front();
-}
-
-const session_protocol::tracked_job* session_protocol::find_job(std::string_view id) const noexcept {
-    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
-        if (it->j->id == id) return &*it;
-    return nullptr;
+    track_job(j, vardiff_.current());
 }
 
 }  // namespace sb::bridge::stratum

@@ -78,27 +78,32 @@ enum class misbehaviour : std::uint8_t {
 // The ban score of a kind of misbehaviour (0 for none).
 std::uint32_t ban_score(misbehaviour m) noexcept;
 
-class session_protocol {
+// A KAWPOW submit waiting for its verdict (kawpow_protocol.hpp): verified off the I/O
+// thread, then brought back to the session.
+struct kawpow_pending_submit {
+    json_id id;
+    consumer_id consumer = 0;
+    kawpow_share share;
+};
+
+// What a session state machine hands the server after each event.
+struct session_output {
+    std::vector<std::string> lines;  // each ends in "\n", to be sent in order
+    std::string close_reason;        // non-empty: close the connection (after nothing more)
+    misbehaviour why = misbehaviour::none;       // with close_reason
+    std::vector<kawpow_pending_submit> verify;   // KAWPOW: to judge off the I/O thread
+};
+
+// What both dialects share: registration at subscribe, authorize with the payout modes,
+// the subscribe and share-idle timeouts, error-reply and reject counting with their flood
+// caps, and the jobs sent with the difficulty each was sent with. Not thread-safe.
+class session_core {
 public:
     using clock = std::chrono::steady_clock;
+    using output = session_output;
 
-    struct output {
-        std::vector<std::string> lines;  // each ends in "\n", to be sent in order
-        std::string close_reason;        // non-empty: close the connection (after nothing more)
-        misbehaviour why = misbehaviour::none;  // with close_reason
-    };
-
-    // consumer: what the work source calls on_job on (registered at subscribe).
-    session_protocol(work_source& source, std::shared_ptr<work_consumer> consumer, session_settings settings,
-                     clock::time_point now);
-    ~session_protocol();
-    session_protocol(const session_protocol&) = delete;
-    session_protocol& operator=(const session_protocol&) = delete;
-
-    // One inbound line (terminator stripped, not blank).
-    void on_line(std::string_view line, clock::time_point now, output& out);
-    // A job from the work source (already on this session's strand).
-    void on_job(std::shared_ptr<const job> j, clock::time_point now, output& out);
+    session_core(const session_core&) = delete;
+    session_core& operator=(const session_core&) = delete;
 
     // When the session times out if nothing happens before (subscribe or share idle).
     clock::time_point deadline() const noexcept;
@@ -113,26 +118,47 @@ public:
     const session_stats& stats() const noexcept { return stats_; }
     bool subscribed() const noexcept { return subscribed_; }
     bool authorized() const noexcept { return authorized_; }
-    std::uint32_t version_mask() const noexcept { return version_mask_; }
 
-private:
+protected:
     struct tracked_job {
         std::shared_ptr<const job> j;
         double difficulty = 0;
     };
 
-    void on_configure(const message& m, output& out);
-    void on_subscribe(const message& m, clock::time_point now, output& out);
-    void on_authorize(const message& m, clock::time_point now, output& out);
-    // Counts a rejected submit; closes the session past max_consecutive_rejects.
-    void count_reject(output& out);
+    // consumer: what the work source calls on_job on (registered at subscribe).
+    session_core(work_source& source, std::shared_ptr<work_consumer> consumer, session_settings settings,
+                 clock::time_point now);
+    ~session_core();
+
+    // The parsed line, or nullopt after setting a garbage close.
+    std::optional<message> parse(std::string_view line, output& out);
+    // Bracket the handling of one request: a request answered without an error resets
+    // the error-reply count.
+    void begin_request() noexcept { errored_ = false; }
+    void end_request() noexcept {
+        if (!errored_) consecutive_errors_ = 0;
+    }
     // Replies with an error (not a share verdict) and counts it; closes the session past
     // max_consecutive_errors.
     void error_reply(output& out, const json_id& id, int code, std::string_view text, bool reject_reason = false);
-    void on_submit(const message& m, clock::time_point now, output& out);
-    void on_suggest_difficulty(const message& m, clock::time_point now, output& out);
-    void send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now, output& out);
+    // A rejected share: the reply, then the count; closes past max_consecutive_rejects.
+    void reject_share(output& out, const json_id& id, int code, std::string_view text, bool reject_reason);
+    // Registers with the source at the first subscribe. False (after an error reply and a
+    // close) when the source has no extranonce1 left.
+    bool subscribe(const message& m, clock::time_point now, output& out);
+    // mining.authorize: subscribe first, a worker name, the payout address in
+    // address-username mode, "d=N" in the password; replies. True only for the first
+    // successful authorize (the caller then sends its first job).
+    bool authorize(const message& m, clock::time_point now, output& out);
+    // The job to notify right after the first authorize (null: none yet).
+    std::shared_ptr<const job> first_job();
+    // A job from the source: true when the caller should send it now (subscribed,
+    // authorized, never sent); before authorize the newest is kept for first_job().
+    bool take_job(std::shared_ptr<const job>& j);
+    void track_job(std::shared_ptr<const job> j, double difficulty);
     const tracked_job* find_job(std::string_view id) const noexcept;
+    // Statistics and vardiff of an accepted share; the reject streak ends.
+    void count_accept(double difficulty, double hash_difficulty, clock::time_point now);
     void log(std::string_view what) const;
 
     work_source& source_;
@@ -141,26 +167,47 @@ private:
     vardiff vardiff_;
     clock::time_point created_at_;
     clock::time_point last_activity_;
-
     bool subscribed_ = false;
     bool authorized_ = false;
     bool registered_ = false;
     registration reg_;
-    std::string subscribe_result_sid_;
-
-    bool configured_ = false;          // mining.configure negotiated version-rolling
-    std::uint32_t version_mask_ = 0;
-    std::optional<double> last_suggestion_;
-    bytes payout_script_;              // address-username mode
-
+    bytes payout_script_;                    // address-username mode
     std::shared_ptr<const job> latest_job_;  // newest job received before it could be sent
     bool notified_ = false;                  // a notify went out since authorize
-    bool difficulty_sent_ = false;
     std::deque<tracked_job> jobs_;           // newest last, at most max_tracked_jobs
     session_stats stats_;
+
+private:
     std::uint32_t consecutive_rejects_ = 0;  // reset by an accepted share
     std::uint32_t consecutive_errors_ = 0;   // reset by a request answered without error
     bool errored_ = false;                   // the current request got an error reply
+};
+
+// The SHA-256d dialect.
+class session_protocol final : public session_core {
+public:
+    session_protocol(work_source& source, std::shared_ptr<work_consumer> consumer, session_settings settings,
+                     clock::time_point now)
+        : session_core(source, std::move(consumer), std::move(settings), now) {}
+
+    // One inbound line (terminator stripped, not blank).
+    void on_line(std::string_view line, clock::time_point now, output& out);
+    // A job from the work source (already on this session's strand).
+    void on_job(std::shared_ptr<const job> j, clock::time_point now, output& out);
+
+    std::uint32_t version_mask() const noexcept { return version_mask_; }
+
+private:
+    void on_configure(const message& m, output& out);
+    void on_authorize(const message& m, clock::time_point now, output& out);
+    void on_submit(const message& m, clock::time_point now, output& out);
+    void on_suggest_difficulty(const message& m, clock::time_point now, output& out);
+    void send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now, output& out);
+
+    bool configured_ = false;  // mining.configure negotiated version-rolling
+    std::uint32_t version_mask_ = 0;
+    std::optional<double> last_suggestion_;
+    bool difficulty_sent_ = false;
 };
 
 }  // namespace sb::bridge::stratum

@@ -24,6 +24,7 @@
 #include <boost/asio/write.hpp>
 
 #include "stratum/codec.hpp"
+#include "stratum/kawpow_protocol.hpp"
 
 namespace sb::bridge::stratum {
 
@@ -117,9 +118,10 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
 
 namespace {
 
-template <class Stream>
-class session final : public session_handle, public std::enable_shared_from_this<session<Stream>> {
+template <class Stream, class Protocol>
+class session final : public session_handle, public std::enable_shared_from_this<session<Stream, Protocol>> {
     static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+    static constexpr bool is_kawpow = std::is_same_v<Protocol, kawpow_session_protocol>;
 
     // What the work source holds: a weak link, so a source that keeps consumers does not
     // keep closed sessions alive.
@@ -135,6 +137,8 @@ class session final : public session_handle, public std::enable_shared_from_this
     };
 
 public:
+    using clock = session_core::clock;
+
     session(Stream stream, std::shared_ptr<detail::server_state> srv, std::uint64_t id, std::shared_ptr<stats_cell> cell,
             const config::stratum_listener& listener)
         : stream_(std::move(stream)),
@@ -151,8 +155,8 @@ public:
     void post_job(std::shared_ptr<const job> j) {
         asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), j = std::move(j)] {
             if (self->closed_ || !self->protocol_) return;
-            session_protocol::output out;
-            self->protocol_->on_job(j, session_protocol::clock::now(), out);
+            session_output out;
+            self->protocol_->on_job(j, clock::now(), out);
             self->flush(out);
         });
     }
@@ -169,8 +173,6 @@ public:
         asio::post(lowest_layer(stream_).get_executor(),
                    [self = this->shared_from_this(), reason = std::move(reason)] { self->close(reason); });
     }
-
-    using clock = session_protocol::clock;
 
 private:
     void do_start() {
@@ -189,9 +191,8 @@ private:
         s.log = [log = o.log, remote = remote_](std::string_view what) {
             log(remote + ": " + std::string(what));
         };
-        protocol_ = std::make_unique<session_protocol>(
-            *server_->source, std::make_shared<forwarder>(this->weak_from_this()), std::move(s),
-            session_protocol::clock::now());
+        protocol_ = std::make_unique<Protocol>(*server_->source, std::make_shared<forwarder>(this->weak_from_this()),
+                                               std::move(s), clock::now());
         protocol_->stats().session_id = id_;
         protocol_->stats().remote = remote_;
         protocol_->stats().tls = is_tls;
@@ -271,7 +272,7 @@ private:
         if (closed_) return;
         if (reader_.feed({read_buf_.data(), n}))
             return close("protocol violation: line longer than 16 KiB", misbehaviour::oversize_line);
-        session_protocol::output out;
+        session_output out;
         while (auto line = reader_.next_line()) {
             protocol_->on_line(*line, clock::now(), out);
             if (!out.close_reason.empty()) break;
@@ -289,10 +290,13 @@ private:
         do_read();
     }
 
-    void flush(session_protocol::output& out) {
+    void flush(session_output& out) {
         for (auto& line : out.lines) {
             if (closed_) break;
             enqueue(line);
+        }
+        if constexpr (is_kawpow) {
+            for (auto& p : out.verify) verify(std::move(p));
         }
         publish_stats();
         if (!out.close_reason.empty()) close(out.close_reason, out.why);
@@ -333,6 +337,26 @@ private:
 
     static std::size_t write_queue_pause_bytes(std::size_t limit) { return limit / write_queue_pause_divisor; }
 
+    // KAWPOW: the share is judged by the verification runner, the verdict comes back to
+    // this strand. A session closed meanwhile drops it (the block, if any, was already
+    // handed to the submitter by the judgement).
+    void verify(kawpow_pending_submit p) {
+        auto job = [self = this->shared_from_this(), p = std::move(p)]() mutable {
+            auto r = self->server_->source->submit_kawpow_share(p.consumer, p.share);
+            asio::post(lowest_layer(self->stream_).get_executor(),
+                       [self, p = std::move(p), r = std::move(r)] {
+                           if (self->closed_ || !self->protocol_) return;
+                           session_output out;
+                           self->protocol_->on_verdict(p, r, clock::now(), out);
+                           self->flush(out);
+                       });
+        };
+        if (server_->options.verify)
+            server_->options.verify(std::move(job));
+        else
+            job();
+    }
+
     void publish_stats() {
         if (!protocol_) return;
         std::lock_guard lock(cell_->mutex);
@@ -366,7 +390,7 @@ private:
     std::shared_ptr<stats_cell> cell_;
     config::stratum_listener listener_;
     std::string remote_;
-    std::unique_ptr<session_protocol> protocol_;
+    std::unique_ptr<Protocol> protocol_;
     line_reader reader_;
     std::array<char, read_chunk_bytes> read_buf_{};
     std::deque<std::string> queue_;
@@ -417,7 +441,7 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     {
         std::lock_guard lock(mutex);
         // A banned IP is closed before anything is read (or a TLS handshake is spent).
-        if (bannable && bans.banned(key, session_protocol::clock::now(), true)) {
+        if (bannable && bans.banned(key, session_core::clock::now(), true)) {
             // Logged at the 1st, 2nd, 4th, 8th... refusal: a banned flood must not flood the log.
             const auto n = bans.refused(key);
             if ((n & (n - 1)) == 0) log(ip + ": refused: banned (" + std::to_string(n) + " connections refused)");
@@ -442,16 +466,23 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
         sessions[id] = entry{{}, cell, ip, key, bannable};
     }
     std::shared_ptr<session_handle> s;
-    if (l.tls) {
-        auto ts = std::make_shared<session<tls_stream>>(tls_stream(std::move(socket), *l.tls), shared_from_this(), id,
-                                                        cell, l.settings);
-        ts->start();
-        s = ts;
-    } else {
-        auto ps = std::make_shared<session<tcp::socket>>(std::move(socket), shared_from_this(), id, cell, l.settings);
-        ps->start();
-        s = ps;
-    }
+    auto open = [&]<class Protocol>() {
+        if (l.tls) {
+            auto ts = std::make_shared<session<tls_stream, Protocol>>(tls_stream(std::move(socket), *l.tls),
+                                                                      shared_from_this(), id, cell, l.settings);
+            ts->start();
+            s = ts;
+        } else {
+            auto ps = std::make_shared<session<tcp::socket, Protocol>>(std::move(socket), shared_from_this(), id,
+                                                                       cell, l.settings);
+            ps->start();
+            s = ps;
+        }
+    };
+    if (options.dialect == dialect::kawpow)
+        open.template operator()<kawpow_session_protocol>();
+    else
+        open.template operator()<session_protocol>();
     {
         std::lock_guard lock(mutex);
         if (auto it = sessions.find(id); it != sessions.end()) it->second.session = s;
@@ -465,7 +496,7 @@ void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const s
     if (it == sessions.end()) return;
     if (auto p = per_ip.find(it->second.ip); p != per_ip.end() && --p->second == 0) per_ip.erase(p);
     if (why != misbehaviour::none && it->second.bannable && !stopped &&
-        bans.add(it->second.ban_key, ban_score(why), reason, session_protocol::clock::now()))
+        bans.add(it->second.ban_key, ban_score(why), reason, session_core::clock::now()))
         log(it->second.ban_key + ": banned for " + seconds_text(options.bans.duration) + ": " + reason);
     sessions.erase(it);
 }
@@ -473,6 +504,7 @@ void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const s
 server_options server_options_for(const config::chain_settings& chain) {
     server_options o;
     o.listeners = chain.stratum;
+    o.dialect = params(chain.net).coin == coin_type::ravencoin ? dialect::kawpow : dialect::sha256d;
     o.payout = chain.payout.mode;
     o.net = chain.net;
     o.extranonce2_size = chain.extranonce2_size;
@@ -579,7 +611,7 @@ std::vector<session_stats> server::snapshot() const {
 
 std::vector<ban_info> server::bans() const {
     std::vector<ban_list::ban> in_force;
-    const auto now = session_protocol::clock::now();
+    const auto now = session_core::clock::now();
     {
         std::lock_guard lock(impl_->mutex);
         in_force = impl_->bans.bans(now);

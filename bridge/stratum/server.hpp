@@ -1,4 +1,4 @@
-// The Stratum v1 (SHA-256d) server of one chain: a TCP (optionally TLS) listener per
+// The Stratum v1 server of one chain (the SHA-256d or the KAWPOW dialect): a TCP (optionally TLS) listener per
 // configured Stratum port, connection caps, and one session per connection fed with
 // work by a work_source (the dispatcher). Sessions are tracked for the dashboard.
 //
@@ -33,9 +33,20 @@ namespace detail {
 struct server_state;
 }
 
+// The Stratum dialect a server speaks: SHA-256d (stratum.md §0-§4) or KAWPOW (§5).
+enum class dialect : std::uint8_t { sha256d, kawpow };
+
+// Runs a task off the I/O threads (KAWPOW share verification).
+using task_runner = std::function<void(std::function<void()>)>;
+
 struct server_options {
     // One listener each; port 0 binds a free port (listeners() reports it).
     std::vector<config::stratum_listener> listeners;
+    stratum::dialect dialect = stratum::dialect::sha256d;
+    // KAWPOW: where submits are verified (milliseconds each). It must outlive every
+    // session, and run each task exactly once. Empty: on the session's I/O thread, which
+    // is for tests only (a miner's reply then waits behind other verifications).
+    task_runner verify;
     config::payout_mode payout = config::payout_mode::fixed_address;
     network net = network::bitcoin_regtest;
     unsigned extranonce2_size = default_extranonce2_size;
@@ -56,8 +67,8 @@ struct server_options {
     std::function<void(std::string_view)> log;  // default: stderr, one line per event
 };
 
-// The options for a configured chain (its Stratum listeners, payout mode, network and
-// extranonce2 size); the limits keep their defaults.
+// The options for a configured chain (its Stratum listeners, dialect, payout mode,
+// network and extranonce2 size); the limits keep their defaults and verify is empty.
 server_options server_options_for(const config::chain_settings& chain);
 
 // A ban in force, for the dashboard.
