@@ -13,7 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sb/core/block.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/core/ravencoin.hpp"
+#include "sb/core/uint256.hpp"
+#include "sb/gpu/kawpow.hpp"
 
 namespace sb::bridge {
 
@@ -161,6 +165,21 @@ std::string format_journal_record(const journal_record& r) {
     return body;
 }
 
+namespace {
+
+// Whether hash (internal order) is the block's: the sha256d of an 80-byte header, or for a
+// Ravencoin KAWPOW block (120-byte header) the final hash its mix hash implies — two
+// keccak-f800, no DAG, the same value a node shows as the block hash.
+bool header_hash_is(byte_span block, const hash256& hash) {
+    if (block.size() > block_header_size && sha256d(block.first(block_header_size)) == hash) return true;
+    if (block.size() <= ravencoin::kawpow_header_size) return false;
+    const auto h = ravencoin::parse_kawpow_header(block.first<ravencoin::kawpow_header_size>());
+    const hash256 final_be = gpu::kawpow::final_hash_from_mix(h.header_hash(), h.mix_hash, h.nonce64);
+    return uint256::from_be_bytes(final_be.data()).to_hash() == hash;
+}
+
+}  // namespace
+
 result<journal_record> parse_journal_record(std::string_view line) {
     if (line.size() > max_journal_line_bytes) return journal_errc::line_too_long;
     const std::size_t last_sp = line.rfind(' ');
@@ -180,8 +199,7 @@ result<journal_record> parse_journal_record(std::string_view line) {
             return journal_errc::record_invalid;
         if (f[4].size() > 2 * max_journal_block_bytes) return journal_errc::block_invalid;
         auto block = from_hex(f[4], 2 * max_journal_block_bytes);
-        if (!block || block->size() <= 80) return journal_errc::block_invalid;
-        if (sha256d(byte_span(block->data(), 80)) != r.hash) return journal_errc::block_invalid;
+        if (!block || !header_hash_is(*block, r.hash)) return journal_errc::block_invalid;
         r.block = std::move(*block);
         return r;
     }

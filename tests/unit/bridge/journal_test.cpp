@@ -10,7 +10,9 @@
 
 #include "dispatch/journal.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/core/uint256.hpp"
 #include "seed.hpp"
+#include "vectors.hpp"
 
 using namespace sb;
 using bridge::block_status;
@@ -97,6 +99,44 @@ TEST_CASE("journal: corrupt records are refused by the parser") {
     wrong.hash[0] ^= 1;
     CHECK(bridge::parse_journal_record(bridge::format_journal_record(wrong)).error() ==
           bridge::journal_errc::block_invalid);
+}
+
+TEST_CASE("journal: a Ravencoin block is kept under its KAWPOW hash and replays") {
+    // Source: ravencoin.json, a 120-byte header accepted by Ravencoin Core 4.6.1 regtest.
+    const auto& v = test::vector_json("ravencoin.json")["kawpow_blocks_accepted"][0];
+    bytes block = *from_hex(v["header120"].GetString());
+    REQUIRE(block.size() == 120);
+    block.push_back(1);  // a transaction count and bytes after the header
+    block.push_back(0);
+    bridge::journal_record f;
+    f.type = bridge::journal_record::kind::found;
+    f.height = v["height"].GetUint();
+    // The node shows the final hash as the block hash: its display order is our internal
+    // order reversed.
+    f.hash = uint256::from_hex(v["final_hash_block_hash"].GetString())->to_hash();
+    f.block = block;
+    f.time = 3582830250;
+    auto p = bridge::parse_journal_record(bridge::format_journal_record(f));
+    REQUIRE_MESSAGE(p, p.error().message());
+    CHECK(p->hash == f.hash);
+    CHECK(p->block == block);
+    // A forged mix hash no longer gives the recorded hash.
+    bridge::journal_record forged = f;
+    forged.block[100] ^= 1;
+    CHECK(bridge::parse_journal_record(bridge::format_journal_record(forged)).error() ==
+          bridge::journal_errc::block_invalid);
+
+    temp_dir dir;
+    {
+        auto j = journal::open(dir.file(), [](std::string_view) {});
+        REQUIRE(j);
+        CHECK_FALSE((*j)->append_found(f.height, f.hash, block, f.time));
+    }
+    auto j = journal::open(dir.file(), [](std::string_view) {});
+    REQUIRE(j);
+    REQUIRE((*j)->pending().size() == 1);
+    CHECK((*j)->pending()[0].block == block);
+    CHECK((*j)->skipped_at_open() == 0);
 }
 
 TEST_CASE("journal: append is on disk at once and a reopen replays pending blocks") {
