@@ -3,9 +3,11 @@
 // into the Stratum listeners, and found blocks into the submitter (journal first, then
 // every node at once). DESIGN.md §1 and §4.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +22,8 @@
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
 #include "dispatch/submitter.hpp"
+#include "mining/device_worker.hpp"
+#include "sb/gpu/device.hpp"
 #include "sb/config/config.hpp"
 #include "sb/node/template_source.hpp"
 #include "sb/core/hex.hpp"
@@ -59,8 +63,11 @@ struct chain_runtime {
     std::unique_ptr<node::template_source> templates;
     std::unique_ptr<bridge::stratum::server> stratum;
     std::unique_ptr<p2p_link> p2p;
+    // Local mining devices (config "devices"), one thread each, on this dispatcher.
+    std::vector<std::unique_ptr<bridge::mining::device_worker>> devices;
 
     void stop() {
+        for (auto& w : devices) w->stop();  // joins: at most one search call each
         if (p2p) p2p->stop();
         if (templates) templates->stop();
         if (stratum) stratum->stop();
@@ -113,8 +120,73 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
         }
         w.Key("job_height");
         w.Uint(ds.height);
+        // "header_only": coinbase-only templates from the P2P tip while the RPC is down.
+        str("work_mode", rt->p2p && rt->p2p->header_only_active() ? "header_only" : "full");
+        w.Key("p2p_peers");
+        w.StartArray();
+        if (rt->p2p)
+            for (const auto& p : rt->p2p->peers()) {
+                w.StartObject();
+                str("address", p.address);
+                str("configured_as", p.configured_as);
+                w.Key("connected");
+                w.Bool(p.connected);
+                str("user_agent", p.user_agent);
+                w.Key("height");
+                w.Int(p.height);
+                w.Key("ping_ms");
+                if (p.ping_ms) w.Double(*p.ping_ms);
+                else w.Null();
+                w.Key("inbound");
+                w.Bool(p.inbound);
+                w.Key("since");
+                w.Int64(p.since);
+                w.EndObject();
+            }
+        w.EndArray();
         w.Key("sessions");
         w.Uint64(rt->stratum->connection_count());
+        w.Key("devices");
+        w.StartArray();
+        for (const auto& dw : rt->devices) {
+            const auto d = dw->stats();
+            w.StartObject();
+            str("id", d.device_id);
+            str("name", d.device_name);
+            str("backend", d.backend);
+            str("state", bridge::mining::to_string(d.state));
+            str("error", d.last_error);
+            w.Key("intensity");
+            w.Uint(d.intensity);
+            w.Key("hashes");
+            w.Uint64(d.hashes);
+            w.Key("hashrate_1m");
+            w.Double(d.hashrate_1m);
+            w.Key("hashrate_5m");
+            w.Double(d.hashrate_5m);
+            w.Key("candidates");
+            w.Uint64(d.candidates);
+            w.Key("dropped_candidates");
+            w.Uint64(d.dropped_candidates);
+            w.Key("hardware_errors");
+            w.Uint64(d.hardware_errors);
+            w.Key("shares");
+            w.StartObject();
+            w.Key("accepted");
+            w.Uint64(d.shares_accepted);
+            w.Key("rejected");
+            w.Uint64(d.shares_rejected);
+            w.EndObject();
+            w.Key("blocks");
+            w.Uint64(d.blocks);
+            w.Key("share_difficulty");
+            w.Double(d.share_difficulty);
+            str("job_id", d.job_id);
+            w.Key("job_height");
+            w.Uint(d.job_height);
+            w.EndObject();
+        }
+        w.EndArray();
         w.Key("shares");
         w.StartObject();
         w.Key("accepted");
@@ -160,6 +232,9 @@ void log_line(const std::string& chain, std::string_view text) {
 
 int run_daemon(const config::settings& s) {
     asio::io_context io;
+    // KAWPOW share verification (milliseconds each) runs here, off the I/O threads, so a
+    // miner's reply never waits behind another miner's verification (stratum.md §5: 2 s).
+    asio::thread_pool verify_pool(std::max(1u, std::thread::hardware_concurrency() / 2));
     std::vector<std::unique_ptr<chain_runtime>> chains;
 
     std::error_code fs_ec;
@@ -167,6 +242,23 @@ int run_daemon(const config::settings& s) {
     if (fs_ec) {
         std::fprintf(stderr, "solobridge: cannot create data_dir %s: %s\n", s.data_dir.c_str(), fs_ec.message().c_str());
         return exit_failure;
+    }
+
+    // Local devices first: one that is missing or fails its self-test stops the daemon
+    // before anything listens.
+    std::vector<std::vector<std::unique_ptr<gpu::sha256d_searcher>>> searchers;
+    for (const auto& c : s.chains) {
+        searchers.emplace_back();
+        for (const auto& dev : c.devices) {
+            std::string detail;
+            auto opened = gpu::open_sha256d(dev.id, &detail);
+            if (!opened) {
+                std::fprintf(stderr, "solobridge: [%s] device %s cannot be used: %s%s%s\n", c.id.c_str(), dev.id.c_str(),
+                             opened.error().message().c_str(), detail.empty() ? "" : ": ", detail.c_str());
+                return exit_usage;
+            }
+            searchers.back().push_back(std::move(*opened));
+        }
     }
 
     for (const auto& c : s.chains) {
@@ -206,11 +298,16 @@ int run_daemon(const config::settings& s) {
 
         // The node's P2P port: new blocks are heard there first (→ clean jobs at once), and
         // found blocks are announced there too, beside submitblock.
-        if (const auto& p2p_ep = c.nodes.front().p2p) {
+        std::vector<node::p2p::peer_endpoint> p2p_peers;
+        for (const auto& n : c.nodes)
+            if (n.p2p) p2p_peers.push_back({n.p2p->host, n.p2p->port});
+        for (const auto& e : c.p2p_peers) p2p_peers.push_back({e.host, e.port});
+        if (!p2p_peers.empty()) {
             if (p2p_supported(chain)) {
                 p2p_link_options popt;
-                popt.address = p2p_ep->host;
-                popt.port = p2p_ep->port;
+                popt.peers = std::move(p2p_peers);
+                popt.target_outbound = c.p2p_target_outbound;
+                popt.dns_seeds = c.p2p_dns_seeds;
                 popt.data_dir = s.data_dir;
                 node::template_source* ts = rt->templates.get();
                 popt.on_new_tip = [d, ts] {
@@ -218,6 +315,11 @@ int run_daemon(const config::settings& s) {
                     ts->notify_new_tip();
                 };
                 popt.log = log;
+                popt.header_only = c.p2p_header_only_work;
+                popt.rpc_reachable = [ts] { return ts->status().rpc.state != node::link_state::down; };
+                popt.on_header_template = [d, log](std::shared_ptr<const node::block_template> t) {
+                    if (auto ec = d->on_template(std::move(t))) log("header-only template not used: " + ec.message());
+                };
                 rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
                 p2p_link* link = rt->p2p.get();
                 rt->submitter->set_relay([link](const bridge::found_block& b) { link->relay(b.block); });
@@ -228,6 +330,7 @@ int run_daemon(const config::settings& s) {
 
         auto sopts = bridge::stratum::server_options_for(c);
         sopts.log = log;
+        sopts.verify = [&verify_pool](std::function<void()> task) { asio::post(verify_pool, std::move(task)); };
         auto source = std::make_shared<bridge::stratum::dispatcher_source>(rt->dispatcher);
         rt->stratum = std::make_unique<bridge::stratum::server>(io, std::move(source), sopts);
         if (auto ec = rt->stratum->start()) {
@@ -238,6 +341,23 @@ int run_daemon(const config::settings& s) {
         for (const auto& l : rt->stratum->listeners())
             std::printf("[%s] stratum%s listening on %s:%u\n", id.c_str(), l.tls ? "+tls" : "", l.address.c_str(),
                         static_cast<unsigned>(l.port));
+        auto& opened = searchers[chains.size()];
+        for (std::size_t i = 0; i < opened.size(); ++i) {
+            const auto info = opened[i]->info();
+            bridge::mining::device_worker_options wopt;
+            wopt.intensity = c.devices[i].intensity;
+            wopt.payout_script = c.payout.script_pubkey;
+            wopt.log = log;
+            auto worker = std::make_unique<bridge::mining::device_worker>(rt->dispatcher, std::move(opened[i]), wopt);
+            if (auto ec = worker->start()) {
+                std::fprintf(stderr, "solobridge: [%s] device %s cannot mine: %s\n", id.c_str(), info.id.c_str(),
+                             ec.message().c_str());
+                return exit_usage;
+            }
+            std::printf("[%s] device %s (%s, %s) mining, intensity %u\n", id.c_str(), info.id.c_str(), info.name.c_str(),
+                        info.backend.c_str(), c.devices[i].intensity);
+            rt->devices.push_back(std::move(worker));
+        }
         rt->templates->start();
         if (rt->p2p) rt->p2p->start();
         std::printf("[%s] %s: work from %s (%zu node%s), payout %s\n", id.c_str(), std::string(chain.name).c_str(),
@@ -277,6 +397,16 @@ int run_daemon(const config::settings& s) {
                             rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(),
                             static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected),
                             static_cast<unsigned long long>(ss.found), static_cast<unsigned long long>(ss.accepted));
+                for (const auto& dw : rt->devices) {
+                    const auto d = dw->stats();
+                    std::printf("[%s] device %s %s: %.3f MH/s (1 m), shares %llu accepted %llu rejected, %llu hardware "
+                                "errors, blocks %llu\n",
+                                rt->settings.id.c_str(), d.device_id.c_str(), bridge::mining::to_string(d.state),
+                                d.hashrate_1m / 1e6, static_cast<unsigned long long>(d.shares_accepted),
+                                static_cast<unsigned long long>(d.shares_rejected),
+                                static_cast<unsigned long long>(d.hardware_errors),
+                                static_cast<unsigned long long>(d.blocks));
+                }
             }
             std::fflush(stdout);
             arm_status();
@@ -303,6 +433,7 @@ int run_daemon(const config::settings& s) {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& t : pool) t.join();
+    verify_pool.join();
     chains.clear();
     return exit_ok;
 }

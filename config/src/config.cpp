@@ -47,6 +47,16 @@ std::optional<endpoint> parse_endpoint(std::string_view text, bool allow_port_ze
     return endpoint{std::string(host), static_cast<std::uint16_t>(p)};
 }
 
+bool valid_device_id(std::string_view id) noexcept {
+    if (id == "cpu") return true;
+    std::string_view n;
+    if (id.starts_with("cuda:")) n = id.substr(5);
+    else if (id.starts_with("opencl:")) n = id.substr(7);
+    else return false;
+    if (n.empty() || n.size() > 3 || (n.size() > 1 && n[0] == '0')) return false;
+    return std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string config_error::to_string() const {
     std::string s = at.to_string();
     if (!s.empty()) s += ": ";
@@ -396,9 +406,22 @@ void read_listener(validator& val, const json_value& v, const std::string& path,
     }
 }
 
+void read_device(validator& val, const json_value& v, const std::string& path, device_settings& out) {
+    if (!val.object(v, path, {"id", "intensity"})) return;
+    if (auto id = val.string(v, "id", path, true, 32)) {
+        if (!valid_device_id(*id))
+            val.error(path + ".id", v.find("id")->where(),
+                      "must be \"cpu\", \"cuda:N\" or \"opencl:N\" (see `solobridge devices`), not \"" + *id + "\"");
+        out.id = *id;
+    }
+    if (auto x = val.integer(v, "intensity", path, min_device_intensity, max_device_intensity))
+        out.intensity = static_cast<unsigned>(*x);
+}
+
 void read_chain(validator& val, const json_value& v, const std::string& path, chain_settings& out) {
     if (!val.object(v, path, {"id", "network", "nodes", "payout", "coinbase_tag", "extranonce2_size", "stratum",
-                              "template_refresh_s"}))
+                              "template_refresh_s", "p2p_peers", "p2p_target_outbound", "p2p_dns_seeds", "devices",
+                              "p2p_header_only_work"}))
         return;
     const chain_params* chain = nullptr;
     if (auto n = val.string(v, "network", path, true, 64)) {
@@ -442,6 +465,42 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
         }
     }
     if (auto x = val.integer(v, "template_refresh_s", path, 1, 600)) out.template_refresh_s = static_cast<std::uint32_t>(*x);
+    if (const json_value* ps = val.array(v, "p2p_peers", path, false, 0, 32)) {
+        for (std::size_t i = 0; i < ps->items().size(); ++i) {
+            const json_value& item = ps->items()[i];
+            const std::string where = path + ".p2p_peers[" + std::to_string(i) + "]";
+            std::optional<endpoint> ep;
+            if (item.type() == kind::string) ep = parse_endpoint(item.as_string());
+            if (!ep) val.error(where, item.where(), "must be a \"host:port\" string (IPv6 as [addr]:port)");
+            else out.p2p_peers.push_back(*ep);
+        }
+    }
+    if (auto x = val.integer(v, "p2p_target_outbound", path, 0, 32)) out.p2p_target_outbound = static_cast<std::uint32_t>(*x);
+    if (auto b = val.boolean(v, "p2p_dns_seeds", path)) out.p2p_dns_seeds = *b;
+    if (auto b = val.boolean(v, "p2p_header_only_work", path)) out.p2p_header_only_work = *b;
+    if (const json_value* ds = val.array(v, "devices", path, false, 0, max_devices_per_chain)) {
+        if (chain != nullptr && chain->coin == coin_type::ravencoin && !ds->items().empty())
+            val.error(path + ".devices", ds->where(),
+                      "local devices mine SHA-256d chains only: KAWPOW (Ravencoin) device mining is not supported yet; "
+                      "point GPU miners at a Stratum listener instead");
+        else if (!ds->items().empty() && out.payout.mode == payout_mode::address_username && out.payout.address.empty() &&
+            v.find("payout") != nullptr)
+            val.error(path + ".devices", ds->where(),
+                      "local devices need payout.address in address-username mode (their blocks pay it)");
+        std::map<std::string, std::string> seen;
+        for (std::size_t i = 0; i < ds->items().size(); ++i) {
+            device_settings d;
+            const std::string where = path + ".devices[" + std::to_string(i) + "]";
+            read_device(val, ds->items()[i], where, d);
+            if (!d.id.empty()) {
+                auto [it, fresh] = seen.emplace(d.id, where);
+                if (!fresh)
+                    val.error(where + ".id", ds->items()[i].find("id")->where(),
+                              "device \"" + d.id + "\" is already listed as " + it->second);
+            }
+            out.devices.push_back(std::move(d));
+        }
+    }
 }
 
 load_result validate(const json_value& root) {
@@ -466,6 +525,7 @@ load_result validate(const json_value& root) {
         }
         if (const json_value* chains = val.array(root, "chains", "", true, 1, 16)) {
             std::set<std::string> ids;
+            std::map<std::string, std::string> devices_used;  // a device mines one chain
             for (std::size_t i = 0; i < chains->items().size(); ++i) {
                 chain_settings c;
                 const std::string path = "chains[" + std::to_string(i) + "]";
@@ -473,6 +533,16 @@ load_result validate(const json_value& root) {
                 if (!c.id.empty() && !ids.insert(c.id).second)
                     val.error(path + ".id", chains->items()[i].where(),
                               "chain id \"" + c.id + "\" is used twice (set distinct \"id\" values)");
+                std::set<std::string> here;
+                for (std::size_t j = 0; j < c.devices.size(); ++j) {
+                    const std::string& dev = c.devices[j].id;
+                    if (dev.empty() || !here.insert(dev).second) continue;
+                    const std::string dpath = path + ".devices[" + std::to_string(j) + "]";
+                    auto [it, fresh] = devices_used.emplace(dev, dpath);
+                    if (!fresh)
+                        val.error(dpath + ".id", chains->items()[i].find("devices")->items()[j].find("id")->where(),
+                                  "device \"" + dev + "\" is already used by " + it->second + " (a device mines one chain)");
+                }
                 s.chains.push_back(std::move(c));
             }
         }

@@ -20,6 +20,7 @@ public:
             case p2p_errc::too_many_inv: return "inventory message with too many entries";
             case p2p_errc::locator_too_large: return "getheaders locator with more than 101 entries";
             case p2p_errc::bad_user_agent: return "user agent too long";
+            case p2p_errc::too_many_addr: return "addr message with more than 1000 addresses";
             case p2p_errc::header_high_hash: return "header proof of work invalid (high-hash)";
             case p2p_errc::header_bad_diffbits: return "header bits differ from the required work (bad-diffbits)";
             case p2p_errc::header_time_too_old: return "header time not above median time past (time-too-old)";
@@ -28,6 +29,7 @@ public:
             case p2p_errc::header_invalid_parent: return "header descends from an invalid header";
             case p2p_errc::header_not_continuous: return "headers not continuous";
             case p2p_errc::header_unsupported_pow: return "proof of work of this chain cannot be checked";
+            case p2p_errc::header_low_work: return "low-work side-branch headers beyond the stored limit";
             case p2p_errc::connect_failed: return "connect failed";
             case p2p_errc::connection_lost: return "connection lost";
             case p2p_errc::handshake_timeout: return "handshake timeout";
@@ -37,6 +39,7 @@ public:
             case p2p_errc::obsolete_version: return "peer protocol version too old";
             case p2p_errc::unconnecting_headers: return "too many unconnecting headers messages";
             case p2p_errc::write_queue_full: return "write queue full";
+            case p2p_errc::misbehaving: return "misbehaviour score reached the limit";
             case p2p_errc::closed: return "closed";
         }
         return "unknown p2p error";
@@ -69,6 +72,10 @@ bool is_punishable(std::error_code e) noexcept {
         case p2p_errc::header_not_continuous:
         case p2p_errc::message_before_handshake:
         case p2p_errc::duplicate_version:
+        case p2p_errc::too_many_addr:
+        case p2p_errc::header_low_work:
+        case p2p_errc::misbehaving:
+        case p2p_errc::unconnecting_headers:
             return true;
         default:
             return false;

@@ -272,13 +272,24 @@ result<add_result> header_chain::add_one(const block_header& h, std::int64_t now
             if (first) return ec;
             continue;
         }
-        first = false;
         header_entry e;
         e.header = cur;
         e.hash = cur_hash;
         e.height = nodes_[parent].height + 1;
         e.chain_work = nodes_[parent].chain_work + work_from_bits(cur.bits);
         e.parent = parent;
+        // Low-work side branches: counted, and refused once the budget is spent, so a
+        // peer cannot grow the tree without limit with cheap headers off an old block.
+        const header_entry& tip_now = nodes_[best_];
+        const uint256 margin = work_from_bits(tip_now.header.bits) * uint256(std::uint64_t(low_work_margin_blocks_));
+        if (e.chain_work + margin < tip_now.chain_work) {
+            if (!from_store && low_work_count_ >= max_low_work_headers_) {
+                if (first) return make_error_code(p2p_errc::header_low_work);
+                continue;
+            }
+            ++low_work_count_;
+        }
+        first = false;
         const auto idx = static_cast<std::uint32_t>(nodes_.size());
         nodes_.push_back(e);
         index_.emplace(cur_hash, idx);

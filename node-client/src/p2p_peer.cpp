@@ -55,7 +55,9 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         if (ec) return fail(p2p_errc::connect_failed, "bad peer address " + settings_.address);
         handshake_timer_.expires_after(settings_.connect_timeout + settings_.handshake_timeout);
         handshake_timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code e) {
-            if (!e && !self->ready_) self->fail(p2p_errc::handshake_timeout, "handshake not completed in time");
+            if (e || self->ready_) return;
+            if (!self->connected_) return self->fail(p2p_errc::connect_failed, "connect timed out");
+            self->fail(p2p_errc::handshake_timeout, "handshake not completed in time");
         }));
         socket_.async_connect(tcp::endpoint(address, settings_.port),
                               asio::bind_executor(strand_, [self = shared_from_this()](error_code e) {
@@ -66,6 +68,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     void on_connect(error_code ec) {
         if (closed_) return;
         if (ec) return fail(p2p_errc::connect_failed, "connect: " + ec.message());
+        connected_ = true;
         version_message v;
         v.version = our_protocol_version(params_);
         v.services = our_services(params_);
@@ -172,6 +175,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
             if (!parse_sendcmpct(f.payload)) return fail(p2p_errc::malformed_payload, "sendcmpct");
             return;
         }
+        if (c == cmd::addr || c == cmd::addrv2) return on_addr(f.payload, c == cmd::addrv2);
         // feefilter, reject, addr, getaddr, block (never requested), notfound and unknown
         // commands are ignored.
     }
@@ -190,6 +194,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         for (char& ch : info_.user_agent)
             if (ch < 0x20 || ch > 0x7e) ch = '?';
         info_.start_height = v->start_height;
+        info_.best_height = std::max(v->start_height, 0);
         features_ = features_for(params_, std::min(v->version, our_protocol_version(params_)));
         if (features_.wtxidrelay) send(cmd::wtxidrelay, {});
         if (features_.sendaddrv2) send(cmd::sendaddrv2, {});
@@ -205,10 +210,13 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     void maybe_ready() {
         if (ready_ || !got_version_ || !got_verack_) return;
         ready_ = true;
+        info_.connected_since = std::chrono::system_clock::now();
         handshake_timer_.cancel();
         if (features_.sendheaders) send(cmd::sendheaders, {});
         if (features_.sendcmpct && settings_.compact_blocks) send(cmd::sendcmpct, serialize(sendcmpct_message{false, 2}));
         request_headers();
+        // Once per connection, as Core does for outbound peers.
+        if (settings_.request_addresses) send(cmd::getaddr, {});
         for (const auto& b : relay_) announce(b);
         if (callbacks_.on_ready) callbacks_.on_ready(info_);
         if (closed_) return;
@@ -269,8 +277,17 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         auto r = chain_.add_all(headers, now_unix_s());
         if (!r) {
             if (r.error() == p2p_errc::header_time_too_new) return;  // may become valid later; not misbehaviour
+            if (r.error() == p2p_errc::header_low_work) {
+                // Cheap headers off an old block: not stored; repeated, the peer goes.
+                info_.misbehaviour += low_work_penalty;
+                if (info_.misbehaviour >= misbehaviour_threshold)
+                    return fail(p2p_errc::misbehaving, "low-work headers from " + to_hex_reversed(headers.front().hash()));
+                return;
+            }
             return fail(r.error(), "header " + to_hex_reversed(headers.front().hash()));
         }
+        if (const header_entry* last = chain_.find(headers.back().hash()))
+            info_.best_height = std::max(info_.best_height, last->height);
         if (r->status == add_status::unconnected) {
             if (++unconnecting_ > max_unconnecting_headers_msgs) return fail(p2p_errc::unconnecting_headers, "");
             return request_headers();
@@ -301,6 +318,13 @@ struct peer::impl : std::enable_shared_from_this<impl> {
             return is_block_inv(i.type) && !chain_.contains(i.hash);
         });
         if (unknown_block) request_headers();
+    }
+
+    void on_addr(const bytes& payload, bool v2) {
+        auto addrs = v2 ? parse_addrv2(payload) : parse_addr(payload);
+        if (!addrs) return fail(addrs.error(), v2 ? "addrv2" : "addr");
+        if (!settings_.request_addresses || addrs->empty() || !callbacks_.on_addr) return;
+        callbacks_.on_addr(std::move(*addrs));
     }
 
     void on_getheaders(const bytes& payload) {
@@ -391,6 +415,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     std::mt19937_64 rng_;
 
     bool closed_ = false;
+    bool connected_ = false;
     bool got_version_ = false;
     bool got_verack_ = false;
     bool ready_ = false;

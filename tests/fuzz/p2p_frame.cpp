@@ -1,13 +1,14 @@
 // Fuzz target: P2P v1 frames from a hostile peer. The input is split into feeds (sizes
 // from its first byte) for the incremental decoder; every frame is run through the
 // payload parser of its command and, when it parses, re-serialized and compared; header
-// lists go into a regtest header chain. Nothing may crash, errors must be p2p errors.
+// lists go into a regtest header chain; addr/addrv2 lists into an address book. Nothing may crash, errors must be p2p errors.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 #include "sb/core/chain.hpp"
+#include "sb/node/p2p/addr.hpp"
 #include "sb/node/p2p/header_chain.hpp"
 #include "sb/node/p2p/message.hpp"
 
@@ -59,6 +60,20 @@ void on_frame(const p2p::frame& f) {
         if (n && p2p::serialize_ping(*n) != p) std::abort();
     } else if (f.command == p2p::cmd::cmpctblock) {
         check_error(p2p::parse_cmpctblock_header(p).error());
+    } else if (f.command == p2p::cmd::addr || f.command == p2p::cmd::addrv2) {
+        const bool v2 = f.command == p2p::cmd::addrv2;
+        auto a = v2 ? p2p::parse_addrv2(p) : p2p::parse_addr(p);
+        check_error(a.error());
+        if (a) {
+            if (a->size() > p2p::max_addr_entries) std::abort();
+            if (!v2 && p2p::serialize_addr(*a) != p) std::abort();
+            p2p::address_book::options o;
+            o.max_addresses = 16;
+            p2p::address_book book(o);
+            book.add(*a);
+            if (book.size() > 16) std::abort();
+            for (const auto& x : *a) (void)p2p::netgroup(x), (void)x.to_string();
+        }
     } else if (f.command == p2p::cmd::block) {
         (void)p2p::serialize_cmpctblock_prefilled(p, 1);
     }

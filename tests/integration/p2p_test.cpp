@@ -1,6 +1,8 @@
 // The P2P client against a real bcoin 1.0.2 regtest node on loopback: handshake, new-tip
-// detection after generatetoaddress (bcoin announces by inv), headers sync, and relay of
-// a block we built (inv → getdata → block) that becomes the node's tip.
+// detection after generatetoaddress (bcoin announces by inv), headers sync, relay of a
+// block we built (inv → getdata → block) that becomes the node's tip, the peer manager
+// with bcoin as the configured peer (status list, new tips, relay), and a header-only
+// (coinbase-only) block built from the P2P tip alone that bcoin accepts.
 //
 // bcoin answers getheaders only once its chain is "synced" (a tip with a recent
 // timestamp): on a fresh node the genesis is from 2011, so the initial getheaders is
@@ -24,6 +26,8 @@
 #include "sb/core/pow.hpp"
 #include "sb/node/node_rpc.hpp"
 #include "sb/node/p2p/peer.hpp"
+#include "sb/node/p2p/header_template.hpp"
+#include "sb/node/p2p/peer_manager.hpp"
 #include "sb/node/template.hpp"
 
 using namespace sb;
@@ -182,4 +186,81 @@ TEST_CASE("p2p: blocks relayed over P2P only become the bcoin tip as cmpctblock 
         INFO("without sendcmpct: bcoin asks getdata(MSG_WITNESS_BLOCK)");
         relay_and_check(io, n, build_block(io, n, "p2p2"), false);
     }
+}
+
+TEST_CASE("p2p manager: bcoin as the configured peer is listed followed and relayed to") {
+    test::regtest_node n;
+    test::io_runner io;
+    n.generate(1, n.wallet_address());
+    header_chain chain(regtest());
+    peer_manager_options o;
+    // A host name for the user's node, resolved by an injected resolver (no DNS in tests).
+    o.configured = {{"bcoin.test", n.p2p_port()}};
+    o.resolve = [](const std::string& host, std::uint16_t port, resolve_handler done) {
+        std::vector<peer_address> out;
+        if (host == "bcoin.test") out.push_back(*peer_address::from_numeric("127.0.0.1", port));
+        done(out);
+    };
+    int tips = 0, served = 0;
+    o.on_new_tip = [&](const tip_change&) { ++tips; };
+    o.on_block_served = [&](const hash256&) { ++served; };
+    peer_manager m(io.executor(), chain, o);
+    m.start();
+    REQUIRE(io.run_until([&] { return m.connected_count() == 1 && chain.tip().height == 1; }));
+    auto ps = m.peers();
+    REQUIRE(ps.size() == 1);
+    CHECK(ps[0].configured);
+    CHECK(ps[0].configured_as == "bcoin.test:" + std::to_string(n.p2p_port()));
+    CHECK(ps[0].address == "127.0.0.1:" + std::to_string(n.p2p_port()));
+    CHECK(ps[0].user_agent.find("bcoin") != std::string::npos);
+    CHECK_FALSE(ps[0].inbound);
+    CHECK(ps[0].since > 0);
+
+    n.generate(1, n.wallet_address());
+    REQUIRE(io.run_until([&] { return chain.tip().height == 2; }));
+    CHECK(to_hex_reversed(chain.tip().hash) == best_hash(n));
+    REQUIRE(io.run_until([&] { auto p = m.peers(); return !p.empty() && p[0].height == 2; }, std::chrono::seconds(5)));
+
+    const built b = build_block(io, n, "mgr1");
+    m.relay(b.block);
+    const std::string ours = to_hex_reversed(b.header.hash());
+    REQUIRE_MESSAGE(io.run_until([&] { return served > 0 && best_hash(n) == ours; }, std::chrono::seconds(30)),
+                    n.log_tail());
+    CHECK(tips >= 2);
+    m.stop();
+    io.run_for(std::chrono::milliseconds(50));
+}
+
+TEST_CASE("p2p header-only work: a coinbase-only block built from the P2P tip alone becomes the bcoin tip") {
+    test::regtest_node n;
+    test::io_runner io;
+    n.generate(3, n.wallet_address());
+    header_chain chain(regtest());
+    observed o;
+    peer p(io.executor(), chain, settings_for(n), record(o));
+    p.start();
+    REQUIRE_MESSAGE(io.run_until([&] { return chain.tip().height == 3 || o.closed; }), o.close_reason);
+
+    // What the node itself would ask for, to compare with (no mempool: no fees).
+    node::rpc_client client(io.executor(), test::rpc_settings_for(n));
+    const auto gbt = test::fetch_template(io, client);
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()).count();
+    auto t = header_only_template(chain, now);
+    REQUIRE(t);
+    CHECK(t->height == gbt->height);
+    CHECK(t->prev_block == gbt->prev_block);
+    CHECK(t->bits == gbt->bits);
+    CHECK(t->coinbase_value == gbt->coinbase_value);
+    CHECK(t->mintime <= gbt->curtime);
+
+    // Mined and relayed over P2P only: no RPC submission.
+    auto b = test::grind_block(std::make_shared<const node::block_template>(*t), "hdr1", "/solobridge-header-only/");
+    p.send_block(b.block);
+    const std::string ours = to_hex_reversed(b.header.hash());
+    REQUIRE_MESSAGE(io.run_until([&] { return (o.served > 0 && best_hash(n) == ours) || o.closed; },
+                                 std::chrono::seconds(30)),
+                    o.close_reason, "\n", n.log_tail());
+    CHECK(best_hash(n) == ours);
+    CHECK_FALSE(o.closed);
 }

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
@@ -284,4 +286,103 @@ TEST_CASE("config: endpoints parse host port and bracketed IPv6") {
 
 TEST_CASE("config: a missing or oversized file gives a clear error") {
     CHECK(only_error(load_file("/nonexistent/solobridge.json")).message == "cannot open the file");
+}
+
+TEST_CASE("config: local devices read into typed settings with the default intensity") {
+    auto r = load_text(replace(minimal, R"("stratum": [)",
+                               R"("devices": [ {"id": "opencl:0", "intensity": 18}, {"id": "cpu"}, {"id": "cuda:12"} ], "stratum": [)"),
+                       "t.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    const auto& d = r.value->chains[0].devices;
+    REQUIRE(d.size() == 3);
+    CHECK(d[0].id == "opencl:0");
+    CHECK(d[0].intensity == 18);
+    CHECK(d[1].id == "cpu");
+    CHECK(d[1].intensity == default_device_intensity);
+    CHECK(d[2].id == "cuda:12");
+    CHECK(load_text(minimal, "t.json").value->chains[0].devices.empty());
+}
+
+TEST_CASE("config: device ids follow cpu or cuda:N or opencl:N") {
+    for (const char* ok : {"cpu", "cuda:0", "cuda:7", "opencl:0", "opencl:10", "opencl:999"}) {
+        CAPTURE(ok);
+        CHECK(valid_device_id(ok));
+    }
+    for (const char* bad : {"", "CPU", "gpu:0", "cuda", "cuda:", "cuda:-1", "cuda:01", "opencl:1000", "opencl:0 ",
+                            "opencl:a", "cpu:0", " cpu"}) {
+        CAPTURE(bad);
+        CHECK(!valid_device_id(bad));
+    }
+    const std::string text = replace(minimal, R"("stratum": [)", "\"devices\": [\n {\"id\": \"gpu0\"} ],\n \"stratum\": [");
+    const config_error e = only_error(load_text(text, "t.json"));
+    CHECK(e.path == "chains[0].devices[0].id");
+    CHECK(e.at.line == 7);
+    CHECK(e.at.column == 9);
+    CHECK(e.message.find("\"cpu\", \"cuda:N\" or \"opencl:N\"") != std::string::npos);
+    CHECK(e.message.find("gpu0") != std::string::npos);
+}
+
+TEST_CASE("config: device intensity and unknown keys and a missing id are errors") {
+    const std::string text = replace(
+        minimal, R"("stratum": [)",
+        R"("devices": [ {"id": "cpu", "intensity": 0}, {"id": "cuda:0", "intensity": 33}, {"intensity": 5}, {"id": "opencl:1", "intenstiy": 3} ], "stratum": [)");
+    auto r = load_text(text, "t.json");
+    const std::string all = errors_of(r);
+    CHECK_MESSAGE(r.errors.size() == 4, all);
+    CHECK(all.find("chains[0].devices[0].intensity: must be between 1 and 32, not 0") != std::string::npos);
+    CHECK(all.find("chains[0].devices[1].intensity: must be between 1 and 32, not 33") != std::string::npos);
+    CHECK(all.find("chains[0].devices[2].id: is required") != std::string::npos);
+    CHECK(all.find("chains[0].devices[3].intenstiy: unknown key") != std::string::npos);
+    CHECK(only_error(load_text(replace(minimal, R"("stratum": [)", R"("devices": {"id": "cpu"}, "stratum": [)"), "t.json"))
+              .message == "must be an array, not an object");
+}
+
+TEST_CASE("config: a device listed twice is refused in one chain and across chains") {
+    const config_error e = only_error(load_text(
+        replace(minimal, R"("stratum": [)", R"("devices": [ {"id": "opencl:0"}, {"id": "cpu"}, {"id": "opencl:0", "intensity": 3} ], "stratum": [)"),
+        "t.json"));
+    CHECK(e.path == "chains[0].devices[2].id");
+    CHECK(e.message.find("already listed as chains[0].devices[0]") != std::string::npos);
+
+    const std::string chain = R"({ "id": "ID", "network": "bitcoin-regtest",
+      "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_password": "p" } ],
+      "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" }, "devices": [ DEV ] })";
+    const std::string two = "{\"chains\": [" + replace(replace(chain, "ID", "a"), "DEV", R"({"id": "cuda:1"})") + ",\n" +
+                            replace(replace(chain, "ID", "b"), "DEV", R"({"id": "cpu"}, {"id": "cuda:1"})") + "]}";
+    const config_error x = only_error(load_text(two, "t.json"));
+    CHECK(x.path == "chains[1].devices[1].id");
+    CHECK(x.message.find("already used by chains[0].devices[0]") != std::string::npos);
+    CHECK(x.at.line == 6);
+}
+
+TEST_CASE("config: Ravencoin chains refuse local devices until KAWPOW device mining exists") {
+    auto base = load_file(examples + "ravencoin-mainnet.json");
+    REQUIRE_MESSAGE(base.value, errors_of(base));
+    // The example with a device added next to its network key.
+    std::string text;
+    {
+        std::ifstream in(examples + "ravencoin-mainnet.json");
+        text.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const config_error e = only_error(load_text(
+        replace(text, R"("network": "ravencoin-mainnet",)", R"("network": "ravencoin-mainnet", "devices": [{"id": "opencl:0"}],)"),
+        "rvn.json"));
+    CHECK(e.path == "chains[0].devices");
+    CHECK(e.message.find("KAWPOW") != std::string::npos);
+    // An empty list is harmless.
+    CHECK(load_text(replace(text, R"("network": "ravencoin-mainnet",)", R"("network": "ravencoin-mainnet", "devices": [],)"),
+                    "rvn.json")
+              .value);
+}
+
+TEST_CASE("config: devices in address-username mode need a payout address") {
+    const std::string username = replace(minimal, R"({ "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" })",
+                                         R"({ "mode": "address-username" })");
+    const config_error e =
+        only_error(load_text(replace(username, R"("stratum": [)", R"("devices": [{"id": "cpu"}], "stratum": [)"), "t.json"));
+    CHECK(e.path == "chains[0].devices");
+    CHECK(e.message.find("payout.address") != std::string::npos);
+    const std::string with_address =
+        replace(minimal, R"({ "address": )", R"({ "mode": "address-username", "address": )");
+    CHECK(load_text(replace(with_address, R"("stratum": [)", R"("devices": [{"id": "cpu"}], "stratum": [)"), "t.json").value);
 }

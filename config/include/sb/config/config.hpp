@@ -65,6 +65,22 @@ struct payout_settings {
     std::vector<std::uint8_t> script_pubkey;  // fixed_address: its scriptPubKey
 };
 
+// A local mining device of a chain (issue 7): it mines the chain's jobs through the same
+// dispatcher as the Stratum miners. SHA-256d chains only for now.
+inline constexpr unsigned min_device_intensity = 1;
+inline constexpr unsigned max_device_intensity = 32;
+inline constexpr unsigned default_device_intensity = 20;
+inline constexpr std::size_t max_devices_per_chain = 16;
+
+struct device_settings {
+    std::string id;  // "cpu", "cuda:N" or "opencl:N" (as `solobridge devices` lists them)
+    // Batch size: each step doubles the nonces per search call (sha256d_searcher::batch_size).
+    unsigned intensity = default_device_intensity;
+};
+
+// True for "cpu", "cuda:N" and "opencl:N" (N a decimal number 0-999, no leading zeros).
+bool valid_device_id(std::string_view id) noexcept;
+
 struct chain_settings {
     std::string id;  // label used in logs, metrics and the API; defaults to the network name
     network net = network::bitcoin_regtest;
@@ -74,6 +90,15 @@ struct chain_settings {
     unsigned extranonce2_size = 8;              // bytes the miner rolls (2..8)
     std::vector<stratum_listener> stratum;
     std::uint32_t template_refresh_s = 30;  // fresh template at least this often
+    std::vector<device_settings> devices;   // local mining devices, 0..max_devices_per_chain
+    // P2P peers besides each node's `p2p` address (host names allowed), the outbound
+    // connections wanted in all (public peers learned from addr fill the rest), and
+    // whether the network's DNS seeds are asked for public peers.
+    std::vector<endpoint> p2p_peers;
+    std::uint32_t p2p_target_outbound = 8;
+    bool p2p_dns_seeds = false;
+    // While the node's RPC is down, mine coinbase-only blocks on the P2P-validated tip.
+    bool p2p_header_only_work = false;
 };
 
 struct http_settings {

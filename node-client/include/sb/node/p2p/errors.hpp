@@ -19,6 +19,7 @@ enum class p2p_errc {
     too_many_inv,       // inv/getdata/notfound with more than max_inv_entries
     locator_too_large,  // getheaders with more than max_locator_entries
     bad_user_agent,     // version subver longer than max_user_agent_bytes
+    too_many_addr,      // addr/addrv2 with more than max_addr_entries
     // header validation (Core's reject reasons in brackets)
     header_high_hash,       // hash above target, or bits invalid / above the pow limit [high-hash]
     header_bad_diffbits,    // bits differ from the required next work [bad-diffbits]
@@ -28,6 +29,7 @@ enum class p2p_errc {
     header_invalid_parent,  // descends from a header found invalid [bad-prevblk]
     header_not_continuous,  // headers of one message do not link up
     header_unsupported_pow, // the chain's proof of work is not sha256d (Ravencoin)
+    header_low_work,        // a side branch too far below the tip's work, and the low-work budget is spent
     // connection
     connect_failed,
     connection_lost,
@@ -38,6 +40,7 @@ enum class p2p_errc {
     obsolete_version,        // the peer's protocol version is below what we accept
     unconnecting_headers,    // too many headers messages that do not connect
     write_queue_full,
+    misbehaving,             // misbehaviour points reached the disconnect threshold (low-work floods)
     closed,                  // closed by us (close())
 };
 

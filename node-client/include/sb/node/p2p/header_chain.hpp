@@ -23,6 +23,7 @@
 #include "sb/core/result.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/node/p2p/errors.hpp"
+#include "sb/node/p2p/limits.hpp"
 
 namespace sb::node::p2p {
 
@@ -111,7 +112,9 @@ public:
     // Validates and adds one header. now_s is the clock for the future-time rule.
     // Errors: header_high_hash, header_bad_diffbits, header_time_too_old,
     // header_time_too_new (not remembered: may become valid), header_timewarp,
-    // header_invalid_parent, header_unsupported_pow. Invalid hashes are remembered
+    // header_invalid_parent, header_unsupported_pow, header_low_work (a valid header
+    // whose chain work is more than the low-work margin below the tip's, once the
+    // low-work budget is spent; not remembered). Invalid hashes are remembered
     // (bounded) so their descendants fail fast.
     result<add_result> add(const block_header& h, std::int64_t now_s);
     // A headers message: must be continuous (header_not_continuous), then each is added
@@ -128,6 +131,17 @@ public:
     bool contains(const hash256& hash) const { return find(hash) != nullptr; }
     std::size_t size() const noexcept { return nodes_.size(); }
     std::size_t unconnected_count() const noexcept { return unconnected_.size(); }
+    // Headers stored while their chain work was more than the margin below the tip's.
+    std::size_t low_work_count() const noexcept { return low_work_count_; }
+
+    // Low-work defence (limits.hpp): a header whose cumulative work is below the tip's
+    // minus margin_blocks × the tip's block work is low work; at most max_headers such
+    // headers are stored over the chain's lifetime, later ones fail with
+    // header_low_work. Headers replayed from the store are counted, never refused.
+    void set_low_work_limits(std::int32_t margin_blocks, std::size_t max_headers) noexcept {
+        low_work_margin_blocks_ = margin_blocks;
+        max_low_work_headers_ = max_headers;
+    }
 
     // Core's locator from the tip: 10 entries stepping back by 1, then doubling steps,
     // the root last; at most max_locator_entries.
@@ -166,6 +180,9 @@ private:
     std::unordered_set<hash256, hash_hasher> invalid_;
     std::deque<hash256> invalid_order_;
     std::FILE* store_ = nullptr;
+    std::int32_t low_work_margin_blocks_ = p2p::low_work_margin_blocks;
+    std::size_t max_low_work_headers_ = p2p::max_low_work_headers;
+    std::size_t low_work_count_ = 0;
 };
 
 }  // namespace sb::node::p2p

@@ -58,4 +58,29 @@ inline constexpr std::size_t read_chunk_bytes = 64u << 10;
 // Found blocks kept to serve getdata.
 inline constexpr std::size_t max_relay_blocks = 8;
 
+// Addresses: MAX_ADDR_TO_SEND (more in one addr/addrv2 is misbehaviour), BIP155's
+// largest address (512 bytes), the address table and the discouragement table.
+inline constexpr std::size_t max_addr_entries = 1000;
+inline constexpr std::size_t max_addrv2_address_bytes = 512;
+inline constexpr std::size_t max_address_table = 4096;
+inline constexpr std::size_t max_discouraged = 1024;
+// Outbound connections (Core MAX_OUTBOUND_FULL_RELAY_CONNECTIONS).
+inline constexpr std::size_t default_target_outbound = 8;
+// How long a misbehaving peer is not connected to again.
+inline constexpr std::chrono::seconds discourage_time{24 * 3600};
+// Reconnection back-off: first delay, cap for configured peers, cap for learned ones.
+inline constexpr std::chrono::milliseconds backoff_initial{500};
+inline constexpr std::chrono::milliseconds backoff_max_configured{30'000};
+inline constexpr std::chrono::milliseconds backoff_max_learned{600'000};
+
+// Low-work header defence (Core's headers anti-DoS, simplified): a header whose
+// cumulative work is below the tip's minus low_work_margin_blocks blocks of the tip's
+// work is "low work"; the tree stores at most max_low_work_headers of them, after which
+// such headers are refused (header_low_work). A peer collects misbehaviour points for
+// refused low-work headers and is dropped at misbehaviour_threshold.
+inline constexpr std::int32_t low_work_margin_blocks = 144;
+inline constexpr std::size_t max_low_work_headers = 4000;
+inline constexpr int low_work_penalty = 20;
+inline constexpr int misbehaviour_threshold = 100;
+
 }  // namespace sb::node::p2p

@@ -46,6 +46,9 @@ inline constexpr std::string_view feefilter = "feefilter";
 inline constexpr std::string_view wtxidrelay = "wtxidrelay";
 inline constexpr std::string_view sendaddrv2 = "sendaddrv2";
 inline constexpr std::string_view reject = "reject";
+inline constexpr std::string_view getaddr = "getaddr";
+inline constexpr std::string_view addr = "addr";
+inline constexpr std::string_view addrv2 = "addrv2";
 }  // namespace cmd
 
 // First 4 bytes of sha256d(payload).

@@ -21,13 +21,14 @@
 
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
+#include "sb/node/p2p/addr.hpp"
 #include "sb/node/p2p/header_chain.hpp"
 #include "sb/node/p2p/limits.hpp"
 
 namespace sb::node::p2p {
 
 struct peer_settings {
-    std::string address = "127.0.0.1";  // numeric IPv4 or IPv6
+    std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 (the manager resolves names)
     std::uint16_t port = 0;
     std::chrono::milliseconds connect_timeout = p2p::connect_timeout;
     std::chrono::milliseconds handshake_timeout = p2p::handshake_timeout;
@@ -37,6 +38,8 @@ struct peer_settings {
     // told so may fetch a relayed block as cmpctblock (bcoin does); we serve it with
     // every transaction prefilled. Off: they fetch it as block.
     bool compact_blocks = true;
+    // Send getaddr once after the handshake and report addr/addrv2 through on_addr.
+    bool request_addresses = true;
 };
 
 // What the peer told us in its version message, and what we measured.
@@ -47,6 +50,11 @@ struct peer_info {
     std::int32_t start_height = 0;
     bool wants_headers = false;  // it sent sendheaders
     std::optional<std::chrono::microseconds> latency;  // last ping round trip
+    // Highest header height the peer is known to have: start_height, raised by the
+    // headers it sent that we hold.
+    std::int32_t best_height = 0;
+    std::chrono::system_clock::time_point connected_since{};  // handshake completion
+    int misbehaviour = 0;  // points collected (low-work headers); dropped at the threshold
 };
 
 struct peer_callbacks {
@@ -56,6 +64,8 @@ struct peer_callbacks {
     std::function<void(const tip_change&)> on_new_tip;
     // A peer fetched a block given to send_block (hash in internal order).
     std::function<void(const hash256&)> on_block_served;
+    // Addresses from an addr/addrv2 message (IPv4/IPv6 only, at most max_addr_entries).
+    std::function<void(std::vector<peer_address>)> on_addr;
     // The connection ended: the reason code (p2p_errc; is_punishable tells
     // misbehaviour) and a human-readable line for the log. Called once.
     std::function<void(std::error_code, const std::string&)> on_close;

@@ -1,0 +1,134 @@
+// End to end with local devices: a real bcoin regtest node and the solobridge daemon
+// configured with a device worker and no Stratum miner at all. Regtest blocks are found
+// at difficulty ~0, so the device's first candidates are blocks: the node must accept
+// them and their coinbase must pay the configured address. The "cpu" device (the CPU
+// reference searcher) runs everywhere; "opencl:0" runs where an OpenCL device exists
+// (PoCL on the CPU in CI) and is skipped, with a message, where none does.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <rapidjson/document.h>
+
+#include "child_process.hpp"
+#include "regtest_node.hpp"
+#include "sb/gpu/device.hpp"
+
+using namespace sb;
+
+namespace {
+
+constexpr const char* payout_script_hex = "0014751e76e8199196d454941c45d1b3a323f1433bd6";
+
+bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return pred();
+}
+
+// A daemon configuration for node with the given devices JSON and no Stratum listener.
+std::string write_config(test::regtest_node& node, const std::string& devices, std::uint16_t http_port) {
+    const std::string path = node.dir() + "/devices.json";
+    std::ofstream out(path);
+    out << R"({ "data_dir": ")" << node.dir() << R"(/bridge-data",
+  "http": { "listen": "127.0.0.1:)" << http_port << R"(" },
+  "chains": [ { "id": "regtest", "network": "bitcoin-regtest",
+    "nodes": [ { "rpc_url": ")" << node.rpc_url() << R"(", "rpc_user": "solobridge", "rpc_password": ")"
+        << node.api_key() << R"(", "p2p": "127.0.0.1:)" << node.p2p_port() << R"(", "rpc_timeout_ms": 10000 } ],
+    "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+    "coinbase_tag": "/solobridge-device/",
+    "devices": )" << devices << R"( } ] })";
+    return path;
+}
+
+bool coinbase_pays_us(test::regtest_node& n, const std::string& hash) {
+    auto blk = n.rpc("getblock", "[\"" + hash + "\", true, true]");
+    for (const auto& out : blk["tx"][0]["vout"].GetArray())
+        if (out["scriptPubKey"].HasMember("hex") && std::string(out["scriptPubKey"]["hex"].GetString()) == payout_script_hex)
+            return true;
+    return false;
+}
+
+// Runs the daemon with one device until the node has 3 blocks from it.
+void mine_with_device(const std::string& device_id) {
+    test::regtest_node node;
+    const std::uint16_t http_port = test::free_loopback_port();
+    const std::string config =
+        write_config(node, R"([ { "id": ")" + device_id + R"(", "intensity": 16 } ])", http_port);
+    test::child_process daemon({SB_SOLOBRIDGE_BIN, "--config", config}, {}, node.dir() + "/daemon.log");
+    INFO("daemon output:\n" << daemon.output());
+    REQUIRE_MESSAGE(test::wait_for_port(http_port, std::chrono::seconds(60), &daemon),
+                    "daemon did not open its HTTP port:\n" << daemon.output());
+
+    // Height advances with blocks from the device alone.
+    CHECK(eventually([&] { return node.rpc("getblockchaininfo")["blocks"].GetUint() >= 3; }, std::chrono::seconds(120)));
+    const unsigned height = node.rpc("getblockchaininfo")["blocks"].GetUint();
+    REQUIRE(height >= 1);
+    for (unsigned h = 1; h <= std::min(height, 3u); ++h) {
+        const std::string hash = node.rpc("getblockhash", "[" + std::to_string(h) + "]").GetString();
+        CAPTURE(h);
+        CHECK(coinbase_pays_us(node, hash));
+    }
+
+    // /api/status shows the worker and its blocks.
+    const auto [code, body] = test::http_get_loopback(http_port, "/api/status");
+    REQUIRE(code == 200);
+    rapidjson::Document st;
+    st.Parse(body.c_str());
+    REQUIRE_MESSAGE(st.IsObject(), body);
+    const auto& chain = st["chains"][0];
+    REQUIRE_MESSAGE(chain["devices"].IsArray(), body);
+    REQUIRE(chain["devices"].Size() == 1);
+    const auto& dev = chain["devices"][0];
+    INFO(body);
+    CHECK(std::string(dev["id"].GetString()) == device_id);
+    CHECK(std::string(dev["state"].GetString()) != "failed");
+    CHECK(dev["hashes"].GetUint64() > 0);
+    CHECK(dev["blocks"].GetUint64() >= 1);
+    CHECK(dev["shares"]["accepted"].GetUint64() >= 1);
+    CHECK(dev["hardware_errors"].GetUint64() == 0);
+    CHECK(chain["blocks"]["accepted"].GetUint64() >= 1);
+    CHECK(daemon.output().find("device " + device_id) != std::string::npos);
+
+    CHECK(daemon.terminate() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("integration: the daemon's cpu device worker alone finds blocks the node accepts") {
+    mine_with_device("cpu");
+}
+
+TEST_CASE("integration: the daemon's OpenCL device worker alone finds blocks the node accepts") {
+    std::string id;
+    for (const auto& d : gpu::discover_devices().devices)
+        if (d.id == "opencl:0") id = d.id;
+    if (id.empty()) {
+        std::string notes;
+        for (const auto& n : gpu::discover_devices().notes) notes += n + "; ";
+        MESSAGE("SKIPPED: no OpenCL device in this environment (" << notes << ")");
+        return;
+    }
+    mine_with_device(id);
+}
+
+TEST_CASE("integration: a device that cannot be opened stops the daemon with exit 2 and names it") {
+    test::regtest_node node;
+    const std::uint16_t http_port = test::free_loopback_port();
+    // cuda:99 / opencl:99 exist nowhere (a CUDA-less build says the backend is not built).
+    const std::string config = write_config(node, R"([ { "id": "cpu" }, { "id": "opencl:99" } ])", http_port);
+    test::child_process daemon({SB_SOLOBRIDGE_BIN, "--config", config}, {}, node.dir() + "/daemon.log");
+    const auto rc = daemon.wait_for_exit(std::chrono::seconds(60));
+    INFO("daemon output:\n" << daemon.output());
+    REQUIRE(rc.has_value());
+    CHECK(*rc == 2);
+    CHECK(daemon.output().find("device opencl:99 cannot be used") != std::string::npos);
+    CHECK(!test::wait_for_port(http_port, std::chrono::milliseconds(200)));
+}
