@@ -274,6 +274,7 @@ public:
     share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) {
         share_result r;
         std::shared_ptr<job_entry> entry;
+        bool prefix_ok = false;
         {
             std::lock_guard lock(mu_);
             auto cit = consumers_.find(id);
@@ -284,8 +285,8 @@ public:
             if (!e || !e->j->kawpow) return finish(r, count_reject(c, share_status::job_not_found));
             if (s.header_hash != e->j->kawpow->header_hash)
                 return finish(r, count_reject(c, share_status::bad_header_hash));
-            if ((s.nonce >> (64 - 8 * kawpow_nonce_prefix_bytes)) != c.en1_key)
-                return finish(r, count_reject(c, share_status::nonce_out_of_range));
+            // Judged after the block check: a block from outside the range is still a block.
+            prefix_ok = (s.nonce >> (64 - 8 * kawpow_nonce_prefix_bytes)) == c.en1_key;
             for (auto& p : c.payout->jobs)
                 if (p.get() == e) entry = p;
         }
@@ -327,6 +328,8 @@ public:
             }
             if (bad_mix) {
                 r.status = reject(share_status::bad_mix_hash);
+            } else if (!prefix_ok) {
+                r.status = reject(share_status::nonce_out_of_range);
             } else if (entry->stale) {
                 r.status = reject(share_status::job_not_found);
             } else if (value > share_target) {

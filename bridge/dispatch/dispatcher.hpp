@@ -196,14 +196,14 @@ public:
     share_result submit_share(consumer_id id, const share& s);
 
     // Judges a KAWPOW share (stratum.md §5), for chains whose jobs are KAWPOW: consumer
-    // known, job id (job_not_found), header hash equal to the job's (bad_header_hash), the
-    // nonce's top 16 bits equal to the consumer's extranonce1 (nonce_out_of_range) — then
-    // the final hash from the claimed mix (two keccak-f800); only when it meets the share
-    // or the network target is the mix checked by light evaluation (bad_mix_hash), so a
-    // worthless share never touches the DAG — then the BLOCK CHECK (a verified final hash
-    // ≤ network target hands the 120-byte-header block to the sink whatever the verdict),
-    // then job stale (job_not_found), share target (low_difficulty), duplicate (same job
-    // and final hash) and accepted.
+    // known, job id (job_not_found), header hash equal to the job's (bad_header_hash) —
+    // then the final hash from the claimed mix (two keccak-f800); only when it meets the
+    // share or the network target is the mix checked by light evaluation (bad_mix_hash),
+    // so a worthless share never touches the DAG — then the BLOCK CHECK (a verified final
+    // hash ≤ network target hands the 120-byte-header block to the sink whatever the
+    // verdict), then the nonce's top 16 bits equal to the consumer's extranonce1
+    // (nonce_out_of_range), job stale (job_not_found), share target (low_difficulty),
+    // duplicate (same job and final hash) and accepted.
     // Takes milliseconds (light evaluation; the first share of an epoch waits for its
     // context build, seconds): never call it from an I/O thread. The lock is not held
     // during the verification.
