@@ -92,18 +92,7 @@ void kawpow_session_protocol::on_submit(const message& m, clock::time_point now,
 void kawpow_session_protocol::on_verdict(const pending_submit& p, const share_result& r, clock::time_point now,
                                          output& out) {
     if (pending_ > 0) --pending_;
-    if (r.block) {
-        ++stats_.blocks;
-        log("block found by '" + p.share.worker + "' (job " + p.share.job_id + ")");
-    }
-    if (r.status == share_status::accepted) {
-        count_accept(p.share.difficulty, r.hash_difficulty, now);
-        out.lines.push_back(reply_bool(p.id, true));
-        return;
-    }
-    const int code = r.stratum_code != 0 ? r.stratum_code : stratum_error_code(r.status);
-    reject_share(out, p.id, code, r.reason.empty() ? std::string_view(stratum_error_message(r.status)) : r.reason,
-                 false);
+    reply_verdict(out, p.id, r, p.share.difficulty, p.share.worker, p.share.job_id, now, false);
 }
 
 void kawpow_session_protocol::on_job(std::shared_ptr<const job> j, clock::time_point now, output& out) {

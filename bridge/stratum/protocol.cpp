@@ -106,6 +106,23 @@ void session_core::reject_share(output& out, const json_id& id, int code, std::s
     }
 }
 
+void session_core::reply_verdict(output& out, const json_id& id, const share_result& r, double difficulty,
+                                 std::string_view worker, std::string_view job_id, clock::time_point now,
+                                 bool reject_reason) {
+    if (r.block) {
+        ++stats_.blocks;
+        log("block found by '" + std::string(worker) + "' (job " + std::string(job_id) + ")");
+    }
+    if (r.status == share_status::accepted) {
+        count_accept(difficulty, r.hash_difficulty, now);
+        out.lines.push_back(reply_bool(id, true));
+        return;
+    }
+    const int code = r.stratum_code != 0 ? r.stratum_code : stratum_error_code(r.status);
+    reject_share(out, id, code, r.reason.empty() ? std::string_view(stratum_error_message(r.status)) : r.reason,
+                 reject_reason);
+}
+
 void session_core::count_accept(double difficulty, double hash_difficulty, clock::time_point now) {
     ++stats_.accepted;
     consecutive_rejects_ = 0;
@@ -352,19 +369,7 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
         s.difficulty = vardiff_.current();
     }
 
-    const share_result r = source_.submit_share(reg_.id, s);
-    if (r.block) {
-        ++stats_.blocks;
-        log("block found by '" + s.worker + "' (job " + s.job_id + ")");
-    }
-    if (r.status == share_status::accepted) {
-        count_accept(s.difficulty, r.hash_difficulty, now);
-        out.lines.push_back(reply_bool(m.id, true));
-        return;
-    }
-    const int code = r.stratum_code != 0 ? r.stratum_code : stratum_error_code(r.status);
-    reject_share(out, m.id, code, r.reason.empty() ? std::string_view(stratum_error_message(r.status)) : r.reason,
-                 true);
+    reply_verdict(out, m.id, source_.submit_share(reg_.id, s), s.difficulty, s.worker, s.job_id, now, true);
 }
 
 void session_protocol::on_job(std::shared_ptr<const job> j, clock::time_point now, output& out) {

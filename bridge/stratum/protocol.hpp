@@ -157,6 +157,10 @@ protected:
     bool take_job(std::shared_ptr<const job>& j);
     void track_job(std::shared_ptr<const job> j, double difficulty);
     const tracked_job* find_job(std::string_view id) const noexcept;
+    // The reply to a judged share (true, or the verdict's error), its statistics and, for
+    // an accepted one, the vardiff; a block is logged whatever the verdict.
+    void reply_verdict(output& out, const json_id& id, const share_result& r, double difficulty,
+                       std::string_view worker, std::string_view job_id, clock::time_point now, bool reject_reason);
     // Statistics and vardiff of an accepted share; the reject streak ends.
     void count_accept(double difficulty, double hash_difficulty, clock::time_point now);
     void log(std::string_view what) const;

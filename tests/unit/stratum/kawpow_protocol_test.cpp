@@ -309,7 +309,9 @@ TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with the
     d = json(submit(22, nonce, other, hr.mix_hash)[0]);
     CHECK(d["error"][0].GetInt() == 20);
     CHECK(std::string(d["error"][1].GetString()) == "invalid header hash");
-    d = json(submit(23, nonce ^ (std::uint64_t{1} << 63), n.header_hash, hr.mix_hash)[0]);
+    // A real solution from another session's range: refused (after its block went out).
+    const auto [foreign, fhr] = mine(n, static_cast<std::uint16_t>(prefix ^ 0x8000u), true);
+    d = json(submit(23, foreign, n.header_hash, fhr.mix_hash)[0]);
     CHECK(d["error"][0].GetInt() == 24);
     hash256 forged = hr.mix_hash;
     forged[3] ^= 0x10;
