@@ -146,6 +146,20 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
         w.EndArray();
         w.Key("sessions");
         w.Uint64(rt->stratum->connection_count());
+        // IPs banned for misbehaving Stratum sessions (config stratum_bans).
+        w.Key("stratum_bans");
+        w.StartArray();
+        for (const auto& b : rt->stratum->bans()) {
+            w.StartObject();
+            str("ip", b.ip);
+            w.Key("until");
+            w.Int64(std::chrono::duration_cast<std::chrono::seconds>(b.until.time_since_epoch()).count());
+            str("reason", b.reason);
+            w.Key("refused");
+            w.Uint64(b.refused);
+            w.EndObject();
+        }
+        w.EndArray();
         w.Key("devices");
         w.StartArray();
         for (const auto& dw : rt->devices) {

@@ -508,6 +508,8 @@ server_options server_options_for(const config::chain_settings& chain) {
     o.payout = chain.payout.mode;
     o.net = chain.net;
     o.extranonce2_size = chain.extranonce2_size;
+    o.bans.enabled = chain.stratum_bans;
+    o.ban_loopback = chain.stratum_ban_loopback;
     return o;
 }
 

@@ -68,7 +68,8 @@ struct server_options {
 };
 
 // The options for a configured chain (its Stratum listeners, dialect, payout mode,
-// network and extranonce2 size); the limits keep their defaults and verify is empty.
+// network, extranonce2 size and ban settings); the limits keep their defaults and verify
+// is empty.
 server_options server_options_for(const config::chain_settings& chain);
 
 // A ban in force, for the dashboard.

@@ -143,6 +143,8 @@ TEST_CASE("integration: a miner on the daemon finds blocks that become the node'
     CHECK(chain["blocks"]["accepted"].GetUint64() >= 1);
     CHECK(chain["blocks"]["recent"].IsArray());
     CHECK(chain["tip"]["height"].GetUint() + 1 == chain["job_height"].GetUint());
+    CHECK(chain["stratum_bans"].IsArray());
+    CHECK(chain["stratum_bans"].Size() == 0);  // a well-behaved miner is never banned
     CHECK(test::http_get_loopback(http_port, "/nothing").first == 404);
 
     CHECK(daemon.terminate() == 0);

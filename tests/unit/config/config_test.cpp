@@ -386,3 +386,40 @@ TEST_CASE("config: devices in address-username mode need a payout address") {
         replace(minimal, R"({ "address": )", R"({ "mode": "address-username", "address": )");
     CHECK(load_text(replace(with_address, R"("stratum": [)", R"("devices": [{"id": "cpu"}], "stratum": [)"), "t.json").value);
 }
+
+TEST_CASE("config: P2P and Stratum ban keys have their defaults and are read") {
+    auto d = load_text(minimal, "minimal.json");
+    REQUIRE_MESSAGE(d.value, errors_of(d));
+    const chain_settings& c0 = d.value->chains[0];
+    CHECK(c0.p2p_peers.empty());
+    CHECK(c0.p2p_target_outbound == 8);
+    CHECK_FALSE(c0.p2p_dns_seeds);
+    CHECK_FALSE(c0.p2p_header_only_work);
+    CHECK(c0.stratum_bans);
+    CHECK(c0.stratum_ban_loopback);
+
+    const std::string text = replace(minimal, R"("stratum": [)",
+                                     R"("p2p_peers": ["node.example:8333", "[::1]:18444"], "p2p_target_outbound": 4,
+                                        "p2p_dns_seeds": true, "p2p_header_only_work": true, "stratum_bans": false,
+                                        "stratum_ban_loopback": false, "stratum": [)");
+    auto r = load_text(text, "keys.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    const chain_settings& c = r.value->chains[0];
+    REQUIRE(c.p2p_peers.size() == 2);
+    CHECK(c.p2p_peers[0].to_string() == "node.example:8333");
+    CHECK(c.p2p_peers[1].port == 18444);
+    CHECK(c.p2p_target_outbound == 4);
+    CHECK(c.p2p_dns_seeds);
+    CHECK(c.p2p_header_only_work);
+    CHECK_FALSE(c.stratum_bans);
+    CHECK_FALSE(c.stratum_ban_loopback);
+}
+
+TEST_CASE("config: wrong P2P and Stratum ban values name their key") {
+    auto r = load_text(replace(minimal, R"("stratum": [)", R"("stratum_ban_loopback": "no", "stratum": [)"), "c.json");
+    CHECK(only_error(r).path == "chains[0].stratum_ban_loopback");
+    r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_peers": ["no-port"], "stratum": [)"), "c.json");
+    CHECK(only_error(r).path == "chains[0].p2p_peers[0]");
+    r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_target_outbound": 33, "stratum": [)"), "c.json");
+    CHECK(only_error(r).path == "chains[0].p2p_target_outbound");
+}

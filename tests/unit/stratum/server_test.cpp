@@ -579,3 +579,19 @@ TEST_CASE("stratum: a TLS listener with a missing certificate fails to start") {
     server s(io, std::make_shared<test::scripted_source>(), o);
     CHECK(s.start());
 }
+
+TEST_CASE("stratum: server options for a chain carry its dialect and ban settings") {
+    config::chain_settings c;
+    c.net = network::bitcoin_regtest;
+    auto o = server_options_for(c);
+    CHECK(o.dialect == dialect::sha256d);
+    CHECK(o.bans.enabled);
+    CHECK(o.ban_loopback);
+    c.net = network::ravencoin_mainnet;
+    c.stratum_bans = false;
+    c.stratum_ban_loopback = false;
+    o = server_options_for(c);
+    CHECK(o.dialect == dialect::kawpow);
+    CHECK_FALSE(o.bans.enabled);
+    CHECK_FALSE(o.ban_loopback);
+}

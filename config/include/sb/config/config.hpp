@@ -99,6 +99,11 @@ struct chain_settings {
     bool p2p_dns_seeds = false;
     // While the node's RPC is down, mine coinbase-only blocks on the P2P-validated tip.
     bool p2p_header_only_work = false;
+    // Stratum: ban IPs whose sessions misbehave (floods, garbage, slowloris), and whether
+    // loopback clients are banned too (false behind a local TLS terminator or proxy, where
+    // every miner is 127.0.0.1).
+    bool stratum_bans = true;
+    bool stratum_ban_loopback = true;
 };
 
 struct http_settings {
