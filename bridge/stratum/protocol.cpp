@@ -384,9 +384,14 @@ void session_protocol::send_job(const std::shared_ptr<const job>& j, bool force_
         difficulty_sent_ = true;
         stats_.difficulty = vardiff_.current();
     }
-    notify_params n = to_notify(*j);
-    if (force_clean) n.clean_jobs = true;
-    out.lines.push_back(notify_job(n));
+    const bool clean = force_clean || j->clean;
+    if (settings_.notifies != nullptr) {
+        out.lines.push_back(settings_.notifies->line(j, clean));
+    } else {
+        notify_params n = to_notify(*j);
+        n.clean_jobs = clean;
+        out.lines.push_back(notify_job(n));
+    }
     notified_ = true;
     track_job(j, vardiff_.current());
 }

@@ -23,6 +23,7 @@
 #include "sb/core/chain.hpp"
 #include "stratum/codec.hpp"
 #include "stratum/limits.hpp"
+#include "stratum/notify_cache.hpp"
 #include "stratum/vardiff.hpp"
 #include "stratum/work_source.hpp"
 
@@ -38,6 +39,9 @@ struct session_settings {
     // Send mining.set_version_mask after authorize when version rolling was negotiated
     // (never before authorize: an S21+ firmware dropped the connection, DATUM PR #105).
     bool send_version_mask = true;
+    // Where SHA-256d notify lines are built once per job for all sessions (the server's);
+    // null: each session serializes its own.
+    notify_cache* notifies = nullptr;
     std::function<void(std::string_view)> log;  // may be empty
 };
 

@@ -107,6 +107,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     std::shared_ptr<work_source> source;
     server_options options;
     std::vector<listener> listeners;  // fixed after start()
+    notify_cache notifies;            // SHA-256d notify lines, once per job
 
     mutable std::mutex mutex;  // guards everything below
     bool stopped = false;
@@ -188,6 +189,7 @@ private:
         s.subscribe_timeout = o.subscribe_timeout;
         s.share_idle_timeout = o.share_idle_timeout;
         s.send_version_mask = o.send_version_mask;
+        s.notifies = &server_->notifies;
         s.log = [log = o.log, remote = remote_](std::string_view what) {
             log(remote + ": " + std::string(what));
         };

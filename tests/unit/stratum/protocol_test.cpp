@@ -459,3 +459,35 @@ TEST_CASE("stratum: a close for misbehaviour names its kind for the ban score") 
     CHECK(h.why == misbehaviour::flood);
     CHECK(ban_score(h.why) >= ban_threshold);
 }
+
+TEST_CASE("stratum: the notify cache gives the line a session would build for each clean flag") {
+    notify_cache cache;
+    auto j = test::cpuminer_job(4, "21", std::nullopt, false);
+    for (bool clean : {false, true}) {
+        notify_params n = to_notify(*j);
+        n.clean_jobs = clean;
+        CHECK(cache.line(j, clean) == notify_job(n));
+        CHECK(cache.line(j, clean) == notify_job(n));  // from the cache the second time
+    }
+    CHECK(cache.size() == 1);
+    // A job that died is never served for a new one allocated in its place.
+    for (int i = 0; i < 600; ++i) {
+        auto k = test::cpuminer_job(4, "j" + std::to_string(i));
+        CHECK(cache.line(k, true).find("\"j" + std::to_string(i) + "\"") != std::string::npos);
+    }
+    CHECK(cache.size() <= notify_cache_sweep_at + 1);
+}
+
+TEST_CASE("stratum: sessions sharing a notify cache send the same notify as one without") {
+    notify_cache cache;
+    session_settings with;
+    with.notifies = &cache;
+    harness a(with), b;
+    a.handshake();
+    b.handshake();
+    auto j = test::cpuminer_job(8, "77", std::nullopt, true);
+    const auto la = a.job(j), lb = b.job(j);
+    REQUIRE(la.size() == lb.size());
+    CHECK(la == lb);
+    CHECK(cache.size() == 1);
+}
