@@ -24,6 +24,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include "regtest_headers.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/node/p2p/message.hpp"
 #include "sb/node/p2p/peer_manager.hpp"
@@ -39,13 +40,7 @@ namespace {
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
 block_header mine(const hash256& prev, std::uint32_t time) {
-    block_header h;
-    h.version = 0x20000000;
-    h.prev_block = prev;
-    h.time = time;
-    h.bits = regtest().pow_limit_bits;
-    while (!check_proof_of_work(h.hash(), h.bits, regtest().pow_limit)) ++h.nonce;
-    return h;
+    return test::mine_regtest_header(prev, time, regtest().pow_limit_bits);
 }
 
 double percentile(std::vector<double> v, double p) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "regtest_headers.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
@@ -64,16 +65,7 @@ std::uint32_t mainnet_retarget(std::int32_t last_height, std::uint32_t first_tim
 
 // A regtest header on prev with the given time, nonce ground until it meets 207fffff.
 block_header mine(const hash256& prev, std::uint32_t time, std::uint32_t salt = 0) {
-    block_header h;
-    h.version = 0x20000000;
-    h.prev_block = prev;
-    h.merkle_root[0] = static_cast<std::uint8_t>(salt);
-    h.merkle_root[1] = static_cast<std::uint8_t>(salt >> 8);
-    h.time = time;
-    h.bits = 0x207fffff;
-    const uint256& limit = params(network::bitcoin_regtest).pow_limit;
-    while (!check_proof_of_work(h.hash(), h.bits, limit)) ++h.nonce;
-    return h;
+    return test::mine_regtest_header(prev, time, 0x207fffff, salt);
 }
 
 // n regtest headers extending from prev, one every 600 s after start_time.

@@ -3,6 +3,7 @@
 // be known and the chains that cannot use the mode.
 #include <doctest/doctest.h>
 
+#include "regtest_headers.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/node/p2p/header_template.hpp"
 
@@ -14,13 +15,7 @@ namespace {
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
 block_header mine(const hash256& prev, std::uint32_t time) {
-    block_header h;
-    h.version = 0x20000000;
-    h.prev_block = prev;
-    h.time = time;
-    h.bits = regtest().pow_limit_bits;
-    while (!check_proof_of_work(h.hash(), h.bits, regtest().pow_limit)) ++h.nonce;
-    return h;
+    return test::mine_regtest_header(prev, time, regtest().pow_limit_bits);
 }
 
 // n headers on genesis; header i has time t0 + 600 i, except that times is used when given.

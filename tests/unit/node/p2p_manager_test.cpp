@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 
 #include "fake_node.hpp"  // io_runner
+#include "regtest_headers.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/node/p2p/addr.hpp"
 #include "sb/node/p2p/message.hpp"
@@ -169,13 +170,7 @@ peer_manager_options loopback_options() {
 }
 
 block_header mine(const hash256& prev, std::uint32_t time, std::uint32_t bits = 0x207fffff) {
-    block_header h;
-    h.version = 0x20000000;
-    h.prev_block = prev;
-    h.time = time;
-    h.bits = bits;
-    while (!check_proof_of_work(h.hash(), h.bits, regtest().pow_limit)) ++h.nonce;
-    return h;
+    return test::mine_regtest_header(prev, time, bits);
 }
 
 std::vector<block_header> mine_chain(const hash256& from, std::uint32_t t0, int n) {
