@@ -68,6 +68,12 @@ struct payout_state {
             if (e->j->id == id) return e.get();
         return nullptr;
     }
+    // The same, owned: a share hashed outside the lock keeps its job alive.
+    std::shared_ptr<job_entry> find_shared(std::string_view id) const {
+        for (auto it = jobs.rbegin(); it != jobs.rend(); ++it)
+            if ((*it)->j->id == id) return *it;
+        return nullptr;
+    }
     std::shared_ptr<const job> newest() const { return jobs.empty() ? nullptr : jobs.back()->j; }
 };
 
@@ -80,6 +86,9 @@ struct consumer_rec {
 };
 
 using job_post = std::pair<std::weak_ptr<work_consumer>, std::shared_ptr<const job>>;
+
+// Worker names kept in statistics and found blocks.
+constexpr std::size_t max_worker_name_chars = 128;
 
 void default_log(std::string_view line) {
     std::fprintf(stderr, "dispatcher: %.*s\n", static_cast<int>(line.size()), line.data());
@@ -258,12 +267,76 @@ public:
         });
     }
 
+    // The lock is taken twice: once to find the consumer and its job, once to judge the
+    // hashed share. The rebuild and the hash (the coinbase's sha256d, the merkle branch,
+    // the header's sha256d: microseconds) and any block assembly run between, so I/O
+    // threads judging shares at once hash in parallel.
     share_result submit_share(consumer_id id, const share& s) {
         share_result r;
-        std::optional<found_block> block;
+        std::shared_ptr<job_entry> entry;
+        std::array<std::uint8_t, 8> en1_buf{};
+        std::size_t en1_size = 0;
         {
             std::lock_guard lock(mu_);
-            r = judge(id, s, block);
+            auto cit = consumers_.find(id);
+            if (cit == consumers_.end()) return finish(r, share_status::unknown_consumer);
+            consumer_rec& c = cit->second;
+            note_share(c, s.worker);
+            if (c.payout) entry = c.payout->find_shared(s.job_id);
+            if (!entry || entry->j->kawpow) return finish(r, count_reject(c, share_status::job_not_found));
+            if (s.extranonce2.size() != entry->j->coinbase.extranonce2_size || c.en1.size() > en1_buf.size())
+                return finish(r, count_reject(c, share_status::bad_extranonce2_size));
+            en1_size = c.en1.size();
+            std::copy(c.en1.begin(), c.en1.end(), en1_buf.begin());
+        }
+        const byte_span en1(en1_buf.data(), en1_size);
+        const job& j = *entry->j;
+
+        // BIP310: a version with no bit outside the mask is the rolled bits alone.
+        const std::uint32_t version = (s.version & ~s.version_mask) == 0
+                                          ? apply_version_bits(j.version, s.version, s.version_mask)
+                                          : s.version;
+        auto header = rebuild_header(j, en1, s.extranonce2, s.ntime, s.nonce, version);
+        std::optional<found_block> block;
+        bool is_block = false;
+        uint256 value;
+        if (header) {
+            r.hash = header->hash();
+            value = uint256::from_hash(r.hash);
+            r.hash_difficulty = difficulty_from_target(value);
+            // The block check comes first: a stale, duplicate or low-difficulty share that
+            // meets the network target is still a block (DESIGN.md §3).
+            if (value <= j.target) {
+                is_block = true;
+                if (auto b = assemble_block(j, en1, s.extranonce2, *header)) {
+                    block = found_block{j.height, r.hash, j.prev_block, std::move(*b), j.id, id,
+                                        std::string(s.worker.substr(0, max_worker_name_chars))};
+                } else {
+                    options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " +
+                                 b.error().message());
+                }
+            }
+        }
+        {
+            std::lock_guard lock(mu_);
+            auto cit = consumers_.find(id);
+            // The consumer may have left meanwhile: its block still goes out, and the
+            // dispatcher's totals still count the share.
+            consumer_rec* c = cit == consumers_.end() ? nullptr : &cit->second;
+            if (!header) {
+                r.status = c ? count_reject(*c, share_status::bad_extranonce2_size)
+                             : count_reject_gone(share_status::bad_extranonce2_size);
+            } else {
+                if (is_block) {
+                    r.block = true;
+                    ++blocks_found_;
+                    if (c) {
+                        ++c->stats.blocks;
+                        c->stats.best_share_difficulty = std::max(c->stats.best_share_difficulty, r.hash_difficulty);
+                    }
+                }
+                r.status = judge(c, *entry, s, version, value, r.hash, r.hash_difficulty);
+            }
         }
         // Outside the lock: the sink journals (fsync) and hands the block to the nodes.
         if (block && sink_) sink_(std::move(*block));
@@ -412,8 +485,13 @@ private:
     }
 
     static void note_share(consumer_rec& c, std::string_view worker) {
-        c.stats.worker = std::string(worker.substr(0, 128));
+        c.stats.worker.assign(worker.substr(0, max_worker_name_chars));
         c.stats.last_share_at = std::chrono::system_clock::now();
+    }
+
+    share_status count_reject_gone(share_status why) {
+        ++shares_rejected_;
+        return why;
     }
 
     share_status count_reject(consumer_rec& c, share_status why) {
@@ -504,77 +582,39 @@ private:
                 if (auto j = c.payout->newest()) posts.emplace_back(c.consumer, std::move(j));
     }
 
-    share_result judge(consumer_id id, const share& s, std::optional<found_block>& block) {
-        share_result r;
-        auto cit = consumers_.find(id);
-        if (cit == consumers_.end()) {
-            r.status = share_status::unknown_consumer;
-            return r;
-        }
-        consumer_rec& c = cit->second;
-        auto& st = c.stats;
-        note_share(c, s.worker);
-        auto reject = [&](share_status why) {
-            r.status = count_reject(c, why);
-            return r;
-        };
-
-        job_entry* e = c.payout ? c.payout->find(s.job_id) : nullptr;
-        if (!e || e->j->kawpow) return reject(share_status::job_not_found);
-        const job& j = *e->j;
-        if (s.extranonce2.size() != j.coinbase.extranonce2_size) return reject(share_status::bad_extranonce2_size);
-
-        // BIP310: a version with no bit outside the mask is the rolled bits alone.
-        const std::uint32_t version = (s.version & ~s.version_mask) == 0
-                                          ? apply_version_bits(j.version, s.version, s.version_mask)
-                                          : s.version;
-        auto header = rebuild_header(j, c.en1, s.extranonce2, s.ntime, s.nonce, version);
-        if (!header) return reject(share_status::bad_extranonce2_size);
-        r.hash = header->hash();
-        const uint256 value = uint256::from_hash(r.hash);
-        r.hash_difficulty = difficulty_from_target(value);
-
-        // The block check comes first: a stale, duplicate or low-difficulty share that
-        // meets the network target is still a block (DESIGN.md §3).
-        if (value <= j.target) {
-            r.block = true;
-            ++st.blocks;
-            ++blocks_found_;
-            st.best_share_difficulty = std::max(st.best_share_difficulty, r.hash_difficulty);
-            if (auto b = assemble_block(j, c.en1, s.extranonce2, *header)) {
-                block = found_block{j.height, r.hash, j.prev_block, std::move(*b), j.id, id, st.worker};
-            } else {
-                options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " +
-                             b.error().message());
-            }
-        }
-
-        if (e->stale) return reject(share_status::job_not_found);
+    // The Stratum checks after the block check (submit_share), in stratum.md §3 order.
+    // c is null when the consumer left while the share was hashed.
+    share_status judge(consumer_rec* c, job_entry& e, const share& s, std::uint32_t version, const uint256& value,
+                       const hash256& hash, double hash_difficulty) {
+        auto reject = [&](share_status why) { return c ? count_reject(*c, why) : count_reject_gone(why); };
+        const job& j = *e.j;
+        if (e.stale) return reject(share_status::job_not_found);
         const std::uint64_t ntime = s.ntime;
         if (ntime < j.ntime || ntime > std::uint64_t(j.ntime) + max_ntime_ahead_s || ntime < j.mintime)
             return reject(share_status::bad_ntime);
         if (((version ^ j.version) & ~s.version_mask) != 0) return reject(share_status::bad_version);
-        if (e->seen.contains(r.hash)) return reject(share_status::duplicate);
+        if (e.seen.contains(hash)) return reject(share_status::duplicate);
         if (value > target_from_difficulty(s.difficulty)) return reject(share_status::low_difficulty);
         // Only shares that met their target are remembered, so the set grows with real
         // work only: free random nonces can neither fill it nor make the job stale for
         // every miner. (A low-difficulty share sent twice is therefore 23 both times.)
-        e->seen.insert(r.hash);
-        if (e->seen.size() >= max_share_keys_per_job) mark_full(*e);
-
-        r.status = share_status::accepted;
+        e.seen.insert(hash);
+        if (e.seen.size() >= max_share_keys_per_job) mark_full(e);
         ++shares_accepted_;
-        count_accept(c, s.difficulty, r.hash_difficulty);
-        return r;
+        if (c) count_accept(*c, s.difficulty, hash_difficulty);
+        return share_status::accepted;
     }
 
     // ---- strand side ----------------------------------------------------------------
 
+    // One handler for the whole fan-out, not one per consumer: each consumer posts the
+    // job on to its own strand (work.hpp), so a new tip costs N posts, not 2N.
     void send(std::vector<job_post> posts) {
-        for (auto& [who, j] : posts)
-            boost::asio::post(strand_, [who = std::move(who), j = std::move(j)] {
+        if (posts.empty()) return;
+        boost::asio::post(strand_, [posts = std::move(posts)] {
+            for (auto& [who, j] : posts)
                 if (auto c = who.lock()) c->on_job(j);
-            });
+        });
     }
 
     void arm_timer() {

@@ -10,8 +10,9 @@
 // Locking: one mutex guards all state. Every public member takes it briefly and never
 // calls out while holding it: consumers (on_job) are called through posts to the
 // executor, and the block sink is called after the lock is released, on the thread that
-// called submit_share. A share is hashed once under the lock (one sha256d of the coinbase,
-// the branch, one sha256d of the header: microseconds).
+// called submit_share. A share is hashed once outside the lock (one sha256d of the
+// coinbase, the branch, one sha256d of the header: about a microsecond): the lock is held
+// to find its job before, and to judge it (stale, ntime, version, duplicate, target) after.
 #pragma once
 
 #include <array>

@@ -4,7 +4,7 @@
 // bookkeeping. (DESIGN.md §3, stratum.md §0 and §3.)
 //
 // Threading: every dispatcher member function is thread-safe and returns quickly (a share
-// is hashed once under the dispatcher's lock; node calls happen elsewhere, after the
+// is hashed once, outside the dispatcher's lock; node calls happen elsewhere, after the
 // reply). on_job is called from the dispatcher's executor; a consumer posts it to its own
 // strand.
 #pragma once

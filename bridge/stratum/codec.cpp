@@ -161,6 +161,11 @@ std::error_code line_reader::feed(std::string_view data) {
 }
 
 std::optional<std::string> line_reader::next_line() {
+    if (auto line = next_line_view()) return std::string(*line);
+    return std::nullopt;
+}
+
+std::optional<std::string_view> line_reader::next_line_view() {
     while (!failed_) {
         const std::size_t nl = buffer_.find('\n', start_ + scan_);
         if (nl == std::string::npos) {
@@ -173,7 +178,7 @@ std::optional<std::string> line_reader::next_line() {
         scan_ = 0;
         ++lines_consumed_;
         if (is_blank(line)) continue;
-        return std::string(line);
+        return line;
     }
     return std::nullopt;
 }

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ public:
     std::error_code feed(std::string_view data);
     // The next complete non-blank line, if any.
     std::optional<std::string> next_line();
+    // The same without a copy: the view points into the reader's buffer and stays valid
+    // until the next feed() (further next_line calls leave it valid).
+    std::optional<std::string_view> next_line_view();
     bool failed() const noexcept { return failed_; }
     std::size_t pending_bytes() const noexcept { return buffer_.size() - start_; }
     // Lines (blank ones included) next_line has consumed so far: when it changes, any
@@ -78,12 +82,25 @@ struct json_id {
     friend bool operator==(const json_id&, const json_id&) = default;
 };
 
+// Where a parsed line's values live: a pool whose first chunk is inline, so that a
+// typical request (a submit: ~1 KiB of values) costs one allocation instead of
+// rapidjson's default 64 KiB chunk. Larger lines grow the pool chunk by chunk.
+inline constexpr std::size_t message_pool_inline_bytes = 2048;
+struct message_pool {
+    message_pool() : pool(buffer, sizeof buffer, message_pool_inline_bytes) {}
+    message_pool(const message_pool&) = delete;
+    message_pool& operator=(const message_pool&) = delete;
+    alignas(std::max_align_t) char buffer[message_pool_inline_bytes];
+    rapidjson::MemoryPoolAllocator<> pool;
+};
+
 // One inbound line, typed. A request has a method; a response (to a request the server
 // sent, e.g. client.get_version) has none.
 struct message {
     json_id id;
-    std::string method;           // empty for a response
-    rapidjson::Document doc;      // owns params
+    std::string method;  // empty for a response
+    std::unique_ptr<message_pool> memory = std::make_unique<message_pool>();  // before doc: outlives it
+    rapidjson::Document doc{&memory->pool};  // owns params (its values live in memory)
     const rapidjson::Value* params = nullptr;  // array, object, or null when absent/null
     bool is_response() const noexcept { return method.empty(); }
 };

@@ -35,6 +35,8 @@ inline constexpr std::size_t write_queue_limit = 1024 * 1024;
 // Reading pauses while more than write_queue_limit / this is queued (Beast's bounded
 // queue pattern): a client that pipelines requests but reads no replies stalls itself.
 inline constexpr std::size_t write_queue_pause_divisor = 4;
+// Queued lines handed to one gathered write (writev; IOV_MAX is 1024 on Linux).
+inline constexpr std::size_t max_gather_lines = 64;
 
 // Pause after a failed accept (e.g. out of file descriptors) before accepting again.
 inline constexpr std::chrono::milliseconds accept_retry_delay{100};

@@ -163,11 +163,13 @@ public:
     }
 
     void post_send(std::string line) override {
-        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), line = std::move(line)] {
-            // Nothing unsolicited before the subscribe reply (NerdMiner; stratum.md §0.2).
-            if (self->closed_ || !self->protocol_ || !self->protocol_->subscribed()) return;
-            self->enqueue(line);
-        });
+        asio::post(lowest_layer(stream_).get_executor(),
+                   [self = this->shared_from_this(), line = std::move(line)]() mutable {
+                       // Nothing unsolicited before the subscribe reply (NerdMiner; stratum.md §0.2).
+                       if (self->closed_ || !self->protocol_ || !self->protocol_->subscribed()) return;
+                       self->enqueue(std::move(line));
+                       self->start_write();
+                   });
     }
 
     void post_close(std::string reason) override {
@@ -200,6 +202,12 @@ private:
         protocol_->stats().tls = is_tls;
         publish_stats();
         arm_timer();
+        if constexpr (!is_tls) {
+            // write_now() writes without waiting; async operations are unaffected.
+            error_code nb;
+            lowest_layer(stream_).non_blocking(true, nb);
+            nonblocking_ = !nb;
+        }
         if constexpr (is_tls) {
             stream_.async_handshake(ssl::stream_base::server,
                                     [self = this->shared_from_this()](const error_code& e) { self->on_handshake(e); });
@@ -275,7 +283,8 @@ private:
         if (reader_.feed({read_buf_.data(), n}))
             return close("protocol violation: line longer than 16 KiB", misbehaviour::oversize_line);
         session_output out;
-        while (auto line = reader_.next_line()) {
+        // The views stay valid until the next feed (after this loop).
+        while (auto line = reader_.next_line_view()) {
             protocol_->on_line(*line, clock::now(), out);
             if (!out.close_reason.empty()) break;
         }
@@ -295,8 +304,11 @@ private:
     void flush(session_output& out) {
         for (auto& line : out.lines) {
             if (closed_) break;
-            enqueue(line);
+            enqueue(std::move(line));
         }
+        // Everything this event produced leaves in one write (set_difficulty with its
+        // notify, the replies to pipelined submits): one syscall instead of one per line.
+        start_write();
         if constexpr (is_kawpow) {
             for (auto& p : out.verify) verify(std::move(p));
         }
@@ -304,34 +316,93 @@ private:
         if (!out.close_reason.empty()) close(out.close_reason, out.why);
     }
 
-    void enqueue(const std::string& line) {
+    // Queues a line; start_write() sends it.
+    void enqueue(std::string line) {
         if (closed_) return;
         if (queued_bytes_ + line.size() > server_->options.write_queue_limit)
             return close("slow reader: write queue over " + std::to_string(server_->options.write_queue_limit) +
                              " bytes",
                          misbehaviour::slow);
         queued_bytes_ += line.size();
-        queue_.push_back(line);
-        if (!writing_) do_write();
+        queue_.push_back(std::move(line));
     }
 
+    void start_write() {
+        if (!closed_ && !writing_ && !queue_.empty()) do_write();
+    }
+
+    // Sends the queue, up to max_gather_lines lines per write (writev). A plain TCP
+    // session first writes what the socket takes at once, without a completion handler to
+    // schedule (most writes: a reply, a notify); what is left goes through async_write.
     void do_write() {
+        if constexpr (!is_tls) {
+            if (nonblocking_ && write_now()) return resume_read_if_drained();
+        }
         writing_ = true;
         write_started_ = clock::now();
-        asio::async_write(stream_, asio::buffer(queue_.front()),
-                          [self = this->shared_from_this()](const error_code& ec, std::size_t) {
-                              self->on_write(ec);
-                          });
+        gather_lines();
+        asio::async_write(stream_, gather_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+            self->on_write(ec);
+        });
+    }
+
+    // The buffers of the next write: the first queued lines. The deque keeps them in
+    // place while more lines are queued behind them, so the buffers stay valid.
+    void gather_lines() {
+        gather_.clear();
+        const std::size_t n = std::min(queue_.size(), max_gather_lines);
+        for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(queue_[i]));
+    }
+
+    // Plain TCP (the socket is non-blocking): writes until the queue is empty or the
+    // socket would block. True when nothing is left to send, or the session closed.
+    bool write_now() {
+        while (!queue_.empty()) {
+            gather_lines();
+            error_code ec;
+            const std::size_t sent = lowest_layer(stream_).write_some(gather_, ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) return false;
+            if (ec) {
+                close("write failed: " + ec.message());
+                return true;
+            }
+            if (sent == 0) return false;
+            consume(sent);
+        }
+        gather_.clear();
+        return true;
+    }
+
+    // Drops sent bytes from the front of the queue (a partly sent line keeps its rest).
+    void consume(std::size_t sent) {
+        while (sent > 0 && !queue_.empty()) {
+            std::string& front = queue_.front();
+            if (sent < front.size()) {
+                front.erase(0, sent);
+                queued_bytes_ -= sent;
+                return;
+            }
+            sent -= front.size();
+            queued_bytes_ -= front.size();
+            queue_.pop_front();
+        }
     }
 
     void on_write(const error_code& ec) {
         writing_ = false;
         if (ec) return close("write failed: " + ec.message());
         if (closed_) return;
-        queued_bytes_ -= queue_.front().size();
-        queue_.pop_front();
+        for (std::size_t i = gather_.size(); i > 0; --i) {
+            queued_bytes_ -= queue_.front().size();
+            queue_.pop_front();
+        }
+        gather_.clear();
         if (!queue_.empty()) do_write();
-        if (read_paused_ && queued_bytes_ <= write_queue_pause_bytes(server_->options.write_queue_limit)) {
+        resume_read_if_drained();
+    }
+
+    void resume_read_if_drained() {
+        if (!closed_ && read_paused_ && queued_bytes_ <= write_queue_pause_bytes(server_->options.write_queue_limit)) {
             read_paused_ = false;
             do_read();
         }
@@ -396,9 +467,11 @@ private:
     line_reader reader_;
     std::array<char, read_chunk_bytes> read_buf_{};
     std::deque<std::string> queue_;
+    std::vector<asio::const_buffer> gather_;  // the lines of the write in flight (front of queue_)
     std::size_t queued_bytes_ = 0;
     bool reading_ = false;
     bool writing_ = false;
+    bool nonblocking_ = false;  // plain TCP socket in non-blocking mode: write_now() may write
     bool read_paused_ = false;
     bool closed_ = false;
 };

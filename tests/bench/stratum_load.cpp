@@ -1,10 +1,11 @@
-// Stratum server load benchmark (docs/PERFORMANCE.md, "Stratum server load"): one process
-// runs a real stratum::server fed by a real dispatcher, and N Stratum clients over loopback
-// TCP. Prints one figure per line; never fails on a figure (STYLE.md: benchmarks print).
+// Stratum server load benchmark (docs/PERFORMANCE.md, "Stratum server load"): a real
+// stratum::server fed by a real dispatcher, and N Stratum clients over loopback TCP.
+// Prints one figure per line; never fails on a figure (STYLE.md: benchmarks print).
 //
 // Phases: connect (subscribe + authorize, until each session has its first notify); closed
 // loop share throughput; submit reply latency at a fixed offered rate; new tip → clean
-// notify to every session; resident memory before/after connecting.
+// notify to every session; the server's resident memory before/after connecting and its
+// CPU time per submit and per notified session.
 //
 // Shares: each client submits arbitrary nonces (a per-session counter, so never a
 // duplicate; extranonce1 differs per session). The share difficulty is pinned so low that
@@ -13,9 +14,17 @@
 // and hashed it (sha256d). The template is the regtest fixture with bits 1d00ffff so that
 // no share is a block (no block assembly in the figures).
 //
-// Client and server share the machine's cores: the figures are lower bounds for the server.
+// The server (dispatcher + stratum::server) runs in a child process, the clients in the
+// parent: the server's resident memory is its own (read from its /proc/self/status), and
+// each side has the whole descriptor limit for its end of the N connections. The parent
+// drives the child over a socketpair (new templates, statistics). Client and server still
+// share the machine's cores: the figures are lower bounds for the server.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -108,14 +117,77 @@ bool parse_options(int argc, char** argv, options& o) {
 // Opened once at start-up: with every descriptor in use by sessions, a later open fails.
 int status_fd = -1;
 
-long vm_rss_kib() {
+long status_kib(const char* key) {
     char buf[4096];
     const ssize_t n = pread(status_fd, buf, sizeof buf - 1, 0);
     if (n <= 0) return -1;
     buf[n] = '\0';
-    const char* p = std::strstr(buf, "VmRSS:");
-    return p ? std::strtol(p + 6, nullptr, 10) : -1;
+    const char* p = std::strstr(buf, key);
+    return p ? std::strtol(p + std::strlen(key), nullptr, 10) : -1;
 }
+long vm_rss_kib() { return status_kib("VmRSS:"); }
+long vm_hwm_kib() { return status_kib("VmHWM:"); }
+
+// This process's CPU time so far (user, system), microseconds.
+std::pair<long long, long long> cpu_us() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return {ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec, ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec};
+}
+
+std::int64_t steady_ns(clock_type::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+// Raises the soft descriptor limit towards want; returns the soft limit in force.
+rlim_t raise_nofile(rlim_t want) {
+    rlimit rl{};
+    getrlimit(RLIMIT_NOFILE, &rl);
+    want = std::max(want, rl.rlim_cur);
+    rlimit raised{want, std::max(want, rl.rlim_max)};
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+        raised = {rl.rlim_max, rl.rlim_max};
+        setrlimit(RLIMIT_NOFILE, &raised);
+    }
+    getrlimit(RLIMIT_NOFILE, &rl);
+    return rl.rlim_cur;
+}
+
+// Line-based control channel between the parent (clients) and the child (server).
+class control_channel {
+public:
+    explicit control_channel(int fd) : fd_(fd) {}
+    void send(const std::string& line) {
+        std::string out = line + "\n";
+        std::size_t off = 0;
+        while (off < out.size()) {
+            const ssize_t n = ::write(fd_, out.data() + off, out.size() - off);
+            if (n <= 0) {
+                std::fprintf(stderr, "control channel: write failed\n");
+                std::exit(1);
+            }
+            off += static_cast<std::size_t>(n);
+        }
+    }
+    // The next line; empty when the other side has gone.
+    std::string receive() {
+        for (;;) {
+            if (auto nl = buf_.find('\n'); nl != std::string::npos) {
+                std::string line = buf_.substr(0, nl);
+                buf_.erase(0, nl + 1);
+                return line;
+            }
+            char tmp[512];
+            const ssize_t n = ::read(fd_, tmp, sizeof tmp);
+            if (n <= 0) return {};
+            buf_.append(tmp, static_cast<std::size_t>(n));
+        }
+    }
+
+private:
+    int fd_;
+    std::string buf_;
+};
 
 // The fixture file, read once at start-up (see status_fd).
 std::string fixture_json;
@@ -175,10 +247,9 @@ struct bench_state {
     std::atomic<std::uint64_t> notifies{0};
     std::atomic<std::uint64_t> tip_round{0};     // the clean notify a tip round waits for
     std::atomic<std::size_t> tip_seen{0};
-    clock_type::time_point tip_t0;               // set before tip_round is bumped
     std::mutex mu;                               // guards below
     std::map<int, std::uint64_t> errors;         // error code → count
-    std::vector<double> tip_ms;                  // per session, this round
+    std::vector<clock_type::time_point> tip_at;  // per session, this round: clean notify read
 };
 
 class client_session : public std::enable_shared_from_this<client_session> {
@@ -329,13 +400,19 @@ void client_session::on_reply(std::uint64_t id, std::string_view line) {
 void client_session::on_notify(std::string_view line) {
     const auto now = clock_type::now();
     st_.notifies.fetch_add(1, std::memory_order_relaxed);
-    rapidjson::Document d;
-    d.Parse(line.data(), line.size());
-    if (d.HasParseError() || !d.HasMember("params") || !d["params"].IsArray() || d["params"].Size() < 9) return;
-    const auto& p = d["params"];
-    job_id_.assign(p[0].GetString(), p[0].GetStringLength());
-    ntime_.assign(p[7].GetString(), p[7].GetStringLength());
-    const bool clean = p[8].IsBool() && p[8].GetBool();
+    // The server's notify shape (codec.hpp): params[0] is the job id, the last string
+    // param the ntime, then clean_jobs. Picked out by hand: the load generator shares the
+    // cores with the server, and a full JSON parse per notify would be charged to it.
+    constexpr std::string_view params_key = "\"params\":[\"";
+    const auto p0 = line.find(params_key);
+    const auto job_end = p0 == std::string_view::npos ? p0 : line.find('"', p0 + params_key.size());
+    const auto ntime_end = line.rfind('"');
+    const auto ntime_begin = ntime_end == std::string_view::npos || ntime_end == 0 ? ntime_end
+                                                                                    : line.rfind('"', ntime_end - 1);
+    if (job_end == std::string_view::npos || ntime_begin == std::string_view::npos || ntime_begin <= job_end) return;
+    job_id_.assign(line.substr(p0 + params_key.size(), job_end - p0 - params_key.size()));
+    ntime_.assign(line.substr(ntime_begin + 1, ntime_end - ntime_begin - 1));
+    const bool clean = line.size() >= 7 && line.substr(line.size() - 7) == ",true]}";
     if (!counted_ready_) {
         counted_ready_ = true;
         st_.ready.fetch_add(1);
@@ -345,10 +422,9 @@ void client_session::on_notify(std::string_view line) {
     const auto round = st_.tip_round.load(std::memory_order_acquire);
     if (clean && round != 0 && tip_done_round_ != round) {
         tip_done_round_ = round;
-        const double ms = ms_since(st_.tip_t0, now);
         {
             std::lock_guard lock(st_.mu);
-            st_.tip_ms.push_back(ms);
+            st_.tip_at.push_back(now);
         }
         st_.tip_seen.fetch_add(1);
     }
@@ -415,50 +491,17 @@ bool wait_until(const std::function<bool()>& done, double timeout_s) {
     return true;
 }
 
-}  // namespace
+// ---- the server side (child process) -----------------------------------------------
 
-int main(int argc, char** argv) {
-    options opt;
-    if (!parse_options(argc, argv, opt)) {
-        usage();
-        return 2;
-    }
-    std::setvbuf(stdout, nullptr, _IOLBF, 0);
-
-    // Two descriptors per session (client and server ends) plus slack.
-    rlimit rl{};
-    getrlimit(RLIMIT_NOFILE, &rl);
-    const rlim_t want = std::max<rlim_t>(rl.rlim_cur, 2 * opt.sessions + 1024);
-    rlimit raised{want, std::max(want, rl.rlim_max)};
-    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
-        raised = {rl.rlim_max, rl.rlim_max};
-        setrlimit(RLIMIT_NOFILE, &raised);
-    }
-    getrlimit(RLIMIT_NOFILE, &rl);
-    std::printf("rlimit_nofile: soft %llu hard %llu (needed about %zu)\n",
-                static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(rl.rlim_max),
-                2 * opt.sessions + 64);
-    // The hard limit may be below what N sessions need (no CAP_SYS_RESOURCE): connect only
-    // as many as fit, and say so.
-    const std::size_t fit = rl.rlim_cur > 128 ? static_cast<std::size_t>((rl.rlim_cur - 64) / 2) : 0;
-    if (fit < opt.sessions) {
-        std::printf("sessions_capped: %zu requested, %zu fit under RLIMIT_NOFILE %llu (2 descriptors each)\n",
-                    opt.sessions, fit, static_cast<unsigned long long>(rl.rlim_cur));
-        opt.sessions = fit;
-    }
-    status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    {
-        std::ifstream f(SB_TEST_VECTORS_DIR "/getblocktemplate.json");
-        std::stringstream ss;
-        ss << f.rdbuf();
-        fixture_json = ss.str();
-    }
-    std::printf("setup: sessions %zu, server threads %u, client threads %u, cores %u (shared by client and server)\n",
-                opt.sessions, opt.server_threads, opt.client_threads, std::thread::hardware_concurrency());
-
+// Runs the dispatcher and the server until the parent says "quit" (or goes away).
+// Commands, one per line: "template PREV BUMP" (a template; PREV != 0 is a new tip)
+// answered "t0 NS" (steady clock just before the dispatcher took it); "stats" answered
+// "stats ACCEPTED REJECTED BLOCKS CONNECTIONS RSS_KIB HWM_KIB LOG_LINES USER_US SYS_US"
+// (the CPU time of the server process so far); "cpu" answered "cpu USER_US SYS_US"
+// (without the cost of collecting the statistics); "quit".
+int server_main(const options& opt, int fd) {
+    control_channel ctl(fd);
     const long rss_start_kib = vm_rss_kib();
-
-    // ---- server: dispatcher + stratum::server on its own io_context ----------------
     asio::io_context server_io;
     auto server_work = asio::make_work_guard(server_io);
     bridge::dispatcher_options dopt;
@@ -486,24 +529,162 @@ int main(int argc, char** argv) {
     sopt.max_connections_per_ip = opt.sessions + 16;
     sopt.max_connections = std::max<std::size_t>(sopt.max_connections, opt.sessions + 16);
     std::atomic<std::uint64_t> server_log_lines{0};
-    std::mutex log_mu;
-    std::vector<std::string> server_log_sample;
     sopt.log = [&](std::string_view s) {
-        server_log_lines.fetch_add(1);
-        std::lock_guard lock(log_mu);
-        if (server_log_sample.size() < 5 && s.find("listening") == std::string_view::npos)
-            server_log_sample.emplace_back(s);
+        if (server_log_lines.fetch_add(1) < 5 && s.find("listening") == std::string_view::npos)
+            std::fprintf(stderr, "server_log_sample: %.*s\n", static_cast<int>(s.size()), s.data());
     };
     bridge::stratum::server srv(server_io, std::make_shared<bridge::stratum::dispatcher_source>(disp_owner), sopt);
     if (auto ec = srv.start()) {
         std::fprintf(stderr, "server start: %s\n", ec.message().c_str());
         return 1;
     }
-    const auto port = srv.listeners().front().port;
     std::vector<std::thread> server_threads;
     for (unsigned i = 0; i < opt.server_threads; ++i) server_threads.emplace_back([&] { server_io.run(); });
+    ctl.send("port " + std::to_string(srv.listeners().front().port) + " " + std::to_string(rss_start_kib) + " " +
+             std::to_string(vm_rss_kib()));
 
-    const long rss_before_kib = vm_rss_kib();
+    for (;;) {
+        const std::string cmd = ctl.receive();
+        if (cmd.rfind("template ", 0) == 0) {
+            int prev = 0;
+            unsigned bump = 0;
+            std::sscanf(cmd.c_str() + 9, "%d %u", &prev, &bump);
+            auto t = make_template(prev, bump);  // parsed before the clock starts
+            const auto t0 = clock_type::now();
+            disp.on_template(std::move(t));
+            ctl.send("t0 " + std::to_string(steady_ns(t0)));
+        } else if (cmd == "cpu") {
+            const auto [user, sys] = cpu_us();
+            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys));
+        } else if (cmd == "stats") {
+            const auto d = disp.stats();
+            ctl.send("stats " + std::to_string(d.shares_accepted) + " " + std::to_string(d.shares_rejected) + " " +
+                     std::to_string(blocks.load()) + " " + std::to_string(srv.connection_count()) + " " +
+                     std::to_string(vm_rss_kib()) + " " + std::to_string(vm_hwm_kib()) + " " +
+                     std::to_string(server_log_lines.load()) + " " + std::to_string(cpu_us().first) + " " +
+                     std::to_string(cpu_us().second));
+        } else {
+            break;  // "quit", or the parent has gone
+        }
+    }
+    srv.stop();
+    disp.stop();
+    server_work.reset();
+    server_io.stop();
+    for (auto& t : server_threads) t.join();
+    return 0;
+}
+
+struct server_stats {
+    std::uint64_t accepted = 0, rejected = 0, blocks = 0, connections = 0;
+    long rss_kib = 0, hwm_kib = 0;
+    std::uint64_t log_lines = 0;
+    long long user_us = 0, sys_us = 0;  // server CPU time so far
+    double cpu_ms_since(const server_stats& before) const {
+        return static_cast<double>(user_us + sys_us - before.user_us - before.sys_us) / 1000.0;
+    }
+    std::string cpu_split_since(const server_stats& before) const {
+        char b[96];
+        std::snprintf(b, sizeof b, "user %.1f ms, system %.1f ms", static_cast<double>(user_us - before.user_us) / 1000.0,
+                      static_cast<double>(sys_us - before.sys_us) / 1000.0);
+        return b;
+    }
+};
+
+server_stats ask_stats(control_channel& ctl) {
+    ctl.send("stats");
+    const std::string r = ctl.receive();
+    server_stats s;
+    unsigned long long a = 0, b = 0, c = 0, d = 0, g = 0;
+    long e = 0, f = 0;
+    long long u = 0, y = 0;
+    if (std::sscanf(r.c_str(), "stats %llu %llu %llu %llu %ld %ld %llu %lld %lld", &a, &b, &c, &d, &e, &f, &g, &u,
+                    &y) == 9)
+        s = {a, b, c, d, e, f, g, u, y};
+    return s;
+}
+
+// Only the server's CPU time so far (the other fields stay 0).
+server_stats ask_cpu(control_channel& ctl) {
+    ctl.send("cpu");
+    server_stats s;
+    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld", &s.user_us, &s.sys_us) != 2)
+        std::fprintf(stderr, "the server did not report its CPU time\n");
+    return s;
+}
+
+// A template in the server; returns the server's clock just before it took it.
+clock_type::time_point send_template(control_channel& ctl, int prev, unsigned bump) {
+    ctl.send("template " + std::to_string(prev) + " " + std::to_string(bump));
+    const std::string r = ctl.receive();
+    long long ns = 0;
+    if (std::sscanf(r.c_str(), "t0 %lld", &ns) != 1) {
+        std::fprintf(stderr, "server did not take the template: '%s'\n", r.c_str());
+        std::exit(1);
+    }
+    return clock_type::time_point(std::chrono::duration_cast<clock_type::duration>(std::chrono::nanoseconds(ns)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    options opt;
+    if (!parse_options(argc, argv, opt)) {
+        usage();
+        return 2;
+    }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+    // One descriptor per session on each side (the server's end in the child, the
+    // client's here), plus slack.
+    const rlim_t nofile = raise_nofile(opt.sessions + 1024);
+    std::printf("rlimit_nofile: %llu per process (needed about %zu in each of the two)\n",
+                static_cast<unsigned long long>(nofile), opt.sessions + 64);
+    const std::size_t fit = nofile > 128 ? static_cast<std::size_t>(nofile - 64) : 0;
+    if (fit < opt.sessions) {
+        std::printf("sessions_capped: %zu requested, %zu fit under RLIMIT_NOFILE %llu\n", opt.sessions, fit,
+                    static_cast<unsigned long long>(nofile));
+        opt.sessions = fit;
+    }
+    status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    {
+        std::ifstream f(SB_TEST_VECTORS_DIR "/getblocktemplate.json");
+        std::stringstream ss;
+        ss << f.rdbuf();
+        fixture_json = ss.str();
+    }
+
+    // Forked before any thread exists in either process.
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        std::perror("socketpair");
+        return 1;
+    }
+    const pid_t child = ::fork();
+    if (child < 0) {
+        std::perror("fork");
+        return 1;
+    }
+    if (child == 0) {
+        ::close(sv[0]);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ::close(status_fd);
+        status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        std::_Exit(server_main(opt, sv[1]));
+    }
+    ::close(sv[1]);
+    control_channel ctl(sv[0]);
+    std::printf("setup: sessions %zu, server threads %u (child process %d), client threads %u, cores %u (shared by client and server)\n",
+                opt.sessions, opt.server_threads, static_cast<int>(child), opt.client_threads,
+                std::thread::hardware_concurrency());
+
+    unsigned port = 0;
+    long srv_rss_start_kib = 0, srv_rss_before_kib = 0;
+    if (std::sscanf(ctl.receive().c_str(), "port %u %ld %ld", &port, &srv_rss_start_kib, &srv_rss_before_kib) != 3) {
+        std::fprintf(stderr, "the server did not start\n");
+        return 1;
+    }
+    const long cli_rss_before_kib = vm_rss_kib();
 
     // ---- clients ---------------------------------------------------------------------
     bench_state st;
@@ -511,7 +692,7 @@ int main(int argc, char** argv) {
     for (unsigned i = 0; i < opt.client_threads; ++i) {
         auto c = std::make_unique<client_thread>();
         c->st = &st;
-        c->server = tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
+        c->server = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port));
         c->parallel = std::max<std::size_t>(1, opt.connect_parallel / opt.client_threads);
         clients.push_back(std::move(c));
     }
@@ -529,16 +710,27 @@ int main(int argc, char** argv) {
     const double connect_s = std::chrono::duration<double>(clock_type::now() - t_connect).count();
     const std::size_t connected = st.ready.load();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    const long rss_after_kib = vm_rss_kib();
+    const auto srv_after = ask_stats(ctl);
+    const long cli_rss_after_kib = vm_rss_kib();
     std::printf("sessions_connected: %zu of %zu (subscribed, authorized, first notify) in %.3f s (%.0f sessions/s)%s\n",
                 connected, opt.sessions, connect_s, static_cast<double>(connected) / connect_s,
                 all_connected ? "" : " [timed out]");
-    std::printf("server_connection_count: %zu\n", srv.connection_count());
-    std::printf("rss_start: %ld KiB (before the server)\n", rss_start_kib);
-    std::printf("rss_before_connect: %ld KiB\n", rss_before_kib);
-    std::printf("rss_after_connect: %ld KiB\n", rss_after_kib);
-    std::printf("rss_per_session: %.2f KiB (client + server side, same process)\n",
-                connected ? static_cast<double>(rss_after_kib - rss_before_kib) / static_cast<double>(connected) : 0.0);
+    std::printf("server_connection_count: %llu\n", static_cast<unsigned long long>(srv_after.connections));
+    std::printf("server_rss_start: %ld KiB (child process, before the server)\n", srv_rss_start_kib);
+    std::printf("server_rss_before_connect: %ld KiB (server listening, dispatcher with its first job)\n",
+                srv_rss_before_kib);
+    std::printf("server_rss_after_connect: %ld KiB (VmHWM %ld KiB)\n", srv_after.rss_kib, srv_after.hwm_kib);
+    const double srv_per_session = connected ? static_cast<double>(srv_after.rss_kib - srv_rss_before_kib) /
+                                                   static_cast<double>(connected)
+                                             : 0.0;
+    const double budget_kib = 65536.0 + 8.0 * static_cast<double>(connected);
+    std::printf("server_rss_per_session: %.2f KiB (server process alone); budget 64 MiB + 8 KiB x %zu = %.0f KiB: %s\n",
+                srv_per_session, connected, budget_kib,
+                static_cast<double>(srv_after.rss_kib) <= budget_kib ? "within" : "over");
+    std::printf("client_rss: %ld KiB before connecting, %ld KiB after (%.2f KiB per session, the load generator)\n",
+                cli_rss_before_kib, cli_rss_after_kib,
+                connected ? static_cast<double>(cli_rss_after_kib - cli_rss_before_kib) / static_cast<double>(connected)
+                          : 0.0);
 
     auto reset_counters = [&] {
         st.replies = 0;
@@ -561,12 +753,13 @@ int main(int argc, char** argv) {
     };
     auto fresh_job = [&](std::uint32_t bump) {
         const auto before = st.notifies.load();
-        disp.on_template(make_template(0, bump));
+        send_template(ctl, 0, bump);
         wait_until([&] { return st.notifies.load() >= before + connected; }, 30);
     };
 
     // ---- closed-loop share throughput --------------------------------------------------
     reset_counters();
+    const auto tp_before = ask_cpu(ctl);
     st.mode = static_cast<int>(phase::closed_loop);
     const auto t_tp = clock_type::now();
     for (auto& c : clients)
@@ -578,11 +771,16 @@ int main(int argc, char** argv) {
     const std::uint64_t tp_replies = st.replies.load();
     const double tp_s = std::chrono::duration<double>(clock_type::now() - t_tp).count();
     st.mode = static_cast<int>(phase::idle);
-    const auto disp_stats = disp.stats();
+    const auto tp_cpu = ask_cpu(ctl);
+    const auto tp_stats = ask_stats(ctl);
     std::printf("shares_per_s: %.0f validated (%" PRIu64 " submit replies in %.2f s, %u in flight per session over %zu sessions)\n",
                 static_cast<double>(tp_replies) / tp_s, tp_replies, tp_s, opt.window, connected);
-    std::printf("shares_verdicts: %s (server totals: accepted %" PRIu64 ", rejected %" PRIu64 ")\n", verdicts().c_str(),
-                disp_stats.shares_accepted, disp_stats.shares_rejected);
+    std::printf("shares_verdicts: %s (server totals: accepted %llu, rejected %llu)\n", verdicts().c_str(),
+                static_cast<unsigned long long>(tp_stats.accepted), static_cast<unsigned long long>(tp_stats.rejected));
+    std::printf("server_cpu_per_share: %.2f us (%s over %" PRIu64 " submits; %.2f of %u cores)\n",
+                tp_replies ? 1000.0 * tp_cpu.cpu_ms_since(tp_before) / static_cast<double>(tp_replies) : 0.0,
+                tp_cpu.cpu_split_since(tp_before).c_str(), tp_replies, tp_cpu.cpu_ms_since(tp_before) / 1000.0 / tp_s,
+                std::thread::hardware_concurrency());
     drain();
 
     // ---- submit reply latency at a fixed offered rate ------------------------------------
@@ -590,6 +788,7 @@ int main(int argc, char** argv) {
     // turns the job stale, which the throughput phase has done.
     fresh_job(1);
     reset_counters();
+    const auto ol_before = ask_cpu(ctl);
     for (auto& c : clients) c->latency_ms.clear();
     st.mode = static_cast<int>(phase::open_loop);
     const auto t_ol = clock_type::now();
@@ -612,52 +811,56 @@ int main(int argc, char** argv) {
     }
     const std::size_t lat_n = lat.size();
     const double p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), pmax = lat.empty() ? 0 : lat.back();
+    const auto ol_after = ask_cpu(ctl);
     std::printf("submit_latency_at_%.0f_per_s: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu replies in %.2f s; %s)\n",
                 opt.rate, p50, p99, pmax, lat_n, ol_seconds, verdicts().c_str());
+    std::printf("server_cpu_at_%.0f_per_s: %.2f us per submit (%s)\n", opt.rate,
+                lat_n ? 1000.0 * ol_after.cpu_ms_since(ol_before) / static_cast<double>(lat_n) : 0.0,
+                ol_after.cpu_split_since(ol_before).c_str());
 
     // ---- new tip → clean notify to every session ------------------------------------------
+    // From the server's clock just before the dispatcher takes the new-tip template to
+    // each client reading its clean notify (CLOCK_MONOTONIC is one clock for both processes).
     for (unsigned round = 1; round <= opt.tips; ++round) {
         {
             std::lock_guard lock(st.mu);
-            st.tip_ms.clear();
+            st.tip_at.clear();
         }
         st.tip_seen = 0;
-        auto t = make_template(static_cast<int>(round), 0);  // parsed before the clock starts
-        st.tip_t0 = clock_type::now();
+        const auto tip_before = ask_cpu(ctl);
         st.tip_round.store(round, std::memory_order_release);
-        disp.on_template(t);
+        const auto t0 = send_template(ctl, static_cast<int>(round), 0);
         const bool all = wait_until([&] { return st.tip_seen.load() >= connected; }, 30);
+        const auto tip_after = ask_cpu(ctl);
         std::vector<double> v;
         {
             std::lock_guard lock(st.mu);
-            v = st.tip_ms;
+            for (auto t : st.tip_at) v.push_back(ms_since(t0, t));
         }
         const std::size_t n = v.size();
         const double q50 = percentile(v, 0.50), q99 = percentile(v, 0.99), qmax = v.empty() ? 0 : v.back();
-        std::printf("new_tip_clean_notify round %u: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu of %zu sessions)%s\n",
-                    round, q50, q99, qmax, n, connected, all ? "" : " [timed out]");
+        const double qmin = v.empty() ? 0 : v.front();
+        std::printf("new_tip_clean_notify round %u: first %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu of %zu sessions)%s; server CPU %.2f us per session (%s)\n",
+                    round, qmin, q50, q99, qmax, n, connected, all ? "" : " [timed out]",
+                    connected ? 1000.0 * tip_after.cpu_ms_since(tip_before) / static_cast<double>(connected) : 0.0,
+                    tip_after.cpu_split_since(tip_before).c_str());
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
 
-    const long rss_end_kib = vm_rss_kib();
-    std::printf("rss_end: %ld KiB\n", rss_end_kib);
-    std::printf("blocks_found: %" PRIu64 " (expected 0: bits 1d00ffff)\n", blocks.load());
-    std::printf("sessions_closed_during_run: %zu (client side), server log lines: %" PRIu64 "\n", st.closed.load(),
-                server_log_lines.load());
-    {
-        std::lock_guard lock(log_mu);
-        for (auto& s : server_log_sample) std::printf("server_log_sample: %s\n", s.c_str());
-    }
+    const auto end_stats = ask_stats(ctl);
+    std::printf("server_rss_end: %ld KiB (VmHWM %ld KiB)\n", end_stats.rss_kib, end_stats.hwm_kib);
+    std::printf("client_rss_end: %ld KiB\n", vm_rss_kib());
+    std::printf("blocks_found: %llu (expected 0: bits 1d00ffff)\n", static_cast<unsigned long long>(end_stats.blocks));
+    std::printf("sessions_closed_during_run: %zu (client side), server log lines: %llu\n", st.closed.load(),
+                static_cast<unsigned long long>(end_stats.log_lines));
 
     // ---- teardown ------------------------------------------------------------------------
-    srv.stop();
-    disp.stop();
+    ctl.send("quit");
     for (auto& c : clients) {
         asio::post(c->io, [p = c.get()] { p->io.stop(); });
         c->thread.join();
     }
-    server_work.reset();
-    server_io.stop();
-    for (auto& t : server_threads) t.join();
+    int status = 0;
+    ::waitpid(child, &status, 0);
     return 0;
 }
