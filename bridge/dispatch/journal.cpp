@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <unordered_map>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -167,6 +168,14 @@ std::string format_journal_record(const journal_record& r) {
 
 namespace {
 
+struct replay_hasher {
+    std::size_t operator()(const hash256& h) const noexcept {
+        std::size_t v = 0;
+        std::memcpy(&v, h.data(), sizeof v);  // a sha256d output: already uniform
+        return v;
+    }
+};
+
 // Whether hash (internal order) is the block's: the sha256d of an 80-byte header, or for a
 // Ravencoin KAWPOW block (120-byte header) the final hash its mix hash implies — two
 // keccak-f800, no DAG, the same value a node shows as the block hash.
@@ -218,6 +227,7 @@ result<journal_record> parse_journal_record(std::string_view line) {
 
 journal_replay replay_journal(std::string_view text, const std::function<void(std::string_view)>& warn) {
     journal_replay out;
+    std::unordered_map<hash256, std::size_t, replay_hasher> index;  // hash → out.entries index
     std::size_t line_no = 0;
     while (!text.empty()) {
         ++line_no;
@@ -238,10 +248,10 @@ journal_replay replay_journal(std::string_view text, const std::function<void(st
             if (warn) warn("line " + std::to_string(line_no) + ": " + r.error().message() + ", skipped");
             continue;
         }
-        auto it = std::find_if(out.entries.begin(), out.entries.end(),
-                               [&](const journal_entry& e) { return e.hash == r->hash; });
+        const auto found = index.find(r->hash);
         if (r->type == journal_record::kind::found) {
-            if (it != out.entries.end()) continue;  // the same block twice: the first wins
+            if (found != index.end()) continue;  // the same block twice: the first wins
+            index.emplace(r->hash, out.entries.size());
             journal_entry e;
             e.height = r->height;
             e.hash = r->hash;
@@ -250,11 +260,12 @@ journal_replay replay_journal(std::string_view text, const std::function<void(st
             e.status_time = r->time;
             out.entries.push_back(std::move(e));
         } else {
-            if (it == out.entries.end()) {
+            if (found == index.end()) {
                 ++out.skipped;
                 if (warn) warn("line " + std::to_string(line_no) + ": mark for an unknown block, skipped");
                 continue;
             }
+            journal_entry* it = &out.entries[found->second];
             it->status = r->status;
             it->reason = std::move(r->reason);
             it->status_time = r->time;
@@ -271,127 +282,243 @@ journal::~journal() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-result<std::unique_ptr<journal>> journal::open(const std::string& path, log_fn log) {
-    std::unique_ptr<journal> j(new journal(path, std::move(log)));
-    const std::filesystem::path p(path);
-    std::error_code fs_ec;
-    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), fs_ec);
+namespace {
 
-    // Read what is there (bounded).
-    std::string text;
-    if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-        char buf[1 << 16];
-        for (;;) {
-            const ssize_t n = ::read(fd, buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            text.append(buf, static_cast<std::size_t>(n));
-            if (text.size() > max_journal_file_bytes) {
-                j->log_("file larger than max_journal_file_bytes; the rest is ignored");
-                text.resize(max_journal_file_bytes);
-                break;
-            }
-        }
-        ::close(fd);
-    } else if (errno != ENOENT) {
-        j->log_(errno_text("cannot read", path));
+// Reads the journal file (at most max_journal_file_bytes; cut is set when there was more).
+// A missing file reads as empty.
+std::error_code read_journal_file(const std::string& path, std::string& text, bool& cut,
+                                  const journal::log_fn& log) {
+    text.clear();
+    cut = false;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return {};
+        log(errno_text("cannot read", path));
         return journal_errc::io_error;
     }
+    char buf[1 << 16];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            log(errno_text("cannot read", path));
+            ::close(fd);
+            return journal_errc::io_error;
+        }
+        if (n == 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+        if (text.size() > max_journal_file_bytes) {
+            text.resize(max_journal_file_bytes);
+            cut = true;
+            break;
+        }
+    }
+    ::close(fd);
+    return {};
+}
 
-    journal_replay replay = replay_journal(text, [&](std::string_view w) { j->log_(w); });
-    j->skipped_ = replay.skipped;
-
-    // Compaction: every pending entry, and the newest finished ones.
+// Every pending entry and the newest max_journal_finished_records finished ones, in the
+// order found.
+std::vector<journal_entry> kept_entries(std::vector<journal_entry> all) {
     std::vector<journal_entry> kept;
     std::size_t finished = 0;
-    for (auto it = replay.entries.rbegin(); it != replay.entries.rend(); ++it) {
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
         if (it->status != block_status::pending && ++finished > max_journal_finished_records) continue;
         kept.push_back(std::move(*it));
     }
     std::reverse(kept.begin(), kept.end());
+    return kept;
+}
 
+// Crash-safe rewrite: path.tmp written and fsync'ed, renamed over path, directory fsync'ed.
+// Returns the bytes written.
+result<std::uint64_t> rewrite_journal(const std::string& path, const std::vector<journal_entry>& kept,
+                                      const journal::log_fn& log) {
     const std::string tmp = path + ".tmp";
     int tfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (tfd < 0) {
-        j->log_(errno_text("cannot create", tmp));
+        log(errno_text("cannot create", tmp));
         return journal_errc::io_error;
     }
     bool ok = true;
+    std::uint64_t written = 0;
     for (const auto& e : kept) {
         journal_record found{journal_record::kind::found, e.height, e.hash, e.found_time, e.block, {}, {}};
-        ok = ok && write_all(tfd, format_journal_record(found) + "\n");
+        std::string lines = format_journal_record(found) + "\n";
         if (e.status != block_status::pending) {
             journal_record m{journal_record::kind::mark, 0, e.hash, e.status_time, {}, e.status, e.reason};
-            ok = ok && write_all(tfd, format_journal_record(m) + "\n");
+            lines += format_journal_record(m) + "\n";
         }
+        ok = ok && write_all(tfd, lines);
+        written += lines.size();
     }
     ok = ok && ::fsync(tfd) == 0;
     ::close(tfd);
     if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        j->log_(errno_text("cannot write", tmp));
+        log(errno_text("cannot write", tmp));
+        ::unlink(tmp.c_str());
         return journal_errc::io_error;
     }
     // The rename is durable only once the directory is synced.
+    const std::filesystem::path p(path);
     const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
     if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
         ::fsync(dfd);
         ::close(dfd);
     }
+    return written;
+}
 
-    j->fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (j->fd_ < 0) {
-        j->log_(errno_text("cannot open", path));
-        return journal_errc::io_error;
-    }
-    for (auto& e : kept)
-        if (e.status != block_status::pending) bytes().swap(e.block);
-    j->entries_ = std::move(kept);
+}  // namespace
+
+std::size_t journal::hash_hasher::operator()(const hash256& h) const noexcept { return replay_hasher{}(h); }
+
+result<std::unique_ptr<journal>> journal::open(const std::string& path, log_fn log) {
+    std::unique_ptr<journal> j(new journal(path, std::move(log)));
+    const std::filesystem::path p(path);
+    std::error_code fs_ec;
+    if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), fs_ec);
+    std::lock_guard lock(j->mu_);
+    if (auto ec = j->compact_locked()) return ec;
     return j;
 }
 
+std::error_code journal::compact() {
+    std::lock_guard lock(mu_);
+    return compact_locked();
+}
+
+std::uint64_t journal::file_bytes() const {
+    std::lock_guard lock(mu_);
+    return compacted_bytes_ + appended_bytes_;
+}
+
+journal_entry* journal::find_locked(const hash256& hash) {
+    const auto it = index_.find(hash);
+    return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+// Reads the file, keeps what kept_entries keeps, rewrites it crash-safely and reopens it
+// for appending. On failure the old file stays and appending goes on there.
+std::error_code journal::compact_locked() {
+    std::string text;
+    bool cut = false;
+    if (auto ec = read_journal_file(path_, text, cut, log_)) return ec;
+    if (cut) {
+        if (fd_ >= 0) {
+            // Never rewrite from a partial read: records beyond it would be lost.
+            log_("journal larger than max_journal_file_bytes: not compacted while running");
+            return journal_errc::io_error;
+        }
+        log_("file larger than max_journal_file_bytes; the rest is ignored");
+    }
+    journal_replay replay = replay_journal(text, [&](std::string_view w) { log_(w); });
+    std::string().swap(text);
+    if (fd_ < 0) skipped_ = replay.skipped;
+    // Entries in memory whose found record is not in the file (its append failed) stay.
+    std::vector<journal_entry> unwritten;
+    {
+        std::unordered_map<hash256, std::size_t, hash_hasher> on_disk;
+        for (std::size_t i = 0; i < replay.entries.size(); ++i) on_disk.emplace(replay.entries[i].hash, i);
+        for (auto& e : entries_) {
+            const auto it = on_disk.find(e.hash);
+            if (it == on_disk.end()) {
+                unwritten.push_back(e);
+                continue;
+            }
+            // A mark whose append failed still counts in memory.
+            journal_entry& d = replay.entries[it->second];
+            if (d.status == block_status::pending && e.status != block_status::pending) {
+                d.status = e.status;
+                d.reason = e.reason;
+                d.status_time = e.status_time;
+            }
+        }
+    }
+    std::vector<journal_entry> kept = kept_entries(std::move(replay.entries));
+    auto written = rewrite_journal(path_, kept, log_);
+    if (!written) return written.error();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd_ < 0) {
+        log_(errno_text("cannot open", path_));
+        return journal_errc::io_error;
+    }
+    compacted_bytes_ = *written;
+    appended_bytes_ = 0;
+    entries_.clear();
+    index_.clear();
+    for (auto& e : kept) {
+        bytes().swap(e.block);
+        index_.emplace(e.hash, entries_.size());
+        entries_.push_back(std::move(e));
+    }
+    for (auto& e : unwritten) {
+        if (index_.count(e.hash)) continue;
+        index_.emplace(e.hash, entries_.size());
+        entries_.push_back(std::move(e));
+    }
+    return {};
+}
+
 std::error_code journal::append_line(const std::string& line) {
-    if (!write_all(fd_, line) || ::fsync(fd_) != 0) {
+    if (fd_ < 0 || !write_all(fd_, line) || ::fsync(fd_) != 0) {
         log_(errno_text("cannot append to", path_));
         return journal_errc::io_error;
     }
+    appended_bytes_ += line.size();
     return {};
 }
 
 std::error_code journal::append_found(std::uint32_t height, const hash256& hash, byte_span block, std::uint64_t time) {
     std::lock_guard lock(mu_);
-    for (const auto& e : entries_)
-        if (e.hash == hash) return {};
+    if (find_locked(hash)) return {};
     journal_record r{journal_record::kind::found, height, hash, time, bytes(block.begin(), block.end()), {}, {}};
     const std::error_code ec = append_line(format_journal_record(r) + "\n");
     journal_entry e;
     e.height = height;
     e.hash = hash;
     e.found_time = time;
-    e.block = std::move(r.block);
     e.status_time = time;
+    index_.emplace(hash, entries_.size());
     entries_.push_back(std::move(e));
     return ec;
 }
 
 std::error_code journal::mark(const hash256& hash, block_status status, std::string_view reason, std::uint64_t time) {
     std::lock_guard lock(mu_);
-    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const journal_entry& e) { return e.hash == hash; });
-    if (it == entries_.end()) return journal_errc::unknown_block;
+    journal_entry* it = find_locked(hash);
+    if (!it) return journal_errc::unknown_block;
     journal_record r{journal_record::kind::mark, 0, hash, time, {}, status, std::string(reason)};
     const std::error_code ec = append_line(format_journal_record(r) + "\n");
     it->status = status;
     it->reason = sanitize_reason(reason) == "-" ? std::string() : sanitize_reason(reason);
     it->status_time = time;
-    // A finished block's bytes are on disk; memory keeps only the summary.
-    if (status != block_status::pending) bytes().swap(it->block);
+    if (!ec && appended_bytes_ > std::max<std::uint64_t>(journal_compact_min_bytes, compacted_bytes_)) {
+        if (auto cec = compact_locked()) log_("runtime compaction failed (" + cec.message() + "); the file is kept as is");
+    }
     return ec;
 }
 
 std::vector<journal_entry> journal::pending() const {
-    std::lock_guard lock(mu_);
+    // Read without the lock, so append_found (the found-block path) never waits behind
+    // this: the file only grows by whole lines (a line being appended reads as a
+    // truncated tail, skipped: that block was just found and is in flight), and a
+    // compaction replaces it by an atomic rename (this reads the old or the new file,
+    // both complete).
+    std::string text;
+    bool cut = false;
     std::vector<journal_entry> out;
-    for (const auto& e : entries_)
-        if (e.status == block_status::pending) out.push_back(e);
+    if (read_journal_file(path_, text, cut, log_)) return out;
+    journal_replay replay = replay_journal(text);
+    std::string().swap(text);
+    std::lock_guard lock(mu_);
+    for (auto& e : replay.entries) {
+        // Memory knows of marks whose append failed; the file may be behind.
+        const auto it = index_.find(e.hash);
+        if (it != index_.end() && entries_[it->second].status != block_status::pending) continue;
+        if (e.status == block_status::pending) out.push_back(std::move(e));
+    }
     return out;
 }
 
@@ -399,17 +526,13 @@ std::vector<journal_entry> journal::entries() const {
     std::lock_guard lock(mu_);
     std::vector<journal_entry> out;
     out.reserve(entries_.size());
-    for (const auto& e : entries_) {
-        journal_entry c = e;
-        if (c.status != block_status::pending) c.block.clear();
-        out.push_back(std::move(c));
-    }
+    for (const auto& e : entries_) out.push_back(e);
     return out;
 }
 
 bool journal::contains(const hash256& hash) const {
     std::lock_guard lock(mu_);
-    return std::any_of(entries_.begin(), entries_.end(), [&](const journal_entry& e) { return e.hash == hash; });
+    return index_.count(hash) != 0;
 }
 
 std::size_t journal::skipped_at_open() const {

@@ -2,7 +2,19 @@
 // appended to a file in the data directory and fsync'ed BEFORE it is sent anywhere, so a
 // crash between finding a block and delivering it loses nothing; a restart replays the
 // records still pending. Records are append-only; later verdicts are appended as "mark"
-// records and the file is compacted when it is opened.
+// records and the file is compacted when it is opened and again while running.
+//
+// Bounds (the journal must not grow without bound, and must never lose a pending block):
+// - compaction keeps every pending record and the newest max_journal_finished_records
+//   finished ones; it writes a temporary file, fsyncs it, renames it over the journal and
+//   fsyncs the directory, so a crash at any point leaves either the old or the new file,
+//   both complete. While running, a mark() compacts once the bytes appended since the
+//   last compaction exceed max(journal_compact_min_bytes, the file's size after it): the
+//   file stays within about twice its live size plus that minimum. append_found never
+//   compacts (it is on the found-block path, where latency matters).
+// - memory holds one summary per entry (no block bytes): pending() reads the blocks back
+//   from the file. Finished summaries beyond max_journal_finished_records are dropped
+//   from memory at compaction, as from the file.
 //
 // Record format: one line of printable ASCII per record, fields separated by one space,
 // the last field a check value over the rest of the line:
@@ -35,6 +47,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include "sb/core/bytes.hpp"
@@ -56,6 +69,9 @@ inline constexpr std::size_t max_journal_reason_chars = 128;
 // Finished (not pending) records kept by compaction, newest first; pending ones are
 // always kept.
 inline constexpr std::size_t max_journal_finished_records = 1000;
+// Runtime compaction starts once this many bytes (or the size after the last compaction,
+// whichever is larger) were appended since the last one.
+inline constexpr std::size_t journal_compact_min_bytes = 1u << 20;
 
 // ---- records -----------------------------------------------------------------------
 
@@ -149,10 +165,17 @@ public:
     // Appends a mark record (fsync'ed) and updates the entry. Errors: unknown_block, io_error.
     std::error_code mark(const hash256& hash, block_status status, std::string_view reason, std::uint64_t time);
 
-    // Entries still pending (what a restart must send again).
+    // Entries still pending (what a restart must send again), with their block bytes,
+    // read back from the file (memory keeps no block bytes). A block whose found record
+    // could not be written (io_error from append_found) is not among them.
     std::vector<journal_entry> pending() const;
-    // All entries (finished ones without their block bytes), for the dashboard.
+    // All entries without their block bytes, for the dashboard.
     std::vector<journal_entry> entries() const;
+    // Compacts the file now (see the bounds above). Errors: io_error (the old file is
+    // kept and appending goes on there).
+    std::error_code compact();
+    // Bytes in the file now (what was written at the last compaction plus appends).
+    std::uint64_t file_bytes() const;
     bool contains(const hash256& hash) const;
     // Records skipped as invalid when the file was opened.
     std::size_t skipped_at_open() const;
@@ -161,13 +184,22 @@ public:
 private:
     journal(std::string path, log_fn log);
     std::error_code append_line(const std::string& line);
+    std::error_code compact_locked();
+    journal_entry* find_locked(const hash256& hash);
+
+    struct hash_hasher {
+        std::size_t operator()(const hash256& h) const noexcept;
+    };
 
     const std::string path_;
     const log_fn log_;
     mutable std::mutex mu_;  // guards everything below
     int fd_ = -1;
-    std::vector<journal_entry> entries_;
+    std::vector<journal_entry> entries_;  // in the order found; never with block bytes
+    std::unordered_map<hash256, std::size_t, hash_hasher> index_;  // hash → entries_ index
     std::size_t skipped_ = 0;
+    std::uint64_t compacted_bytes_ = 0;  // file size right after the last compaction
+    std::uint64_t appended_bytes_ = 0;   // appended since
 };
 
 // Unix seconds now, for record times.

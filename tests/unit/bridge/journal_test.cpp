@@ -1,8 +1,11 @@
 // The found-block journal: record round trips, append + replay across reopen, marks,
-// compaction, and hostile file content (truncated tail, corrupt records).
+// compaction (at open and while running, crash-safe), and hostile file content
+// (truncated tail, corrupt records).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -218,4 +221,117 @@ TEST_CASE("journal: random bytes never crash the replay") {
         const auto r = bridge::replay_journal(text);
         CHECK(r.entries.empty());
     }
+}
+
+namespace {
+
+// A distinct block-shaped byte string of size bytes (header varied by n).
+bytes sized_block(std::uint32_t n, std::size_t size) {
+    bytes b(size, std::uint8_t(n * 7 + 3));
+    b[0] = 0x20;
+    for (int i = 0; i < 4; ++i) b[4 + i] = std::uint8_t(n >> (8 * i));
+    b[80] = 1;
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE("journal: runtime compaction keeps every pending block and bounds the file") {
+    temp_dir dir;
+    auto opened = journal::open(dir.file(), [](std::string_view) {});
+    REQUIRE(opened);
+    auto& j = **opened;
+    constexpr std::size_t block_bytes = 200;  // a found record is ~500 bytes, its mark ~120
+    constexpr std::uint32_t finished = 6000;  // ~3.7 MB appended in all
+    std::vector<bytes> pending_blocks;
+    std::uint64_t largest_file = 0;
+    for (std::uint32_t n = 0; n < finished + 40; ++n) {
+        const bytes b = sized_block(n, block_bytes);
+        REQUIRE_FALSE(j.append_found(100 + n, hash_of(b), b, 1000 + n));
+        // Every 75th block stays pending, spread over the whole run.
+        if (n % 75 == 0) {
+            pending_blocks.push_back(b);
+        } else {
+            REQUIRE_FALSE(j.mark(hash_of(b), block_status::accepted, "", 2000 + n));
+        }
+        largest_file = std::max<std::uint64_t>(largest_file, j.file_bytes());
+        CHECK(j.file_bytes() == std::filesystem::file_size(dir.file()));
+    }
+    // Live data: the pending blocks plus max_journal_finished_records finished ones; the
+    // file never grew past max(live, the minimum) beyond it.
+    constexpr std::uint64_t record_bytes = 2 * block_bytes + 300;
+    const std::uint64_t live = (pending_blocks.size() + bridge::max_journal_finished_records) * record_bytes;
+    CHECK(largest_file <= live + std::max<std::uint64_t>(live, bridge::journal_compact_min_bytes) + 2 * record_bytes);
+    // Without compaction it would have reached ~3.7 MB.
+    CHECK(largest_file < 2'500'000);
+    CHECK_FALSE(std::filesystem::exists(dir.file() + ".tmp"));
+
+    // Nothing pending was dropped: bytes intact, from memory (pending()) and after reopen.
+    auto check_pending = [&](const journal& jj) {
+        const auto p = jj.pending();
+        REQUIRE(p.size() == pending_blocks.size());
+        for (std::size_t i = 0; i < p.size(); ++i) CHECK(p[i].block == pending_blocks[i]);
+    };
+    check_pending(j);
+    // Memory keeps summaries only, and finished ones are bounded by compaction.
+    const auto all = j.entries();
+    for (const auto& e : all) CHECK(e.block.empty());
+    CHECK(all.size() < pending_blocks.size() + 2 * bridge::max_journal_finished_records + 1000);
+    opened->reset();
+    auto again = journal::open(dir.file(), [](std::string_view) {});
+    REQUIRE(again);
+    check_pending(**again);
+    CHECK((*again)->skipped_at_open() == 0);
+}
+
+TEST_CASE("journal: an explicit compaction keeps pending records and the newest finished ones") {
+    temp_dir dir;
+    auto opened = journal::open(dir.file(), [](std::string_view) {});
+    REQUIRE(opened);
+    auto& j = **opened;
+    const bytes kept = sized_block(1, 200);
+    REQUIRE_FALSE(j.append_found(1, hash_of(kept), kept, 1));
+    for (std::uint32_t n = 2; n < bridge::max_journal_finished_records + 12; ++n) {
+        const bytes b = sized_block(n, 200);
+        REQUIRE_FALSE(j.append_found(n, hash_of(b), b, n));
+        REQUIRE_FALSE(j.mark(hash_of(b), block_status::stale, "x", n));
+    }
+    const auto before = j.file_bytes();
+    REQUIRE_FALSE(j.compact());
+    CHECK(j.file_bytes() < before);
+    CHECK(j.file_bytes() == std::filesystem::file_size(dir.file()));
+    const auto all = j.entries();
+    REQUIRE(all.size() == bridge::max_journal_finished_records + 1);
+    CHECK(all.front().hash == hash_of(kept));
+    CHECK(all.front().status == block_status::pending);
+    // Appending goes on in the new file.
+    const bytes later = sized_block(99999, 200);
+    REQUIRE_FALSE(j.append_found(5000, hash_of(later), later, 5000));
+    const auto p = j.pending();
+    REQUIRE(p.size() == 2);
+    CHECK(p[1].block == later);
+}
+
+TEST_CASE("journal: a crash during compaction leaves the old journal complete") {
+    temp_dir dir;
+    const bytes b1 = fake_block(1), b2 = fake_block(2);
+    {
+        auto j = journal::open(dir.file(), [](std::string_view) {});
+        REQUIRE(j);
+        REQUIRE_FALSE((*j)->append_found(10, hash_of(b1), b1, 100));
+        REQUIRE_FALSE((*j)->append_found(11, hash_of(b2), b2, 101));
+    }
+    // A crash after the temporary file was partly written, before the rename: the
+    // journal itself is untouched and the half-written temporary is ignored.
+    {
+        std::ofstream tmp(dir.file() + ".tmp", std::ios::binary);
+        tmp << "found 12 0000";
+    }
+    auto j = journal::open(dir.file(), [](std::string_view) {});
+    REQUIRE(j);
+    const auto p = (*j)->pending();
+    REQUIRE(p.size() == 2);
+    CHECK(p[0].block == b1);
+    CHECK(p[1].block == b2);
+    CHECK_FALSE(std::filesystem::exists(dir.file() + ".tmp"));
 }
