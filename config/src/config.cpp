@@ -421,7 +421,7 @@ void read_device(validator& val, const json_value& v, const std::string& path, d
 void read_chain(validator& val, const json_value& v, const std::string& path, chain_settings& out) {
     if (!val.object(v, path, {"id", "network", "nodes", "payout", "coinbase_tag", "extranonce2_size", "stratum",
                               "template_refresh_s", "p2p_peers", "p2p_target_outbound", "p2p_dns_seeds", "devices",
-                              "p2p_header_only_work", "stratum_bans", "stratum_ban_loopback"}))
+                              "p2p_header_only_work", "stratum_bans", "stratum_ban_loopback", "p2p_anchor"}))
         return;
     const chain_params* chain = nullptr;
     if (auto n = val.string(v, "network", path, true, 64)) {
@@ -478,6 +478,16 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     if (auto x = val.integer(v, "p2p_target_outbound", path, 0, 32)) out.p2p_target_outbound = static_cast<std::uint32_t>(*x);
     if (auto b = val.boolean(v, "p2p_dns_seeds", path)) out.p2p_dns_seeds = *b;
     if (auto b = val.boolean(v, "p2p_header_only_work", path)) out.p2p_header_only_work = *b;
+    if (chain != nullptr && chain->coin == coin_type::ravencoin) out.p2p_anchor = p2p_anchor_mode::rpc;
+    if (auto a = val.string(v, "p2p_anchor", path, false, 16)) {
+        if (*a == "genesis") out.p2p_anchor = p2p_anchor_mode::genesis;
+        else if (*a == "rpc") out.p2p_anchor = p2p_anchor_mode::rpc;
+        else val.error(path + ".p2p_anchor", v.find("p2p_anchor")->where(), "must be \"genesis\" or \"rpc\", not \"" + *a + "\"");
+        if (out.p2p_anchor == p2p_anchor_mode::genesis && chain != nullptr && chain->coin == coin_type::ravencoin)
+            val.error(path + ".p2p_anchor", v.find("p2p_anchor")->where(),
+                      "must be \"rpc\" on Ravencoin: headers before KAWPOW (X16R/X16Rv2) cannot be checked, so the "
+                      "header chain starts at a KAWPOW header taken from the node's RPC");
+    }
     if (auto b = val.boolean(v, "stratum_bans", path)) out.stratum_bans = *b;
     if (auto b = val.boolean(v, "stratum_ban_loopback", path)) out.stratum_ban_loopback = *b;
     if (const json_value* ds = val.array(v, "devices", path, false, 0, max_devices_per_chain)) {

@@ -59,6 +59,57 @@ void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockch
                 [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_blockchain_info)); }, options);
 }
 
+sb::result<std::string> parse_block_hash(const rapidjson::Value& result) {
+    if (!result.IsString() || !is_hash_hex(string_of(result))) return node_errc::bad_reply;
+    return std::string(string_of(result));
+}
+
+void getblockhash(rpc_client& client, std::int64_t height, std::function<void(rpc_result<std::string>)> handler,
+                  call_options options) {
+    client.call({"getblockhash", "[" + std::to_string(height) + "]"},
+                [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_block_hash)); }, options);
+}
+
+sb::result<block_header_summary> parse_block_header_summary(const rapidjson::Value& result) {
+    if (!result.IsObject()) return node_errc::bad_reply;
+    const auto hash = result.FindMember("hash");
+    const auto height = result.FindMember("height");
+    const auto work = result.FindMember("chainwork");
+    if (hash == result.MemberEnd() || !hash->value.IsString() || !is_hash_hex(string_of(hash->value)))
+        return node_errc::bad_reply;
+    if (height == result.MemberEnd() || !height->value.IsInt64() || height->value.GetInt64() < 0)
+        return node_errc::bad_reply;
+    if (work == result.MemberEnd() || !work->value.IsString() || !is_hash_hex(string_of(work->value)))
+        return node_errc::bad_reply;
+    block_header_summary s;
+    s.hash = std::string(string_of(hash->value));
+    s.height = height->value.GetInt64();
+    s.chainwork = std::string(string_of(work->value));
+    return s;
+}
+
+void getblockheader_summary(rpc_client& client, const std::string& hash_hex,
+                            std::function<void(rpc_result<block_header_summary>)> handler, call_options options) {
+    client.call({"getblockheader", "[" + json_quote(hash_hex) + ",true]"},
+                [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_block_header_summary)); }, options);
+}
+
+sb::result<std::vector<std::uint8_t>> parse_block_header_raw(const rapidjson::Value& result) {
+    constexpr std::size_t min_bytes = 80, max_bytes = 120;
+    if (!result.IsString()) return node_errc::bad_reply;
+    const std::string_view hex = string_of(result);
+    if (hex.size() < 2 * min_bytes || hex.size() > 2 * max_bytes) return node_errc::bad_reply;
+    auto raw = sb::from_hex(hex);
+    if (!raw) return node_errc::bad_reply;
+    return std::move(*raw);
+}
+
+void getblockheader_raw(rpc_client& client, const std::string& hash_hex,
+                        std::function<void(rpc_result<std::vector<std::uint8_t>>)> handler, call_options options) {
+    client.call({"getblockheader", "[" + json_quote(hash_hex) + ",false]"},
+                [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_block_header_raw)); }, options);
+}
+
 std::string template_params_json(const template_request& request) {
     std::string s = R"([{"rules":["segwit")";
     if (request.signet) s += R"(,"signet")";

@@ -30,6 +30,8 @@ public:
             case p2p_errc::header_not_continuous: return "headers not continuous";
             case p2p_errc::header_unsupported_pow: return "proof of work of this chain cannot be checked";
             case p2p_errc::header_low_work: return "low-work side-branch headers beyond the stored limit";
+            case p2p_errc::header_invalid_mix: return "KAWPOW mix hash differs from the light evaluation (invalid-mix-hash)";
+            case p2p_errc::header_bad_height: return "KAWPOW header nHeight differs from its height in the chain";
             case p2p_errc::connect_failed: return "connect failed";
             case p2p_errc::connection_lost: return "connection lost";
             case p2p_errc::handshake_timeout: return "handshake timeout";
@@ -74,6 +76,8 @@ bool is_punishable(std::error_code e) noexcept {
         case p2p_errc::duplicate_version:
         case p2p_errc::too_many_addr:
         case p2p_errc::header_low_work:
+        case p2p_errc::header_invalid_mix:
+        case p2p_errc::header_bad_height:
         case p2p_errc::misbehaving:
         case p2p_errc::unconnecting_headers:
             return true;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <system_error>
 
@@ -14,9 +15,14 @@
 namespace sb::node::p2p {
 namespace {
 
-// Store file: "SBHC" || chain magic || root hash, then one 80-byte header per record.
+// Store file: "SBHC" || chain magic || root hash for a chain rooted at genesis; "SBHA" ||
+// chain magic || root hash || LE32 root height || root chain work (32 bytes, least
+// significant first) || u8 root is KAWPOW || root header (80 or 120 bytes) for an
+// anchored one; then one header per record (80 bytes, 120 on Ravencoin).
 constexpr std::array<std::uint8_t, 4> store_tag = {'S', 'B', 'H', 'C'};
+constexpr std::array<std::uint8_t, 4> store_tag_anchored = {'S', 'B', 'H', 'A'};
 constexpr std::size_t store_prefix_bytes = 4 + 4 + 32;
+constexpr std::size_t anchored_prefix_fixed_bytes = store_prefix_bytes + 4 + 32 + 1;
 constexpr std::size_t locator_dense_entries = 10;
 // Clock used when replaying the store: beyond any uint32 block time, so the future-time
 // rule (checked when the header first arrived) never fires again.
@@ -152,32 +158,92 @@ std::size_t header_chain::hash_hasher::operator()(const hash256& h) const noexce
     return v;
 }
 
-header_chain::header_chain(const chain_params& chain) : chain_(chain) {
-    header_entry root;
-    root.header = parse_header(std::span<const std::uint8_t, block_header_size>(chain.genesis_header));
-    root.hash = chain.genesis_hash;
-    root.height = 0;
-    root.chain_work = work_from_bits(root.header.bits);
-    nodes_.push_back(root);
-    index_.emplace(root.hash, 0);
-    active_.push_back(0);
-}
+header_chain::header_chain(const chain_params& chain) : chain_(chain) { reset_to_genesis(); }
 
 header_chain::header_chain(const chain_params& chain, const block_header& anchor, std::int32_t height,
                            const uint256& chain_work)
     : chain_(chain) {
-    header_entry root;
-    root.header = anchor;
-    root.hash = anchor.hash();
-    root.height = height;
-    root.chain_work = chain_work;
-    nodes_.push_back(root);
-    index_.emplace(root.hash, 0);
-    active_.push_back(0);
+    reset_to_anchor(wire_header::classic(anchor), anchor.hash(), height, chain_work);
+}
+
+header_chain::header_chain(const chain_params& chain, const wire_header& anchor, const hash256& anchor_hash,
+                           std::int32_t height, const uint256& chain_work)
+    : chain_(chain) {
+    reset_to_anchor(anchor, anchor_hash, height, chain_work);
+}
+
+void header_chain::push_entry(const header_entry& e, const wire_header& w) {
+    index_.emplace(e.hash, static_cast<std::uint32_t>(nodes_.size()));
+    nodes_.push_back(e);
+    if (chain_.coin == coin_type::ravencoin) tails_.push_back(w.tail);
+}
+
+wire_header header_chain::wire(const header_entry& e) const {
+    const std::size_t i = std::size_t(&e - nodes_.data());
+    if (chain_.coin != coin_type::ravencoin || (i == 0 && !root_kawpow_)) return wire_header::classic(e.header);
+    return wire_header{e.header, true, tails_[i]};
+}
+
+result<hash256> header_chain::hash_of(const wire_header& h) const {
+    if (!h.kawpow) {
+        if (chain_.coin == coin_type::ravencoin) return make_error_code(p2p_errc::header_unsupported_pow);
+        return h.base.hash();
+    }
+    if (!verifier_) return make_error_code(p2p_errc::header_unsupported_pow);
+    hash256 final_hash{};
+    if (auto ec = verifier_(h.to_kawpow(), kawpow_check::hash_only, final_hash)) return ec;
+    std::reverse(final_hash.begin(), final_hash.end());
+    return final_hash;
 }
 
 header_chain::~header_chain() {
     if (store_) std::fclose(store_);
+}
+
+void header_chain::note_verified(std::span<const hash256> hashes) {
+    if (preverified_.size() + hashes.size() > max_preverified) preverified_.clear();
+    for (const hash256& h : hashes) preverified_.insert(h);
+}
+
+void header_chain::clear() {
+    if (store_) std::fclose(store_);
+    store_ = nullptr;
+    nodes_.clear();
+    index_.clear();
+    active_.clear();
+    tails_.clear();
+    best_ = 0;
+    unconnected_.clear();
+    invalid_.clear();
+    invalid_order_.clear();
+    low_work_count_ = 0;
+    preverified_.clear();
+    anchored_ = false;
+    root_kawpow_ = false;
+}
+
+void header_chain::reset_to_genesis() {
+    clear();
+    header_entry root;
+    root.header = parse_header(std::span<const std::uint8_t, block_header_size>(chain_.genesis_header));
+    root.hash = chain_.genesis_hash;
+    root.chain_work = work_from_bits(root.header.bits);
+    push_entry(root, wire_header::classic(root.header));
+    active_.push_back(0);
+}
+
+void header_chain::reset_to_anchor(const wire_header& anchor, const hash256& anchor_hash, std::int32_t height,
+                                   const uint256& chain_work) {
+    clear();
+    header_entry root;
+    root.header = anchor.base;
+    root.hash = anchor_hash;
+    root.height = height;
+    root.chain_work = chain_work;
+    anchored_ = true;
+    root_kawpow_ = anchor.kawpow;
+    push_entry(root, anchor);
+    active_.push_back(0);
 }
 
 const header_entry* header_chain::find(const hash256& hash) const {
@@ -208,12 +274,17 @@ std::optional<header_info> header_chain::ancestor_info(std::uint32_t from, std::
     return header_info{e.height, e.header.time, e.header.bits};
 }
 
-std::error_code header_chain::validate(const block_header& h, const hash256& hash, std::uint32_t parent,
-                                       std::int64_t now_s) const {
+std::error_code header_chain::validate(const wire_header& w, const hash256& hash, std::uint32_t parent,
+                                       std::int64_t now_s, bool from_store) const {
+    const block_header& h = w.base;
     const header_entry& prev = nodes_[parent];
     const std::int32_t height = prev.height + 1;
-    if (chain_.coin != coin_type::bitcoin) return p2p_errc::header_unsupported_pow;
+    if (chain_.coin == coin_type::ravencoin && (!w.kawpow || !verifier_)) return p2p_errc::header_unsupported_pow;
+    // For KAWPOW, hash is the final hash from the claimed mix: the cheap check first.
     if (!check_proof_of_work(hash, h.bits, chain_.pow_limit)) return p2p_errc::header_high_hash;
+    // Ravencoin nodes do not check nHeight against the chain; it selects the epoch and
+    // the ProgPoW program, so a wrong one would make the PoW check meaningless.
+    if (w.kawpow && std::int64_t(h.nonce) != std::int64_t(height)) return p2p_errc::header_bad_height;
 
     const header_info prev_info{prev.height, prev.header.time, prev.header.bits};
     const auto required = next_work_required(
@@ -228,7 +299,19 @@ std::error_code header_chain::validate(const block_header& h, const hash256& has
         if (cur == 0) break;
         cur = nodes_[cur].parent;
     }
-    return check_header_time(chain_, height, h.time, prev.header.time, median_time({times.data(), n}), now_s);
+    // Below an anchor the window is cut short: the median of fewer than 11 held times
+    // is not the median time past (it can be higher, refusing valid headers), so the
+    // rule is applied once 11 are held; at genesis the short window is Core's own.
+    const bool window_cut = anchored_ && n < times.size();
+    const std::int64_t mtp = window_cut ? std::numeric_limits<std::int64_t>::min() : median_time({times.data(), n});
+    if (auto ec = check_header_time(chain_, height, h.time, prev.header.time, mtp, now_s)) return ec;
+    if (w.kawpow && !from_store && !preverified_.count(hash)) {
+        hash256 final_hash{};
+        if (auto ec = verifier_(w.to_kawpow(), kawpow_check::full, final_hash)) return ec;
+        std::reverse(final_hash.begin(), final_hash.end());
+        if (final_hash != hash) return p2p_errc::header_invalid_mix;
+    }
+    return {};
 }
 
 void header_chain::remember_invalid(const hash256& hash) {
@@ -240,18 +323,18 @@ void header_chain::remember_invalid(const hash256& hash) {
     }
 }
 
-result<add_result> header_chain::add_one(const block_header& h, std::int64_t now_s, bool from_store) {
-    const hash256 hash = h.hash();
+result<add_result> header_chain::add_one(const wire_header& h, const hash256& hash, std::int64_t now_s,
+                                         bool from_store) {
     if (index_.count(hash)) return add_result{add_status::duplicate, 0, std::nullopt};
     if (invalid_.count(hash)) return make_error_code(p2p_errc::header_invalid_parent);
-    if (invalid_.count(h.prev_block)) {
+    if (invalid_.count(h.base.prev_block)) {
         remember_invalid(hash);
         return make_error_code(p2p_errc::header_invalid_parent);
     }
-    auto parent_it = index_.find(h.prev_block);
+    auto parent_it = index_.find(h.base.prev_block);
     if (parent_it == index_.end()) {
-        if (std::find(unconnected_.begin(), unconnected_.end(), h) == unconnected_.end()) {
-            unconnected_.push_back(h);
+        if (std::none_of(unconnected_.begin(), unconnected_.end(), [&](const auto& u) { return u.second == hash; })) {
+            unconnected_.emplace_back(h, hash);
             if (unconnected_.size() > max_unconnected_headers) unconnected_.pop_front();
         }
         return add_result{add_status::unconnected, 0, std::nullopt};
@@ -260,15 +343,19 @@ result<add_result> header_chain::add_one(const block_header& h, std::int64_t now
     const std::uint32_t old_best = best_;
     add_result out;
     // Connect h, then any stored headers that now connect, breadth first.
-    std::vector<std::pair<block_header, hash256>> work{{h, hash}};
+    std::vector<std::pair<wire_header, hash256>> work{{h, hash}};
     bool first = true;
     while (!work.empty()) {
-        auto [cur, cur_hash] = work.back();
+        auto [cur_wire, cur_hash] = work.back();
         work.pop_back();
+        const block_header& cur = cur_wire.base;
         if (index_.count(cur_hash)) continue;
         const std::uint32_t parent = index_.at(cur.prev_block);
-        if (auto ec = validate(cur, cur_hash, parent, now_s)) {
-            if (ec != p2p_errc::header_time_too_new) remember_invalid(cur_hash);
+        if (auto ec = validate(cur_wire, cur_hash, parent, now_s, from_store)) {
+            // Not remembered: a time that may become valid, and a PoW that could not be
+            // checked here (no verifier, or its epoch could not be built).
+            if (ec != p2p_errc::header_time_too_new && ec != p2p_errc::header_unsupported_pow)
+                remember_invalid(cur_hash);
             if (first) return ec;
             continue;
         }
@@ -291,15 +378,15 @@ result<add_result> header_chain::add_one(const block_header& h, std::int64_t now
         }
         first = false;
         const auto idx = static_cast<std::uint32_t>(nodes_.size());
-        nodes_.push_back(e);
-        index_.emplace(cur_hash, idx);
+        push_entry(e, cur_wire);
+        preverified_.erase(cur_hash);
         ++out.added;
         // Most work wins; a tie keeps the header seen first.
         if (e.chain_work > nodes_[best_].chain_work) best_ = idx;
-        if (!from_store) append_to_store(cur);
+        if (!from_store) append_to_store(cur_wire);
         for (auto it = unconnected_.begin(); it != unconnected_.end();) {
-            if (it->prev_block == cur_hash) {
-                work.emplace_back(*it, it->hash());
+            if (it->first.base.prev_block == cur_hash) {
+                work.push_back(*it);
                 it = unconnected_.erase(it);
             } else {
                 ++it;
@@ -333,16 +420,38 @@ std::optional<tip_change> header_chain::update_best(std::uint32_t old_best) {
     return c;
 }
 
-result<add_result> header_chain::add(const block_header& h, std::int64_t now_s) { return add_one(h, now_s, false); }
+result<add_result> header_chain::add(const block_header& h, std::int64_t now_s) {
+    return add(wire_header::classic(h), now_s);
+}
+
+result<add_result> header_chain::add(const wire_header& h, std::int64_t now_s) {
+    auto hash = hash_of(h);
+    if (!hash) return hash.error();
+    return add_one(h, *hash, now_s, false);
+}
 
 result<add_result> header_chain::add_all(std::span<const block_header> headers, std::int64_t now_s) {
-    for (std::size_t i = 1; i < headers.size(); ++i)
-        if (headers[i].prev_block != headers[i - 1].hash()) return make_error_code(p2p_errc::header_not_continuous);
+    std::vector<wire_header> w;
+    w.reserve(headers.size());
+    for (const block_header& h : headers) w.push_back(wire_header::classic(h));
+    return add_all(std::span<const wire_header>(w), now_s);
+}
+
+result<add_result> header_chain::add_all(std::span<const wire_header> headers, std::int64_t now_s) {
+    std::vector<hash256> hashes;
+    hashes.reserve(headers.size());
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        auto hash = hash_of(headers[i]);
+        if (!hash) return hash.error();
+        if (i > 0 && headers[i].base.prev_block != hashes.back())
+            return make_error_code(p2p_errc::header_not_continuous);
+        hashes.push_back(*hash);
+    }
     add_result total;
     const hash256 old_tip = tip().hash;
     const std::int32_t old_height = tip().height;
     for (std::size_t i = 0; i < headers.size(); ++i) {
-        auto r = add_one(headers[i], now_s, false);
+        auto r = add_one(headers[i], hashes[i], now_s, false);
         if (!r) return r.error();
         if (i == 0) total.status = r->status;
         total.added += r->added;
@@ -387,6 +496,13 @@ std::vector<hash256> header_chain::locator() const {
 
 std::vector<block_header> header_chain::headers_after(std::span<const hash256> locator, const hash256& hash_stop,
                                                       std::size_t max_count) const {
+    std::vector<block_header> out;
+    for (const wire_header& w : wire_headers_after(locator, hash_stop, max_count)) out.push_back(w.base);
+    return out;
+}
+
+std::vector<wire_header> header_chain::wire_headers_after(std::span<const hash256> locator, const hash256& hash_stop,
+                                                          std::size_t max_count) const {
     std::int32_t start = root().height;
     for (const hash256& h : locator) {
         const header_entry* e = find(h);
@@ -395,46 +511,110 @@ std::vector<block_header> header_chain::headers_after(std::span<const hash256> l
             break;
         }
     }
-    std::vector<block_header> out;
+    std::vector<wire_header> out;
     for (std::int32_t height = start + 1; height <= tip().height && out.size() < max_count; ++height) {
         const header_entry* e = at_height(height);
-        out.push_back(e->header);
+        out.push_back(wire(*e));
         if (e->hash == hash_stop) break;
     }
     return out;
 }
 
-void header_chain::append_to_store(const block_header& h) {
+std::size_t header_chain::store_record_bytes() const noexcept {
+    return chain_.coin == coin_type::ravencoin ? ravencoin::kawpow_header_size : block_header_size;
+}
+
+void header_chain::append_to_store(const wire_header& h) {
     if (!store_) return;
-    const auto raw = h.serialize();
-    // A failed or torn write leaves a short record that the next open truncates.
+    const bytes raw = h.serialize();
+    // Only records of the chain's size are written (a Ravencoin chain holds KAWPOW
+    // headers only, its root aside). A failed or torn write leaves a short record that
+    // the next open truncates.
+    if (raw.size() != store_record_bytes()) return;
     if (std::fwrite(raw.data(), 1, raw.size(), store_) == raw.size()) std::fflush(store_);
+}
+
+std::vector<std::uint8_t> header_chain::store_prefix() const {
+    byte_writer w(anchored_prefix_fixed_bytes + ravencoin::kawpow_header_size);
+    w.raw(anchored_ ? store_tag_anchored : store_tag);
+    w.raw(chain_.magic);
+    w.raw(root().hash);
+    if (anchored_) {
+        w.u32le(static_cast<std::uint32_t>(root().height));
+        std::array<std::uint8_t, 32> work{};
+        root().chain_work.to_le_bytes(work.data());
+        w.raw(work);
+        const wire_header r = wire(root());
+        w.u8(r.kawpow ? 1 : 0);
+        r.write(w);
+    }
+    return w.take();
+}
+
+std::filesystem::path header_chain::store_path(const std::filesystem::path& dir, const chain_params& chain) {
+    return dir / (std::string("headers-") + std::string(chain.name) + ".dat");
+}
+
+std::optional<header_chain::stored_anchor> header_chain::read_store_anchor(const std::filesystem::path& dir,
+                                                                          const chain_params& chain) {
+    std::FILE* f = std::fopen(store_path(dir, chain).c_str(), "rb");
+    if (!f) return std::nullopt;
+    std::array<std::uint8_t, anchored_prefix_fixed_bytes + ravencoin::kawpow_header_size> buf{};
+    const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
+    std::fclose(f);
+    if (n < anchored_prefix_fixed_bytes + block_header_size) return std::nullopt;
+    if (!std::equal(store_tag_anchored.begin(), store_tag_anchored.end(), buf.begin()) ||
+        !std::equal(chain.magic.begin(), chain.magic.end(), buf.begin() + 4))
+        return std::nullopt;
+    stored_anchor a;
+    std::memcpy(a.hash.data(), buf.data() + 8, 32);
+    a.height = static_cast<std::int32_t>(load_le32(buf.data() + 40));
+    a.chain_work = uint256::from_le_bytes(buf.data() + 44);
+    const bool kawpow = buf[76] != 0;
+    const std::size_t need = anchored_prefix_fixed_bytes + (kawpow ? ravencoin::kawpow_header_size : block_header_size);
+    if (n < need || a.height < 0) return std::nullopt;
+    byte_reader in(byte_span(buf.data() + anchored_prefix_fixed_bytes, need - anchored_prefix_fixed_bytes));
+    if (kawpow) {
+        if (chain.coin != coin_type::ravencoin) return std::nullopt;
+        auto h = read_wire_header(in, chain);
+        if (!h || !h->kawpow) return std::nullopt;
+        a.header = *h;
+    } else {
+        auto h = parse_header(in);
+        if (!h) return std::nullopt;
+        a.header = wire_header::classic(*h);
+        if (h->hash() != a.hash) return std::nullopt;
+    }
+    return a;
 }
 
 std::error_code header_chain::open_store(const std::filesystem::path& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return ec;
-    const std::filesystem::path file = dir / (std::string("headers-") + std::string(chain_.name) + ".dat");
-    std::array<std::uint8_t, store_prefix_bytes> prefix{};
-    std::memcpy(prefix.data(), store_tag.data(), 4);
-    std::memcpy(prefix.data() + 4, chain_.magic.data(), 4);
-    std::memcpy(prefix.data() + 8, root().hash.data(), 32);
+    const std::filesystem::path file = store_path(dir, chain_);
+    const std::vector<std::uint8_t> prefix = store_prefix();
 
     std::FILE* f = std::fopen(file.c_str(), "r+b");
     if (!f) f = std::fopen(file.c_str(), "w+b");
     if (!f) return {errno, std::generic_category()};
 
-    std::array<std::uint8_t, store_prefix_bytes> have{};
-    long good_end = long(store_prefix_bytes);
+    std::vector<std::uint8_t> have(prefix.size());
+    long good_end = long(prefix.size());
     if (std::fread(have.data(), 1, have.size(), f) == have.size() && have == prefix) {
-        std::array<std::uint8_t, block_header_size> rec{};
-        while (std::fread(rec.data(), 1, rec.size(), f) == rec.size()) {
-            const block_header h = parse_header(std::span<const std::uint8_t, block_header_size>(rec));
-            // Stored headers were valid when written: no future-time limit on replay.
-            auto r = add_one(h, replay_now_s, true);
+        const std::size_t record = store_record_bytes();
+        std::array<std::uint8_t, ravencoin::kawpow_header_size> rec{};
+        while (std::fread(rec.data(), 1, record, f) == record) {
+            byte_reader in(byte_span(rec.data(), record));
+            auto h = read_wire_header(in, chain_);
+            if (!h) break;
+            auto hash = hash_of(*h);
+            if (!hash) break;
+            // Stored headers were valid when written: no future-time limit on replay,
+            // and KAWPOW headers get the cheap check only.
+            auto r = add_one(*h, *hash, replay_now_s, true);
             if (!r || r->status == add_status::unconnected) break;
-            good_end += long(block_header_size);
+            good_end += long(record);
         }
     } else {
         // Another chain, another root or a torn prefix: start over.

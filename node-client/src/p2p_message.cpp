@@ -251,6 +251,105 @@ result<std::vector<inventory>> parse_inv(byte_span payload) {
     return out;
 }
 
+wire_header wire_header::from_kawpow(const ravencoin::kawpow_header& h) noexcept {
+    wire_header w;
+    w.base.version = h.version;
+    w.base.prev_block = h.prev_block;
+    w.base.merkle_root = h.merkle_root;
+    w.base.time = h.time;
+    w.base.bits = h.bits;
+    w.base.nonce = h.height;
+    w.kawpow = true;
+    w.tail = kawpow_tail{h.nonce64, h.mix_hash};
+    return w;
+}
+
+ravencoin::kawpow_header wire_header::to_kawpow() const noexcept {
+    ravencoin::kawpow_header h;
+    h.version = base.version;
+    h.prev_block = base.prev_block;
+    h.merkle_root = base.merkle_root;
+    h.time = base.time;
+    h.bits = base.bits;
+    h.height = base.nonce;
+    h.nonce64 = tail.nonce64;
+    h.mix_hash = tail.mix_hash;
+    return h;
+}
+
+void wire_header::write(byte_writer& w) const {
+    if (kawpow) {
+        w.raw(to_kawpow().serialize());
+    } else {
+        w.raw(base.serialize());
+    }
+}
+
+bytes wire_header::serialize() const {
+    byte_writer w(size());
+    write(w);
+    return w.take();
+}
+
+result<wire_header> read_wire_header(byte_reader& in, const chain_params& chain) {
+    if (chain.coin != coin_type::ravencoin) {
+        auto h = parse_header(in);
+        if (!h) return h.error();
+        return wire_header::classic(*h);
+    }
+    // The 76-byte prefix says which layout follows (nTime at offset 68).
+    const byte_span rest = in.rest();
+    if (rest.size() < block_header_size) return make_error_code(core_errc::read_past_end);
+    const std::uint32_t time = load_le32(rest.data() + 68);
+    if (chain.algorithm_at(time) != pow_algorithm::kawpow) {
+        (void)in.skip(block_header_size);
+        return make_error_code(p2p_errc::header_unsupported_pow);
+    }
+    auto raw = in.raw(ravencoin::kawpow_header_size);
+    if (!raw) return raw.error();
+    return wire_header::from_kawpow(
+        ravencoin::parse_kawpow_header(std::span<const std::uint8_t, ravencoin::kawpow_header_size>(raw->data(), raw->size())));
+}
+
+bytes serialize_wire_headers(std::span<const wire_header> headers) {
+    byte_writer w(3 + headers.size() * (ravencoin::kawpow_header_size + 1));
+    w.compact_size(headers.size());
+    for (const wire_header& h : headers) {
+        h.write(w);
+        w.u8(0);
+    }
+    return w.take();
+}
+
+result<std::vector<wire_header>> parse_headers(byte_span payload, const chain_params& chain) {
+    byte_reader in(payload);
+    auto n = in.compact_size();
+    if (!n) return malformed();
+    if (*n > max_headers_per_message) return make_error_code(p2p_errc::too_many_headers);
+    if (*n * headers_entry_min_bytes > in.remaining()) return malformed();
+    std::vector<wire_header> out;
+    out.reserve(static_cast<std::size_t>(*n));
+    for (std::uint64_t i = 0; i < *n; ++i) {
+        auto h = read_wire_header(in, chain);
+        if (!h) {
+            if (h.error() == p2p_errc::header_unsupported_pow) return h.error();
+            return malformed();
+        }
+        auto txs = in.compact_size();
+        if (!txs || *txs != 0) return malformed();
+        out.push_back(*h);
+    }
+    if (!in.empty()) return malformed();
+    return out;
+}
+
+result<wire_header> parse_cmpctblock_header(byte_span payload, const chain_params& chain) {
+    byte_reader in(payload);
+    auto h = read_wire_header(in, chain);
+    if (!h) return h.error() == p2p_errc::header_unsupported_pow ? h.error() : malformed();
+    return *h;
+}
+
 result<block_header> parse_cmpctblock_header(byte_span payload) {
     if (payload.size() < block_header_size) return malformed();
     return parse_header(payload.first<block_header_size>());

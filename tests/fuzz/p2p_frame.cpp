@@ -1,7 +1,7 @@
 // Fuzz target: P2P v1 frames from a hostile peer. The input is split into feeds (sizes
 // from its first byte) for the incremental decoder; every frame is run through the
 // payload parser of its command and, when it parses, re-serialized and compared; header
-// lists go into a regtest header chain; addr/addrv2 lists into an address book. Nothing may crash, errors must be p2p errors.
+// lists go into a regtest header chain (and, read as Ravencoin's, a Ravencoin one); addr/addrv2 lists into an address book. Nothing may crash, errors must be p2p errors.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -37,6 +37,14 @@ void on_frame(const p2p::frame& f) {
             check_error(r.error());
             (void)chain.locator();
         }
+        // Ravencoin's layout: 120-byte KAWPOW headers, X16R ones refused.
+        auto rh = p2p::parse_headers(p, sb::params(sb::network::ravencoin_mainnet));
+        check_error(rh.error());
+        if (rh) {
+            if (p2p::serialize_wire_headers(*rh) != p) std::abort();
+            p2p::header_chain chain(sb::params(sb::network::ravencoin_mainnet));
+            check_error(chain.add_all(*rh, 2'000'000'000).error());
+        }
     } else if (f.command == p2p::cmd::inv || f.command == p2p::cmd::getdata) {
         auto items = p2p::parse_inv(p);
         check_error(items.error());
@@ -60,6 +68,7 @@ void on_frame(const p2p::frame& f) {
         if (n && p2p::serialize_ping(*n) != p) std::abort();
     } else if (f.command == p2p::cmd::cmpctblock) {
         check_error(p2p::parse_cmpctblock_header(p).error());
+        check_error(p2p::parse_cmpctblock_header(p, sb::params(sb::network::ravencoin_mainnet)).error());
     } else if (f.command == p2p::cmd::addr || f.command == p2p::cmd::addrv2) {
         const bool v2 = f.command == p2p::cmd::addrv2;
         auto a = v2 ? p2p::parse_addrv2(p) : p2p::parse_addr(p);

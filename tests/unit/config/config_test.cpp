@@ -423,3 +423,46 @@ TEST_CASE("config: wrong P2P and Stratum ban values name their key") {
     r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_target_outbound": 33, "stratum": [)"), "c.json");
     CHECK(only_error(r).path == "chains[0].p2p_target_outbound");
 }
+
+TEST_CASE("config: p2p_anchor defaults to genesis on Bitcoin and rpc on Ravencoin") {
+    auto d = load_text(minimal, "minimal.json");
+    REQUIRE_MESSAGE(d.value, errors_of(d));
+    CHECK(d.value->chains[0].p2p_anchor == p2p_anchor_mode::genesis);
+    auto r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": "rpc", "stratum": [)"), "a.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->chains[0].p2p_anchor == p2p_anchor_mode::rpc);
+
+    std::string rvn;
+    {
+        std::ifstream in(examples + "ravencoin-mainnet.json");
+        rvn.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto base = load_text(rvn, "rvn.json");
+    REQUIRE_MESSAGE(base.value, errors_of(base));
+    CHECK(base.value->chains[0].p2p_anchor == p2p_anchor_mode::rpc);
+    auto explicit_rpc = load_text(
+        replace(rvn, R"("network": "ravencoin-mainnet",)", R"("network": "ravencoin-mainnet", "p2p_anchor": "rpc",)"),
+        "rvn.json");
+    REQUIRE_MESSAGE(explicit_rpc.value, errors_of(explicit_rpc));
+    CHECK(explicit_rpc.value->chains[0].p2p_anchor == p2p_anchor_mode::rpc);
+}
+
+TEST_CASE("config: p2p_anchor refuses unknown values and genesis on Ravencoin") {
+    auto r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": "tip", "stratum": [)"), "a.json");
+    config_error e = only_error(r);
+    CHECK(e.path == "chains[0].p2p_anchor");
+    CHECK(e.message.find("\"genesis\" or \"rpc\"") != std::string::npos);
+    r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": 1, "stratum": [)"), "a.json");
+    CHECK(only_error(r).path == "chains[0].p2p_anchor");
+
+    std::string rvn;
+    {
+        std::ifstream in(examples + "ravencoin-mainnet.json");
+        rvn.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    e = only_error(load_text(
+        replace(rvn, R"("network": "ravencoin-mainnet",)", R"("network": "ravencoin-mainnet", "p2p_anchor": "genesis",)"),
+        "rvn.json"));
+    CHECK(e.path == "chains[0].p2p_anchor");
+    CHECK(e.message.find("X16R") != std::string::npos);
+}

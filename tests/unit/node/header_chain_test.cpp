@@ -404,6 +404,31 @@ TEST_CASE("headers: an anchored chain checks what it can and falls back otherwis
     CHECK(chain.add(next, late).error() == p2p_errc::header_high_hash);
 }
 
+TEST_CASE("headers: below an anchor the median-time-past rule waits for eleven held headers") {
+    // Blocks mined in one second share a timestamp (bcoin's generatetoaddress): the true
+    // median time past is not above them, but the median of a cut-short window would be.
+    const block_header anchor = test::mine_regtest_header(regtest().genesis_hash, 1'700'000'000);
+    header_chain chain(regtest(), anchor, 500, uint256(1002));
+    hash256 prev = anchor.hash();
+    for (int i = 0; i < 10; ++i) {
+        const block_header h = test::mine_regtest_header(prev, anchor.time);
+        auto r = chain.add(h, late);
+        REQUIRE_MESSAGE(r, "header ", i, ": ", r.error().message());
+        prev = h.hash();
+    }
+    // Eleven held now (anchor included): the rule applies, equal times are too old.
+    const block_header same = test::mine_regtest_header(prev, anchor.time);
+    auto r = chain.add(same, late);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == p2p_errc::header_time_too_old);
+    CHECK(chain.add(test::mine_regtest_header(prev, anchor.time + 1), late));
+    CHECK(chain.tip().height == 511);
+    // At genesis the short window is Core's own rule: an equal time is refused at once.
+    header_chain from_genesis(regtest());
+    const block_header g1 = test::mine_regtest_header(regtest().genesis_hash, regtest_genesis_time());
+    CHECK(from_genesis.add(g1, late).error() == p2p_errc::header_time_too_old);
+}
+
 TEST_CASE("headers: the store replays on restart and tolerates a corrupt tail") {
     const auto dir = temp_dir("store");
     const auto hs = mine_chain(regtest().genesis_hash, regtest_genesis_time(), 30);

@@ -54,6 +54,13 @@ struct stratum_listener {
     difficulty_settings difficulty;
 };
 
+// Where the P2P header chain starts: at genesis, or at a header some depth below the
+// node's tip taken from its RPC (node-client p2p/anchor.hpp).
+enum class p2p_anchor_mode {
+    genesis,
+    rpc,
+};
+
 enum class payout_mode {
     fixed_address,     // every block pays `address`
     address_username,  // the miner's username ADDRESS[.worker] is the payout address
@@ -99,6 +106,9 @@ struct chain_settings {
     bool p2p_dns_seeds = false;
     // While the node's RPC is down, mine coinbase-only blocks on the P2P-validated tip.
     bool p2p_header_only_work = false;
+    // Root of the P2P header chain: genesis on Bitcoin, the node's RPC on Ravencoin (the
+    // only choice there: X16R/X16Rv2 headers cannot be checked).
+    p2p_anchor_mode p2p_anchor = p2p_anchor_mode::genesis;
     // Stratum: ban IPs whose sessions misbehave (floods, garbage, slowloris), and whether
     // loopback clients are banned too (false behind a local TLS terminator or proxy, where
     // every miner is 127.0.0.1).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <rapidjson/document.h>
 
@@ -33,6 +34,30 @@ sb::result<blockchain_info> parse_blockchain_info(const rapidjson::Value& result
 
 void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockchain_info>)> handler,
                        call_options options = {});
+
+// ---- getblockhash / getblockheader -------------------------------------------------------
+
+// getblockhash(height): the block hash, 64 hex digits in display order. Errors: bad_reply
+// for anything but a 64-hex string.
+sb::result<std::string> parse_block_hash(const rapidjson::Value& result);
+void getblockhash(rpc_client& client, std::int64_t height, std::function<void(rpc_result<std::string>)> handler,
+                  call_options options = {});
+
+// What getblockheader(hash, true) tells about a header (Core, Ravencoin and bcoin).
+struct block_header_summary {
+    std::string hash;       // display order
+    std::int64_t height = 0;
+    std::string chainwork;  // 64 hex digits, display order (most significant first)
+};
+// Errors: bad_reply (not an object; hash, height or chainwork missing or malformed).
+sb::result<block_header_summary> parse_block_header_summary(const rapidjson::Value& result);
+void getblockheader_summary(rpc_client& client, const std::string& hash_hex,
+                            std::function<void(rpc_result<block_header_summary>)> handler, call_options options = {});
+// getblockheader(hash, false): the serialized header (80 bytes; 120 for a Ravencoin
+// KAWPOW header). Errors: bad_reply for a string that is not hex of 80..120 bytes.
+sb::result<std::vector<std::uint8_t>> parse_block_header_raw(const rapidjson::Value& result);
+void getblockheader_raw(rpc_client& client, const std::string& hash_hex,
+                        std::function<void(rpc_result<std::vector<std::uint8_t>>)> handler, call_options options = {});
 
 // ---- getblocktemplate ----------------------------------------------------------------
 

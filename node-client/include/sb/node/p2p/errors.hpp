@@ -30,6 +30,8 @@ enum class p2p_errc {
     header_not_continuous,  // headers of one message do not link up
     header_unsupported_pow, // the chain's proof of work is not sha256d (Ravencoin)
     header_low_work,        // a side branch too far below the tip's work, and the low-work budget is spent
+    header_invalid_mix,     // KAWPOW: the claimed mix hash differs from the light evaluation [invalid-mix-hash]
+    header_bad_height,      // KAWPOW: nHeight differs from the header's height in the chain
     // connection
     connect_failed,
     connection_lost,

@@ -24,6 +24,7 @@
 #include "sb/core/uint256.hpp"
 #include "sb/node/p2p/errors.hpp"
 #include "sb/node/p2p/limits.hpp"
+#include "sb/node/p2p/wire_header.hpp"
 
 namespace sb::node::p2p {
 
@@ -63,9 +64,24 @@ std::int64_t median_time(std::span<const std::uint32_t> times);
 std::error_code check_header_time(const chain_params& chain, std::int32_t height, std::uint32_t time,
                                   std::uint32_t prev_time, std::int64_t median_time_past, std::int64_t now_s);
 
+// ---- KAWPOW proof of work (injected) -----------------------------------------------------
+
+enum class kawpow_check : std::uint8_t {
+    hash_only,  // final hash from the claimed mix (two keccak rounds): headers from our own store
+    full,       // also the mix recomputed by light evaluation (epoch cache; ~20 ms): headers from peers
+};
+// Computes final_hash (progpow output order, i.e. display order) of a KAWPOW header from
+// its claimed mix; with kawpow_check::full also recomputes the mix from the epoch's light
+// cache and returns header_invalid_mix when it differs. The target is checked by the
+// chain, not here. Called on the chain's strand; must not throw.
+using kawpow_verifier =
+    std::function<std::error_code(const ravencoin::kawpow_header& header, kawpow_check check, hash256& final_hash)>;
+
 // ---- the tree -----------------------------------------------------------------------
 
 struct header_entry {
+    // Bitcoin: the header. Ravencoin KAWPOW: its 80-byte KAWPOW input (nonce = nHeight);
+    // header_chain::wire() adds the nonce64/mix tail kept beside it.
     block_header header;
     hash256 hash{};
     std::int32_t height = 0;
@@ -103,9 +119,20 @@ public:
     explicit header_chain(const chain_params& chain);
     // A chain rooted at a trusted anchor header with its height and cumulative work.
     // Ancestors of the anchor are unknown: checks that need them fall back as documented
-    // at next_work_required and median-time (over the headers held).
+    // at next_work_required, and the median-time-past rule applies once 11 headers
+    // (the anchor included) are held below the new one.
     header_chain(const chain_params& chain, const block_header& anchor, std::int32_t height, const uint256& chain_work);
+    // The same for any wire header (a KAWPOW header on Ravencoin), whose block hash the
+    // caller has established (internal order; for KAWPOW the reversed final hash).
+    header_chain(const chain_params& chain, const wire_header& anchor, const hash256& anchor_hash, std::int32_t height,
+                 const uint256& chain_work);
     ~header_chain();
+    // Forgets every header (and closes the store file) and starts again from a new root:
+    // genesis, or an anchor as in the constructors above. The verifier and low-work
+    // limits stay. For re-anchoring before any peer uses the chain.
+    void reset_to_genesis();
+    void reset_to_anchor(const wire_header& anchor, const hash256& anchor_hash, std::int32_t height,
+                         const uint256& chain_work);
     header_chain(const header_chain&) = delete;
     header_chain& operator=(const header_chain&) = delete;
 
@@ -120,6 +147,28 @@ public:
     // A headers message: must be continuous (header_not_continuous), then each is added
     // in order; stops at the first error. status is that of the first header.
     result<add_result> add_all(std::span<const block_header> headers, std::int64_t now_s);
+    // The same for headers in the chain's wire layout. On Ravencoin a header must be
+    // KAWPOW (else header_unsupported_pow) and a verifier must be set; its nHeight must be
+    // its height (header_bad_height), its final hash meet the target (header_high_hash)
+    // and its mix be right (header_invalid_mix; checked last, being the costly part).
+    // DGW bits are checked exactly once 180 ancestors are held and trusted before.
+    result<add_result> add(const wire_header& h, std::int64_t now_s);
+    result<add_result> add_all(std::span<const wire_header> headers, std::int64_t now_s);
+
+    // KAWPOW proof of work for Ravencoin chains; without one their headers are refused
+    // with header_unsupported_pow. Set it before open_store.
+    void set_kawpow_verifier(kawpow_verifier v) { verifier_ = std::move(v); }
+    const kawpow_verifier& verifier() const noexcept { return verifier_; }
+    // Block hashes whose kawpow_check::full already passed elsewhere (a worker thread,
+    // see peer_settings::offload): their next add skips the light evaluation, every other
+    // check still runs. Each is used once; at most max_preverified are kept.
+    void note_verified(std::span<const hash256> hashes);
+    // The block hash (internal order) of a header in this chain's layout: sha256d, or for
+    // KAWPOW the reversed final hash from the claimed mix (kawpow_check::hash_only).
+    // Errors: header_unsupported_pow (X16R, or KAWPOW without a verifier).
+    result<hash256> hash_of(const wire_header& h) const;
+    // An entry of this tree as the wire carries it (with its KAWPOW tail).
+    wire_header wire(const header_entry& e) const;
 
     const chain_params& chain() const noexcept { return chain_; }
     const header_entry& tip() const noexcept { return nodes_[best_]; }
@@ -150,33 +199,60 @@ public:
     // root when none is), up to and including hash_stop, at most max_count.
     std::vector<block_header> headers_after(std::span<const hash256> locator, const hash256& hash_stop,
                                             std::size_t max_count) const;
+    // The same in the wire layout (120-byte KAWPOW headers on Ravencoin).
+    std::vector<wire_header> wire_headers_after(std::span<const hash256> locator, const hash256& hash_stop,
+                                                std::size_t max_count) const;
 
     // Opens (creating) the store file in dir and replays it: headers re-validated in
-    // order, the file truncated at the first short or invalid record. From then on
-    // every added header is appended. A file of another chain or root is replaced.
+    // order (KAWPOW headers with the cheap kawpow_check::hash_only: they were fully
+    // checked when they arrived), the file truncated at the first short or invalid
+    // record. From then on every added header is appended. Records are 80 bytes, 120 on
+    // Ravencoin chains. An anchored chain's file also records its anchor (header, height,
+    // chain work; see stored_anchor). A file of another chain or root is replaced.
     // Errors: std::errc values from the file system.
     std::error_code open_store(const std::filesystem::path& dir);
+    // The store file's path for chain in dir.
+    static std::filesystem::path store_path(const std::filesystem::path& dir, const chain_params& chain);
+
+    // The anchor recorded in an anchored chain's store file in dir; nullopt when there is
+    // no such file, it belongs to another network, or it is rooted at genesis.
+    struct stored_anchor {
+        wire_header header;
+        hash256 hash{};
+        std::int32_t height = 0;
+        uint256 chain_work;
+    };
+    static std::optional<stored_anchor> read_store_anchor(const std::filesystem::path& dir, const chain_params& chain);
 
 private:
     struct hash_hasher {
         std::size_t operator()(const hash256& h) const noexcept;
     };
 
-    result<add_result> add_one(const block_header& h, std::int64_t now_s, bool from_store);
-    std::error_code validate(const block_header& h, const hash256& hash, std::uint32_t parent,
-                             std::int64_t now_s) const;
+    result<add_result> add_one(const wire_header& h, const hash256& hash, std::int64_t now_s, bool from_store);
+    std::error_code validate(const wire_header& h, const hash256& hash, std::uint32_t parent, std::int64_t now_s,
+                             bool from_store) const;
+    std::vector<std::uint8_t> store_prefix() const;
+    std::size_t store_record_bytes() const noexcept;
     std::optional<header_info> ancestor_info(std::uint32_t from, std::int32_t height) const;
     std::uint32_t ancestor(std::uint32_t from, std::int32_t height) const;
     void remember_invalid(const hash256& hash);
     std::optional<tip_change> update_best(std::uint32_t old_best);
-    void append_to_store(const block_header& h);
+    void append_to_store(const wire_header& h);
+    void push_entry(const header_entry& e, const wire_header& w);
+    void clear();
 
     const chain_params& chain_;
     std::vector<header_entry> nodes_;
     std::unordered_map<hash256, std::uint32_t, hash_hasher> index_;
     std::vector<std::uint32_t> active_;  // active_[height - root height]
     std::uint32_t best_ = 0;
-    std::deque<block_header> unconnected_;
+    std::vector<kawpow_tail> tails_;  // Ravencoin only: tails_[i] belongs to nodes_[i]
+    kawpow_verifier verifier_;
+    std::unordered_set<hash256, hash_hasher> preverified_;
+    bool anchored_ = false;
+    bool root_kawpow_ = false;
+    std::deque<std::pair<wire_header, hash256>> unconnected_;
     std::unordered_set<hash256, hash_hasher> invalid_;
     std::deque<hash256> invalid_order_;
     std::FILE* store_ = nullptr;

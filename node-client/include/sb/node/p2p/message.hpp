@@ -22,6 +22,7 @@
 #include "sb/core/sha256.hpp"
 #include "sb/node/p2p/errors.hpp"
 #include "sb/node/p2p/limits.hpp"
+#include "sb/node/p2p/wire_header.hpp"
 
 namespace sb::node::p2p {
 
@@ -141,6 +142,12 @@ bytes serialize_headers(std::span<const block_header> headers);
 // Errors: too_many_headers, malformed_payload (tx count not 0, short or trailing bytes).
 result<std::vector<block_header>> parse_headers(byte_span payload);
 
+// headers by the chain's layout (wire_header.hpp): Bitcoin 80 bytes; Ravencoin 120-byte
+// KAWPOW headers. Errors: those of parse_headers, and header_unsupported_pow for a
+// Ravencoin header dated before the KAWPOW activation time (X16R/X16Rv2).
+bytes serialize_wire_headers(std::span<const wire_header> headers);
+result<std::vector<wire_header>> parse_headers(byte_span payload, const chain_params& chain);
+
 // Inventory types (protocol.h GetDataMsg).
 namespace inv_type {
 inline constexpr std::uint32_t tx = 1;
@@ -163,6 +170,9 @@ result<std::vector<inventory>> parse_inv(byte_span payload);
 // The 80-byte header at the start of a BIP152 cmpctblock; the rest is not needed to
 // follow the tip. Errors: malformed_payload.
 result<block_header> parse_cmpctblock_header(byte_span payload);
+// The same by the chain's header layout (a 120-byte header on Ravencoin after KAWPOW).
+// Errors: malformed_payload, header_unsupported_pow.
+result<wire_header> parse_cmpctblock_header(byte_span payload, const chain_params& chain);
 
 // A BIP152 cmpctblock (version 2) for a whole serialized block with every transaction
 // prefilled and no short IDs, so the receiver needs nothing from its mempool: header ||

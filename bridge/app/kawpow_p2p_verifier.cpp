@@ -1,0 +1,43 @@
+#include "kawpow_p2p_verifier.hpp"
+
+#include <string>
+
+#include "sb/gpu/ethash.hpp"
+#include "sb/gpu/kawpow.hpp"
+
+namespace sb::app {
+
+namespace p2p = node::p2p;
+
+node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::string_view)> log) {
+    return [log = std::move(log)](const ravencoin::kawpow_header& h, p2p::kawpow_check check,
+                                  hash256& final_hash) -> std::error_code {
+        const hash256 header_hash = h.header_hash();
+        if (check == p2p::kawpow_check::hash_only) {
+            final_hash = gpu::kawpow::final_hash_from_mix(header_hash, h.mix_hash, h.nonce64);
+            return {};
+        }
+        const int epoch = gpu::ethash::epoch_number(h.height);
+        if (epoch > gpu::ethash::max_epoch) return make_error_code(p2p::p2p_errc::header_high_hash);
+        auto& cache = gpu::ethash::global_epoch_cache();
+        gpu::ethash::context_ptr ctx = cache.find(epoch);
+        if (!ctx) {
+            if (log)
+                log("p2p: building KAWPOW epoch " + std::to_string(epoch) +
+                    " to check P2P headers (seconds; the check waits for it)");
+            try {
+                ctx = cache.get(epoch);
+            } catch (const std::exception&) {
+                // Out of memory: the header cannot be checked now; not the peer's fault,
+                // but it must not be accepted either.
+                return make_error_code(p2p::p2p_errc::header_unsupported_pow);
+            }
+        }
+        const auto r = gpu::kawpow::hash(*ctx, h.height, header_hash, h.nonce64);
+        if (r.mix_hash != h.mix_hash) return make_error_code(p2p::p2p_errc::header_invalid_mix);
+        final_hash = r.final_hash;
+        return {};
+    };
+}
+
+}  // namespace sb::app

@@ -1,0 +1,27 @@
+// The KAWPOW proof-of-work check the P2P header chain needs on Ravencoin (node-client
+// gets it injected: it does not link sb::gpu). Light verification with sb::gpu's CPU
+// reference and the process-wide epoch context cache the dispatcher fills
+// (gpu::ethash::global_epoch_cache(), capacity 2: current and next epoch).
+//
+// Cost on the calling thread: kawpow_check::hash_only is two keccak-f800 rounds
+// (microseconds); kawpow_check::full is one light evaluation (~10 ms at epoch 590 on the
+// 2-core dev machine, `solobridge bench kawpow-verify`) plus, when the header's epoch
+// context is not built yet, the build itself (3.6 s at epoch 590; logged). The daemon
+// runs headers batches on a thread of their own (p2p_link_options::offload), so only a
+// single header from a cmpctblock or our own relayed block is checked on the P2P strand.
+// The dispatcher prefetches the current and next epoch as soon as a template arrives.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "sb/node/p2p/header_chain.hpp"
+
+namespace sb::app {
+
+// Full check: the header's epoch must be within gpu::ethash::max_epoch (else
+// header_high_hash), the mix recomputed from the light cache must equal the header's
+// (else header_invalid_mix). log (may be empty) hears about epoch builds.
+node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::string_view)> log);
+
+}  // namespace sb::app
