@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "kawpow_p2p_verifier.hpp"
 #include "p2p_link.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
@@ -218,6 +219,12 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
         w.Uint64(ss.rejected);
         w.Key("stale");
         w.Uint64(ss.stale);
+        // Pending blocks retried in memory, and those waiting in the journal for a slot
+        // (submitter.hpp "Bounds").
+        w.Key("in_flight");
+        w.Uint64(ss.in_flight);
+        w.Key("parked");
+        w.Uint64(ss.parked);
         w.Key("recent");
         w.StartArray();
         for (const auto& b : ss.recent) {
@@ -249,6 +256,9 @@ int run_daemon(const config::settings& s) {
     // KAWPOW share verification (milliseconds each) runs here, off the I/O threads, so a
     // miner's reply never waits behind another miner's verification (stratum.md §5: 2 s).
     asio::thread_pool verify_pool(std::max(1u, std::thread::hardware_concurrency() / 2));
+    // KAWPOW light verification of P2P headers batches (Ravencoin): a thread of its own, so
+    // a long batch (~10 ms a header) never delays a miner's share check.
+    asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
 
     std::error_code fs_ec;
@@ -323,12 +333,30 @@ int run_daemon(const config::settings& s) {
                 popt.target_outbound = c.p2p_target_outbound;
                 popt.dns_seeds = c.p2p_dns_seeds;
                 popt.data_dir = s.data_dir;
+                // The header chain's root: genesis, or a header from the first node's RPC
+                // (Ravencoin always: X16R headers cannot be checked).
+                popt.anchor_from_rpc = c.p2p_anchor == config::p2p_anchor_mode::rpc || p2p_needs_rpc_anchor(chain);
+                popt.anchor_rpc = nodes.front();
+                if (chain.coin == coin_type::ravencoin) {
+                    popt.kawpow_verifier = make_kawpow_p2p_verifier(log);
+                    // Headers batches are light-verified off the P2P strand (~10 ms a
+                    // header, seconds for a new epoch).
+                    popt.offload = [&p2p_verify_pool](std::function<void()> task) {
+                        asio::post(p2p_verify_pool, std::move(task));
+                    };
+                }
                 node::template_source* ts = rt->templates.get();
                 popt.on_new_tip = [d, ts] {
                     d->on_new_tip();
                     ts->notify_new_tip();
                 };
                 popt.log = log;
+                // The P2P chain settles found blocks too (accepted / stale), RPC up or not.
+                bridge::submitter* sub = rt->submitter.get();
+                popt.on_block_settled = [sub](const hash256& h, std::int32_t, bool accepted) {
+                    sub->settle(h, accepted ? bridge::block_status::accepted : bridge::block_status::stale,
+                                accepted ? "on the P2P chain" : "P2P chain moved past");
+                };
                 popt.header_only = c.p2p_header_only_work;
                 popt.rpc_reachable = [ts] { return ts->status().rpc.state != node::link_state::down; };
                 popt.on_header_template = [d, log](std::shared_ptr<const node::block_template> t) {
@@ -336,7 +364,9 @@ int run_daemon(const config::settings& s) {
                 };
                 rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
                 p2p_link* link = rt->p2p.get();
-                rt->submitter->set_relay([link](const bridge::found_block& b) { link->relay(b.block); });
+                rt->submitter->set_relay([link](const bridge::found_block& b) {
+                    link->relay(b.block, b.hash, static_cast<std::int32_t>(b.height));
+                });
             } else {
                 log("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");
             }
@@ -448,6 +478,8 @@ int run_daemon(const config::settings& s) {
     io.run();
     for (auto& t : pool) t.join();
     verify_pool.join();
+    p2p_verify_pool.stop();  // a headers batch still queued is abandoned, not waited for
+    p2p_verify_pool.join();
     chains.clear();
     return exit_ok;
 }

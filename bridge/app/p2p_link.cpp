@@ -1,11 +1,14 @@
 #include "p2p_link.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "sb/core/hex.hpp"
+#include "sb/node/p2p/anchor.hpp"
 #include "sb/node/p2p/header_template.hpp"
 
 namespace sb::app {
@@ -13,7 +16,11 @@ namespace sb::app {
 namespace asio = boost::asio;
 namespace p2p = node::p2p;
 
-bool p2p_supported(const chain_params& chain) noexcept { return chain.coin == coin_type::bitcoin; }
+bool p2p_supported(const chain_params& chain) noexcept {
+    return chain.coin == coin_type::bitcoin || chain.coin == coin_type::ravencoin;
+}
+
+bool p2p_needs_rpc_anchor(const chain_params& chain) noexcept { return chain.coin == coin_type::ravencoin; }
 
 namespace {
 std::int64_t now_unix_s() {
@@ -41,9 +48,18 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
             if (self->opts.log)
                 self->opts.log("p2p: new tip " + to_hex_reversed(t.new_tip) + " at height " + std::to_string(t.new_height));
             if (self->opts.on_new_tip) self->opts.on_new_tip();
+            self->settle_relayed();
+            self->check_header_only();
+        };
+        m.on_block_served = [self](const hash256& h) {
+            auto it = self->own.find(h);
+            if (it == self->own.end() || it->second.served) return;
+            it->second.served = true;
             self->check_header_only();
         };
         m.log = o.log;
+        m.peer.clock = o.clock;
+        m.peer.offload = o.offload;
         return m;
     }
 
@@ -72,6 +88,15 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         }
         if (manager.connected_count() == 0) return;  // no peer: the tip may be stale
         if (active && last_prev == headers.tip().hash) return;
+        if (auto it = own.find(headers.tip().hash); it != own.end() && !it->second.served) {
+            // Our own block, no peer has fetched it yet: stay on its parent for now.
+            if (gated_on != it->first) {
+                gated_on = it->first;
+                log("header-only work waits for a peer to fetch block " + to_hex_reversed(it->first) +
+                    " before mining on top of it");
+            }
+            return;
+        }
         auto t = p2p::header_only_template(headers, now_unix_s());
         if (!t) {
             log("header-only work not possible: " + t.error().message());
@@ -87,6 +112,51 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         if (opts.on_header_template) opts.on_header_template(std::make_shared<const node::block_template>(std::move(*t)));
     }
 
+    // On the strand: a relayed block to watch.
+    void watch(const hash256& hash, std::int32_t height) {
+        if (!own.emplace(hash, own_block{height, false}).second) return;
+        while (own.size() > max_watched_relayed_blocks) {
+            auto lowest = std::min_element(own.begin(), own.end(), [](const auto& a, const auto& b) {
+                return a.second.height < b.second.height;
+            });
+            own.erase(lowest);
+        }
+        settle_relayed();
+    }
+
+    // On the strand: settles watched blocks by the active chain (see on_block_settled).
+    void settle_relayed() {
+        if (own.empty()) return;
+        // The highest active header a peer sent: below our own relayed blocks on top.
+        const p2p::header_entry* top = &headers.tip();
+        while (top && own.count(top->hash)) top = headers.at_height(top->height - 1);
+        if (!top) return;
+        const std::int32_t passed = top->height;
+        for (auto it = own.begin(); it != own.end();) {
+            const std::int32_t h = it->second.height;
+            const p2p::header_entry* at = h <= passed ? headers.at_height(h) : nullptr;
+            const bool accepted = at && at->hash == it->first;
+            // Stale only for a block whose header the tree holds off the active chain: a
+            // block it does not hold (header refused, or hashed differently) is left to
+            // the RPC check rather than written off.
+            const bool stale = !accepted && at && h < passed && headers.contains(it->first);
+            if (!accepted && !stale) {
+                ++it;
+                continue;
+            }
+            const hash256 hash = it->first;
+            it = own.erase(it);
+            log("p2p: relayed block " + to_hex_reversed(hash) + " at height " + std::to_string(h) +
+                (accepted ? " is on the peers' chain" : " was passed by the peers' chain (stale)"));
+            if (opts.on_block_settled) opts.on_block_settled(hash, h, accepted);
+        }
+    }
+
+    struct own_block {
+        std::int32_t height = 0;
+        bool served = false;  // a peer fetched it
+    };
+
     asio::any_io_executor ex;
     p2p_link_options opts;
     p2p::header_chain headers;
@@ -95,6 +165,82 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
     std::atomic<bool> active{false};
     hash256 last_prev{};
     bool stopped = false;
+    std::map<hash256, own_block> own;  // relayed blocks watched, not yet settled
+    hash256 gated_on{};                // last block header-only work waited on (log once)
+
+    // ---- rooting the header chain (genesis + store, or the node's RPC anchor) ----------
+
+    // On the strand, once: roots the chain, then starts the peers.
+    void begin() {
+        if (stopped) return;
+        headers.set_kawpow_verifier(opts.kawpow_verifier);
+        if (opts.header_only && headers.chain().coin != coin_type::bitcoin) {
+            log("p2p: header-only work is not available on this chain (Bitcoin only); option ignored");
+            opts.header_only = false;
+        }
+        if (!opts.anchor_from_rpc) {
+            if (auto ec = headers.open_store(opts.data_dir))
+                log("p2p: header store not used (" + ec.message() + "); syncing from genesis each start");
+            return start_peers();
+        }
+        anchor_client = std::make_unique<node::rpc_client>(ex, opts.anchor_rpc);
+        anchor_timer = std::make_unique<asio::steady_timer>(ex);
+        anchor_backoff = opts.anchor_retry;
+        fetch_anchor();
+    }
+
+    void start_peers() {
+        manager.start();
+        schedule_header_only();
+    }
+
+    void fetch_anchor() {
+        p2p::fetch_rpc_anchor(*anchor_client, headers.chain(), opts.kawpow_verifier,
+                              [weak = std::weak_ptr<impl>(shared_from_this())](result<p2p::rpc_anchor> a,
+                                                                               const std::string& detail) {
+                                  auto self = weak.lock();
+                                  if (!self || self->stopped) return;
+                                  self->on_anchor(std::move(a), detail);
+                              });
+    }
+
+    void on_anchor(result<p2p::rpc_anchor> a, const std::string& detail) {
+        std::string why;
+        if (a) {
+            release_anchor_client();
+            p2p::anchor_header_chain(headers, *a, opts.data_dir, why);
+            log("p2p: " + why);
+            return start_peers();
+        }
+        // No anchor from the node: resume the stored chain if there is one (the node's
+        // RPC is not needed for that), else wait for the node and ask again.
+        const std::string reason = a.error().message() + (detail.empty() ? "" : " (" + detail + ")");
+        if (p2p::anchor_header_chain(headers, std::nullopt, opts.data_dir, why)) {
+            release_anchor_client();
+            log("p2p: no anchor header from the node's RPC: " + reason + "; " + why);
+            return start_peers();
+        }
+        log("p2p: no anchor header from the node's RPC: " + reason + "; P2P waits for it (next try in " +
+            std::to_string(anchor_backoff.count() / 1000) + " s)");
+        anchor_timer->expires_after(anchor_backoff);
+        anchor_backoff = std::min(anchor_backoff * 2, max_anchor_retry);
+        anchor_timer->async_wait([weak = std::weak_ptr<impl>(shared_from_this())](boost::system::error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || self->stopped) return;
+            self->fetch_anchor();
+        });
+    }
+
+    // The client is done; destroyed on a later turn of the strand, not inside its own
+    // completion handler.
+    void release_anchor_client() {
+        asio::post(ex, [self = shared_from_this()] { self->anchor_client.reset(); });
+    }
+
+    static constexpr std::chrono::milliseconds max_anchor_retry{300'000};
+    std::unique_ptr<node::rpc_client> anchor_client;
+    std::unique_ptr<asio::steady_timer> anchor_timer;
+    std::chrono::milliseconds anchor_backoff{0};
 };
 
 p2p_link::p2p_link(asio::any_io_executor strand, const chain_params& chain, p2p_link_options options)
@@ -103,21 +249,24 @@ p2p_link::p2p_link(asio::any_io_executor strand, const chain_params& chain, p2p_
 p2p_link::~p2p_link() { stop(); }
 
 void p2p_link::start() {
-    asio::post(impl_->ex, [self = impl_] {
-        if (auto ec = self->headers.open_store(self->opts.data_dir))
-            self->log("p2p: header store not used (" + ec.message() + "); syncing from genesis each start");
-        self->manager.start();
-        self->schedule_header_only();
-    });
+    asio::post(impl_->ex, [self = impl_] { self->begin(); });
 }
 
 void p2p_link::relay(bytes block) { impl_->manager.relay(std::move(block)); }
+
+void p2p_link::relay(bytes block, const hash256& hash, std::int32_t height) {
+    // Posted before the manager's relay: the block is watched before its header lands.
+    asio::post(impl_->ex, [self = impl_, hash, height] { self->watch(hash, height); });
+    impl_->manager.relay(std::move(block));
+}
 
 void p2p_link::stop() {
     impl_->manager.stop();
     asio::post(impl_->ex, [self = impl_] {
         self->stopped = true;
         self->header_only_timer.cancel();
+        if (self->anchor_timer) self->anchor_timer->cancel();
+        if (self->anchor_client) self->anchor_client->close();
     });
 }
 

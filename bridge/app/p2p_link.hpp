@@ -17,9 +17,14 @@
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/node/p2p/peer_manager.hpp"
+#include "sb/node/rpc_client.hpp"
 #include "sb/node/template.hpp"
 
 namespace sb::app {
+
+// Relayed blocks whose fate the link watches (on_block_settled); beyond it the lowest
+// heights are no longer watched (the submitter still holds and retries them).
+inline constexpr std::size_t max_watched_relayed_blocks = 4096;
 
 struct p2p_link_options {
     // Configured peers, the user's node first (host names or numeric addresses).
@@ -28,14 +33,44 @@ struct p2p_link_options {
     std::size_t target_outbound = node::p2p::default_target_outbound;
     bool dns_seeds = false;  // query the network's DNS seeds (public networks only)
     std::string data_dir;    // headers-<chain>.dat lives here
+    // Where the header chain starts (config `p2p_anchor`). false: genesis (resuming the
+    // store). true: a header some depth below the node's tip taken from its RPC at
+    // anchor_rpc (node/p2p/anchor.hpp; a store that holds it is resumed instead); while
+    // the RPC gives none and no anchored store exists, no peer is connected and the
+    // anchor is asked for again after anchor_retry, doubling up to 5 minutes.
+    bool anchor_from_rpc = false;
+    node::rpc_settings anchor_rpc;
+    std::chrono::milliseconds anchor_retry{10'000};
+    // KAWPOW proof of work of Ravencoin headers (make_kawpow_p2p_verifier); without it a
+    // Ravencoin chain refuses every header.
+    node::p2p::kawpow_verifier kawpow_verifier;
+    // Unix seconds for the header future-time rule; empty: the system clock (tests of
+    // Ravencoin regtest's KAWPOW era, dated 2083, set it).
+    std::function<std::int64_t()> clock;
+    // Worker pool for KAWPOW light verification of headers batches (peer_settings::offload);
+    // empty: on the P2P strand.
+    std::function<void(std::function<void()>)> offload;
     std::function<void()> on_new_tip;  // after a header that moved the best tip validated
     std::function<void(std::string_view)> log;
+    // A relayed block (relay with hash and height) settled by the P2P-validated active
+    // chain, on the strand, once per block: accepted when the block is on the active chain
+    // at or below a header a peer sent us (a peer holds it, or built on it); stale when
+    // the active chain holds another block at its height and a peer-sent header above
+    // that height (the chain moved past it; a competitor at equal height is not enough)
+    // while the tree holds the block's own header off that chain.
+    // Headers that entered the chain only because we relayed them are never evidence:
+    // our own block becomes our P2P tip at once, before any peer has it.
+    std::function<void(const hash256& hash, std::int32_t height, bool accepted)> on_block_settled;
 
     // Header-only work (optional, off by default): while rpc_reachable() is false and a
     // peer is connected, a coinbase-only template on the P2P tip goes to
     // on_header_template at once and again on every new tip; when rpc_reachable() is
     // true again the mode ends (the template source's next full template takes over).
     // rpc_reachable is polled every header_only_poll on the P2P strand; thread-safe.
+    // A tip that is our own relayed block (relay with hash) gets its template only once
+    // a peer fetched that block (getdata): mining on top of a block no peer has would
+    // only build a chain the network may never take (at regtest difficulty, thousands of
+    // blocks a second while the peer still asks for the first).
     bool header_only = false;
     std::function<bool()> rpc_reachable;
     std::function<void(std::shared_ptr<const node::block_template>)> on_header_template;
@@ -53,6 +88,10 @@ public:
     void start();
     // Announces a found block to every connected peer (served when they ask). Thread-safe.
     void relay(bytes block);
+    // The same, and watches the block (hash in internal order, its height) for
+    // on_block_settled and the header-only gate above. Relaying a block again re-announces
+    // it (peers that connected since learn of it). Thread-safe.
+    void relay(bytes block, const hash256& hash, std::int32_t height);
     void stop();
     // The peer list for the status API. Thread-safe.
     std::vector<node::p2p::peer_status> peers() const;
@@ -64,7 +103,10 @@ private:
     std::shared_ptr<impl> impl_;
 };
 
-// False for chains whose headers the P2P client cannot validate yet (Ravencoin KAWPOW).
+// False for chains whose headers the P2P client cannot validate. Bitcoin and Ravencoin
+// (KAWPOW headers only: it needs the RPC anchor, see p2p_needs_rpc_anchor).
 bool p2p_supported(const chain_params& chain) noexcept;
+// True where the header chain cannot start at genesis (Ravencoin: X16R is not implemented).
+bool p2p_needs_rpc_anchor(const chain_params& chain) noexcept;
 
 }  // namespace sb::app

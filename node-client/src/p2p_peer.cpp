@@ -3,6 +3,7 @@
 #include "sb/node/p2p/peer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <random>
 
@@ -15,6 +16,7 @@
 #include <boost/asio/write.hpp>
 
 #include "sb/core/hex.hpp"
+#include "sb/core/pow.hpp"
 #include "sb/node/p2p/message.hpp"
 
 namespace sb::node::p2p {
@@ -46,6 +48,9 @@ struct peer::impl : std::enable_shared_from_this<impl> {
           callbacks_(std::move(callbacks)),
           decoder_(params_.magic),
           rng_(std::random_device{}()) {}
+
+    // The clock of the header time rules (settings_.clock in tests).
+    std::int64_t now_s() const { return settings_.clock ? settings_.clock() : now_unix_s(); }
 
     // ---- connection --------------------------------------------------------------
 
@@ -97,7 +102,15 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         if (closed_) return;
         if (ec) return fail(p2p_errc::connection_lost, "read: " + ec.message());
         decoder_.feed({read_buf_.data(), n});
+        process_frames();
+    }
+
+    // Handles the frames received; while a headers batch is being verified off the strand
+    // (paused_), stops, so the peer's messages stay in order and its socket is not read
+    // (TCP back-pressure) until the batch is in the chain.
+    void process_frames() {
         for (;;) {
+            if (paused_) return;
             auto f = decoder_.next();
             if (!f) return fail(f.error(), "framing");
             if (!*f) break;
@@ -273,21 +286,27 @@ struct peer::impl : std::enable_shared_from_this<impl> {
 
     // A batch of headers validated; reports a tip change and handles non-connecting
     // batches like Core's HandleUnconnectingHeaders (ask again from our locator).
-    void accept_headers(std::span<const block_header> headers, bool paging) {
-        auto r = chain_.add_all(headers, now_unix_s());
+    std::string hash_text(const wire_header& h) const {
+        auto hash = chain_.hash_of(h);
+        return hash ? to_hex_reversed(*hash) : std::string("(unhashable)");
+    }
+
+    void accept_headers(std::span<const wire_header> headers, bool paging) {
+        auto r = chain_.add_all(headers, now_s());
         if (!r) {
             if (r.error() == p2p_errc::header_time_too_new) return;  // may become valid later; not misbehaviour
             if (r.error() == p2p_errc::header_low_work) {
                 // Cheap headers off an old block: not stored; repeated, the peer goes.
                 info_.misbehaviour += low_work_penalty;
                 if (info_.misbehaviour >= misbehaviour_threshold)
-                    return fail(p2p_errc::misbehaving, "low-work headers from " + to_hex_reversed(headers.front().hash()));
+                    return fail(p2p_errc::misbehaving, "low-work headers from " + hash_text(headers.front()));
                 return;
             }
-            return fail(r.error(), "header " + to_hex_reversed(headers.front().hash()));
+            return fail(r.error(), "header " + hash_text(headers.front()));
         }
-        if (const header_entry* last = chain_.find(headers.back().hash()))
-            info_.best_height = std::max(info_.best_height, last->height);
+        if (auto last_hash = chain_.hash_of(headers.back()))
+            if (const header_entry* last = chain_.find(*last_hash))
+                info_.best_height = std::max(info_.best_height, last->height);
         if (r->status == add_status::unconnected) {
             if (++unconnecting_ > max_unconnecting_headers_msgs) return fail(p2p_errc::unconnecting_headers, "");
             return request_headers();
@@ -299,14 +318,56 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     }
 
     void on_headers(const bytes& payload) {
-        auto hs = parse_headers(payload);
+        auto hs = parse_headers(payload, params_);
         if (!hs) return fail(hs.error(), "headers");
         if (hs->empty()) return;
+        if (settings_.offload && chain_.verifier() && hs->front().kawpow) return verify_off_strand(std::move(*hs));
         accept_headers(*hs, true);
     }
 
+    // KAWPOW light evaluation (milliseconds per header) of a headers batch on the
+    // offload executor, then the batch added on the strand with those checks done. Only
+    // headers that are new, meet their target by the claimed mix and carry consecutive
+    // nHeights after a held parent go out; the rest fail on the strand as usual.
+    void verify_off_strand(std::vector<wire_header> hs) {
+        std::vector<std::pair<wire_header, hash256>> todo;
+        const header_entry* parent = chain_.find(hs.front().base.prev_block);
+        hash256 prev = parent ? parent->hash : hash256{};
+        for (std::size_t i = 0; parent && i < hs.size(); ++i) {
+            const wire_header& h = hs[i];
+            auto hash = chain_.hash_of(h);
+            if (!hash || !h.kawpow || h.base.prev_block != prev ||
+                std::int64_t(h.base.nonce) != std::int64_t(parent->height) + 1 + std::int64_t(i))
+                break;
+            if (!check_proof_of_work(*hash, h.base.bits, params_.pow_limit)) break;
+            if (!chain_.contains(*hash)) todo.emplace_back(h, *hash);
+            prev = *hash;
+        }
+        if (todo.empty()) return accept_headers(hs, true);
+        paused_ = true;
+        settings_.offload([self = shared_from_this(), verify = chain_.verifier(), todo = std::move(todo),
+                           hs = std::move(hs)]() mutable {
+            std::vector<hash256> ok;
+            for (const auto& [h, hash] : todo) {
+                hash256 final_hash{};
+                if (verify(h.to_kawpow(), kawpow_check::full, final_hash)) break;  // the strand reports it
+                std::reverse(final_hash.begin(), final_hash.end());
+                if (final_hash != hash) break;
+                ok.push_back(hash);
+            }
+            asio::post(self->strand_, [self, ok = std::move(ok), hs = std::move(hs)] {
+                if (self->detached_ || self->closed_) return;
+                self->chain_.note_verified(ok);
+                self->paused_ = false;
+                self->accept_headers(hs, true);
+                if (self->closed_) return;
+                self->process_frames();
+            });
+        });
+    }
+
     void on_cmpctblock(const bytes& payload) {
-        auto h = parse_cmpctblock_header(payload);
+        auto h = parse_cmpctblock_header(payload, params_);
         if (!h) return fail(h.error(), "cmpctblock");
         accept_headers({&*h, 1}, false);
     }
@@ -330,8 +391,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     void on_getheaders(const bytes& payload) {
         auto m = parse_getheaders(payload);
         if (!m) return fail(m.error(), "getheaders");
-        const auto hs = chain_.headers_after(m->locator, m->hash_stop, max_headers_per_message);
-        send(cmd::headers, serialize_headers(hs));
+        const auto hs = chain_.wire_headers_after(m->locator, m->hash_stop, max_headers_per_message);
+        send(cmd::headers, serialize_wire_headers(hs));
     }
 
     void on_getdata(const bytes& payload) {
@@ -347,6 +408,12 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                 missing.push_back(i);
                 continue;
             }
+            if (i.type == inv_type::cmpct_block && params_.coin != coin_type::bitcoin) {
+                // Compact blocks are a Bitcoin feature here (features_for never offers
+                // them on Ravencoin, and the prefilled encoder reads an 80-byte header).
+                missing.push_back(i);
+                continue;
+            }
             if (i.type == inv_type::cmpct_block) {
                 // Asked by peers we told sendcmpct (bcoin does so for inbound peers):
                 // everything prefilled, nothing to reconstruct.
@@ -356,7 +423,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                     continue;
                 }
                 send(cmd::cmpctblock, *cb);
-            } else if (i.type & inv_type::witness_flag) {
+            } else if ((i.type & inv_type::witness_flag) || params_.coin != coin_type::bitcoin) {
+                // Ravencoin blocks are sent as built (parse_block reads 80-byte headers).
                 send(cmd::block, b->raw);
             } else {
                 // MSG_BLOCK asks for the serialization without witnesses.
@@ -373,29 +441,48 @@ struct peer::impl : std::enable_shared_from_this<impl> {
 
     struct relay_block {
         hash256 hash;
-        block_header header;
+        wire_header header;
         bytes raw;
     };
 
     void on_send_block(bytes raw) {
-        if (closed_ || raw.size() < block_header_size) return;
+        if (closed_) return;
+        // The header in the chain's layout: 120 bytes for a KAWPOW block, whose hash is
+        // its (reversed) final hash.
+        byte_reader in(raw);
+        auto header = read_wire_header(in, params_);
+        if (!header) return;
+        auto hash = chain_.hash_of(*header);
+        if (!hash) return;
         relay_block b;
-        b.header = parse_header(std::span<const std::uint8_t, block_header_size>(raw.data(), block_header_size));
-        b.hash = b.header.hash();
+        b.header = *header;
+        b.hash = *hash;
         b.raw = std::move(raw);
         // Our own header joins the chain so a getheaders that follows the inv (Core)
         // can be answered; an invalid one is still offered, the node judges the block.
-        auto r = chain_.add(b.header, now_unix_s());
+        auto r = chain_.add(b.header, now_s());
         if (r && r->tip && callbacks_.on_new_tip) callbacks_.on_new_tip(*r->tip);
+        // Relayed again (the submitter re-announces blocks still pending): announce the
+        // copy held, keep one.
+        for (const auto& held : relay_)
+            if (held.hash == b.hash) {
+                if (ready_) announce(held);
+                return;
+            }
+        relay_bytes_ += b.raw.size();
         relay_.push_back(std::move(b));
-        if (relay_.size() > max_relay_blocks) relay_.pop_front();
+        // Bounded by bytes, not by count (limits.hpp max_relay_bytes); the newest is kept.
+        while (relay_.size() > 1 && relay_bytes_ > max_relay_bytes) {
+            relay_bytes_ -= relay_.front().raw.size();
+            relay_.pop_front();
+        }
         if (ready_) announce(relay_.back());
     }
 
     void announce(const relay_block& b) {
         // Core fetches after a headers announcement when asked for one; bcoin ignores
         // those and needs the inv, which Core also accepts: send both.
-        if (info_.wants_headers) send(cmd::headers, serialize_headers({&b.header, 1}));
+        if (info_.wants_headers) send(cmd::headers, serialize_wire_headers(std::span<const wire_header>(&b.header, 1)));
         const inventory inv{inv_type::block, b.hash};
         send(cmd::inv, serialize_inv({&inv, 1}));
     }
@@ -415,6 +502,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     std::mt19937_64 rng_;
 
     bool closed_ = false;
+    bool paused_ = false;                 // a headers batch is being verified off the strand
+    std::atomic<bool> detached_{false};   // the peer object is gone: the chain may be too
     bool connected_ = false;
     bool got_version_ = false;
     bool got_verack_ = false;
@@ -425,13 +514,16 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     std::optional<std::uint64_t> ping_nonce_;
     std::chrono::steady_clock::time_point ping_sent_;
     std::deque<relay_block> relay_;
+    std::size_t relay_bytes_ = 0;  // raw bytes held in relay_
 };
 
 peer::peer(asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks)
     : impl_(std::make_shared<impl>(std::move(ex), headers, std::move(settings), std::move(callbacks))) {}
 
 peer::~peer() {
-    // Handlers still queued hold the impl; make sure they find it closed and silent.
+    // Handlers still queued hold the impl; make sure they find it closed and silent, and
+    // that an off-strand verification finishing later does not touch the header chain.
+    impl_->detached_ = true;
     impl_->callbacks_ = {};
     close();
 }

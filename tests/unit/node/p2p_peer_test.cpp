@@ -4,12 +4,14 @@
 // real bcoin node is exercised in tests/integration/p2p_test.cpp.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,6 +21,7 @@
 #include "fake_node.hpp"  // io_runner
 #include "regtest_headers.hpp"
 #include "sb/core/pow.hpp"
+#include "sb/core/sha256.hpp"
 #include "sb/node/p2p/message.hpp"
 #include "sb/node/p2p/peer.hpp"
 
@@ -303,5 +306,112 @@ TEST_CASE("p2p: peer asks for headers on an unknown block inv and announces then
     CHECK(got_inv);
     CHECK(p.info().wants_headers);
     CHECK(chain.tip().hash == h1.hash());
+    CHECK_FALSE(o.closed);
+}
+
+namespace {
+
+// A chain of n regtest headers on genesis, each made a "block" of size bytes (served as
+// given: the peer does not judge the body).
+std::vector<bytes> relay_blocks(std::size_t n, std::size_t size, std::uint32_t time0) {
+    std::vector<bytes> out;
+    hash256 prev = regtest().genesis_hash;
+    for (std::size_t i = 0; i < n; ++i) {
+        const block_header h = mine(prev, time0 + 600 * std::uint32_t(i + 1));
+        const auto raw = h.serialize();
+        bytes b(raw.begin(), raw.end());
+        b.resize(size, std::uint8_t(i));
+        out.push_back(std::move(b));
+        prev = h.hash();
+    }
+    return out;
+}
+
+hash256 block_hash(const bytes& b) { return sha256d(byte_span(b.data(), block_header_size)); }
+
+// Asks for one block with getdata(witness block); true when the block comes back, false
+// on notfound.
+bool fetch(scripted_node& s, const bytes& block) {
+    const inventory want{inv_type::witness_block, block_hash(block)};
+    s.send(cmd::getdata, serialize_inv({&want, 1}));
+    for (;;) {
+        frame f = s.read();
+        if (f.command == cmd::block) return f.payload == block;
+        if (f.command == cmd::notfound) return false;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("p2p: relayed blocks are kept by bytes so a peer fetches an early one after many more") {
+    scripted_node node;
+    test::io_runner io;
+    header_chain chain(regtest());
+    // Forty small blocks (five times the old count limit of 8), announced one by one.
+    const auto blocks = relay_blocks(40, 200, chain.root().header.time);
+    std::atomic<int> invs{0};
+    std::atomic<bool> first_served{false}, last_served{false}, reannounced{false};
+    node.run([&](scripted_node& s) {
+        s.read_until(cmd::version);
+        s.send(cmd::version, scripted_node::version_payload());
+        s.send(cmd::verack);
+        while (invs < 40) {
+            s.read_until(cmd::inv);
+            ++invs;
+        }
+        // The peer asks late, as bcoin does after validating the ones before.
+        first_served = fetch(s, blocks.front());
+        last_served = fetch(s, blocks.back());
+        // Relayed again: announced again, held once.
+        auto inv = parse_inv(s.read_until(cmd::inv).payload);
+        reannounced = inv && inv->size() == 1 && (*inv)[0].hash == block_hash(blocks.front());
+        s.wait_closed();
+    });
+    observed o;
+    peer p(io.executor(), chain, settings(node.port()), record(o));
+    p.start();
+    REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
+    for (const auto& b : blocks) p.send_block(b);
+    REQUIRE_MESSAGE(io.run_until([&] { return last_served || o.closed.has_value(); }), o.reason);
+    CHECK(first_served);
+    p.send_block(blocks.front());
+    REQUIRE_MESSAGE(io.run_until([&] { return reannounced || o.closed.has_value(); }), o.reason);
+    CHECK(chain.tip().hash == block_hash(blocks.back()));
+    CHECK_FALSE(o.closed);
+}
+
+TEST_CASE("p2p: the relay store drops the oldest blocks beyond max_relay_bytes") {
+    scripted_node node;
+    test::io_runner io;
+    header_chain chain(regtest());
+    // Five blocks of a fifth of the bound plus one byte (each under the 4 MB frame cap):
+    // together one past the bound, so the first is dropped and the other four kept.
+    constexpr std::size_t count = 5;
+    const std::size_t size = max_relay_bytes / count + 1;
+    const auto blocks = relay_blocks(count, size, chain.root().header.time);
+    std::atomic<int> invs{0};
+    std::atomic<bool> done{false};
+    std::array<std::atomic<int>, count> served{};
+    for (auto& v : served) v = -1;
+    node.run([&](scripted_node& s) {
+        s.read_until(cmd::version);
+        s.send(cmd::version, scripted_node::version_payload());
+        s.send(cmd::verack);
+        while (invs < int(count)) {
+            s.read_until(cmd::inv);
+            ++invs;
+        }
+        for (std::size_t i = 0; i < count; ++i) served[i] = fetch(s, blocks[i]) ? 1 : 0;
+        done = true;
+        s.wait_closed();
+    });
+    observed o;
+    peer p(io.executor(), chain, settings(node.port()), record(o));
+    p.start();
+    REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
+    for (const auto& b : blocks) p.send_block(b);
+    REQUIRE_MESSAGE(io.run_until([&] { return done || o.closed.has_value(); }, std::chrono::seconds(60)), o.reason);
+    CHECK(served[0] == 0);  // notfound: evicted by bytes
+    for (std::size_t i = 1; i < count; ++i) CHECK(served[i] == 1);
     CHECK_FALSE(o.closed);
 }

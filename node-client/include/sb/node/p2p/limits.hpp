@@ -42,6 +42,8 @@ inline constexpr const char* user_agent = "/solobridge:0.1.0/";
 // headers remembered to reject their descendants without re-validation.
 inline constexpr std::size_t max_unconnected_headers = 512;
 inline constexpr std::size_t max_invalid_hashes = 4096;
+// KAWPOW headers verified off the strand and waiting for their add (one headers message).
+inline constexpr std::size_t max_preverified = 2 * 2000;
 // Headers messages that do not connect before the peer is dropped.
 inline constexpr int max_unconnecting_headers_msgs = 10;
 
@@ -55,8 +57,13 @@ inline constexpr std::chrono::milliseconds connect_timeout{10'000};
 inline constexpr std::size_t write_queue_limit_bytes = 16u << 20;
 // Socket read chunk.
 inline constexpr std::size_t read_chunk_bytes = 64u << 10;
-// Found blocks kept to serve getdata.
-inline constexpr std::size_t max_relay_blocks = 8;
+// Found-block bytes each connection keeps to serve getdata (oldest dropped first, the
+// newest always kept): 16 MiB is four blocks at Bitcoin's 4 MB weight limit, or tens of
+// thousands of coinbase-only (header-only work) blocks, so a peer that asks for a block
+// seconds after a burst of them still gets it. A count was not enough: at regtest
+// difficulty eight blocks are minutes-old history in milliseconds. Blocks evicted here
+// are still retried by the submitter (journal, RPC, and a re-relay on each retry).
+inline constexpr std::size_t max_relay_bytes = 16u << 20;
 
 // Addresses: MAX_ADDR_TO_SEND (more in one addr/addrv2 is misbehaviour), BIP155's
 // largest address (512 bytes), the address table and the discouragement table.

@@ -40,6 +40,13 @@ struct peer_settings {
     bool compact_blocks = true;
     // Send getaddr once after the handshake and report addr/addrv2 through on_addr.
     bool request_addresses = true;
+    // Unix seconds for the header future-time rule; empty: the system clock. Tests of
+    // chains dated in the future (Ravencoin regtest KAWPOW, 2083) set it.
+    std::function<std::int64_t()> clock;
+    // Runs a task on a worker pool. Set: a headers message of KAWPOW headers is light-
+    // verified there (milliseconds per header, seconds for a new epoch) while the strand
+    // goes on and this peer's socket is not read; empty: verified on the strand.
+    std::function<void(std::function<void()>)> offload;
 };
 
 // What the peer told us in its version message, and what we measured.
@@ -86,8 +93,12 @@ public:
     void close();
     // Relays a found block (serialized, witness form when it has witnesses): its header
     // joins the header chain, the peer gets inv(MSG_BLOCK) (and headers when it asked
-    // sendheaders), and the block is served on getdata. Never pushed unrequested: bcoin
-    // disconnects on unsolicited blocks. Blocks shorter than a header are ignored.
+    // sendheaders), and the block is served on getdata while it is among the newest
+    // max_relay_bytes relayed on this connection (limits.hpp; a block relayed again is
+    // announced again and kept once). Never pushed unrequested: bcoin
+    // disconnects on unsolicited blocks. The header is read in the chain's layout (120 bytes
+    // for a Ravencoin KAWPOW block, announced by its final hash); a block whose header
+    // cannot be read or hashed (short, X16R, no KAWPOW verifier) is ignored.
     void send_block(bytes block);
 
     // Snapshots, for the io thread.
