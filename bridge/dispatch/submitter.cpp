@@ -470,7 +470,15 @@ private:
     }
 
     void finish(const std::shared_ptr<block_state>& st, block_status s, const std::string& reason) {
+        if (s != block_status::accepted)
+            options_.log("block " + to_hex_reversed(st->b.hash) + " at height " + std::to_string(st->b.height) + " " +
+                         std::string(to_string(s)) + (reason.empty() ? "" : ": " + reason) + " (kept in the journal)");
+        if (journal_)
+            if (auto ec = journal_->mark(st->b.hash, s, reason, unix_now()))
+                options_.log("journal mark failed: " + ec.message());
+        std::shared_ptr<block_state> keep;
         {
+            // One step for status(): a block counted as settled is no longer in flight.
             std::lock_guard lock(mu_);
             switch (s) {
                 case block_status::accepted: ++status_.accepted; break;
@@ -481,16 +489,6 @@ private:
             }
             status_.recent.push_back({st->b.height, st->b.hash, s, reason, st->attempts});
             if (status_.recent.size() > max_recent_blocks) status_.recent.erase(status_.recent.begin());
-        }
-        if (s != block_status::accepted)
-            options_.log("block " + to_hex_reversed(st->b.hash) + " at height " + std::to_string(st->b.height) + " " +
-                         std::string(to_string(s)) + (reason.empty() ? "" : ": " + reason) + " (kept in the journal)");
-        if (journal_)
-            if (auto ec = journal_->mark(st->b.hash, s, reason, unix_now()))
-                options_.log("journal mark failed: " + ec.message());
-        std::shared_ptr<block_state> keep;
-        {
-            std::lock_guard lock(mu_);
             auto it = blocks_.find(st->b.hash);
             if (it != blocks_.end()) {
                 keep = std::move(it->second);
