@@ -32,6 +32,8 @@ public:
             case p2p_errc::header_low_work: return "low-work side-branch headers beyond the stored limit";
             case p2p_errc::header_invalid_mix: return "KAWPOW mix hash differs from the light evaluation (invalid-mix-hash)";
             case p2p_errc::header_bad_height: return "KAWPOW header nHeight differs from its height in the chain";
+            case p2p_errc::header_bad_version:
+                return "header version obsolete at its height: BIP34/66/65 require 2/3/4 (bad-version)";
             case p2p_errc::connect_failed: return "connect failed";
             case p2p_errc::connection_lost: return "connection lost";
             case p2p_errc::handshake_timeout: return "handshake timeout";
@@ -78,6 +80,7 @@ bool is_punishable(std::error_code e) noexcept {
         case p2p_errc::header_low_work:
         case p2p_errc::header_invalid_mix:
         case p2p_errc::header_bad_height:
+        case p2p_errc::header_bad_version:
         case p2p_errc::misbehaving:
         case p2p_errc::unconnecting_headers:
             return true;

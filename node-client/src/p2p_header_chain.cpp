@@ -285,6 +285,11 @@ std::error_code header_chain::validate(const wire_header& w, const hash256& hash
     // Ravencoin nodes do not check nHeight against the chain; it selects the epoch and
     // the ProgPoW program, so a wrong one would make the PoW check meaningless.
     if (w.kawpow && std::int64_t(h.nonce) != std::int64_t(height)) return p2p_errc::header_bad_height;
+    // Core's ContextualCheckBlockHeader: versions below 2, 3 and 4 are obsolete from the
+    // BIP34, BIP66 and BIP65 heights on (node.md §3 rule 7).
+    if ((h.version < 2 && height >= chain_.bip34_height) || (h.version < 3 && height >= chain_.bip66_height) ||
+        (h.version < 4 && height >= chain_.bip65_height))
+        return p2p_errc::header_bad_version;
 
     const header_info prev_info{prev.height, prev.header.time, prev.header.bits};
     const auto required = next_work_required(

@@ -363,6 +363,32 @@ TEST_CASE("headers: invalid headers are refused with a reason and poison their d
     CHECK(rvn.add(r, late).error() == p2p_errc::header_unsupported_pow);
 }
 
+TEST_CASE("headers: versions below 4 are obsolete from the BIP34 BIP66 and BIP65 heights") {
+    // Regtest activates all three at height 1 (Core chainparams): versions 1-3 are
+    // bad-version there, 4 and the version-bits versions pass.
+    REQUIRE(regtest().bip34_height == 1);
+    REQUIRE(regtest().bip65_height == 1);
+    const std::uint32_t t = regtest_genesis_time() + 600;
+    auto with_version = [&](std::int32_t v) {
+        block_header h = mine(regtest().genesis_hash, t);
+        h.version = v;
+        h.nonce = 0;
+        while (!check_proof_of_work(h.hash(), h.bits, regtest().pow_limit)) ++h.nonce;
+        return h;
+    };
+    for (std::int32_t v : {0, 1, 2, 3}) {
+        header_chain chain(regtest());
+        CAPTURE(v);
+        CHECK(chain.add(with_version(v), late).error() == p2p_errc::header_bad_version);
+        CHECK(is_punishable(make_error_code(p2p_errc::header_bad_version)));
+    }
+    for (std::int32_t v : {4, 0x20000000}) {
+        header_chain chain(regtest());
+        CAPTURE(v);
+        CHECK(chain.add(with_version(v), late));
+    }
+}
+
 TEST_CASE("headers: unconnected headers wait for their parent within a bound") {
     header_chain chain(regtest());
     const auto hs = mine_chain(regtest().genesis_hash, regtest_genesis_time(), 3);

@@ -32,6 +32,7 @@ enum class p2p_errc {
     header_low_work,        // a side branch too far below the tip's work, and the low-work budget is spent
     header_invalid_mix,     // KAWPOW: the claimed mix hash differs from the light evaluation [invalid-mix-hash]
     header_bad_height,      // KAWPOW: nHeight differs from the header's height in the chain
+    header_bad_version,     // version below 2/3/4 once BIP34/66/65 are active at its height [bad-version]
     // connection
     connect_failed,
     connection_lost,

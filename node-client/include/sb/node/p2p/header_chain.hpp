@@ -137,9 +137,10 @@ public:
     header_chain& operator=(const header_chain&) = delete;
 
     // Validates and adds one header. now_s is the clock for the future-time rule.
-    // Errors: header_high_hash, header_bad_diffbits, header_time_too_old,
-    // header_time_too_new (not remembered: may become valid), header_timewarp,
-    // header_invalid_parent, header_unsupported_pow, header_low_work (a valid header
+    // Errors: header_high_hash, header_bad_diffbits, header_bad_version,
+    // header_time_too_old, header_time_too_new (not remembered: may become valid),
+    // header_timewarp, header_invalid_parent, header_unsupported_pow, on KAWPOW chains
+    // header_bad_height and header_invalid_mix, header_low_work (a valid header
     // whose chain work is more than the low-work margin below the tip's, once the
     // low-work budget is spent; not remembered). Invalid hashes are remembered
     // (bounded) so their descendants fail fast.
