@@ -16,6 +16,7 @@
 #include "child_process.hpp"
 #include "dispatch/journal.hpp"
 #include "regtest_blocks.hpp"
+#include "eventually.hpp"
 #include "regtest_node.hpp"
 #include "sb/core/hex.hpp"
 
@@ -55,17 +56,7 @@ struct daemon_under_test {
     }
 };
 
-std::string best_hash(test::regtest_node& n) { return n.rpc("getbestblockhash").GetString(); }
-
-// Polls until pred() holds or limit passes.
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return pred();
-}
+using test::eventually;
 
 bool coinbase_pays_us(test::regtest_node& n, const std::string& hash) {
     auto blk = n.rpc("getblock", "[\"" + hash + "\", true, true]");
@@ -169,7 +160,7 @@ TEST_CASE("integration: a block journaled before a crash is submitted when the d
     d.start(node, data_dir, node.dir() + "/daemon.log");
     const std::string ours = to_hex_reversed(b.header.hash());
     INFO("daemon output:\n" << d.process->output());
-    CHECK(eventually([&] { return best_hash(node) == ours; }, std::chrono::seconds(60)));
+    CHECK(eventually([&] { return node.best_hash() == ours; }, std::chrono::seconds(60)));
     CHECK(d.process->terminate() == 0);
 }
 
@@ -192,7 +183,7 @@ TEST_CASE("integration: blocks found while the node is down reach it when it ret
     // Same ports, a fresh in-memory chain at genesis: the blocks (height 1) still connect.
     node.restart();
     CHECK(eventually([&] { return node.rpc("getblockchaininfo")["blocks"].GetUint() >= 1; }, std::chrono::seconds(120)));
-    CHECK(coinbase_pays_us(node, best_hash(node)));
+    CHECK(coinbase_pays_us(node, node.best_hash()));
     CHECK(eventually([&] { return d.chain_status()["blocks"]["accepted"].GetUint64() >= 1; }, std::chrono::seconds(30)));
     CHECK(d.process->terminate() == 0);
 }

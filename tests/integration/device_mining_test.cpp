@@ -15,6 +15,7 @@
 #include <rapidjson/document.h>
 
 #include "child_process.hpp"
+#include "eventually.hpp"
 #include "regtest_node.hpp"
 #include "sb/gpu/device.hpp"
 
@@ -24,14 +25,7 @@ namespace {
 
 constexpr const char* payout_script_hex = "0014751e76e8199196d454941c45d1b3a323f1433bd6";
 
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return pred();
-}
+using test::eventually;
 
 // A daemon configuration for node with the given devices JSON and no Stratum listener.
 std::string write_config(test::regtest_node& node, const std::string& devices, std::uint16_t http_port) {

@@ -33,6 +33,7 @@
 #include "../unit/stratum/stratum_test_client.hpp"
 #include "child_process.hpp"
 #include "dispatch/job.hpp"
+#include "eventually.hpp"
 #include "regtest_node.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/uint256.hpp"
@@ -46,14 +47,7 @@ namespace {
 // Script of the configured payout address (bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080).
 constexpr const char* payout_script_hex = "0014751e76e8199196d454941c45d1b3a323f1433bd6";
 
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    return pred();
-}
+using test::eventually;
 
 // Accepts on 127.0.0.1:listen_port and pipes every connection to 127.0.0.1:to_port, one
 // blocking thread per direction; closes everything when destroyed.

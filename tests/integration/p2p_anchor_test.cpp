@@ -35,12 +35,6 @@ namespace {
 
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
-std::string best_hash(test::regtest_node& n) {
-    auto b = n.rpc("getbestblockhash");
-    REQUIRE(b.IsString());
-    return b.GetString();
-}
-
 std::string hash_at(test::regtest_node& n, int height) {
     auto b = n.rpc("getblockhash", "[" + std::to_string(height) + "]");
     REQUIRE(b.IsString());
@@ -129,7 +123,7 @@ TEST_CASE("p2p anchor: the header chain starts at bcoin's RPC header and follows
         synced_peer sp(io, n, chain);
         REQUIRE_MESSAGE(io.run_until([&] { return chain.tip().height == 40 || sp.closed; }, std::chrono::seconds(30)),
                         sp.why);
-        CHECK(to_hex_reversed(chain.tip().hash) == best_hash(n));
+        CHECK(to_hex_reversed(chain.tip().hash) == n.best_hash());
         // Only the headers above the anchor were fetched and held.
         CHECK(chain.size() == std::size_t(40 - a.height + 1));
         CHECK(chain.tip().chain_work == uint256(std::uint64_t(2 * 41)));
@@ -138,7 +132,7 @@ TEST_CASE("p2p anchor: the header chain starts at bcoin's RPC header and follows
         REQUIRE_MESSAGE(io.run_until([&] { return chain.tip().height == 41 || sp.closed; }), sp.why);
         REQUIRE(sp.last);
         CHECK(sp.last->new_height == 41);
-        CHECK(to_hex_reversed(sp.last->new_tip) == best_hash(n));
+        CHECK(to_hex_reversed(sp.last->new_tip) == n.best_hash());
         CHECK_FALSE(sp.closed);
         sp.p->close();
         io.run_for(std::chrono::milliseconds(50));
@@ -150,7 +144,7 @@ TEST_CASE("p2p anchor: the header chain starts at bcoin's RPC header and follows
         CHECK(why.find("resuming the stored header chain") != std::string::npos);
         CHECK(again.root().height == a.height);
         CHECK(again.tip().height == 41);
-        CHECK(to_hex_reversed(again.tip().hash) == best_hash(n));
+        CHECK(to_hex_reversed(again.tip().hash) == n.best_hash());
     }
     SUBCASE("without the RPC the stored anchored chain is resumed") {
         header_chain again(regtest());
@@ -318,7 +312,7 @@ TEST_CASE("p2p anchor: the daemon with p2p_anchor rpc anchors at bcoin's header 
     REQUIRE_MESSAGE(eventually("anchored at the node's header " + anchor_hash), daemon.output());
     REQUIRE_MESSAGE(eventually("at height 40"), daemon.output());
     node.generate(1, node.wallet_address());
-    CHECK_MESSAGE(eventually("p2p: new tip " + best_hash(node) + " at height 41"), daemon.output());
+    CHECK_MESSAGE(eventually("p2p: new tip " + node.best_hash() + " at height 41"), daemon.output());
     // The store remembers the anchor.
     const auto stored = header_chain::read_store_anchor(node.dir() + "/bridge-data", regtest());
     REQUIRE(stored);

@@ -37,12 +37,6 @@ namespace {
 
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
-std::string best_hash(test::regtest_node& n) {
-    auto b = n.rpc("getbestblockhash");
-    REQUIRE(b.IsString());
-    return b.GetString();
-}
-
 // Everything a test observes of one peer.
 struct observed {
     bool ready = false;
@@ -97,13 +91,13 @@ TEST_CASE("p2p: handshake with bcoin completes and a mined block is reported as 
     REQUIRE_MESSAGE(io.run_until([&] { return o.tips >= 1 || o.closed; }), o.close_reason);
     REQUIRE(o.last_tip);
     CHECK(o.last_tip->new_height == 1);
-    CHECK(to_hex_reversed(o.last_tip->new_tip) == best_hash(n));
+    CHECK(to_hex_reversed(o.last_tip->new_tip) == n.best_hash());
     CHECK(chain.tip().height == 1);
 
     // And again: each new block is followed.
     n.generate(2, n.wallet_address());
     REQUIRE(io.run_until([&] { return chain.tip().height == 3 || o.closed; }));
-    CHECK(to_hex_reversed(chain.tip().hash) == best_hash(n));
+    CHECK(to_hex_reversed(chain.tip().hash) == n.best_hash());
     CHECK_FALSE(o.closed);
     // The first ping goes out with the handshake; bcoin answers it.
     REQUIRE(io.run_until([&] { return p.info().latency.has_value(); }, std::chrono::seconds(10)));
@@ -124,7 +118,7 @@ TEST_CASE("p2p: headers sync of fifty blocks from bcoin") {
     p.start();
     REQUIRE_MESSAGE(io.run_until([&] { return chain.tip().height == 50 || o.closed; }, std::chrono::seconds(30)),
                     o.close_reason);
-    CHECK(to_hex_reversed(chain.tip().hash) == best_hash(n));
+    CHECK(to_hex_reversed(chain.tip().hash) == n.best_hash());
     REQUIRE(o.last_tip);
     CHECK(o.last_tip->fork_height == 0);
     CHECK(o.info->start_height == 50);
@@ -153,7 +147,7 @@ void relay_and_check(test::io_runner& io, test::regtest_node& n, const built& b,
     s.compact_blocks = compact;
     peer p(io.executor(), chain, s, record(o));
     p.start();
-    const std::string tip_before = best_hash(n);
+    const std::string tip_before = n.best_hash();
     REQUIRE_MESSAGE(io.run_until([&] {
         return (o.ready && to_hex_reversed(chain.tip().hash) == tip_before) || o.closed;
     }), o.close_reason);
@@ -163,12 +157,12 @@ void relay_and_check(test::io_runner& io, test::regtest_node& n, const built& b,
     const bool accepted = io.run_until([&] {
         if (o.closed) return true;
         if (o.served == 0) return false;
-        return best_hash(n) == ours;
+        return n.best_hash() == ours;
     }, std::chrono::seconds(30));
     REQUIRE_MESSAGE(accepted, o.close_reason, "\n", n.log_tail());
     CHECK_FALSE(o.closed);
     CHECK(o.served == 1);
-    CHECK(best_hash(n) == ours);
+    CHECK(n.best_hash() == ours);
     CHECK(chain.tip().hash == b.header.hash());
 }
 
@@ -218,13 +212,13 @@ TEST_CASE("p2p manager: bcoin as the configured peer is listed followed and rela
 
     n.generate(1, n.wallet_address());
     REQUIRE(io.run_until([&] { return chain.tip().height == 2; }));
-    CHECK(to_hex_reversed(chain.tip().hash) == best_hash(n));
+    CHECK(to_hex_reversed(chain.tip().hash) == n.best_hash());
     REQUIRE(io.run_until([&] { auto p = m.peers(); return !p.empty() && p[0].height == 2; }, std::chrono::seconds(5)));
 
     const built b = build_block(io, n, "mgr1");
     m.relay(b.block);
     const std::string ours = to_hex_reversed(b.header.hash());
-    REQUIRE_MESSAGE(io.run_until([&] { return served > 0 && best_hash(n) == ours; }, std::chrono::seconds(30)),
+    REQUIRE_MESSAGE(io.run_until([&] { return served > 0 && n.best_hash() == ours; }, std::chrono::seconds(30)),
                     n.log_tail());
     CHECK(tips >= 2);
     m.stop();
@@ -258,9 +252,9 @@ TEST_CASE("p2p header-only work: a coinbase-only block built from the P2P tip al
     auto b = test::grind_block(std::make_shared<const node::block_template>(*t), "hdr1", "/solobridge-header-only/");
     p.send_block(b.block);
     const std::string ours = to_hex_reversed(b.header.hash());
-    REQUIRE_MESSAGE(io.run_until([&] { return (o.served > 0 && best_hash(n) == ours) || o.closed; },
+    REQUIRE_MESSAGE(io.run_until([&] { return (o.served > 0 && n.best_hash() == ours) || o.closed; },
                                  std::chrono::seconds(30)),
                     o.close_reason, "\n", n.log_tail());
-    CHECK(best_hash(n) == ours);
+    CHECK(n.best_hash() == ours);
     CHECK_FALSE(o.closed);
 }

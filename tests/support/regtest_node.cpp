@@ -222,7 +222,11 @@ rapidjson::Document regtest_node::wallet_rpc(const std::string& method, const st
     return result_of(method, rpc_raw(wallet_port_, method, params_json));
 }
 
-
+std::string regtest_node::best_hash() {
+    auto b = rpc("getbestblockhash");
+    REQUIRE(b.IsString());
+    return b.GetString();
+}
 
 std::string regtest_node::wallet_address() {
     auto a = wallet_rpc("getaccountaddress", R"(["default"])");

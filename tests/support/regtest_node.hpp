@@ -38,6 +38,8 @@ public:
     // Raw reply body of a call (result and error members as the node sent them).
     std::string rpc_raw(std::uint16_t port, const std::string& method, const std::string& params_json);
 
+    // getbestblockhash: the tip's hash as displayed (hex, reversed byte order).
+    std::string best_hash();
     // An address of the node's own wallet ("default" account).
     std::string wallet_address();
     // Mines blocks to address with generatetoaddress; fails the test unless all were mined.

@@ -42,6 +42,7 @@
 #include "sb/node/p2p/header_chain.hpp"
 #include "sb/node/p2p/message.hpp"
 #include "sb/node/p2p/peer.hpp"
+#include "scripted_p2p.hpp"
 #include "vectors.hpp"
 
 using namespace sb;
@@ -383,56 +384,14 @@ TEST_CASE("p2p kawpow: the store keeps the anchor and 120-byte records and repla
 
 namespace {
 
-// One scripted inbound Ravencoin connection on its own thread (no doctest macros there).
-class scripted_rvn_node {
+// One scripted inbound Ravencoin connection (tests/support/scripted_p2p.hpp).
+class scripted_rvn_node : public test::scripted_p2p_node {
 public:
-    scripted_rvn_node() : acceptor_(ctx_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), socket_(ctx_) {}
-    ~scripted_rvn_node() {
-        if (thread_.joinable()) thread_.join();
-    }
-    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    scripted_rvn_node() : scripted_p2p_node(rvn_regtest()) {}
     void run(std::function<void(scripted_rvn_node&)> script) {
-        thread_ = std::thread([this, script = std::move(script)] {
-            try {
-                acceptor_.accept(socket_);
-                script(*this);
-            } catch (const std::exception&) {
-            }
-            boost::system::error_code ignored;
-            socket_.close(ignored);
-        });
+        scripted_p2p_node::run(
+            [script = std::move(script)](scripted_p2p_node& n) { script(static_cast<scripted_rvn_node&>(n)); });
     }
-    void send(std::string_view command, const bytes& payload = {}) {
-        asio::write(socket_, asio::buffer(encode_frame(rvn_regtest().magic, command, payload)));
-    }
-    frame read() {
-        for (;;) {
-            auto f = decoder_.next();
-            if (!f) throw std::runtime_error("bad frame from peer");
-            if (*f) return std::move(**f);
-            std::uint8_t buf[4096];
-            const std::size_t n = socket_.read_some(asio::buffer(buf));
-            decoder_.feed({buf, n});
-        }
-    }
-    frame read_until(std::string_view command) {
-        for (;;) {
-            frame f = read();
-            if (f.command == command) return f;
-            seen_.push_back(f.command);
-        }
-    }
-    void wait_closed() {
-        for (;;) read();
-    }
-    std::vector<std::string> seen_;
-
-private:
-    asio::io_context ctx_;
-    tcp::acceptor acceptor_;
-    tcp::socket socket_;
-    frame_decoder decoder_{rvn_regtest().magic};
-    std::thread thread_;
 };
 
 }  // namespace
@@ -461,7 +420,7 @@ TEST_CASE("p2p kawpow: a scripted Ravencoin peer's headers and cmpctblock give n
         s.send(cmd::version, serialize(mine_v));
         s.send(cmd::verack);
         s.read_until(cmd::getheaders);
-        for (const auto& c : s.seen_)
+        for (const auto& c : s.skipped)
             if (c == cmd::wtxidrelay || c == cmd::sendaddrv2 || c == cmd::sendcmpct) bitcoin_only_messages = true;
         s.send(cmd::headers, serialize_wire_headers(first));
         // A compact block carries the next header.

@@ -21,6 +21,7 @@
 
 #include "fake_node.hpp"  // io_runner
 #include "regtest_headers.hpp"
+#include "scripted_p2p.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/node/p2p/addr.hpp"
 #include "sb/node/p2p/message.hpp"
@@ -44,29 +45,11 @@ peer_address addr_of(const std::string& host, std::uint16_t port) {
 
 // ---- a scripted multi-connection node ------------------------------------------------
 
-// One accepted connection; the script runs on its own thread with blocking I/O.
-class conn {
+// One accepted connection; the script runs on its own thread with blocking I/O
+// (tests/support/scripted_p2p.hpp).
+class conn : public test::p2p_script_conn {
 public:
-    explicit conn(tcp::socket s) : socket_(std::move(s)) {}
-    void send(std::string_view command, const bytes& payload = {}) {
-        asio::write(socket_, asio::buffer(encode_frame(regtest().magic, command, payload)));
-    }
-    frame read() {
-        for (;;) {
-            auto f = decoder_.next();
-            if (!f) throw std::runtime_error("bad frame");
-            if (*f) return std::move(**f);
-            std::uint8_t buf[4096];
-            const std::size_t n = socket_.read_some(asio::buffer(buf));
-            decoder_.feed({buf, n});
-        }
-    }
-    frame read_until(std::string_view command) {
-        for (;;) {
-            frame f = read();
-            if (f.command == command) return f;
-        }
-    }
+    explicit conn(tcp::socket s) : p2p_script_conn(std::move(s), regtest().magic) {}
     // Answers the handshake as a 70015 node at height.
     void handshake(std::int32_t height = 0) {
         read_until(cmd::version);
@@ -86,11 +69,6 @@ public:
             if (f.command == cmd::getaddr && getaddrs) ++*getaddrs;
         }
     }
-    int fd() { return socket_.native_handle(); }
-
-private:
-    tcp::socket socket_;
-    frame_decoder decoder_{regtest().magic};
 };
 
 // Accepts on host:0 until destroyed; every connection runs script on its own thread.

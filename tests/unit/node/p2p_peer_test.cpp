@@ -20,6 +20,7 @@
 
 #include "fake_node.hpp"  // io_runner
 #include "regtest_headers.hpp"
+#include "scripted_p2p.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/sha256.hpp"
 #include "sb/node/p2p/message.hpp"
@@ -34,58 +35,14 @@ namespace {
 
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
-// One scripted inbound connection. The script runs on its own thread and must not use
-// doctest macros; it reports through the atomics / strings the test checks afterwards.
-class scripted_node {
+// One scripted inbound connection on regtest (tests/support/scripted_p2p.hpp).
+class scripted_node : public test::scripted_p2p_node {
 public:
-    scripted_node() : acceptor_(ctx_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), socket_(ctx_) {}
-    ~scripted_node() {
-        if (thread_.joinable()) thread_.join();
-    }
-
-    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
+    scripted_node() : scripted_p2p_node(regtest()) {}
     void run(std::function<void(scripted_node&)> script) {
-        thread_ = std::thread([this, script = std::move(script)] {
-            try {
-                acceptor_.accept(socket_);
-                script(*this);
-            } catch (const std::exception&) {
-                // The peer closed the connection: expected in most scripts.
-            }
-            boost::system::error_code ignored;
-            socket_.close(ignored);
-        });
+        scripted_p2p_node::run(
+            [script = std::move(script)](scripted_p2p_node& n) { script(static_cast<scripted_node&>(n)); });
     }
-
-    void send(std::string_view command, const bytes& payload = {}) {
-        asio::write(socket_, asio::buffer(encode_frame(regtest().magic, command, payload)));
-    }
-    void send_raw(const bytes& b) { asio::write(socket_, asio::buffer(b)); }
-
-    // Next frame from the peer (throws when the connection closes).
-    frame read() {
-        for (;;) {
-            auto f = decoder_.next();
-            if (!f) throw std::runtime_error("bad frame from peer");
-            if (*f) return std::move(**f);
-            std::uint8_t buf[4096];
-            const std::size_t n = socket_.read_some(asio::buffer(buf));
-            decoder_.feed({buf, n});
-        }
-    }
-    // Frames until one with this command; the others are dropped.
-    frame read_until(std::string_view command) {
-        for (;;) {
-            frame f = read();
-            if (f.command == command) return f;
-        }
-    }
-    // Blocks until the peer closes the connection.
-    void wait_closed() {
-        for (;;) read();
-    }
-
     static bytes version_payload(std::int32_t height = 0) {
         version_message v;
         v.version = 70015;
@@ -94,13 +51,6 @@ public:
         v.start_height = height;
         return serialize(v);
     }
-
-private:
-    asio::io_context ctx_;
-    tcp::acceptor acceptor_;
-    tcp::socket socket_;
-    frame_decoder decoder_{regtest().magic};
-    std::thread thread_;
 };
 
 struct observed {
