@@ -1,6 +1,7 @@
-// Fuzz target: the JSON-RPC reply envelope (single and batch), the submitblock verdict
-// and getblockchaininfo, fed the node's bytes. Nothing may crash, and every outcome must
-// be coherent (an error code on failure, a bounded message, a value on success).
+// Fuzz target: the JSON-RPC reply envelope (single and batch), the submitblock verdict,
+// getblockchaininfo and the P2P anchor's getblockhash/getblockheader readers, fed the
+// node's bytes. Nothing may crash, and every outcome must be coherent (an error code on
+// failure, a bounded message, a value on success).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -17,6 +18,13 @@ void check(const sb::node::rpc_reply& r) {
         const auto verdict = sb::node::parse_submit_verdict(r.value.get());
         if (verdict && verdict->reason.size() > sb::node::max_node_text_bytes) std::abort();
         (void)sb::node::parse_blockchain_info(r.value.get());
+        // The P2P anchor's readers (getblockhash, getblockheader verbose and raw).
+        const auto hash = sb::node::parse_block_hash(r.value.get());
+        if (hash && hash->size() != 64) std::abort();
+        const auto summary = sb::node::parse_block_header_summary(r.value.get());
+        if (summary && summary->height < 0) std::abort();
+        const auto raw = sb::node::parse_block_header_raw(r.value.get());
+        if (raw && (raw->size() < 80 || raw->size() > 120)) std::abort();
         return;
     }
     if (r.error.code.category() != sb::node::node_category()) std::abort();
