@@ -45,6 +45,7 @@
 
 #include "dispatch/dispatcher.hpp"
 #include "regtest_headers.hpp"
+#include "scripted_p2p.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/node/p2p/header_template.hpp"
 #include "sb/node/p2p/message.hpp"
@@ -265,28 +266,15 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
             tcp::socket s(node_ctx);
             acceptor.accept(s);
             s.set_option(tcp::no_delay(true));
-            frame_decoder dec(regtest().magic);
-            auto read_until = [&](std::string_view command) {
-                for (;;) {
-                    auto f = dec.next();
-                    if (!f) throw std::runtime_error("bad frame");
-                    if (*f && (*f)->command == command) return;
-                    if (*f) continue;
-                    std::uint8_t buf[4096];
-                    dec.feed({buf, s.read_some(asio::buffer(buf))});
-                }
-            };
-            auto send = [&](std::string_view command, const bytes& payload) {
-                asio::write(s, asio::buffer(encode_frame(regtest().magic, command, payload)));
-            };
-            read_until(cmd::version);
+            test::p2p_script_conn c(std::move(s), regtest().magic);
+            c.read_until(cmd::version);
             version_message v;
             v.version = 70016;
             v.services = node_network | node_witness;
             v.user_agent = "/bench:1/";
-            send(cmd::version, serialize(v));
-            send(cmd::verack, {});
-            read_until(cmd::getheaders);
+            c.send(cmd::version, serialize(v));
+            c.send(cmd::verack);
+            c.read_until(cmd::getheaders);
             for (int i = 0; i < total; ++i) {
                 const bytes frame =
                     encode_frame(regtest().magic, cmd::headers, serialize_headers({&hs[std::size_t(i)], 1}));
@@ -298,7 +286,7 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
                     rs.last_at = {};
                 }
                 const auto sent_at = steady::now();
-                asio::write(s, asio::buffer(frame));
+                c.send_raw(frame);
                 std::unique_lock lock(rs.mu);
                 if (!rs.cv.wait_for(lock, std::chrono::seconds(30), [&] { return rs.delivered >= n; }))
                     throw std::runtime_error("round " + std::to_string(i + 1) + ": " + std::to_string(rs.delivered) +
