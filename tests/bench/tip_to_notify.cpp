@@ -267,13 +267,7 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
             acceptor.accept(s);
             s.set_option(tcp::no_delay(true));
             test::p2p_script_conn c(std::move(s), regtest().magic);
-            c.read_until(cmd::version);
-            version_message v;
-            v.version = 70016;
-            v.services = node_network | node_witness;
-            v.user_agent = "/bench:1/";
-            c.send(cmd::version, serialize(v));
-            c.send(cmd::verack);
+            c.answer_handshake(70016, 0, "/bench:1/");
             c.read_until(cmd::getheaders);
             for (int i = 0; i < total; ++i) {
                 const bytes frame =

@@ -5,6 +5,7 @@
 // script quietly.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -52,6 +53,19 @@ public:
             if (f.command == command) return f;
             skipped.push_back(f.command);
         }
+    }
+    // Answers the peer's handshake as a full node (NODE_NETWORK | NODE_WITNESS) of this
+    // protocol version at height: waits for its version, sends version and verack.
+    void answer_handshake(std::int32_t protocol_version, std::int32_t height = 0,
+                          std::string user_agent = "/scripted:1/") {
+        read_until(node::p2p::cmd::version);
+        node::p2p::version_message v;
+        v.version = protocol_version;
+        v.services = node::p2p::node_network | node::p2p::node_witness;
+        v.user_agent = std::move(user_agent);
+        v.start_height = height;
+        send(node::p2p::cmd::version, node::p2p::serialize(v));
+        send(node::p2p::cmd::verack);
     }
     // Blocks until the peer closes the connection (always ends by throwing).
     void wait_closed() {

@@ -51,16 +51,7 @@ class conn : public test::p2p_script_conn {
 public:
     explicit conn(tcp::socket s) : p2p_script_conn(std::move(s), regtest().magic) {}
     // Answers the handshake as a 70015 node at height.
-    void handshake(std::int32_t height = 0) {
-        read_until(cmd::version);
-        version_message v;
-        v.version = 70015;
-        v.services = node_network | node_witness;
-        v.user_agent = "/scripted:1/";
-        v.start_height = height;
-        send(cmd::version, serialize(v));
-        send(cmd::verack);
-    }
+    void handshake(std::int32_t height = 0) { answer_handshake(70015, height); }
     // Reads until the peer closes, answering pings; counts getaddr.
     void serve(std::atomic<int>* getaddrs = nullptr) {
         for (;;) {
