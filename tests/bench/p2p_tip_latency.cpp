@@ -24,6 +24,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include "bench_stats.hpp"
 #include "regtest_headers.hpp"
 #include "scripted_p2p.hpp"
 #include "sb/core/pow.hpp"
@@ -42,12 +43,6 @@ const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
 block_header mine(const hash256& prev, std::uint32_t time) {
     return test::mine_regtest_header(prev, time, regtest().pow_limit_bits);
-}
-
-double percentile(std::vector<double> v, double p) {
-    std::sort(v.begin(), v.end());
-    const std::size_t i = std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5));
-    return v[i];
 }
 
 }  // namespace
@@ -137,8 +132,8 @@ int main(int argc, char** argv) {
 
     std::printf("p2p tip latency: headers frame written on loopback -> new-tip event, %zu runs (+%d warm-up)\n",
                 latencies_us.size(), warmup);
-    std::printf("  p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us\n", percentile(latencies_us, 0.50),
-                percentile(latencies_us, 0.90), percentile(latencies_us, 0.99),
-                *std::max_element(latencies_us.begin(), latencies_us.end()));
+    std::printf("  p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us\n", bench::percentile(latencies_us, 0.50),
+                bench::percentile(latencies_us, 0.90), bench::percentile(latencies_us, 0.99),
+                bench::max_of(latencies_us));
     return 0;
 }

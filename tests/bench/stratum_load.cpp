@@ -58,6 +58,7 @@
 #include <boost/asio/write.hpp>
 #include <rapidjson/document.h>
 
+#include "bench_stats.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
@@ -191,13 +192,6 @@ private:
 
 // The fixture file, read once at start-up (see status_fd).
 std::string fixture_json;
-
-double percentile(std::vector<double>& v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-    return v[std::min(i, v.size() - 1)];
-}
 
 double ms_since(clock_type::time_point t0, clock_type::time_point t1) {
     return std::chrono::duration<double, std::milli>(t1 - t0).count();
@@ -810,7 +804,7 @@ int main(int argc, char** argv) {
         done.get_future().wait();
     }
     const std::size_t lat_n = lat.size();
-    const double p50 = percentile(lat, 0.50), p99 = percentile(lat, 0.99), pmax = lat.empty() ? 0 : lat.back();
+    const double p50 = bench::percentile(lat, 0.50), p99 = bench::percentile(lat, 0.99), pmax = bench::max_of(lat);
     const auto ol_after = ask_cpu(ctl);
     std::printf("submit_latency_at_%.0f_per_s: p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu replies in %.2f s; %s)\n",
                 opt.rate, p50, p99, pmax, lat_n, ol_seconds, verdicts().c_str());
@@ -838,8 +832,8 @@ int main(int argc, char** argv) {
             for (auto t : st.tip_at) v.push_back(ms_since(t0, t));
         }
         const std::size_t n = v.size();
-        const double q50 = percentile(v, 0.50), q99 = percentile(v, 0.99), qmax = v.empty() ? 0 : v.back();
-        const double qmin = v.empty() ? 0 : v.front();
+        const double q50 = bench::percentile(v, 0.50), q99 = bench::percentile(v, 0.99), qmax = bench::max_of(v);
+        const double qmin = bench::min_of(v);
         std::printf("new_tip_clean_notify round %u: first %.2f ms, p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu of %zu sessions)%s; server CPU %.2f us per session (%s)\n",
                     round, qmin, q50, q99, qmax, n, connected, all ? "" : " [timed out]",
                     connected ? 1000.0 * tip_after.cpu_ms_since(tip_before) / static_cast<double>(connected) : 0.0,

@@ -43,6 +43,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include "bench_stats.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "regtest_headers.hpp"
 #include "scripted_p2p.hpp"
@@ -62,17 +63,6 @@ using steady = std::chrono::steady_clock;
 namespace {
 
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    const std::size_t i = std::min(v.size() - 1, std::size_t(p * double(v.size() - 1) + 0.5));
-    return v[i];
-}
-
-double us_between(steady::time_point a, steady::time_point b) {
-    return std::chrono::duration<double, std::micro>(b - a).count();
-}
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -286,9 +276,9 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
                     throw std::runtime_error("round " + std::to_string(i + 1) + ": " + std::to_string(rs.delivered) +
                                              " of " + std::to_string(n) + " clean notifies");
                 if (i >= warmup && rs.event_seen) {
-                    out.event_us.push_back(us_between(sent_at, rs.event_at));
-                    out.first_us.push_back(us_between(sent_at, rs.first_at));
-                    out.last_us.push_back(us_between(sent_at, rs.last_at));
+                    out.event_us.push_back(bench::us_between<steady>(sent_at, rs.event_at));
+                    out.first_us.push_back(bench::us_between<steady>(sent_at, rs.first_at));
+                    out.last_us.push_back(bench::us_between<steady>(sent_at, rs.last_at));
                 }
                 lock.unlock();
                 // Let the sessions' and the sockets' tails (delayed ACKs among them) settle
@@ -318,8 +308,8 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
 }
 
 void print(const char* what, const std::vector<double>& v) {
-    std::printf("  %-6s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us  max %8.1f us\n", what, percentile(v, 0.50),
-                percentile(v, 0.90), percentile(v, 0.99), v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()));
+    std::printf("  %-6s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us  max %8.1f us\n", what, bench::percentile(v, 0.50),
+                bench::percentile(v, 0.90), bench::percentile(v, 0.99), bench::max_of(v));
 }
 
 }  // namespace
