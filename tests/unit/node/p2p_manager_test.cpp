@@ -124,6 +124,20 @@ private:
     std::thread thread_;
 };
 
+// The user's own node in these tests: answers getaddr with addrs (addrv2 when v2), then
+// serves.
+scripted_listener::script_fn advertising(std::vector<peer_address> addrs, bool v2 = false) {
+    return [addrs = std::move(addrs), v2](conn& c, int) {
+        c.handshake();
+        c.read_until(cmd::getaddr);
+        if (v2)
+            c.send(cmd::addrv2, serialize_addrv2(addrs));
+        else
+            c.send(cmd::addr, serialize_addr(addrs));
+        c.serve();
+    };
+}
+
 peer_manager_options loopback_options() {
     peer_manager_options o;
     o.allow_non_routable = true;
@@ -439,13 +453,10 @@ TEST_CASE("p2p manager: learned addresses are used at most one per netgroup") {
     scripted_listener b("127.1.0.1", public_script);
     scripted_listener c2("127.1.0.2", public_script);
     scripted_listener d("127.2.0.1", public_script);
-    scripted_listener home("127.0.0.1", [&](conn& c, int) {
-        c.handshake();
-        c.read_until(cmd::getaddr);
-        c.send(cmd::addrv2, serialize_addrv2({addr_of("127.1.0.1", b.port()), addr_of("127.1.0.2", c2.port()),
-                                              addr_of("127.2.0.1", d.port())}));
-        c.serve();
-    });
+    scripted_listener home(
+        "127.0.0.1",
+        advertising({addr_of("127.1.0.1", b.port()), addr_of("127.1.0.2", c2.port()), addr_of("127.2.0.1", d.port())},
+                    true));
     test::io_runner io;
     header_chain chain(regtest());
     auto o = loopback_options();
@@ -478,12 +489,7 @@ TEST_CASE("p2p manager: a public peer sending invalid headers is discouraged unt
         c.send(cmd::headers, serialize_headers({&bad, 1}));
         c.serve();
     });
-    scripted_listener home("127.0.0.1", [&](conn& c, int) {
-        c.handshake();
-        c.read_until(cmd::getaddr);
-        c.send(cmd::addr, serialize_addr({addr_of("127.1.0.1", bad_node.port())}));
-        c.serve();
-    });
+    scripted_listener home("127.0.0.1", advertising({addr_of("127.1.0.1", bad_node.port())}));
     test::io_runner io;
     header_chain chain(regtest());
     auto o = loopback_options();
@@ -507,12 +513,8 @@ TEST_CASE("p2p manager: a slow handshake or a message before verack gets a publi
         c.send(cmd::headers, serialize_headers({}));
         c.serve();
     });
-    scripted_listener home("127.0.0.1", [&](conn& c, int) {
-        c.handshake();
-        c.read_until(cmd::getaddr);
-        c.send(cmd::addr, serialize_addr({addr_of("127.1.0.1", silent.port()), addr_of("127.2.0.1", early.port())}));
-        c.serve();
-    });
+    scripted_listener home("127.0.0.1",
+                           advertising({addr_of("127.1.0.1", silent.port()), addr_of("127.2.0.1", early.port())}));
     test::io_runner io;
     header_chain chain(regtest());
     auto o = loopback_options();
@@ -643,12 +645,7 @@ TEST_CASE("p2p manager: a public peer flooding low-work headers is dropped and d
         }
         c.serve();
     });
-    scripted_listener home("127.0.0.1", [&](conn& c, int) {
-        c.handshake();
-        c.read_until(cmd::getaddr);
-        c.send(cmd::addr, serialize_addr({addr_of("127.1.0.1", flooder.port())}));
-        c.serve();
-    });
+    scripted_listener home("127.0.0.1", advertising({addr_of("127.1.0.1", flooder.port())}));
     test::io_runner io;
     auto o = loopback_options();
     o.configured = {{"127.0.0.1", home.port()}};
@@ -677,12 +674,7 @@ TEST_CASE("p2p manager: a public peer flooding headers that do not connect is dr
         for (const auto& m : msgs) c.send(cmd::headers, serialize_headers(m));
         c.serve();
     });
-    scripted_listener home("127.0.0.1", [&](conn& c, int) {
-        c.handshake();
-        c.read_until(cmd::getaddr);
-        c.send(cmd::addr, serialize_addr({addr_of("127.1.0.1", flooder.port())}));
-        c.serve();
-    });
+    scripted_listener home("127.0.0.1", advertising({addr_of("127.1.0.1", flooder.port())}));
     test::io_runner io;
     auto o = loopback_options();
     o.configured = {{"127.0.0.1", home.port()}};
