@@ -339,7 +339,7 @@ int run_daemon(const config::settings& s) {
                 popt.anchor_rpc = nodes.front();
                 if (chain.coin == coin_type::ravencoin) {
                     popt.kawpow_verifier = make_kawpow_p2p_verifier(log);
-                    // Headers batches are light-verified off the P2P strand (~10 ms a
+                    // KAWPOW headers (headers, cmpctblock) are light-verified off the P2P strand (~10 ms a
                     // header, seconds for a new epoch).
                     popt.offload = [&p2p_verify_pool](std::function<void()> task) {
                         asio::post(p2p_verify_pool, std::move(task));

@@ -7,8 +7,9 @@
 // (microseconds); kawpow_check::full is one light evaluation (~10 ms at epoch 590 on the
 // 2-core dev machine, `solobridge bench kawpow-verify`) plus, when the header's epoch
 // context is not built yet, the build itself (3.6 s at epoch 590; logged). The daemon
-// runs headers batches on a thread of their own (p2p_link_options::offload), so only a
-// single header from a cmpctblock or our own relayed block is checked on the P2P strand.
+// runs these checks for headers and cmpctblock messages on a thread of their own
+// (p2p_link_options::offload), never on the P2P strand; our own relayed block was
+// evaluated by the dispatcher already and is not evaluated again.
 // The dispatcher prefetches the current and next epoch as soon as a template arrives.
 #pragma once
 

@@ -321,7 +321,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         auto hs = parse_headers(payload, params_);
         if (!hs) return fail(hs.error(), "headers");
         if (hs->empty()) return;
-        if (settings_.offload && chain_.verifier() && hs->front().kawpow) return verify_off_strand(std::move(*hs));
+        if (settings_.offload && chain_.verifier() && hs->front().kawpow)
+            return verify_off_strand(std::move(*hs), true);
         accept_headers(*hs, true);
     }
 
@@ -329,7 +330,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     // offload executor, then the batch added on the strand with those checks done. Only
     // headers that are new, meet their target by the claimed mix and carry consecutive
     // nHeights after a held parent go out; the rest fail on the strand as usual.
-    void verify_off_strand(std::vector<wire_header> hs) {
+    void verify_off_strand(std::vector<wire_header> hs, bool paging) {
         std::vector<std::pair<wire_header, hash256>> todo;
         const header_entry* parent = chain_.find(hs.front().base.prev_block);
         hash256 prev = parent ? parent->hash : hash256{};
@@ -343,10 +344,10 @@ struct peer::impl : std::enable_shared_from_this<impl> {
             if (!chain_.contains(*hash)) todo.emplace_back(h, *hash);
             prev = *hash;
         }
-        if (todo.empty()) return accept_headers(hs, true);
+        if (todo.empty()) return accept_headers(hs, paging);
         paused_ = true;
         settings_.offload([self = shared_from_this(), verify = chain_.verifier(), todo = std::move(todo),
-                           hs = std::move(hs)]() mutable {
+                           hs = std::move(hs), paging]() mutable {
             std::vector<hash256> ok;
             for (const auto& [h, hash] : todo) {
                 hash256 final_hash{};
@@ -355,11 +356,11 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                 if (final_hash != hash) break;
                 ok.push_back(hash);
             }
-            asio::post(self->strand_, [self, ok = std::move(ok), hs = std::move(hs)] {
+            asio::post(self->strand_, [self, ok = std::move(ok), hs = std::move(hs), paging] {
                 if (self->detached_ || self->closed_) return;
                 self->chain_.note_verified(ok);
                 self->paused_ = false;
-                self->accept_headers(hs, true);
+                self->accept_headers(hs, paging);
                 if (self->closed_) return;
                 self->process_frames();
             });
@@ -369,6 +370,9 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     void on_cmpctblock(const bytes& payload) {
         auto h = parse_cmpctblock_header(payload, params_);
         if (!h) return fail(h.error(), "cmpctblock");
+        // A KAWPOW header's light evaluation (~10 ms, seconds for a new epoch) runs off
+        // the strand like a headers batch's.
+        if (settings_.offload && chain_.verifier() && h->kawpow) return verify_off_strand({*h}, false);
         accept_headers({&*h, 1}, false);
     }
 
@@ -460,6 +464,9 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         b.raw = std::move(raw);
         // Our own header joins the chain so a getheaders that follows the inv (Core)
         // can be answered; an invalid one is still offered, the node judges the block.
+        // A KAWPOW block reaches the relay only after the dispatcher's light evaluation
+        // (its mix was recomputed there): not evaluated a second time on the strand.
+        if (b.header.kawpow) chain_.note_verified({&b.hash, 1});
         auto r = chain_.add(b.header, now_s());
         if (r && r->tip && callbacks_.on_new_tip) callbacks_.on_new_tip(*r->tip);
         // Relayed again (the submitter re-announces blocks still pending): announce the

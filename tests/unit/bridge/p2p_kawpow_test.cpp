@@ -476,7 +476,7 @@ TEST_CASE("p2p kawpow: a scripted Ravencoin peer's headers and cmpctblock give n
     io.run_for(std::chrono::milliseconds(20));
 }
 
-TEST_CASE("p2p kawpow: with an offload pool headers are light-verified off the strand and stay in order") {
+TEST_CASE("p2p kawpow: with an offload pool headers and cmpctblock headers are light-verified off the strand and stay in order") {
     const mined_chain& m = dgw_chain();
     std::mutex mu;
     std::set<std::thread::id> full_threads;
@@ -492,6 +492,7 @@ TEST_CASE("p2p kawpow: with an offload pool headers are light-verified off the s
     });
     const std::vector<wire_header> batch1(m.headers.begin(), m.headers.begin() + 20);
     const std::vector<wire_header> batch2(m.headers.begin() + 20, m.headers.begin() + 25);
+    const wire_header compact = m.headers[25];
 
     scripted_rvn_node node;
     std::atomic<bool> got_pong{false};
@@ -505,6 +506,9 @@ TEST_CASE("p2p kawpow: with an offload pool headers are light-verified off the s
         // Back to back: the second batch must wait for the first one's verification.
         s.send(cmd::headers, serialize_wire_headers(batch1));
         s.send(cmd::headers, serialize_wire_headers(batch2));
+        bytes cb = compact.serialize();
+        for (int i = 0; i < 8 + 2; ++i) cb.push_back(0);  // nonce, no short ids, no prefilled
+        s.send(cmd::cmpctblock, cb);
         s.send(cmd::ping, serialize_ping(7));
         auto pong = parse_ping(s.read_until(cmd::pong).payload);
         got_pong = pong && *pong == 7;
@@ -524,18 +528,18 @@ TEST_CASE("p2p kawpow: with an offload pool headers are light-verified off the s
     };
     peer_settings s;
     s.port = node.port();
-    s.clock = [&] { return now_after(batch2.back()); };
+    s.clock = [&] { return now_after(compact); };
     s.offload = [&pool](std::function<void()> task) { asio::post(pool, std::move(task)); };
     peer p(io.executor(), *chain, s, cb);
     p.start();
     const auto io_thread = std::this_thread::get_id();  // io_runner runs handlers here
-    REQUIRE_MESSAGE(io.run_until([&] { return (chain->tip().height == anchor_h + 25 && got_pong) || closed; },
+    REQUIRE_MESSAGE(io.run_until([&] { return (chain->tip().height == anchor_h + 26 && got_pong) || closed; },
                                  std::chrono::seconds(30)),
                     reason);
-    CHECK(tip_heights == std::vector<std::int32_t>{anchor_h + 20, anchor_h + 25});
+    CHECK(tip_heights == std::vector<std::int32_t>{anchor_h + 20, anchor_h + 25, anchor_h + 26});
     {
         std::lock_guard lock(mu);
-        CHECK(full_calls == 25);  // once each, none again on the strand
+        CHECK(full_calls == 26);  // once each, none again on the strand
         CHECK(full_threads.size() == 1);
         CHECK_FALSE(full_threads.count(io_thread));
     }

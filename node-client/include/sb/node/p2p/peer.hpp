@@ -43,9 +43,10 @@ struct peer_settings {
     // Unix seconds for the header future-time rule; empty: the system clock. Tests of
     // chains dated in the future (Ravencoin regtest KAWPOW, 2083) set it.
     std::function<std::int64_t()> clock;
-    // Runs a task on a worker pool. Set: a headers message of KAWPOW headers is light-
-    // verified there (milliseconds per header, seconds for a new epoch) while the strand
-    // goes on and this peer's socket is not read; empty: verified on the strand.
+    // Runs a task on a worker pool. Set: the KAWPOW headers of a headers message or a
+    // cmpctblock are light-verified there (milliseconds per header, seconds for a new
+    // epoch) while the strand goes on and this peer's socket is not read; empty: verified
+    // on the strand. Our own relayed KAWPOW block is not evaluated again (send_block).
     std::function<void(std::function<void()>)> offload;
 };
 
@@ -98,7 +99,9 @@ public:
     // announced again and kept once). Never pushed unrequested: bcoin
     // disconnects on unsolicited blocks. The header is read in the chain's layout (120 bytes
     // for a Ravencoin KAWPOW block, announced by its final hash); a block whose header
-    // cannot be read or hashed (short, X16R, no KAWPOW verifier) is ignored.
+    // cannot be read or hashed (short, X16R, no KAWPOW verifier) is ignored. A KAWPOW
+    // block must come from our own verified work: its mix is trusted (every other header
+    // check still runs).
     void send_block(bytes block);
 
     // Snapshots, for the io thread.
