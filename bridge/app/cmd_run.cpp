@@ -316,8 +316,13 @@ int run_daemon(const config::settings& s) {
         topt.refresh = std::chrono::seconds(c.template_refresh_s);
         bridge::dispatcher* d = rt->dispatcher.get();
         rt->templates = std::make_unique<node::template_source>(
-            asio::make_strand(io), nodes.front(), topt, [d, log](const node::rpc_value& gbt, node::template_reason) {
-                if (auto ec = d->on_template_json(gbt.get())) log(std::string("template not used: ") + ec.message());
+            asio::make_strand(io), nodes.front(), topt,
+            [d, log](std::shared_ptr<const node::block_template> t, node::template_reason) {
+                const auto ec = d->on_template(std::move(t));
+                // Behind the best tip: the dispatcher logged it; the source asks again.
+                if (ec == bridge::dispatch_errc::template_behind) return node::template_use::behind;
+                if (ec) log(std::string("template not used: ") + ec.message());
+                return node::template_use::used;
             });
 
         // The node's P2P port: new blocks are heard there first (→ clean jobs at once), and
@@ -346,9 +351,15 @@ int run_daemon(const config::settings& s) {
                     };
                 }
                 node::template_source* ts = rt->templates.get();
-                popt.on_new_tip = [d, ts] {
-                    d->on_new_tip();
+                popt.on_new_tip = [d, ts](const node::p2p::tip_change& t) {
+                    if (!d->on_new_tip(t.new_tip, static_cast<std::uint32_t>(t.new_height))) return false;
                     ts->notify_new_tip();
+                    return true;
+                };
+                popt.on_tip_template = [d, log](std::shared_ptr<const node::block_template> t) {
+                    const auto ec = d->on_template(std::move(t));
+                    if (ec && ec != bridge::dispatch_errc::template_behind)
+                        log("work on the new P2P tip not used: " + ec.message());
                 };
                 popt.log = log;
                 // The P2P chain settles found blocks too (accepted / stale), RPC up or not.

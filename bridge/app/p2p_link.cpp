@@ -47,7 +47,8 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         m.on_new_tip = [self](const p2p::tip_change& t) {
             if (self->opts.log)
                 self->opts.log("p2p: new tip " + to_hex_reversed(t.new_tip) + " at height " + std::to_string(t.new_height));
-            if (self->opts.on_new_tip) self->opts.on_new_tip();
+            const bool behind = self->opts.on_new_tip && self->opts.on_new_tip(t);
+            if (behind) self->tip_work(t);
             self->settle_relayed();
             self->check_header_only();
         };
@@ -110,6 +111,21 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         log("header-only template at height " + std::to_string(t->height) + " on " + to_hex_reversed(t->prev_block) +
             " (bits " + bits + ", subsidy only)");
         if (opts.on_header_template) opts.on_header_template(std::make_shared<const node::block_template>(std::move(*t)));
+    }
+
+    // On the strand: a coinbase-only template on a new tip the receiver's work is behind
+    // (p2p_link_options::on_tip_template).
+    void tip_work(const p2p::tip_change& t) {
+        if (!opts.on_tip_template || active || own.count(t.new_tip)) return;
+        if (headers.chain().coin != coin_type::bitcoin) return;
+        auto tmpl = p2p::header_only_template(headers, now_unix_s());
+        if (!tmpl) {
+            // Signet blocks need a signature the bridge cannot make: nothing to say there.
+            if (tmpl.error() != make_error_code(p2p::p2p_errc::header_unsupported_pow))
+                log("p2p: no work on the new tip before the node's template: " + tmpl.error().message());
+            return;
+        }
+        opts.on_tip_template(std::make_shared<const node::block_template>(std::move(*tmpl)));
     }
 
     // On the strand: a relayed block to watch.
@@ -190,8 +206,25 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
     }
 
     void start_peers() {
+        announce_stored_tip();
         manager.start();
         schedule_header_only();
+    }
+
+    // A tip the store already holds counts like one a peer just sent: after a restart the
+    // node may still build on an older block, and its template must not take the work
+    // back there (the dispatcher refuses it; work starts on the stored tip meanwhile).
+    void announce_stored_tip() {
+        const auto& tip = headers.tip();
+        if (tip.height == 0 || !opts.on_new_tip) return;
+        p2p::tip_change t;
+        t.old_tip = t.new_tip = t.fork_point = tip.hash;
+        t.old_height = t.new_height = t.fork_height = tip.height;
+        log("p2p: stored tip " + to_hex_reversed(tip.hash) + " at height " + std::to_string(tip.height));
+        // A bare anchor (no header above the root) only ranks the node's templates: work on
+        // it could be a retarget period old.
+        const bool above_root = headers.at_height(tip.height - 1) != nullptr;
+        if (opts.on_new_tip(t) && above_root) tip_work(t);
     }
 
     void fetch_anchor() {

@@ -50,7 +50,18 @@ struct p2p_link_options {
     // Worker pool for KAWPOW light verification of headers batches (peer_settings::offload);
     // empty: on the P2P strand.
     std::function<void(std::function<void()>)> offload;
-    std::function<void()> on_new_tip;  // after a header that moved the best tip validated
+    // After a header that moved the best tip validated, and once at start for the tip the
+    // header store (or the anchor) already holds. Returns whether the receiver's work is
+    // behind this tip (it then fetches a template); see on_tip_template.
+    std::function<bool(const node::p2p::tip_change&)> on_new_tip;
+    // Work on the new tip before the node's template for it arrives (Bitcoin): when
+    // on_new_tip returned true and the tip is not our own relayed block, a coinbase-only
+    // template on it (node/p2p/header_template.hpp) goes here at once. The receiver uses it
+    // only while no template of the node builds on that tip, so miners leave the old tip
+    // within a fraction of a millisecond instead of mining stale blocks until the node
+    // has validated the block and answered. Our own block is left to the node: should the
+    // node refuse it, nothing would have been mined on top of it.
+    std::function<void(std::shared_ptr<const node::block_template>)> on_tip_template;
     std::function<void(std::string_view)> log;
     // A relayed block (relay with hash and height) settled by the P2P-validated active
     // chain, on the strand, once per block: accepted when the block is on the active chain

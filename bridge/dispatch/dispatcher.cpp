@@ -33,8 +33,9 @@ public:
             case dispatch_errc::unknown_consumer: return "unknown consumer";
             case dispatch_errc::payout_script_invalid: return "payout script is empty or too long";
             case dispatch_errc::payout_mismatch: return "payout is fixed by the configuration";
-            case dispatch_errc::template_invalid: return "block template does not parse";
+            case dispatch_errc::template_invalid: return "no block template";
             case dispatch_errc::job_build_failed: return "could not build a job from the template";
+            case dispatch_errc::template_behind: return "the template builds on a tip older than the best known one";
         }
         return "unknown dispatch error";
     }
@@ -119,7 +120,7 @@ class dispatcher::impl : public std::enable_shared_from_this<impl> {
 public:
     impl(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options, block_sink sink)
         : strand_(std::move(strand)), chain_(chain), options_(std::move(options)), sink_(std::move(sink)),
-          timer_(strand_), kawpow_(chain.coin == coin_type::ravencoin) {
+          timer_(strand_), kawpow_(chain.coin == coin_type::ravencoin), tips_(options_.max_node_lag) {
         if (!options_.log) options_.log = default_log;
         if (!options_.unix_time) options_.unix_time = system_unix_time;
         // Random starting points: ids and extranonce1 values of a previous run (a miner
@@ -226,6 +227,17 @@ public:
         {
             std::lock_guard lock(mu_);
             if (stopped_) return {};
+            if (!accept_template(*t)) return dispatch_errc::template_behind;
+            if (tmpl_ && !tip_stale_) {
+                // Nothing a miner would mine differently: no job, no notify (a new block
+                // brings the same template by longpoll and by the new-tip fetch).
+                if (node::same_work(*tmpl_, *t) ||
+                    (t->origin == node::template_origin::p2p_headers && tmpl_->origin == node::template_origin::node &&
+                     tmpl_->prev_block == t->prev_block)) {
+                    ++templates_unchanged_;
+                    return {};
+                }
+            }
             const bool new_tip = !tmpl_ || tmpl_->prev_block != t->prev_block;
             const bool clean = new_tip || tip_stale_;
             tmpl_ = std::move(t);
@@ -250,21 +262,15 @@ public:
         return failed ? make_error_code(dispatch_errc::job_build_failed) : std::error_code();
     }
 
-    std::error_code on_template_json(const rapidjson::Value& gbt) {
-        auto t = node::parse_block_template(gbt, chain_);
-        if (!t) {
-            options_.log("template refused: " + t.error().message());
-            return dispatch_errc::template_invalid;
-        }
-        return on_template(std::make_shared<const node::block_template>(std::move(*t)));
-    }
-
-    void on_new_tip() {
+    bool on_new_tip(const hash256& tip, std::uint32_t height) {
         std::lock_guard lock(mu_);
+        // A tip the work already builds on (its template came first) is `known`.
+        if (tips_.on_p2p_tip(tip, height) != p2p_verdict::news) return false;
         tip_stale_ = true;
         for_each_payout([](payout_state& ps) {
             for (auto& e : ps.jobs) e->stale = true;
         });
+        return true;
     }
 
     // The lock is taken twice: once to find the consumer and its job, once to judge the
@@ -425,6 +431,10 @@ public:
         std::lock_guard lock(mu_);
         dispatcher_stats out;
         out.templates = templates_;
+        out.templates_unchanged = templates_unchanged_;
+        out.templates_behind = templates_behind_;
+        out.best_tip = tips_.best();
+        out.work_stale = tip_stale_;
         out.jobs_issued = jobs_issued_;
         out.blocks_found = blocks_found_;
         out.shares_accepted = shares_accepted_;
@@ -477,6 +487,41 @@ private:
     }
 
     // ---- all below run with mu_ held ----------------------------------------------
+
+    // Whether t builds on the best tip known (tip_tracker.hpp), logging what is refused or
+    // followed. A p2p_headers template speaks for the P2P chain: its parent is a P2P tip.
+    bool accept_template(const node::block_template& t) {
+        if (t.origin == node::template_origin::p2p_headers) {
+            if (tips_.on_p2p_tip(t.prev_block, t.height - 1) != p2p_verdict::ignored) return true;
+            ++templates_behind_;
+            return false;
+        }
+        const auto verdict = tips_.on_template(t.prev_block, t.height, std::chrono::steady_clock::now());
+        const auto best = tips_.best();
+        switch (verdict) {
+            case template_verdict::on_best:
+            case template_verdict::newer:
+                behind_logged_.reset();
+                return true;
+            case template_verdict::after_lag:
+                options_.log("the node kept building on " + to_hex_reversed(t.prev_block) + " at height " +
+                             std::to_string(t.height - 1) + " for " +
+                             std::to_string(options_.max_node_lag.count() / 1000) +
+                             " s after a higher tip was known: following the node (it may have refused that block)");
+                behind_logged_.reset();
+                return true;
+            case template_verdict::behind: break;
+        }
+        ++templates_behind_;
+        // Once per refused parent: the node is asked again until it catches up.
+        if (behind_logged_ != t.prev_block) {
+            behind_logged_ = t.prev_block;
+            options_.log("template for height " + std::to_string(t.height) + " on " + to_hex_reversed(t.prev_block) +
+                         " not used: the best known tip is " + to_hex_reversed(best->hash) + " at height " +
+                         std::to_string(best->height) + "; asking the node again");
+        }
+        return false;
+    }
 
     void mark_full(job_entry& e) {
         e.stale = true;
@@ -664,6 +709,8 @@ private:
     std::map<bytes, std::shared_ptr<payout_state>> payouts_;   // address-username mode
     std::unordered_set<std::uint32_t> live_en1_;
     std::shared_ptr<const node::block_template> tmpl_;
+    tip_tracker tips_;
+    std::optional<hash256> behind_logged_;  // last refused parent that was logged
     bool tip_stale_ = false;
     bool refresh_due_ = false;  // a job filled its duplicate set (refresh_if_full)
     consumer_id next_consumer_ = 1;
@@ -671,6 +718,8 @@ private:
     std::uint32_t next_job_ = 0;
     std::chrono::steady_clock::time_point last_broadcast_ = std::chrono::steady_clock::now();
     std::uint64_t templates_ = 0;
+    std::uint64_t templates_unchanged_ = 0;
+    std::uint64_t templates_behind_ = 0;
     std::uint64_t jobs_issued_ = 0;
     std::uint64_t blocks_found_ = 0;
     std::uint64_t shares_accepted_ = 0;  // since start, all consumers, gone ones included
@@ -692,8 +741,7 @@ std::shared_ptr<const job> dispatcher::current_job(consumer_id id) const { retur
 std::error_code dispatcher::on_template(std::shared_ptr<const node::block_template> t) {
     return impl_->on_template(std::move(t));
 }
-std::error_code dispatcher::on_template_json(const rapidjson::Value& gbt) { return impl_->on_template_json(gbt); }
-void dispatcher::on_new_tip() { impl_->on_new_tip(); }
+bool dispatcher::on_new_tip(const hash256& tip, std::uint32_t height) { return impl_->on_new_tip(tip, height); }
 share_result dispatcher::submit_share(consumer_id id, const share& s) { return impl_->submit_share(id, s); }
 share_result dispatcher::submit_kawpow_share(consumer_id id, const kawpow_share& s) {
     return impl_->submit_kawpow_share(id, s);

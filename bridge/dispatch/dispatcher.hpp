@@ -27,9 +27,8 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <rapidjson/document.h>
-
 #include "dispatch/job.hpp"
+#include "dispatch/tip_tracker.hpp"
 #include "dispatch/work.hpp"
 #include "sb/config/config.hpp"
 #include "sb/core/bytes.hpp"
@@ -64,8 +63,10 @@ enum class dispatch_errc {
     unknown_consumer,       // no live consumer has this id
     payout_script_invalid,  // empty, or longer than max_payout_script_bytes
     payout_mismatch,        // fixed-address mode: a script other than the configured one
-    template_invalid,       // on_template_json: the template does not parse (see log)
+    template_invalid,       // on_template: no template
     job_build_failed,       // make_job failed for the template (see log)
+    template_behind,        // the template builds on a tip older than the best known one
+                            // (tip_tracker.hpp): not used; ask the node again
 };
 const std::error_category& dispatch_category() noexcept;
 inline std::error_code make_error_code(dispatch_errc e) noexcept { return {static_cast<int>(e), dispatch_category()}; }
@@ -95,6 +96,9 @@ struct dispatcher_options {
     config::payout_mode payout_mode = config::payout_mode::fixed_address;
     bytes fixed_payout_script;  // fixed_address mode: required
     std::chrono::milliseconds job_refresh = job_refresh_interval;  // tests shrink it
+    // How long the node may answer templates behind the best known tip before its tip is
+    // followed anyway (tip_tracker.hpp); tests shrink it.
+    std::chrono::milliseconds max_node_lag = default_max_node_lag;
     // Clock for ntime bumps on refresh (Unix seconds); tests pin it. Default: system clock.
     std::function<std::uint32_t()> unix_time;
     std::function<void(std::string_view)> log;  // default: stderr
@@ -129,13 +133,17 @@ struct consumer_stats {
 };
 
 struct dispatcher_stats {
-    std::uint64_t templates = 0;
+    std::uint64_t templates = 0;          // templates that made jobs
+    std::uint64_t templates_unchanged = 0;  // equal in substance to the current one: no job
+    std::uint64_t templates_behind = 0;   // refused: built on a tip older than the best
     std::uint64_t jobs_issued = 0;
     std::uint64_t blocks_found = 0;
     std::uint64_t shares_accepted = 0;  // since start, including consumers that have left
     std::uint64_t shares_rejected = 0;
     std::uint32_t height = 0;  // of the current template, 0 before the first
     hash256 prev_block{};      // the tip the current template builds on (internal order)
+    std::optional<chain_tip> best_tip;  // the best tip known from every path
+    bool work_stale = false;   // a newer tip is known and no template for it arrived yet
     std::vector<consumer_stats> consumers;
 };
 
@@ -168,17 +176,25 @@ public:
     // in address-username mode, or for an unknown id.
     std::shared_ptr<const job> current_job(consumer_id id) const;
 
-    // A new template. clean is set when prev_block differs from the last template's (a new
-    // tip), or when on_new_tip() marked the jobs stale since the last template. A new tip
-    // makes every older job stale (kept only for the block check); otherwise the last
-    // max_live_jobs_per_payout jobs stay valid. Every consumer with a payout gets on_job.
-    // Errors: job_build_failed (consumers keep their current jobs).
+    // A template, from the node (origin node) or built from P2P headers (origin
+    // p2p_headers). It becomes work only when it builds on the best tip known from every
+    // path (tip_tracker.hpp); otherwise template_behind is returned, nothing changes and
+    // the caller asks the node again. A template equal in substance to the current one
+    // (same_work: parent, transactions, coinbase value, ...) makes no job. A p2p_headers
+    // template on the parent the node's current template already builds on is not used
+    // either (the node's carries the transactions). Otherwise jobs are built for every
+    // payout: clean when the parent differs from the last template's or on_new_tip()
+    // made the jobs stale since; a new parent makes every older job stale (kept only for
+    // the block check), otherwise the last max_live_jobs_per_payout jobs stay valid.
+    // Every consumer with a payout gets on_job.
+    // Errors: template_invalid (null), template_behind, job_build_failed (consumers keep
+    // their current jobs).
     std::error_code on_template(std::shared_ptr<const node::block_template> t);
-    // Parses a getblocktemplate result, then on_template. Errors: template_invalid and
-    // those of on_template.
-    std::error_code on_template_json(const rapidjson::Value& gbt);
-    // Another path saw a new block: current jobs are stale until the next template.
-    void on_new_tip();
+    // The P2P-validated chain's new best tip (its hash and height). When it is higher
+    // than the best tip known (tip_tracker.hpp), current jobs are stale until a template
+    // on it arrives, and true is returned: the caller fetches a template now. False when
+    // the work already builds on it or it is not ahead (P2P still syncing).
+    bool on_new_tip(const hash256& tip, std::uint32_t height);
 
     // Judges a share (stratum.md §3) in this order:
     //   consumer known (unknown_consumer), job id among the consumer's payout jobs,

@@ -30,14 +30,18 @@ result<block_template> header_only_template(const header_chain& chain, std::int6
         return header_info{e->height, e->header.time, e->header.bits};
     });
     if (!bits) {
-        // An anchored chain without the period start: only off a retarget boundary is
-        // the answer known (the tip's bits), and only where no min-difficulty rule applies.
-        if (params.allow_min_difficulty || height % params.retarget_interval() == 0)
+        // An anchored chain without the ancestors the rule reads. A chain that never
+        // retargets (regtest) keeps its genesis bits in every header, so the tip's are
+        // right; elsewhere only off a retarget boundary is the answer known (the tip's
+        // bits), and only where no min-difficulty rule applies.
+        if (!params.no_retargeting &&
+            (params.allow_min_difficulty || height % params.retarget_interval() == 0))
             return make_error_code(p2p_errc::header_bad_diffbits);
         bits = tip.header.bits;
     }
 
     block_template t;
+    t.origin = template_origin::p2p_headers;
     t.coin = params.coin;
     t.height = static_cast<std::uint32_t>(height);
     t.prev_block = tip.hash;

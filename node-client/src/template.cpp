@@ -196,6 +196,16 @@ bool block_template::any_witness() const noexcept {
                        [](const template_tx& t) { return t.has_witness; });
 }
 
+bool same_work(const block_template& a, const block_template& b) noexcept {
+    if (a.origin != b.origin || a.coin != b.coin || a.height != b.height || a.prev_block != b.prev_block ||
+        a.version != b.version || a.bits != b.bits || a.coinbase_value != b.coinbase_value ||
+        a.segwit_active != b.segwit_active || a.default_witness_commitment != b.default_witness_commitment ||
+        a.signet_challenge != b.signet_challenge || a.transactions.size() != b.transactions.size())
+        return false;
+    return std::equal(a.transactions.begin(), a.transactions.end(), b.transactions.begin(),
+                      [](const template_tx& x, const template_tx& y) { return x.txid == y.txid && x.wtxid == y.wtxid; });
+}
+
 result<block_template> parse_block_template(const json& gbt, const chain_params& chain) {
     if (!gbt.IsObject()) return template_errc::not_an_object;
     block_template t;

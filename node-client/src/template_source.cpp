@@ -33,6 +33,7 @@ std::string_view to_string(template_reason r) noexcept {
     case template_reason::longpoll: return "longpoll";
     case template_reason::new_tip: return "new_tip";
     case template_reason::refresh: return "refresh";
+    case template_reason::behind: return "behind";
     }
     return "unknown";
 }
@@ -45,12 +46,15 @@ public:
           options_(options),
           on_template_(std::move(on_template)),
           signet_(options.net == sb::network::bitcoin_signet),
+          chain_(sb::params(options.net)),
           client_(ex_, rpc, options.client),
           longpoll_client_(ex_, rpc, options.client),
           refresh_timer_(ex_),
           retry_timer_(ex_),
           longpoll_retry_timer_(ex_),
+          behind_timer_(ex_),
           fetch_backoff_(options.retry_initial, options.retry_max),
+          behind_backoff_(options.behind_retry_initial, options.behind_retry_max),
           longpoll_backoff_(options.retry_initial, options.retry_max) {}
 
     void start() {
@@ -116,9 +120,19 @@ private:
             });
             return;
         }
+        auto t = parse_block_template(*r.value, chain_);
+        if (!t) {
+            note_error("getblocktemplate: the node's template was refused: " + t.error().message());
+            queued_reason_.reset();
+            retry_timer_.expires_after(fetch_backoff_.next());
+            retry_timer_.async_wait([self = shared_from_this(), reason](error_code ec) {
+                if (!ec && !self->stopped()) self->fetch(reason);
+            });
+            return;
+        }
         fetch_backoff_.reset();
         const auto id = longpollid_of(*r.value);
-        deliver(r.value, reason);
+        deliver(std::make_shared<const block_template>(std::move(*t)), reason);
         if (id && !longpoll_in_flight_ && !longpoll_waiting_) {
             longpollid_ = *id;
             update_status([](template_source_status& s) { s.longpoll_supported = true; });
@@ -157,9 +171,14 @@ private:
             note_error("longpoll: " + r.error.to_string());
             return wait_then_longpoll();
         }
+        auto t = parse_block_template(*r.value, chain_);
+        if (!t) {
+            note_error("longpoll: the node's template was refused: " + t.error().message());
+            return wait_then_longpoll();
+        }
         longpoll_backoff_.reset();
         const auto id = longpollid_of(*r.value);
-        deliver(r.value, template_reason::longpoll);
+        deliver(std::make_shared<const block_template>(std::move(*t)), template_reason::longpoll);
         if (!id) {
             // BIP22 lets a server omit longpollid: fall back to refresh and new-tip fetches.
             longpollid_.clear();
@@ -183,13 +202,30 @@ private:
 
     // ---- delivery ----------------------------------------------------------------------
 
-    void deliver(const rpc_value& gbt, template_reason reason) {
+    void deliver(std::shared_ptr<const block_template> t, template_reason reason) {
         update_status([](template_source_status& s) {
             s.last_template_at = std::chrono::system_clock::now();
             ++s.templates;
         });
         arm_refresh();
-        if (!stopped() && on_template_) on_template_(gbt, reason);
+        if (stopped() || !on_template_) return;
+        if (on_template_(std::move(t), reason) == template_use::used) {
+            behind_backoff_.reset();
+            behind_timer_.cancel();
+            behind_armed_ = false;
+            return;
+        }
+        update_status([](template_source_status& s) { ++s.templates_behind; });
+        // Ask again until the node builds on the tip the receiver knows. One timer: a
+        // second behind template while it runs does not push the fetch further away.
+        if (behind_armed_) return;
+        behind_armed_ = true;
+        behind_timer_.expires_after(behind_backoff_.next());
+        behind_timer_.async_wait([self = shared_from_this()](error_code ec) {
+            if (ec || self->stopped()) return;
+            self->behind_armed_ = false;
+            self->fetch(template_reason::behind);
+        });
     }
 
     // The refresh period counts from the last template, whatever brought it.
@@ -205,6 +241,7 @@ private:
         refresh_timer_.cancel();
         retry_timer_.cancel();
         longpoll_retry_timer_.cancel();
+        behind_timer_.cancel();
         client_.close();
         longpoll_client_.close();
         update_status([](template_source_status& s) { s.longpoll_active = false; });
@@ -224,12 +261,15 @@ private:
     template_source_options options_;
     template_handler on_template_;
     bool signet_;
+    const sb::chain_params& chain_;
     rpc_client client_;           // plain fetches
     rpc_client longpoll_client_;  // the longpoll, held open on its own connection
     asio::steady_timer refresh_timer_;
     asio::steady_timer retry_timer_;
     asio::steady_timer longpoll_retry_timer_;
+    asio::steady_timer behind_timer_;
     detail::backoff fetch_backoff_;
+    detail::backoff behind_backoff_;
     detail::backoff longpoll_backoff_;
 
     bool started_ = false;
@@ -237,6 +277,7 @@ private:
     std::optional<template_reason> queued_reason_;
     bool longpoll_in_flight_ = false;
     bool longpoll_waiting_ = false;  // a failed or unchanged longpoll waits for its back-off
+    bool behind_armed_ = false;      // behind_timer_ will fetch
     std::string longpollid_;
     std::atomic<bool> stopped_{false};
 

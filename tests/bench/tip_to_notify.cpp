@@ -213,7 +213,7 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
     o.configured = {{"127.0.0.1", acceptor.local_endpoint().port()}};
     o.target_outbound = 0;
     o.peer.request_addresses = false;
-    o.on_new_tip = [&](const tip_change&) {
+    o.on_new_tip = [&](const tip_change& change) {
         // As the daemon: the dispatcher marks its jobs stale, then the new tip's template
         // (here from the headers, the header-only mode) gives every session clean jobs.
         const auto now = steady::now();
@@ -222,7 +222,7 @@ bool run(std::size_t n, int runs, unsigned bridge_threads, std::chrono::millisec
             rs.event_at = now;
             rs.event_seen = true;
         }
-        disp->on_new_tip();
+        disp->on_new_tip(change.new_tip, static_cast<std::uint32_t>(change.new_height));
         if (auto tp = header_only_template(chain, unix_now()))
             disp->on_template(std::make_shared<const node::block_template>(std::move(*tp)));
         else

@@ -69,9 +69,11 @@ TEST_CASE("integration: a share found through the dispatcher becomes the node's 
 
     node::template_source_options so;
     so.net = network::bitcoin_regtest;
-    node::template_source source(io.executor(), rpc, so, [&](const node::rpc_value& gbt, node::template_reason) {
-        CHECK_FALSE(d.on_template_json(gbt.get()));
-    });
+    node::template_source source(io.executor(), rpc, so,
+                                 [&](std::shared_ptr<const node::block_template> t, node::template_reason) {
+                                     CHECK_FALSE(d.on_template(std::move(t)));
+                                     return node::template_use::used;
+                                 });
     source.start();
     REQUIRE(io.run_until([&] { return consumer->get() != nullptr; }, std::chrono::seconds(60)));
     auto j = consumer->get();

@@ -156,11 +156,11 @@ TEST_CASE("integration: longpoll delivers a new template when the node finds a b
     int initial = 0, longpolls = 0;
     std::uint32_t last_height = 0;
     node::template_source source(io.executor(), test::rpc_settings_for(n), opts,
-                                 [&](const node::rpc_value& gbt, node::template_reason why) {
+                                 [&](std::shared_ptr<const node::block_template> t, node::template_reason why) {
                                      if (why == node::template_reason::initial) ++initial;
                                      if (why == node::template_reason::longpoll) ++longpolls;
-                                     if (gbt->IsObject() && gbt->HasMember("height") && (*gbt)["height"].IsUint())
-                                         last_height = (*gbt)["height"].GetUint();
+                                     last_height = t->height;
+                                     return node::template_use::used;
                                  });
     source.start();
     REQUIRE(io.run_until([&] { return initial == 1; }, std::chrono::seconds(60)));

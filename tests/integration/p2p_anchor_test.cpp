@@ -208,7 +208,10 @@ app::p2p_link_options link_options(test::regtest_node& n, const std::filesystem:
     o.anchor_from_rpc = true;
     o.anchor_rpc = std::move(rpc);
     o.anchor_retry = std::chrono::milliseconds(200);
-    o.on_new_tip = [&tips] { ++tips; };
+    o.on_new_tip = [&tips](const node::p2p::tip_change&) {
+        ++tips;
+        return false;
+    };
     o.log = [&log](std::string_view l) { log.lines.emplace_back(l); };
     return o;
 }
@@ -279,6 +282,48 @@ TEST_CASE("p2p link: the daemon anchors at the node's RPC header, follows new bl
         link.stop();
         io.run_for(std::chrono::milliseconds(100));
     }
+}
+
+TEST_CASE("p2p link: a new tip the work is behind gets coinbase-only work on it at once, our own block does not") {
+    test::regtest_node n;
+    test::io_runner io;
+    temp_dir dir("tipwork-" + std::to_string(n.rpc_port()));
+    n.generate(25, n.wallet_address());
+    link_log log;
+    int tips = 0;
+    auto o = link_options(n, dir.path, log, tips, test::rpc_settings_for(n));
+    std::vector<std::pair<std::int32_t, hash256>> new_tips;  // as on_new_tip saw them
+    std::vector<std::shared_ptr<const node::block_template>> work;
+    o.on_new_tip = [&](const tip_change& t) {
+        new_tips.emplace_back(t.new_height, t.new_tip);
+        return true;  // the receiver's work is behind every tip
+    };
+    o.on_tip_template = [&](std::shared_ptr<const node::block_template> t) { work.push_back(std::move(t)); };
+    app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
+    link.start();
+    REQUIRE_MESSAGE(io.run_until([&] { return connected(link) && !new_tips.empty() && new_tips.back().first == 25; },
+                                 std::chrono::seconds(30)),
+                    log.all());
+    // The bare anchor only ranks templates; the synced tip (25) gets work.
+    REQUIRE_MESSAGE(!work.empty(), log.all());
+    CHECK(work.back()->height == 26);
+    CHECK(work.back()->prev_block == new_tips.back().second);
+    CHECK(work.back()->origin == node::template_origin::p2p_headers);
+    CHECK(work.back()->transactions.empty());
+
+    n.generate(1, n.wallet_address());  // a block of the node's
+    REQUIRE_MESSAGE(io.run_until([&] { return !work.empty() && work.back()->height == 27; }), log.all());
+    CHECK(work.back()->prev_block == new_tips.back().second);
+
+    // Our own block, relayed: a new tip, but no work on top of it before the node has it.
+    const std::size_t before = work.size();
+    const auto own = test::grind_block(work.back(), "own", "/own/");
+    link.relay(own.block, own.header.hash(), 27);
+    REQUIRE_MESSAGE(io.run_until([&] { return !new_tips.empty() && new_tips.back().first == 27; }), log.all());
+    io.run_for(std::chrono::milliseconds(100));
+    CHECK(work.size() == before);
+    link.stop();
+    io.run_for(std::chrono::milliseconds(100));
 }
 
 TEST_CASE("p2p anchor: the daemon with p2p_anchor rpc anchors at bcoin's header and hears a mined block over P2P") {

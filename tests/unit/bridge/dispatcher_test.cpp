@@ -4,6 +4,7 @@
 // all hashes are blocks, so a CPU loop finds both kinds at once).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,17 +38,37 @@ const bytes& payout_b() {
     return s;
 }
 
-// The fixture template; prev_tag changes previousblockhash (a new tip).
-std::shared_ptr<const node::block_template> tmpl(int prev_tag = 0) {
+// The display hash of the tip named by tag (0: the fixture's own previousblockhash).
+std::string tip_hex(int tag) {
+    std::string h(64, '0');
+    h[63] = static_cast<char>('0' + tag);
+    return h;
+}
+hash256 tip_hash(int tag) {
+    auto h = *from_hex_fixed<32>(tip_hex(tag));
+    std::reverse(h.begin(), h.end());  // display order → internal order
+    return h;
+}
+
+// The fixture template; prev_tag changes previousblockhash (a new tip), height the block
+// height (default the fixture's 1), fees adds to coinbasevalue (a fee update).
+std::shared_ptr<const node::block_template> tmpl(int prev_tag = 0, std::uint32_t height = 0, std::int64_t fees = 0) {
     rapidjson::Document d = test::vector_member_copy("getblocktemplate.json", "bcoin_presegwit");
-    if (prev_tag != 0) {
-        std::string h(64, '0');
-        h[63] = static_cast<char>('0' + prev_tag);
-        d["previousblockhash"].SetString(h.c_str(), d.GetAllocator());
-    }
+    if (prev_tag != 0) d["previousblockhash"].SetString(tip_hex(prev_tag).c_str(), d.GetAllocator());
+    if (height != 0) d["height"].SetUint(height);
+    d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + fees);
     auto t = node::parse_block_template(d, params(network::bitcoin_regtest));
     REQUIRE_MESSAGE(t, t.error().message());
     return std::make_shared<const node::block_template>(std::move(*t));
+}
+
+// The same as built from P2P headers alone: coinbase only, origin p2p_headers.
+std::shared_ptr<const node::block_template> header_tmpl(int prev_tag, std::uint32_t height) {
+    auto t = std::make_shared<node::block_template>(*tmpl(prev_tag, height));
+    t->origin = node::template_origin::p2p_headers;
+    t->transactions.clear();
+    t->coinbase_value = 5'000'000'000;
+    return t;
 }
 
 struct recorder : bridge::work_consumer {
@@ -335,7 +356,7 @@ TEST_CASE("dispatcher: clean is true only on a new prevhash") {
     CHECK(first->clean);
     const bridge::share s = share_for(*first, 1);
 
-    REQUIRE_FALSE(f.d.on_template(tmpl()));  // same tip (fee update)
+    REQUIRE_FALSE(f.d.on_template(tmpl(0, 0, 1000)));  // same tip (fee update)
     REQUIRE(f.io.run_until([&] { return f.rec->count() == 2; }));
     auto second = f.rec->last();
     CHECK_FALSE(second->clean);
@@ -352,14 +373,164 @@ TEST_CASE("dispatcher: clean is true only on a new prevhash") {
 
 TEST_CASE("dispatcher: on_new_tip makes jobs stale until the next template") {
     fixture f;
-    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
     auto j = f.d.current_job(f.slot.id);
-    f.d.on_new_tip();
+    CHECK(f.d.on_new_tip(tip_hash(2), 2));
+    CHECK(f.d.stats().work_stale);
     CHECK(f.d.submit_share(f.slot.id, share_for(*j, 1)).status == share_status::job_not_found);
-    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
     auto k = f.d.current_job(f.slot.id);
     CHECK(k->clean);
+    CHECK(k->height == 3);
+    CHECK_FALSE(f.d.stats().work_stale);
     CHECK(f.d.submit_share(f.slot.id, share_for(*k, 1)).status == share_status::accepted);
+}
+
+// ---- the best tip from every path (issue 13 §1, tip_tracker.hpp) ----------------------
+
+TEST_CASE("dispatcher: a template equal in substance to the current one makes no job") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 1; }));
+    auto first = f.d.current_job(f.slot.id);
+    // The longpoll answer and the new-tip fetch bring the same template for one block.
+    CHECK_FALSE(f.d.on_template(tmpl(1, 2)));
+    f.io.run_for(std::chrono::milliseconds(50));
+    CHECK(f.rec->count() == 1);
+    CHECK(f.d.current_job(f.slot.id)->id == first->id);
+    const auto st = f.d.stats();
+    CHECK(st.templates == 1);
+    CHECK(st.templates_unchanged == 1);
+    // Other fees: a new job, not clean.
+    CHECK_FALSE(f.d.on_template(tmpl(1, 2, 500)));
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 2; }));
+    CHECK_FALSE(f.rec->last()->clean);
+}
+
+TEST_CASE("dispatcher: a template on an older tip than the current work never becomes work") {
+    // Bitcoin Core after our own block: the longpoll brings height 3 on our block, then
+    // the reply to a fetch made before Core's UpdateTip brings height 2 on its parent.
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 2; }));
+    auto j = f.d.current_job(f.slot.id);
+    CHECK(f.d.on_template(tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
+    f.io.run_for(std::chrono::milliseconds(50));
+    CHECK(f.rec->count() == 2);
+    CHECK(f.d.current_job(f.slot.id)->id == j->id);
+    CHECK(f.d.current_job(f.slot.id)->height == 3);
+    // The current jobs stay live: shares on them count, none is "job not found".
+    CHECK(f.d.submit_share(f.slot.id, grind(*j, f.slot.extranonce1, false)).status == share_status::accepted);
+    const auto st = f.d.stats();
+    CHECK(st.templates_behind == 1);
+    REQUIRE(st.best_tip);
+    CHECK(st.best_tip->hash == tip_hash(2));
+    CHECK(st.best_tip->height == 2);
+}
+
+TEST_CASE("dispatcher: a P2P tip before the old template's reply: the reply is refused, the new one used") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    auto old = f.d.current_job(f.slot.id);
+    CHECK(f.d.on_new_tip(tip_hash(2), 2));
+    // The node has not caught up yet: its reply still builds on tip 1.
+    CHECK(f.d.on_template(tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
+    CHECK(f.d.submit_share(f.slot.id, share_for(*old, 1)).status == share_status::job_not_found);
+    CHECK(f.d.stats().work_stale);
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
+    auto j = f.d.current_job(f.slot.id);
+    CHECK(j->height == 3);
+    CHECK(j->clean);
+    CHECK(j->prev_block == tip_hash(2));
+}
+
+TEST_CASE("dispatcher: a P2P tip the work already builds on changes nothing") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));  // the node's longpoll was first
+    REQUIRE(f.io.run_until([&] { return f.rec->count() == 1; }));
+    auto j = f.d.current_job(f.slot.id);
+    CHECK_FALSE(f.d.on_new_tip(tip_hash(2), 2));
+    // P2P still syncing below the work's tip: ignored too.
+    CHECK_FALSE(f.d.on_new_tip(tip_hash(1), 1));
+    CHECK_FALSE(f.d.stats().work_stale);
+    CHECK(f.d.submit_share(f.slot.id, share_for(*j, 1)).status == share_status::accepted);
+    f.io.run_for(std::chrono::milliseconds(50));
+    CHECK(f.rec->count() == 1);
+}
+
+TEST_CASE("dispatcher: two blocks at one height: the node's choice is followed") {
+    fixture f;
+    CHECK(f.d.on_new_tip(tip_hash(2), 2));
+    // The node saw its competitor at height 2 first and builds on it.
+    REQUIRE_FALSE(f.d.on_template(tmpl(3, 3)));
+    CHECK(f.d.current_job(f.slot.id)->prev_block == tip_hash(3));
+    CHECK(f.d.stats().best_tip->hash == tip_hash(3));
+}
+
+TEST_CASE("dispatcher: header-only work on a P2P tip gives way to the node's template") {
+    fixture f;
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    CHECK(f.d.on_new_tip(tip_hash(2), 2));
+    REQUIRE_FALSE(f.d.on_template(header_tmpl(2, 3)));
+    auto empty = f.d.current_job(f.slot.id);
+    CHECK(empty->height == 3);
+    CHECK(empty->clean);
+    CHECK(empty->merkle_branch.empty());
+    CHECK_FALSE(f.d.stats().work_stale);
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
+    auto full = f.d.current_job(f.slot.id);
+    CHECK(full->id != empty->id);
+    CHECK_FALSE(full->clean);  // same tip: the coinbase-only job stays valid
+    CHECK(f.d.submit_share(f.slot.id, grind(*empty, f.slot.extranonce1, false)).status == share_status::accepted);
+    // Header-only work for the tip the node's template is on is not used.
+    CHECK_FALSE(f.d.on_template(header_tmpl(2, 3)));
+    CHECK(f.d.current_job(f.slot.id)->id == full->id);
+    CHECK(f.d.stats().templates_unchanged == 1);
+    // Nor is header-only work on a lower tip.
+    CHECK(f.d.on_template(header_tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
+}
+
+TEST_CASE("dispatcher: the node's own tip is followed once it disagrees for max_node_lag") {
+    auto o = fixture::options();
+    o.max_node_lag = std::chrono::milliseconds(100);
+    std::vector<std::string> logs;
+    std::mutex log_mu;
+    o.log = [&](std::string_view l) {
+        std::lock_guard lock(log_mu);
+        logs.emplace_back(l);
+    };
+    fixture f(o);
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    CHECK(f.d.on_new_tip(tip_hash(2), 2));  // a block the node will refuse
+    CHECK(f.d.on_template(tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
+    CHECK(f.d.on_template(tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    auto j = f.d.current_job(f.slot.id);
+    CHECK(j->prev_block == tip_hash(1));
+    CHECK(j->clean);  // the jobs the P2P tip made stale are replaced, not revived
+    CHECK(f.d.submit_share(f.slot.id, share_for(*j, 1)).status == share_status::accepted);
+    std::lock_guard lock(log_mu);
+    std::size_t refused = 0, followed = 0;
+    for (const auto& l : logs) {
+        refused += l.find("not used: the best known tip") != std::string::npos;
+        followed += l.find("following the node") != std::string::npos;
+    }
+    CHECK(refused == 1);  // logged once per refused parent, not per template
+    CHECK(followed == 1);
+}
+
+TEST_CASE("dispatcher: after a restart the P2P store's tip outranks the node's old template") {
+    // A fresh dispatcher learns the stored P2P tip before the node's first template.
+    fixture f;
+    CHECK(f.d.on_new_tip(tip_hash(2), 2));
+    CHECK(f.d.on_template(tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
+    CHECK_FALSE(f.d.current_job(f.slot.id));  // no work on the old tip, ever
+    REQUIRE_FALSE(f.d.on_template(header_tmpl(2, 3)));
+    CHECK(f.d.current_job(f.slot.id)->height == 3);
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
+    CHECK(f.d.current_job(f.slot.id)->tmpl->origin == node::template_origin::node);
 }
 
 TEST_CASE("dispatcher: refresh gives a new job id without clean") {

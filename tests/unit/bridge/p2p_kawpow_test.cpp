@@ -594,7 +594,7 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a Ravencoin chain at the node's
     std::filesystem::remove_all(dir);
     test::io_runner io;
     std::vector<std::string> log;
-    int tips = 0;
+    std::vector<std::int32_t> tips;  // heights passed to on_new_tip
     app::p2p_link_options o;
     o.peers = {{"127.0.0.1", node.port()}};
     o.target_outbound = 0;
@@ -607,7 +607,10 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a Ravencoin chain at the node's
     asio::thread_pool pool(1);  // as the daemon does: headers verified off the P2P strand
     o.offload = [&pool](std::function<void()> task) { asio::post(pool, std::move(task)); };
     o.header_only = true;  // Bitcoin only: refused with a log line
-    o.on_new_tip = [&tips] { ++tips; };
+    o.on_new_tip = [&tips](const node::p2p::tip_change& t) {
+        tips.push_back(t.new_height);
+        return false;
+    };
     o.log = [&log](std::string_view l) { log.emplace_back(l); };
     auto has = [&log](const std::string& s) {
         return std::any_of(log.begin(), log.end(), [&](const std::string& l) { return l.find(s) != std::string::npos; });
@@ -623,7 +626,11 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a Ravencoin chain at the node's
     {
         app::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
         link.start();
-        REQUIRE_MESSAGE(io.run_until([&] { return tips >= 1; }, std::chrono::seconds(30)), all());
+        REQUIRE_MESSAGE(io.run_until([&] { return tips.size() >= 2; }, std::chrono::seconds(30)), all());
+        // The anchor is announced as the stored tip first (it ranks the node's templates),
+        // then the peer's headers move the tip.
+        CHECK(tips[0] == 1000);
+        CHECK(tips[1] == 1005);
         CHECK(has("anchored at the node's header " + anchor_hex + " (height 1000)"));
         CHECK(has("new tip " + to_hex_reversed(block_hash_of(first.back())) + " at height 1005"));
         CHECK(has("header-only work is not available"));

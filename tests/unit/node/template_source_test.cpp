@@ -23,6 +23,20 @@ namespace {
 
 bool is_longpoll(const fake_request& r) { return r.params_json.find("\"longpollid\"") != std::string::npos; }
 
+// A getblocktemplate result that passes parse_block_template: block height h on a parent
+// named by h (display hash ending in h's hex digits), regtest's limit bits (signet's on
+// signet), no transactions; longpollid omitted when empty.
+std::string valid_template_json(int h, std::string_view longpollid, bool signet = false) {
+    char prev[65];
+    std::snprintf(prev, sizeof prev, "%064x", h);
+    std::string j = R"({"height":)" + std::to_string(h) + R"(,"previousblockhash":")" + prev + R"(",)" +
+                    (signet ? R"("bits":"1e0377ae","target":"00000377ae000000000000000000000000000000000000000000000000000000",)"
+                            : R"("bits":"207fffff","target":"7fffff0000000000000000000000000000000000000000000000000000000000",)") +
+                    R"("version":536870912,"curtime":1700000000,"coinbasevalue":5000000000,"transactions":[])";
+    if (!longpollid.empty()) j += R"(,"longpollid":")" + std::string(longpollid) + "\"";
+    return j + "}";
+}
+
 // A node at height `height`: plain getblocktemplate answers at once, a longpoll is held
 // until the test releases it.
 struct gbt_node {
@@ -41,14 +55,14 @@ struct gbt_node {
         return answer_result(r, template_json(height));
     }
 
-    static std::string template_json(int h) {
-        return R"({"height":)" + std::to_string(h) + R"(,"longpollid":"lp)" + std::to_string(h) + R"("})";
-    }
+    bool signet = false;
+
+    std::string template_json(int h) const { return valid_template_json(h, "lp" + std::to_string(h), signet); }
 
     // A new block: the held longpolls answer with the next height.
     void mine() {
         const int h = ++height;
-        node.release_held([h](const fake_request& r) { return answer_result(r, template_json(h)); });
+        node.release_held([this, h](const fake_request& r) { return answer_result(r, template_json(h)); });
     }
 
     std::size_t longpolls_seen() const {
@@ -62,6 +76,14 @@ struct delivered {
     int height;
     template_reason why;
 };
+
+// A receiver that uses every template and records its height and reason.
+template_source::template_handler record(std::vector<delivered>& got) {
+    return [&got](std::shared_ptr<const block_template> t, template_reason why) {
+        got.push_back({static_cast<int>(t->height), why});
+        return template_use::used;
+    };
+}
 
 template_source_options fast_source_options() {
     template_source_options o;
@@ -79,7 +101,7 @@ TEST_CASE("template_source: first template then each longpoll answer is delivere
     io_runner io;
     std::vector<delivered> got;
     template_source src(io.executor(), settings_for(g.node), fast_source_options(),
-                        [&](const rpc_value& gbt, template_reason why) { got.push_back({gbt.get()["height"].GetInt(), why}); });
+                        record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1 && g.node.held_count() == 1; }));
     CHECK(got[0].height == 1);
@@ -106,7 +128,7 @@ TEST_CASE("template_source: a new tip seen elsewhere is fetched at once") {
     io_runner io;
     std::vector<delivered> got;
     template_source src(io.executor(), settings_for(g.node), fast_source_options(),
-                        [&](const rpc_value& gbt, template_reason why) { got.push_back({gbt.get()["height"].GetInt(), why}); });
+                        record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1; }));
     g.height = 5;
@@ -123,7 +145,7 @@ TEST_CASE("template_source: templates are refreshed periodically") {
     auto options = fast_source_options();
     options.refresh = std::chrono::milliseconds(50);
     template_source src(io.executor(), settings_for(g.node), options,
-                        [&](const rpc_value& gbt, template_reason why) { got.push_back({gbt.get()["height"].GetInt(), why}); });
+                        record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() >= 3; }));
     CHECK(got[0].why == template_reason::initial);
@@ -137,12 +159,12 @@ TEST_CASE("template_source: a failed fetch is retried after a back-off") {
         if (++calls <= 2)
             return fake_action{sb::test::http_reply(
                 500, sb::test::rpc_error_body(r.id_json, -10, "Bitcoin is downloading blocks..."))};
-        return answer_result(r, R"({"height":7})");
+        return answer_result(r, valid_template_json(7, ""));
     });
     io_runner io;
     std::vector<delivered> got;
     template_source src(io.executor(), settings_for(node), fast_source_options(),
-                        [&](const rpc_value& gbt, template_reason why) { got.push_back({gbt.get()["height"].GetInt(), why}); });
+                        record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1; }));
     CHECK(got[0].height == 7);
@@ -161,7 +183,7 @@ TEST_CASE("template_source: node killed mid-longpoll backs off and re-establishe
     io_runner io;
     std::vector<delivered> got;
     template_source src(io.executor(), settings_for(g->node), fast_source_options(),
-                        [&](const rpc_value& gbt, template_reason why) { got.push_back({gbt.get()["height"].GetInt(), why}); });
+                        record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1 && g->node.held_count() == 1; }));
 
@@ -189,7 +211,7 @@ TEST_CASE("template_source: no template is delivered after stop") {
     auto options = fast_source_options();
     options.refresh = std::chrono::milliseconds(30);
     template_source src(io.executor(), settings_for(g.node), options,
-                        [&](const rpc_value& gbt, template_reason why) { got.push_back({gbt.get()["height"].GetInt(), why}); });
+                        record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1 && g.node.held_count() == 1; }));
     src.stop();
@@ -206,8 +228,62 @@ TEST_CASE("template_source: signet asks for the signet rule") {
     int got = 0;
     auto options = fast_source_options();
     options.net = sb::network::bitcoin_signet;
-    template_source src(io.executor(), settings_for(g.node), options, [&](const rpc_value&, template_reason) { ++got; });
+    g.signet = true;
+    template_source src(io.executor(), settings_for(g.node), options, [&](std::shared_ptr<const block_template>, template_reason) {
+        ++got;
+        return template_use::used;
+    });
     src.start();
     REQUIRE(io.run_until([&] { return got == 1; }));
     CHECK(g.node.requests()[0].params_json.find(R"("rules":["segwit","signet"])") != std::string::npos);
+}
+
+TEST_CASE("template_source: a template the receiver finds behind is fetched again until one is used") {
+    // Bitcoin Core answers from its cached template until its UpdateTip has run: the
+    // first answers still build on the old tip.
+    gbt_node g;
+    io_runner io;
+    std::vector<delivered> got;
+    auto options = fast_source_options();
+    options.behind_retry_initial = std::chrono::milliseconds(10);
+    options.behind_retry_max = std::chrono::milliseconds(40);
+    const int best = 3;  // the receiver knows a tip that height-3 templates build on
+    template_source src(io.executor(), settings_for(g.node), options,
+                        [&](std::shared_ptr<const block_template> t, template_reason why) {
+                            got.push_back({static_cast<int>(t->height), why});
+                            return static_cast<int>(t->height) >= best ? template_use::used : template_use::behind;
+                        });
+    src.start();
+    REQUIRE(io.run_until([&] { return got.size() >= 4; }));
+    CHECK(got[0].why == template_reason::initial);
+    for (std::size_t i = 1; i < got.size(); ++i) CHECK(got[i].why == template_reason::behind);
+    CHECK(src.status().templates_behind == got.size());
+    g.height = 3;  // the node caught up
+    REQUIRE(io.run_until([&] { return !got.empty() && got.back().height == 3; }));
+    const auto n = got.size();
+    // Used: no more fetches (refresh is off; the longpoll is held).
+    io.run_for(std::chrono::milliseconds(150));
+    CHECK(got.size() == n);
+    CHECK(got.back().why == template_reason::behind);
+}
+
+TEST_CASE("template_source: a template that fails the checks is not delivered and is fetched again") {
+    std::atomic<int> calls{0};
+    fake_node node([&](const fake_request& r) {
+        // First a template whose target does not match its bits, then a good one.
+        if (++calls == 1) {
+            std::string bad = valid_template_json(4, "");
+            bad.replace(bad.find("7fffff00"), 8, "7ffffe00");
+            return answer_result(r, bad);
+        }
+        return answer_result(r, valid_template_json(4, ""));
+    });
+    io_runner io;
+    std::vector<delivered> got;
+    template_source src(io.executor(), settings_for(node), fast_source_options(), record(got));
+    src.start();
+    REQUIRE(io.run_until([&] { return got.size() == 1; }));
+    CHECK(got[0].height == 4);
+    CHECK(calls == 2);
+    CHECK(src.status().last_error.find("target") != std::string::npos);
 }

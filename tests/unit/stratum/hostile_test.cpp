@@ -55,7 +55,9 @@ std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uin
         std::snprintf(h, sizeof h, "%064x", prev_tag);
         d["previousblockhash"].SetString(h, d.GetAllocator());
     }
+    // A later template of the same tip carries new fees (an equal one makes no job).
     d["curtime"].SetUint(d["curtime"].GetUint() + bump);
+    d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + bump);
     auto t = node::parse_block_template(d, params(network::bitcoin_regtest));
     REQUIRE_MESSAGE(t, t.error().message());
     return std::make_shared<const node::block_template>(std::move(*t));

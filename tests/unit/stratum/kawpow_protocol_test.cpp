@@ -36,8 +36,10 @@ public:
     void on_job(std::shared_ptr<const job>) override {}
 };
 
-std::shared_ptr<const node::block_template> raven_tmpl(int prev_tag = 0) {
+// fees: added to coinbasevalue (a later template of the same tip; an equal one makes no job).
+std::shared_ptr<const node::block_template> raven_tmpl(int prev_tag = 0, std::int64_t fees = 0) {
     rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + fees);
     if (prev_tag != 0) {
         std::string h(64, '0');
         h[63] = static_cast<char>('0' + prev_tag);
@@ -237,8 +239,8 @@ TEST_CASE("kawpow stratum: T-Rex gets set_target only when the target changes an
     auto lines = h.send(R"({"id":2,"method":"mining.authorize","params":["RWorker","x"]})");
     REQUIRE(lines.size() == 3);
     const auto first = read_notify(lines[2]);
-    // A fresh template on the same tip: a new job, same target, so no second set_target.
-    REQUIRE_FALSE(h.disp->on_template(raven_tmpl()));
+    // A fresh template on the same tip (new fees): a new job, same target, so no second set_target.
+    REQUIRE_FALSE(h.disp->on_template(raven_tmpl(0, 1000)));
     auto j = h.disp->current_job(1);
     REQUIRE(j);
     kawpow_session_protocol::output out;

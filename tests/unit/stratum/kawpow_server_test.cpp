@@ -39,8 +39,10 @@ using client = test::stratum_client;
 
 namespace {
 
-std::shared_ptr<const node::block_template> raven_tmpl() {
+// fees: added to coinbasevalue (a later template of the same tip; an equal one makes no job).
+std::shared_ptr<const node::block_template> raven_tmpl(std::int64_t fees = 0) {
     rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + fees);
     auto t = node::parse_block_template(d, params(network::ravencoin_regtest));
     REQUIRE_MESSAGE(t, t.error().message());
     return std::make_shared<const node::block_template>(std::move(*t));
@@ -201,7 +203,7 @@ TEST_CASE("kawpow server: T-Rex gets a fresh job on a new template with the targ
     client trex(f.port);
     const auto [prefix, first] = handshake(trex, "T-Rex/0.26.8");
     (void)prefix;
-    REQUIRE_FALSE(f.disp->on_template(raven_tmpl()));  // same tip: a new job, not clean
+    REQUIRE_FALSE(f.disp->on_template(raven_tmpl(1000)));  // same tip, new fees: a new job, not clean
     auto n = parse(next(trex));
     CHECK(std::string(n["method"].GetString()) == "mining.notify");
     CHECK(std::string(n["params"][0].GetString()) != first.id);

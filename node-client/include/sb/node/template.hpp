@@ -124,8 +124,16 @@ struct template_tx {
     std::vector<std::uint32_t> depends;  // 1-based indices of earlier entries it spends
 };
 
+// Where a template came from.
+enum class template_origin : std::uint8_t {
+    node,         // the node's getblocktemplate
+    p2p_headers,  // built from P2P-validated headers alone (p2p/header_template.hpp):
+                  // coinbase only, no transactions
+};
+
 struct block_template {
     coin_type coin = coin_type::bitcoin;
+    template_origin origin = template_origin::node;
     std::uint32_t height = 0;          // height of the block to build, ≥ 1
     hash256 prev_block{};              // internal order
     std::int32_t version = 0;          // nVersion as the header carries it
@@ -148,6 +156,12 @@ struct block_template {
     // True when some template transaction carries witness data.
     bool any_witness() const noexcept;
 };
+
+// True when a and b make the same block apart from the header time: origin, coin, height,
+// parent, version, bits, coinbase value, the rules that shape the coinbase (segwit_active,
+// witness commitment, signet challenge) and the transactions (txids and wtxids, in order).
+// curtime, mintime and longpollid are not compared: the job's ntime moves on its own.
+bool same_work(const block_template& a, const block_template& b) noexcept;
 
 // Checks a getblocktemplate result object against chain and returns its fields.
 //

@@ -1,7 +1,9 @@
 // Keeps block templates flowing from one node over RPC: a template at start, a longpoll
 // held open on its own connection (re-issued with each new longpollid), a fetch at once
-// when another path (P2P, ZMQ) reports a new tip, and a periodic refresh. Failures back
-// off and retry; the dashboard reads status().
+// when another path (P2P) reports a new tip, and a periodic refresh. Templates are parsed
+// and checked here (template.hpp) and handed on typed. A template the receiver finds
+// behind the best tip it knows is fetched again after a short back-off until the node
+// catches up. Failures back off and retry; the dashboard reads status().
 #pragma once
 
 #include <chrono>
@@ -18,6 +20,7 @@
 #include "sb/node/limits.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/rpc_reply.hpp"
+#include "sb/node/template.hpp"
 
 namespace sb::node {
 
@@ -27,6 +30,13 @@ enum class template_reason {
     longpoll,  // the node answered the open longpoll (new tip, or mempool changes)
     new_tip,   // notify_new_tip(): another path saw a new block
     refresh,   // the periodic refresh, or a retry after a failed fetch
+    behind,    // again: the last template built on a tip older than the best known one
+};
+
+// What the receiver did with a template.
+enum class template_use {
+    used,    // it builds on the best tip the receiver knows (used, or equal to its work)
+    behind,  // it builds on an older tip: fetch again (behind_retry_initial, doubling)
 };
 std::string_view to_string(template_reason r) noexcept;
 
@@ -39,12 +49,18 @@ struct template_source_options {
     // Back-off between failed fetches and failed longpolls.
     std::chrono::milliseconds retry_initial = backoff_initial;
     std::chrono::milliseconds retry_max = backoff_max;
+    // Fetches after a template the receiver found behind: the first after
+    // behind_retry_initial, doubling up to behind_retry_max, until one is used (Bitcoin
+    // Core answers from its cached template until its UpdateTip has run: milliseconds).
+    std::chrono::milliseconds behind_retry_initial{50};
+    std::chrono::milliseconds behind_retry_max{1'000};
     client_options client;  // for both connections
 };
 
 struct template_source_status {
     std::optional<std::chrono::system_clock::time_point> last_template_at;
     std::uint64_t templates = 0;  // delivered so far
+    std::uint64_t templates_behind = 0;  // of those, found behind by the receiver
     std::string last_error;       // the last failed fetch or longpoll, empty until one fails
     bool longpoll_active = false; // a longpoll request is outstanding (sent, or waiting
                                   // for its connection)
@@ -55,9 +71,12 @@ struct template_source_status {
 
 class template_source {
 public:
-    // The raw getblocktemplate result (a JSON object) and why it was fetched. Called on
-    // the strand, never after stop().
-    using template_handler = std::function<void(const rpc_value& gbt, template_reason why)>;
+    // A checked template (parse_block_template for options.net) and why it was fetched;
+    // returns what the receiver did with it. Called on the strand, never after stop(). A
+    // template that fails the checks is not delivered: it counts as a failed fetch
+    // (last_error names the field) and is retried with back-off.
+    using template_handler =
+        std::function<template_use(std::shared_ptr<const block_template> t, template_reason why)>;
 
     // strand: as for rpc_client; both RPC connections and all timers run on it.
     template_source(boost::asio::any_io_executor strand, rpc_settings rpc, template_source_options options,
