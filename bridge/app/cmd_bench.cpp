@@ -13,8 +13,8 @@
 #include "sb/core/bytes.hpp"
 #include "sb/core/sha256.hpp"
 #include "sb/gpu/device.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 
 namespace sb::app {
 namespace {
@@ -102,8 +102,8 @@ int bench_sha256d_cpu(double seconds) {
 // `solobridge bench kawpow-verify`: epoch-context build time (light cache + L1 cache) for
 // epoch 0 and a mid-2026 mainnet epoch, then light verifications per second on one core.
 int bench_kawpow_verify(double seconds) {
-    namespace ethash = sb::gpu::ethash;
-    namespace kawpow = sb::gpu::kawpow;
+    namespace ethash = sb::pow::ethash;
+    namespace kawpow = sb::pow::kawpow;
     using clock = std::chrono::steady_clock;
     constexpr int mainnet_epoch = 590;  // height ~4.43 M (gpu.md §2.6)
     std::printf("# one thread; light verification = final hash from the mix, then the mix recomputed\n");

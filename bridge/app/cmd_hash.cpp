@@ -7,8 +7,8 @@
 #include "commands.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/sha256.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 
 namespace sb::app {
 namespace {
@@ -55,9 +55,9 @@ int hash_kawpow(args a) {
     const auto [hend, hec] = std::from_chars(height_s.data(), height_s.data() + height_s.size(), height);
     if (hec != std::errc{} || hend != height_s.data() + height_s.size() || height_s.empty())
         return kawpow_usage_error("--height must be a decimal block height, got '" + std::string(height_s) + "'");
-    if (sb::gpu::ethash::epoch_number(height) > sb::gpu::ethash::max_epoch)
+    if (sb::pow::ethash::epoch_number(height) > sb::pow::ethash::max_epoch)
         return kawpow_usage_error("--height beyond the last ethash epoch (" +
-                                  std::to_string(sb::gpu::ethash::max_epoch) + ")");
+                                  std::to_string(sb::pow::ethash::max_epoch) + ")");
 
     header_s = strip_0x(header_s);
     const auto header = from_hex_fixed<32>(header_s);
@@ -71,8 +71,8 @@ int hash_kawpow(args a) {
     std::uint64_t nonce = 0;
     for (const std::uint8_t b : *nonce_bytes) nonce = (nonce << 8) | b;
 
-    const auto ctx = sb::gpu::ethash::global_epoch_cache().get(sb::gpu::ethash::epoch_number(height));
-    const auto r = sb::gpu::kawpow::hash(*ctx, height, *header, nonce);
+    const auto ctx = sb::pow::ethash::global_epoch_cache().get(sb::pow::ethash::epoch_number(height));
+    const auto r = sb::pow::kawpow::hash(*ctx, height, *header, nonce);
     std::printf("mix_hash %s\nfinal_hash %s\n", to_hex(r.mix_hash).c_str(), to_hex(r.final_hash).c_str());
     return exit_ok;
 }

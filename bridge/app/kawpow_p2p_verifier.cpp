@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 
 namespace sb::app {
 
@@ -14,13 +14,13 @@ node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::stri
                                   hash256& final_hash) -> std::error_code {
         const hash256 header_hash = h.header_hash();
         if (check == p2p::kawpow_check::hash_only) {
-            final_hash = gpu::kawpow::final_hash_from_mix(header_hash, h.mix_hash, h.nonce64);
+            final_hash = pow::kawpow::final_hash_from_mix(header_hash, h.mix_hash, h.nonce64);
             return {};
         }
-        const int epoch = gpu::ethash::epoch_number(h.height);
-        if (epoch > gpu::ethash::max_epoch) return make_error_code(p2p::p2p_errc::header_high_hash);
-        auto& cache = gpu::ethash::global_epoch_cache();
-        gpu::ethash::context_ptr ctx = cache.find(epoch);
+        const int epoch = pow::ethash::epoch_number(h.height);
+        if (epoch > pow::ethash::max_epoch) return make_error_code(p2p::p2p_errc::header_high_hash);
+        auto& cache = pow::ethash::global_epoch_cache();
+        pow::ethash::context_ptr ctx = cache.find(epoch);
         if (!ctx) {
             if (log)
                 log("p2p: building KAWPOW epoch " + std::to_string(epoch) +
@@ -33,7 +33,7 @@ node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::stri
                 return make_error_code(p2p::p2p_errc::header_unsupported_pow);
             }
         }
-        const auto r = gpu::kawpow::hash(*ctx, h.height, header_hash, h.nonce64);
+        const auto r = pow::kawpow::hash(*ctx, h.height, header_hash, h.nonce64);
         if (r.mix_hash != h.mix_hash) return make_error_code(p2p::p2p_errc::header_invalid_mix);
         final_hash = r.final_hash;
         return {};

@@ -1,7 +1,7 @@
 // The KAWPOW proof-of-work check the P2P header chain needs on Ravencoin (node-client
 // gets it injected: it does not link sb::gpu). Light verification with sb::gpu's CPU
 // reference and the process-wide epoch context cache the dispatcher fills
-// (gpu::ethash::global_epoch_cache(), capacity 2: current and next epoch).
+// (pow::ethash::global_epoch_cache(), capacity 2: current and next epoch).
 //
 // Cost on the calling thread: kawpow_check::hash_only is two keccak-f800 rounds
 // (microseconds); kawpow_check::full is one light evaluation (~10 ms at epoch 590 on the
@@ -20,7 +20,7 @@
 
 namespace sb::app {
 
-// Full check: the header's epoch must be within gpu::ethash::max_epoch (else
+// Full check: the header's epoch must be within pow::ethash::max_epoch (else
 // header_high_hash), the mix recomputed from the light cache must equal the header's
 // (else header_invalid_mix). log (may be empty) hears about epoch builds.
 node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::string_view)> log);

@@ -17,8 +17,8 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 
 namespace sb::bridge {
 
@@ -246,7 +246,7 @@ public:
             if (kawpow_) {
                 // Contexts built off every I/O thread before the first share needs them;
                 // the next epoch too, so the change of epoch costs no verification time.
-                const int epoch = gpu::ethash::epoch_number(tmpl_->height);
+                const int epoch = pow::ethash::epoch_number(tmpl_->height);
                 prefetch_epoch(epoch + 1);
                 prefetch_epoch(epoch);
             }
@@ -372,7 +372,7 @@ public:
         const job& j = *entry->j;
 
         // Outside the lock: the light evaluation takes milliseconds, an epoch build seconds.
-        const hash256 final_be = gpu::kawpow::final_hash_from_mix(s.header_hash, s.mix_hash, s.nonce);
+        const hash256 final_be = pow::kawpow::final_hash_from_mix(s.header_hash, s.mix_hash, s.nonce);
         const uint256 value = uint256::from_be_bytes(final_be.data());
         const uint256 share_target = target_from_difficulty(s.difficulty);
         r.hash = value.to_hash();
@@ -380,8 +380,8 @@ public:
         const bool below_block = value <= j.target;
         bool bad_mix = false;
         if (below_block || value <= share_target) {
-            auto ctx = gpu::ethash::global_epoch_cache().get(j.kawpow->epoch);
-            bad_mix = gpu::kawpow::hash(*ctx, j.height, s.header_hash, s.nonce).mix_hash != s.mix_hash;
+            auto ctx = pow::ethash::global_epoch_cache().get(j.kawpow->epoch);
+            bad_mix = pow::kawpow::hash(*ctx, j.height, s.header_hash, s.nonce).mix_hash != s.mix_hash;
         }
         std::optional<found_block> block;
         if (below_block && !bad_mix) {
@@ -458,8 +458,8 @@ private:
     // Starts the build of a KAWPOW epoch context on a thread of its own unless it is built
     // or being built; the build logs its progress by quarters (seconds on mainnet).
     void prefetch_epoch(int epoch) {
-        auto& cache = gpu::ethash::global_epoch_cache();
-        if (epoch > gpu::ethash::max_epoch || cache.find(epoch)) return;
+        auto& cache = pow::ethash::global_epoch_cache();
+        if (epoch > pow::ethash::max_epoch || cache.find(epoch)) return;
         auto quarter = std::make_shared<int>(-1);  // touched by the one build thread only
         (void)cache.get_async(epoch, [log = options_.log, epoch, quarter](std::string_view stage, double fraction) {
             const int q = static_cast<int>(fraction * 4);

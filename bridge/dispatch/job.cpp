@@ -6,7 +6,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/merkle.hpp"
 #include "sb/core/pow.hpp"
-#include "sb/gpu/ethash.hpp"
+#include "sb/pow/ethash.hpp"
 
 namespace sb::bridge {
 namespace {
@@ -191,8 +191,8 @@ void set_kawpow_work(job& j) {
     kawpow_work k;
     k.input = h.serialize_input();
     k.header_hash = ravencoin::kawpow_header_hash(k.input);
-    k.epoch = gpu::ethash::epoch_number(j.height);
-    k.seed_hash = gpu::ethash::epoch_seed(k.epoch);
+    k.epoch = pow::ethash::epoch_number(j.height);
+    k.seed_hash = pow::ethash::epoch_seed(k.epoch);
     j.kawpow = k;
 }
 

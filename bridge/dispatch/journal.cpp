@@ -18,7 +18,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/ravencoin.hpp"
 #include "sb/core/uint256.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/kawpow.hpp"
 
 namespace sb::bridge {
 
@@ -183,7 +183,7 @@ bool header_hash_is(byte_span block, const hash256& hash) {
     if (block.size() > block_header_size && sha256d(block.first(block_header_size)) == hash) return true;
     if (block.size() <= ravencoin::kawpow_header_size) return false;
     const auto h = ravencoin::parse_kawpow_header(block.first<ravencoin::kawpow_header_size>());
-    const hash256 final_be = gpu::kawpow::final_hash_from_mix(h.header_hash(), h.mix_hash, h.nonce64);
+    const hash256 final_be = pow::kawpow::final_hash_from_mix(h.header_hash(), h.mix_hash, h.nonce64);
     return uint256::from_be_bytes(final_be.data()).to_hash() == hash;
 }
 

@@ -1,11 +1,13 @@
 # Writes OUT, a C++ source that defines `const char* const sb::gpu::detail::SYMBOL`: the text
 # of the kernel file INPUT with every #include "..." replaced, in place and recursively, by
-# the included file (looked up next to the including file, then in INCLUDE_DIR; each file
+# the included file (looked up next to the including file, then in each directory of
+# INCLUDE_DIR, a list separated by "|"; each file
 # inlined once, later includes of it dropped as its include guard would). The binary then
 # compiles the kernel at run time from one string and needs no source files.
 #   cmake -DOUT=... -DSYMBOL=... -DINPUT=kernel.cl -DINCLUDE_DIR=... -P embed_kernel.cmake
 cmake_minimum_required(VERSION 3.25)
 set(SB_EMBEDDED "")
+string(REPLACE "|" ";" SB_INCLUDE_DIRS "${INCLUDE_DIR}")
 
 function(sb_expand file out_var)
   file(READ "${file}" body)
@@ -14,11 +16,17 @@ function(sb_expand file out_var)
   list(REMOVE_DUPLICATES includes)
   foreach(line IN LISTS includes)
     string(REGEX REPLACE "#include \"([^\"]*)\"" "\\1" name "${line}")
+    set(path "")
     if(EXISTS "${dir}/${name}")
       set(path "${dir}/${name}")
-    elseif(EXISTS "${INCLUDE_DIR}/${name}")
-      set(path "${INCLUDE_DIR}/${name}")
     else()
+      foreach(inc IN LISTS SB_INCLUDE_DIRS)
+        if(NOT path AND EXISTS "${inc}/${name}")
+          set(path "${inc}/${name}")
+        endif()
+      endforeach()
+    endif()
+    if(NOT path)
       message(FATAL_ERROR "embed_kernel: ${file}: cannot find ${name}")
     endif()
     get_filename_component(path "${path}" REALPATH)

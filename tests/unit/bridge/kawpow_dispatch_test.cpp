@@ -26,8 +26,8 @@
 #include "sb/core/pow.hpp"
 #include "sb/core/ravencoin.hpp"
 #include "sb/core/uint256.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 #include "sb/node/template.hpp"
 #include "vectors.hpp"
 
@@ -100,20 +100,20 @@ struct fixture {
     static std::uint16_t load_be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
 };
 
-const gpu::ethash::epoch_context& epoch0() {
-    static const auto ctx = gpu::ethash::global_epoch_cache().get(0);
+const pow::ethash::epoch_context& epoch0() {
+    static const auto ctx = pow::ethash::global_epoch_cache().get(0);
     return *ctx;
 }
 
 struct mined {
     std::uint64_t nonce = 0;
-    gpu::kawpow::hash_result hash;
+    pow::kawpow::hash_result hash;
 };
 
 // The first nonce from `first` whose final hash is (or is not) a block for j.
 mined grind(const bridge::job& j, std::uint64_t first, bool want_block) {
     for (std::uint64_t n = first; n < first + 200; ++n) {
-        const auto h = gpu::kawpow::hash(epoch0(), j.height, j.kawpow->header_hash, n);
+        const auto h = pow::kawpow::hash(epoch0(), j.height, j.kawpow->header_hash, n);
         const bool block = uint256::from_be_bytes(h.final_hash.data()) <= j.target;
         if (block == want_block) return {n, h};
     }
@@ -258,8 +258,8 @@ TEST_CASE("kawpow share: a verified block share is accepted and its block handed
         std::span<const std::uint8_t, ravencoin::kawpow_header_size>(b.block.data(), ravencoin::kawpow_header_size));
     CHECK(h.nonce64 == m.nonce);
     CHECK(h.mix_hash == m.hash.mix_hash);
-    CHECK(gpu::kawpow::verify(epoch0(), h.height, h.header_hash(), h.mix_hash, h.nonce64,
-                              uint256::max().to_hash()) == gpu::kawpow::verify_status::ok);
+    CHECK(pow::kawpow::verify(epoch0(), h.height, h.header_hash(), h.mix_hash, h.nonce64,
+                              uint256::max().to_hash()) == pow::kawpow::verify_status::ok);
     const auto st = f.d.stats();
     CHECK(st.consumers.at(0).accepted == 1);
     CHECK(st.consumers.at(0).blocks == 1);
@@ -369,7 +369,7 @@ TEST_CASE("kawpow dispatch: a template of a new epoch builds its context off the
     auto j = f.d.current_job(f.slot.id);
     REQUIRE(j);
     CHECK(j->kawpow->epoch == 1);
-    CHECK(j->kawpow->seed_hash == gpu::ethash::epoch_seed(1));
+    CHECK(j->kawpow->seed_hash == pow::ethash::epoch_seed(1));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     auto logged = [&](const std::string& what) {
         std::lock_guard lock(f.mu);
@@ -386,7 +386,7 @@ TEST_CASE("kawpow dispatch: a template of a new epoch builds its context off the
         for (const auto& [line, thread] : f.log_threads)
             if (line.rfind("KAWPOW epoch 1", 0) == 0) CHECK(thread != std::this_thread::get_id());
     }
-    while (!gpu::ethash::global_epoch_cache().find(1) && std::chrono::steady_clock::now() < deadline)
+    while (!pow::ethash::global_epoch_cache().find(1) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    CHECK(gpu::ethash::global_epoch_cache().find(1));
+    CHECK(pow::ethash::global_epoch_cache().find(1));
 }

@@ -36,8 +36,8 @@
 #include "fake_node.hpp"  // io_runner
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 #include "sb/node/p2p/anchor.hpp"
 #include "sb/node/p2p/header_chain.hpp"
 #include "sb/node/p2p/message.hpp"
@@ -77,14 +77,14 @@ hash256 boundary_of(std::uint32_t bits) {
     return b;
 }
 
-const gpu::ethash::epoch_context& epoch0() {
-    static const gpu::ethash::context_ptr ctx = gpu::ethash::global_epoch_cache().get(0);
+const pow::ethash::epoch_context& epoch0() {
+    static const pow::ethash::context_ptr ctx = pow::ethash::global_epoch_cache().get(0);
     return *ctx;
 }
 
 hash256 block_hash_of(const wire_header& w) {
     const auto k = w.to_kawpow();
-    hash256 f = gpu::kawpow::final_hash_from_mix(k.header_hash(), k.mix_hash, k.nonce64);
+    hash256 f = pow::kawpow::final_hash_from_mix(k.header_hash(), k.mix_hash, k.nonce64);
     std::reverse(f.begin(), f.end());
     return f;
 }
@@ -98,7 +98,7 @@ wire_header mine(const hash256& prev, std::uint32_t height, std::uint32_t time, 
     h.time = time;
     h.bits = bits;
     h.height = height;
-    auto r = gpu::kawpow::search(epoch0(), height, h.header_hash(), boundary_of(bits), 0, 100000);
+    auto r = pow::kawpow::search(epoch0(), height, h.header_hash(), boundary_of(bits), 0, 100000);
     REQUIRE(r);
     h.nonce64 = r->nonce;
     h.mix_hash = r->hash.mix_hash;
@@ -279,7 +279,7 @@ TEST_CASE("p2p kawpow: a forged mix a wrong nHeight a pre-KAWPOW header and a mi
         forged.tail.mix_hash = good.tail.mix_hash;
         forged.tail.mix_hash[0] ^= std::uint8_t(k);
         const auto kh = forged.to_kawpow();
-        found = gpu::kawpow::meets_boundary(gpu::kawpow::final_hash_from_mix(kh.header_hash(), kh.mix_hash, kh.nonce64),
+        found = pow::kawpow::meets_boundary(pow::kawpow::final_hash_from_mix(kh.header_hash(), kh.mix_hash, kh.nonce64),
                                             boundary);
     }
     REQUIRE(found);
@@ -294,8 +294,8 @@ TEST_CASE("p2p kawpow: a forged mix a wrong nHeight a pre-KAWPOW header and a mi
         high.tail.mix_hash = good.tail.mix_hash;
         high.tail.mix_hash[1] ^= std::uint8_t(k);
         const auto kh = high.to_kawpow();
-        found = !gpu::kawpow::meets_boundary(
-            gpu::kawpow::final_hash_from_mix(kh.header_hash(), kh.mix_hash, kh.nonce64), boundary);
+        found = !pow::kawpow::meets_boundary(
+            pow::kawpow::final_hash_from_mix(kh.header_hash(), kh.mix_hash, kh.nonce64), boundary);
     }
     REQUIRE(found);
     r = chain->add(high, now);

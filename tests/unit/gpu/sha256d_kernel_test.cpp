@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu_test_support.hpp"
+#include "vector_words.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/sha256.hpp"
@@ -20,6 +20,8 @@
 #include "vectors.hpp"
 
 using namespace sb::test::gpu;
+using sb::test::hash_hex;
+using sb::test::word_hex;
 namespace gpu = sb::gpu;
 
 namespace {

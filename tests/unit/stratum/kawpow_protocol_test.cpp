@@ -18,8 +18,8 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 #include "sb/node/template.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/kawpow_protocol.hpp"
@@ -122,8 +122,8 @@ struct harness {
     }
 };
 
-const gpu::ethash::epoch_context& epoch0() {
-    static const auto ctx = gpu::ethash::global_epoch_cache().get(0);
+const pow::ethash::epoch_context& epoch0() {
+    static const auto ctx = pow::ethash::global_epoch_cache().get(0);
     return *ctx;
 }
 
@@ -150,12 +150,12 @@ notified_job read_notify(const std::string& line) {
 
 // A nonce with the session's prefix whose final hash meets `target` (and is or is not a
 // block, as asked), with its mix.
-std::pair<std::uint64_t, gpu::kawpow::hash_result> mine(const notified_job& n, std::uint16_t prefix,
+std::pair<std::uint64_t, pow::kawpow::hash_result> mine(const notified_job& n, std::uint16_t prefix,
                                                        bool want_block) {
     const auto block_target = compact_to_target(0x207fffff).target;
     for (std::uint64_t i = 0; i < 300; ++i) {
         const std::uint64_t nonce = (std::uint64_t{prefix} << 48) | i;
-        const auto h = gpu::kawpow::hash(epoch0(), n.height, n.header_hash, nonce);
+        const auto h = pow::kawpow::hash(epoch0(), n.height, n.header_hash, nonce);
         const uint256 v = uint256::from_be_bytes(h.final_hash.data());
         if (v <= n.target && (v <= block_target) == want_block) return {nonce, h};
     }

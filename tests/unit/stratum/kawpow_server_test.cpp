@@ -22,8 +22,8 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kawpow.hpp"
 #include "sb/node/template.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
@@ -150,11 +150,11 @@ std::string hex16(std::uint64_t v) {
 }
 
 // A nonce with the prefix whose final hash meets the job's share target.
-std::pair<std::uint64_t, gpu::kawpow::hash_result> mine(const job_seen& j, std::uint16_t prefix) {
-    const auto ctx = gpu::ethash::global_epoch_cache().get(0);
+std::pair<std::uint64_t, pow::kawpow::hash_result> mine(const job_seen& j, std::uint16_t prefix) {
+    const auto ctx = pow::ethash::global_epoch_cache().get(0);
     for (std::uint64_t i = 0; i < 300; ++i) {
         const std::uint64_t nonce = (std::uint64_t{prefix} << 48) | i;
-        const auto h = gpu::kawpow::hash(*ctx, j.height, j.header_hash, nonce);
+        const auto h = pow::kawpow::hash(*ctx, j.height, j.header_hash, nonce);
         if (uint256::from_be_bytes(h.final_hash.data()) <= j.target) return {nonce, h};
     }
     FAIL("no nonce");

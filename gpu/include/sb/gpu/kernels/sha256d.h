@@ -20,7 +20,7 @@
 #ifndef SB_GPU_KERNELS_SHA256D_H
 #define SB_GPU_KERNELS_SHA256D_H
 
-#include "portable.h"
+#include "sb/pow/kernels/portable.h"
 
 /* Address space of the job the search functions read (OpenCL kernels: __constant, so the
  * per-job words come from the constant cache; empty on the host and in CUDA). */

@@ -16,10 +16,10 @@
 #include <string_view>
 
 #include "sb/core/sha256.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kernels/progpow.h"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kernels/progpow.h"
 
-namespace sb::gpu::kawpow {
+namespace sb::pow::kawpow {
 
 inline constexpr std::uint64_t period_length = SB_PROGPOW_PERIOD;
 
@@ -69,4 +69,4 @@ struct search_result {
 std::optional<search_result> search(const ethash::epoch_context& ctx, std::uint64_t height, const hash256& header_hash,
                                     const hash256& boundary, std::uint64_t start_nonce, std::uint64_t count) noexcept;
 
-}  // namespace sb::gpu::kawpow
+}  // namespace sb::pow::kawpow

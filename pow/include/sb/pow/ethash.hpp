@@ -24,7 +24,7 @@
 
 #include "sb/core/sha256.hpp"
 
-namespace sb::gpu::ethash {
+namespace sb::pow::ethash {
 
 inline constexpr std::uint64_t epoch_length = 7500;         // KAWPOW; ethash proper: 30000
 inline constexpr std::uint32_t dataset_parents = 512;       // KAWPOW; ethash proper: 256
@@ -131,4 +131,4 @@ private:
 // The process-wide cache (capacity 2) the bridge and the CLI use.
 epoch_context_cache& global_epoch_cache();
 
-}  // namespace sb::gpu::ethash
+}  // namespace sb::pow::ethash

@@ -6,15 +6,15 @@
 #include <algorithm>
 #include <string>
 
-#include "gpu_test_support.hpp"
+#include "pow_test_support.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/ravencoin.hpp"
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/kawpow.hpp"
 #include "vectors.hpp"
 
-using namespace sb::test::gpu;
-namespace ethash = sb::gpu::ethash;
-namespace kawpow = sb::gpu::kawpow;
+using namespace sb::test::pow;
+namespace ethash = sb::pow::ethash;
+namespace kawpow = sb::pow::kawpow;
 
 namespace {
 

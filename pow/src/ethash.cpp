@@ -1,5 +1,5 @@
 // Ethash sizes, seeds, light cache, dataset items and epoch contexts (KAWPOW parameters).
-#include "sb/gpu/ethash.hpp"
+#include "sb/pow/ethash.hpp"
 
 #include <cassert>
 #include <chrono>
@@ -9,10 +9,10 @@
 #include <utility>
 
 #include "sb/core/bytes.hpp"
-#include "sb/gpu/kernels/ethash.h"
-#include "sb/gpu/kernels/keccak.h"
+#include "sb/pow/kernels/ethash.h"
+#include "sb/pow/kernels/keccak.h"
 
-namespace sb::gpu::ethash {
+namespace sb::pow::ethash {
 namespace {
 
 bool is_prime(std::uint64_t n) noexcept {
@@ -223,4 +223,4 @@ epoch_context_cache& global_epoch_cache() {
     return cache;
 }
 
-}  // namespace sb::gpu::ethash
+}  // namespace sb::pow::ethash

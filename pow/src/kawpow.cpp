@@ -1,14 +1,14 @@
 // KAWPOW light evaluation on the CPU, from the portable kernels (gpu.md §2.2 steps 1-8).
-#include "sb/gpu/kawpow.hpp"
+#include "sb/pow/kawpow.hpp"
 
 #include <array>
 #include <cassert>
 #include <cstring>
 
 #include "sb/core/bytes.hpp"
-#include "sb/gpu/kernels/ethash.h"
+#include "sb/pow/kernels/ethash.h"
 
-namespace sb::gpu::kawpow {
+namespace sb::pow::kawpow {
 namespace {
 
 using lane_mix = std::array<sb_u32, SB_PROGPOW_REGS>;
@@ -117,4 +117,4 @@ std::optional<search_result> search(const ethash::epoch_context& ctx, std::uint6
     return std::nullopt;
 }
 
-}  // namespace sb::gpu::kawpow
+}  // namespace sb::pow::kawpow

@@ -7,15 +7,15 @@
 #include <thread>
 #include <vector>
 
-#include "gpu_test_support.hpp"
+#include "pow_test_support.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/hex.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kernels/ethash.h"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kernels/ethash.h"
 #include "vectors.hpp"
 
-using namespace sb::test::gpu;
-namespace ethash = sb::gpu::ethash;
+using namespace sb::test::pow;
+namespace ethash = sb::pow::ethash;
 
 namespace {
 

@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "gpu_test_support.hpp"
+#include "pow_test_support.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/hex.hpp"
-#include "sb/gpu/ethash.hpp"
-#include "sb/gpu/kernels/keccak.h"
-#include "sb/gpu/kernels/progpow.h"
+#include "sb/pow/ethash.hpp"
+#include "sb/pow/kernels/keccak.h"
+#include "sb/pow/kernels/progpow.h"
 #include "vectors.hpp"
 
-using namespace sb::test::gpu;
+using namespace sb::test::pow;
 
 namespace {
 const rapidjson::Value& kawpow(const char* member) {
@@ -37,7 +37,7 @@ TEST_CASE("keccak: f800 from the zero state matches XKCP after one and two permu
 }
 
 TEST_CASE("keccak: keccak256 of the empty string is the original-padding digest") {
-    CHECK(sb::to_hex(sb::gpu::ethash::keccak256({})) == kawpow("keccak256_empty").GetString());
+    CHECK(sb::to_hex(sb::pow::ethash::keccak256({})) == kawpow("keccak256_empty").GetString());
 }
 
 TEST_CASE("keccak: sponge splits at the rate boundary like the fixed-length kernels") {
@@ -50,11 +50,11 @@ TEST_CASE("keccak: sponge splits at the rate boundary like the fixed-length kern
     sb_keccak256_32(lanes, lanes);
     sb::hash256 fixed;
     for (int i = 0; i < 4; ++i) sb::store_le64(fixed.data() + 8 * i, lanes[i]);
-    CHECK(sb::gpu::ethash::keccak256(in) == fixed);
+    CHECK(sb::pow::ethash::keccak256(in) == fixed);
     std::vector<std::uint8_t> big(137, 0x5a);
-    const auto a = sb::gpu::ethash::keccak256(std::span(big).first(135));
-    const auto b = sb::gpu::ethash::keccak256(std::span(big).first(136));
-    const auto c = sb::gpu::ethash::keccak256(big);
+    const auto a = sb::pow::ethash::keccak256(std::span(big).first(135));
+    const auto b = sb::pow::ethash::keccak256(std::span(big).first(136));
+    const auto c = sb::pow::ethash::keccak256(big);
     CHECK(a != b);
     CHECK(b != c);
 }
