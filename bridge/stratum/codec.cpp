@@ -124,6 +124,19 @@ const std::error_category& codec_category() noexcept {
     return c;
 }
 
+first_bytes classify_first_bytes(std::string_view head) noexcept {
+    if (head.empty()) return first_bytes::undecided;
+    if (static_cast<unsigned char>(head[0]) != tls_record_handshake) return first_bytes::other;
+    if (head.size() < 2) return first_bytes::undecided;
+    if (static_cast<unsigned char>(head[1]) != 0x03) return first_bytes::other;
+    if (head.size() < 3) return first_bytes::undecided;
+    return (static_cast<unsigned char>(head[2]) & 0xf0) == 0 ? first_bytes::tls_handshake : first_bytes::other;
+}
+
+bool starts_plain_stratum(unsigned char first) noexcept {
+    return first == '{' || first == '\n' || first == '\r' || first == ' ' || first == '\t';
+}
+
 std::error_code line_reader::feed(std::string_view data) {
     if (failed_) return codec_errc::line_too_long;
     // Compact before growing so a long-lived connection never accumulates consumed bytes.

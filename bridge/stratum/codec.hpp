@@ -73,6 +73,20 @@ private:
     bool failed_ = false;
 };
 
+// What the first bytes of a connection are. A TLS client opens with a handshake record:
+// content type 0x16, then the record version 0x03 0x0X (RFC 8446 §5.1: 0x0301 or 0x0303
+// in a ClientHello; SSL 3.0 wrote 0x0300). A Stratum line starts with '{' (or a blank
+// line); 0x16 never starts one.
+enum class first_bytes : std::uint8_t {
+    undecided,      // a prefix of a TLS record header: wait for more bytes
+    tls_handshake,  // 0x16 0x03 0x0X
+    other,          // anything else: Stratum, or garbage for the line parser to judge
+};
+inline constexpr unsigned char tls_record_handshake = 0x16;
+first_bytes classify_first_bytes(std::string_view head) noexcept;
+// True for a byte that starts plain Stratum: '{' or the whitespace of a blank line.
+bool starts_plain_stratum(unsigned char first) noexcept;
+
 // A JSON-RPC id as the client wrote it, echoed verbatim in the reply.
 struct json_id {
     enum class kind : std::uint8_t { null, integer, string };

@@ -56,24 +56,25 @@ void kawpow_session_protocol::on_line(std::string_view line, clock::time_point n
 
 void kawpow_session_protocol::on_submit(const message& m, clock::time_point now, output& out) {
     // KAWPOW miners read a plain error array; no "reject-reason" key (stratum.md §5).
-    if (!subscribed_) return error_reply(out, m.id, 25, "Not subscribed");
-    if (!authorized_) return error_reply(out, m.id, 24, "Unauthorized worker");
+    if (!subscribed_) return reject_share(out, m.id, 25, "Not subscribed", false, now);
+    if (!authorized_) return reject_share(out, m.id, 24, "Unauthorized worker", false, now);
     last_activity_ = now;
     const std::size_t n = param_count(m);
     bool ok = n == 5;
     for (std::size_t i = 0; ok && i < n; ++i) ok = is_string_param(m, i);
-    if (!ok) return reject_share(out, m.id, 20, "Invalid submit params", false);
+    if (!ok) return reject_share(out, m.id, 20, "Invalid submit params", false, now);
 
     std::string_view nonce_hex = string_param(m, 2);
     if (nonce_hex.size() >= 2 && nonce_hex[0] == '0' && (nonce_hex[1] == 'x' || nonce_hex[1] == 'X'))
         nonce_hex.remove_prefix(2);
     const auto nonce = nonce_hex.size() == 16 ? parse_hex_u64(nonce_hex) : std::nullopt;
-    if (!nonce) return reject_share(out, m.id, 20, "incorrect size of nonce, must be 8 bytes", false);
+    if (!nonce) return reject_share(out, m.id, 20, "incorrect size of nonce, must be 8 bytes", false, now);
     const auto header_hash = hash_param(string_param(m, 3));
-    if (!header_hash) return reject_share(out, m.id, 20, "invalid header hash", false);
+    if (!header_hash) return reject_share(out, m.id, 20, "invalid header hash", false, now);
     const auto mix_hash = hash_param(string_param(m, 4));
-    if (!mix_hash) return reject_share(out, m.id, 20, "invalid mix hash", false);
-    if (pending_ >= max_pending_kawpow_submits) return reject_share(out, m.id, 20, "too many shares awaiting verification", false);
+    if (!mix_hash) return reject_share(out, m.id, 20, "invalid mix hash", false, now);
+    if (pending_ >= max_pending_kawpow_submits)
+        return reject_share(out, m.id, 20, "too many shares awaiting verification", false, now);
 
     pending_submit p;
     p.id = m.id;

@@ -41,7 +41,8 @@ inline constexpr std::size_t max_gather_lines = 64;
 // Pause after a failed accept (e.g. out of file descriptors) before accepting again.
 inline constexpr std::chrono::milliseconds accept_retry_delay{100};
 
-// Connection caps.
+// Connection caps. The per-IP cap is the default of the chain key
+// stratum_max_connections_per_ip (a farm behind NAT or a Stratum proxy shares one IP).
 inline constexpr std::size_t max_connections_per_ip = 256;
 inline constexpr std::size_t max_connections = 20'000;
 
@@ -54,14 +55,26 @@ inline constexpr unsigned default_extranonce2_size = 8;
 
 // Jobs a session remembers (job id → difficulty in force when it was notified).
 inline constexpr std::size_t max_tracked_jobs = 32;
-// Rejected submits in a row after which the session is closed: a miner on a stale job
-// sends a handful after a new block; hundreds in a row is a broken or hostile client
-// flooding the validator.
-inline constexpr std::uint32_t max_consecutive_rejects = 500;
+// Rejected shares (stale / job not found, low difficulty, duplicate, bad ntime, malformed
+// fields, submits before authorize) never close a session and never add ban score. They
+// are what real firmware sends after every new block, and more of them when the bridge is
+// slow to move to a new tip: a Bitcoin Core run saw a miner send 500 "Job not found" in a
+// row, which used to close it and ban its IP (and with it every miner behind that NAT).
+// What a rejected submit costs is a parse, a job lookup under the dispatcher's lock and
+// at most one header hash; what must not happen is one client forging them for free at line
+// rate. So each session has a token bucket: rejected_submit_burst rejects at once, then
+// rejected_submits_per_s on average. An empty bucket pauses reading from that connection
+// until a token is back: every submit is still judged (a stale share can still be a block)
+// and answered in order, the client is only slowed, and the pause hurts nobody else (it
+// is per session, not per IP). Real miners stay far below it: ~17 rejects/s in the Core
+// run, a handful per block normally.
+inline constexpr std::uint32_t rejected_submit_burst = 1000;
+inline constexpr std::uint32_t rejected_submits_per_s = 100;
 
 // Requests in a row answered with an error other than a share verdict (unknown method,
-// submit before authorize, bad params, ...) after which the session is closed as a
-// protocol-violation flood. Any request answered without an error resets the count.
+// authorize before subscribe, bad params, ...) after which the session is closed as a
+// protocol-violation flood (ban_score_error_flood). Any request answered without an
+// error, a rejected share included, resets the count.
 inline constexpr std::uint32_t max_consecutive_errors = 100;
 
 // JSON nesting deeper than this is refused before parsing (Stratum messages nest 3
@@ -71,22 +84,40 @@ inline constexpr std::size_t max_json_depth = 16;
 inline constexpr std::size_t max_configure_extensions = 16;
 
 // --- ban list (ban_list.hpp) ---
-// A session closed for misbehaviour adds a score to its IP (an IPv6 address counts per
-// /64); an IP whose score reaches ban_threshold is banned for ban_duration: its new
-// connections are closed right after accept, without reading. Sessions already open
-// stay (each is judged on its own behaviour: miners behind one NAT share an IP).
-// A score is forgotten ban_score_memory after the IP's last misbehaviour.
+// Bans are for hostile floods, not firmware habits. A session closed for a protocol
+// violation (garbage bytes, an over-long line, an error-reply flood) adds a score to its
+// IP (an IPv6 address counts per /64); an IP whose score reaches the threshold (chain key
+// stratum_ban_threshold) is banned for the duration (stratum_ban_duration_s): its new
+// connections are closed right after accept, without reading. Sessions already open stay
+// (each is judged on its own behaviour). A score is forgotten ban_score_memory after the
+// IP's last misbehaviour.
+// What never scores: rejected shares (above); a TLS ClientHello on a plain listener
+// (cgminer-family clients try TLS first, then plain) and a plain Stratum line on a
+// TLS-only listener (both closed quietly, logged once per IP per
+// quiet_close_log_interval); a TLS handshake that fails on a connection whose first byte
+// opened a TLS record (an old TLS version, a miner that does not trust the certificate;
+// logged the same way); slow clients (no subscribe
+// in time, slowloris lines, a reader that does not read): they flood nothing, each holds
+// one connection slot (bounded by the per-IP cap) until its timeout closes it, and idle
+// pre-opened connections of a Stratum proxy or a flaky Wi-Fi link look just like them.
+// A single client must never lock out the other miners behind its IP: while a session
+// from that IP (or /64) that has had a share accepted is open, a ban is withheld (the
+// score starts again from 0, the misbehaving sessions are still closed one by one).
+// Proof of work vouches for the address; a flood from it is still bounded per session
+// (closes, the rejected-submit bucket) and per IP (the connection cap).
 inline constexpr std::uint32_t ban_threshold = 100;
 inline constexpr std::chrono::milliseconds ban_duration{15 * 60'000};
 inline constexpr std::chrono::milliseconds ban_score_memory{15 * 60'000};
-// Scores per kind of misbehaviour: one flood of rejected shares or error replies bans at
-// once; a miner with a firmware bug that sends one bad line per reconnect is banned
-// after four reconnects; slow/stalled clients (slowloris, subscribe timeout, a reader
-// that does not read) after five.
-inline constexpr std::uint32_t ban_score_flood = 100;
+// Scores per kind of misbehaviour: with the default threshold a client that sends one
+// garbage line (or floods error replies) per connection is banned after four
+// connections, one over-long line per connection after two.
+inline constexpr std::uint32_t ban_score_error_flood = 25;
 inline constexpr std::uint32_t ban_score_oversize_line = 50;
 inline constexpr std::uint32_t ban_score_garbage = 25;
-inline constexpr std::uint32_t ban_score_slow = 20;
+// Quiet closes (TLS on a plain listener, plain on a TLS-only one, failed TLS handshakes)
+// are logged once per IP and kind, then at most once per interval with a count.
+inline constexpr std::chrono::milliseconds quiet_close_log_interval{10 * 60'000};
+inline constexpr std::size_t max_quiet_close_log_ips = 4096;
 // Bounds of the tables: the oldest ban (or the least recently scored IP) is evicted.
 inline constexpr std::size_t max_banned_ips = 4096;
 inline constexpr std::size_t max_scored_ips = 16'384;

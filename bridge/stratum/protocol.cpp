@@ -26,8 +26,7 @@ std::uint32_t ban_score(misbehaviour m) noexcept {
         case misbehaviour::none: return 0;
         case misbehaviour::garbage: return ban_score_garbage;
         case misbehaviour::oversize_line: return ban_score_oversize_line;
-        case misbehaviour::flood: return ban_score_flood;
-        case misbehaviour::slow: return ban_score_slow;
+        case misbehaviour::error_flood: return ban_score_error_flood;
     }
     return 0;
 }
@@ -52,7 +51,8 @@ session_core::session_core(work_source& source, std::shared_ptr<work_consumer> c
       settings_(std::move(settings)),
       vardiff_(settings_.difficulty, now),
       created_at_(now),
-      last_activity_(now) {
+      last_activity_(now),
+      reject_full_at_(now) {
     stats_.connected_at = std::chrono::system_clock::now();
 }
 
@@ -93,16 +93,30 @@ void session_core::error_reply(output& out, const json_id& id, int code, std::st
     if (++consecutive_errors_ > max_consecutive_errors && out.close_reason.empty()) {
         out.close_reason =
             "protocol violation: more than " + std::to_string(max_consecutive_errors) + " error replies in a row";
-        out.why = misbehaviour::flood;
+        out.why = misbehaviour::error_flood;
     }
 }
 
-void session_core::reject_share(output& out, const json_id& id, int code, std::string_view text, bool reject_reason) {
+void session_core::reject_share(output& out, const json_id& id, int code, std::string_view text, bool reject_reason,
+                                clock::time_point now) {
     out.lines.push_back(reply_error(id, code, text, reject_reason));
     ++stats_.rejected;
-    if (++consecutive_rejects_ > max_consecutive_rejects) {
-        out.close_reason = "more than " + std::to_string(max_consecutive_rejects) + " rejected shares in a row";
-        out.why = misbehaviour::flood;
+    // The token bucket (limits.hpp) kept as the time it is full again: each reject adds
+    // one token's interval; more than burst - 1 intervals ahead of now leaves less than
+    // one token, and the connection pauses until there is one again.
+    const auto burst = settings_.rejected_submit_burst;
+    const auto rate = settings_.rejected_submits_per_s;
+    if (rate == 0 || burst == 0) return;
+    const auto interval = std::chrono::duration_cast<clock::duration>(std::chrono::seconds(1)) / rate;
+    reject_full_at_ = std::max(reject_full_at_, now) + interval;
+    const auto one_token_at = reject_full_at_ - interval * (burst - 1);
+    if (one_token_at <= now) return;
+    out.pause_until = std::max(out.pause_until, one_token_at);
+    if (!pacing_logged_) {
+        pacing_logged_ = true;
+        log("more than " + std::to_string(settings_.rejected_submit_burst) + " rejected submits at a rate over " +
+            std::to_string(rate) +
+            "/s: reading is paused between them (the miner is slowed, not closed; logged once per connection)");
     }
 }
 
@@ -120,12 +134,11 @@ void session_core::reply_verdict(output& out, const json_id& id, const share_res
     }
     const int code = r.stratum_code != 0 ? r.stratum_code : stratum_error_code(r.status);
     reject_share(out, id, code, r.reason.empty() ? std::string_view(stratum_error_message(r.status)) : r.reason,
-                 reject_reason);
+                 reject_reason, now);
 }
 
 void session_core::count_accept(double difficulty, double hash_difficulty, clock::time_point now) {
     ++stats_.accepted;
-    consecutive_rejects_ = 0;
     stats_.accepted_difficulty += difficulty;
     stats_.best_share_difficulty = std::max(stats_.best_share_difficulty, hash_difficulty);
     stats_.last_share_at = std::chrono::system_clock::now();
@@ -331,13 +344,15 @@ void session_protocol::on_suggest_difficulty(const message& m, clock::time_point
 }
 
 void session_protocol::on_submit(const message& m, clock::time_point now, output& out) {
-    if (!subscribed_) return error_reply(out, m.id, 25, "Not subscribed", true);
-    if (!authorized_) return error_reply(out, m.id, 24, "Unauthorized worker", true);
+    // A submit before authorize is a rejected share too, not a protocol error: NerdMiner
+    // never reads the authorize reply and keeps submitting after a refusal.
+    if (!subscribed_) return reject_share(out, m.id, 25, "Not subscribed", true, now);
+    if (!authorized_) return reject_share(out, m.id, 24, "Unauthorized worker", true, now);
     last_activity_ = now;
     const std::size_t n = param_count(m);
     bool ok = n == 5 || n == 6;
     for (std::size_t i = 0; ok && i < n; ++i) ok = is_string_param(m, i);
-    if (!ok) return reject_share(out, m.id, 20, "Invalid submit params", true);
+    if (!ok) return reject_share(out, m.id, 20, "Invalid submit params", true, now);
     share s;
     s.worker = printable(string_param(m, 0), max_worker_chars);
     s.job_id = std::string(string_param(m, 1).substr(0, max_job_id_chars + 1));
@@ -347,7 +362,7 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
     const auto vbits = n == 6 ? parse_u32_hex(string_param(m, 5)) : std::optional<std::uint32_t>(0);
     const char* bad = !en2 ? "Invalid extranonce2" : !ntime ? "Invalid ntime" : !nonce ? "Invalid nonce"
                       : !vbits ? "Invalid version bits" : nullptr;
-    if (bad != nullptr) return reject_share(out, m.id, 20, bad, true);
+    if (bad != nullptr) return reject_share(out, m.id, 20, bad, true, now);
     s.extranonce2 = std::move(*en2);
     s.ntime = *ntime;
     s.nonce = *nonce;

@@ -39,6 +39,10 @@ struct session_settings {
     // Send mining.set_version_mask after authorize when version rolling was negotiated
     // (never before authorize: an S21+ firmware dropped the connection, DATUM PR #105).
     bool send_version_mask = true;
+    // Rejected-submit pacing (limits.hpp): burst rejects at once, then this many per
+    // second on average; past that the session asks its server to pause reading.
+    std::uint32_t rejected_submit_burst = stratum::rejected_submit_burst;
+    std::uint32_t rejected_submits_per_s = stratum::rejected_submits_per_s;
     // Where SHA-256d notify lines are built once per job for all sessions (the server's);
     // null: each session serializes its own.
     notify_cache* notifies = nullptr;
@@ -69,14 +73,15 @@ struct session_stats {
 // (NerdMiner's unpadded nonce). nullopt for anything else.
 std::optional<std::uint32_t> parse_u32_hex(std::string_view hex) noexcept;
 
-// Why a session was closed, when the client misbehaved: the server adds the matching
-// ban score (limits.hpp) to the client's IP.
+// Why a session was closed, when the client violated the protocol: the server adds the
+// matching ban score (limits.hpp) to the client's IP. Rejected shares, slow clients and
+// TLS/plain mix-ups are not misbehaviour (limits.hpp "ban list").
 enum class misbehaviour : std::uint8_t {
     none,
-    garbage,        // a line that is not a valid Stratum JSON object; a failed TLS handshake
+    garbage,        // a line that is not a valid Stratum JSON object; first bytes that are
+                    // neither TLS nor Stratum on a TLS listener
     oversize_line,  // a line over max_line_bytes
-    flood,          // rejected shares or error replies in a row past their caps
-    slow,           // slowloris line, no subscribe in time, a reader that does not read
+    error_flood,    // error replies in a row past max_consecutive_errors
 };
 
 // The ban score of a kind of misbehaviour (0 for none).
@@ -95,12 +100,16 @@ struct session_output {
     std::vector<std::string> lines;  // each ends in "\n", to be sent in order
     std::string close_reason;        // non-empty: close the connection (after nothing more)
     misbehaviour why = misbehaviour::none;       // with close_reason
+    // Set (after the epoch): handle no further line of this connection before then
+    // (rejected-submit pacing); the lines already received wait, in order.
+    std::chrono::steady_clock::time_point pause_until{};
     std::vector<kawpow_pending_submit> verify;   // KAWPOW: to judge off the I/O thread
 };
 
 // What both dialects share: registration at subscribe, authorize with the payout modes,
-// the subscribe and share-idle timeouts, error-reply and reject counting with their flood
-// caps, and the jobs sent with the difficulty each was sent with. Not thread-safe.
+// the subscribe and share-idle timeouts, error-reply counting with its flood cap,
+// rejected-submit pacing, and the jobs sent with the difficulty each was sent with. Not
+// thread-safe.
 class session_core {
 public:
     using clock = std::chrono::steady_clock;
@@ -111,8 +120,8 @@ public:
 
     // When the session times out if nothing happens before (subscribe or share idle).
     clock::time_point deadline() const noexcept;
-    // The close reason when deadline() has passed, else empty. A subscribe timeout is
-    // misbehaviour::slow, a share idle timeout none.
+    // The close reason when deadline() has passed, else empty. Neither timeout is
+    // misbehaviour (limits.hpp "ban list").
     std::string check_timeout(clock::time_point now) const;
 
     // Unregisters from the work source (idempotent; the destructor calls it).
@@ -145,8 +154,10 @@ protected:
     // Replies with an error (not a share verdict) and counts it; closes the session past
     // max_consecutive_errors.
     void error_reply(output& out, const json_id& id, int code, std::string_view text, bool reject_reason = false);
-    // A rejected share: the reply, then the count; closes past max_consecutive_rejects.
-    void reject_share(output& out, const json_id& id, int code, std::string_view text, bool reject_reason);
+    // A rejected share (or a submit refused before authorize): the reply and the count.
+    // Never closes the session; past the rejected-submit bucket it sets out.pause_until.
+    void reject_share(output& out, const json_id& id, int code, std::string_view text, bool reject_reason,
+                      clock::time_point now);
     // Registers with the source at the first subscribe. False (after an error reply and a
     // close) when the source has no extranonce1 left.
     bool subscribe(const message& m, clock::time_point now, output& out);
@@ -165,7 +176,7 @@ protected:
     // an accepted one, the vardiff; a block is logged whatever the verdict.
     void reply_verdict(output& out, const json_id& id, const share_result& r, double difficulty,
                        std::string_view worker, std::string_view job_id, clock::time_point now, bool reject_reason);
-    // Statistics and vardiff of an accepted share; the reject streak ends.
+    // Statistics and vardiff of an accepted share.
     void count_accept(double difficulty, double hash_difficulty, clock::time_point now);
     void log(std::string_view what) const;
 
@@ -186,7 +197,8 @@ protected:
     session_stats stats_;
 
 private:
-    std::uint32_t consecutive_rejects_ = 0;  // reset by an accepted share
+    clock::time_point reject_full_at_;       // the rejected-submit bucket (limits.hpp): full again then
+    bool pacing_logged_ = false;             // the first pause of this session was logged
     std::uint32_t consecutive_errors_ = 0;   // reset by a request answered without error
     bool errored_ = false;                   // the current request got an error reply
 };

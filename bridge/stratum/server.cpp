@@ -88,10 +88,15 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
         std::string ip;
         std::string ban_key;
         bool bannable = true;  // false: loopback with ban_loopback off
+        bool mining = false;   // has had a share accepted: vouches for ban_key
     };
 
     server_state(asio::io_context& io_, std::shared_ptr<work_source> source_, server_options options_)
-        : io(io_), source(std::move(source_)), options(std::move(options_)), bans(options.bans) {
+        : io(io_),
+          source(std::move(source_)),
+          options(std::move(options_)),
+          bans(options.bans),
+          quiet_log(options.quiet_close_log_interval) {
         if (!options.log)
             options.log = [](std::string_view s) { std::clog << "stratum: " << s << '\n'; };
     }
@@ -100,8 +105,15 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
 
     void do_accept(std::size_t index);
     void on_accept(std::size_t index, const error_code& ec, tcp::socket socket);
-    // A session ended; misbehaviour scores its IP (and may ban it).
-    void on_closed(std::uint64_t id, misbehaviour why, const std::string& reason);
+    // Starts the session of connection id (registered by on_accept) on listener index, over
+    // TLS or plain TCP; its subscribe deadline runs from accepted_at.
+    void open_session(std::size_t index, std::uint64_t id, std::shared_ptr<stats_cell> cell, tcp::socket socket,
+                      bool tls, session_core::clock::time_point accepted_at);
+    // Session id has had its first share accepted: its address is vouched for (no ban).
+    void note_mining(std::uint64_t id);
+    // A session ended; misbehaviour scores its IP (and may ban it). A quiet close (quiet:
+    // its kind) logs reason through the per-address throttle instead of the caller.
+    void on_closed(std::uint64_t id, misbehaviour why, const std::string& reason, std::string_view quiet = {});
 
     asio::io_context& io;
     std::shared_ptr<work_source> source;
@@ -114,7 +126,9 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     std::uint64_t next_id = 1;
     std::map<std::uint64_t, entry> sessions;
     std::map<std::string, std::size_t> per_ip;
+    std::map<std::string, std::size_t> mining_per_key;  // ban key → open sessions with an accepted share
     ban_list bans;
+    quiet_close_log quiet_log;
 };
 
 namespace {
@@ -141,13 +155,14 @@ public:
     using clock = session_core::clock;
 
     session(Stream stream, std::shared_ptr<detail::server_state> srv, std::uint64_t id, std::shared_ptr<stats_cell> cell,
-            const config::stratum_listener& listener)
+            const config::stratum_listener& listener, clock::time_point accepted_at)
         : stream_(std::move(stream)),
           timer_(lowest_layer(stream_).get_executor()),
           server_(std::move(srv)),
           id_(id),
           cell_(std::move(cell)),
-          listener_(listener) {}
+          listener_(listener),
+          accepted_at_(accepted_at) {}
 
     void start() {
         asio::dispatch(lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] { self->do_start(); });
@@ -191,12 +206,14 @@ private:
         s.subscribe_timeout = o.subscribe_timeout;
         s.share_idle_timeout = o.share_idle_timeout;
         s.send_version_mask = o.send_version_mask;
+        s.rejected_submit_burst = o.rejected_submit_burst;
+        s.rejected_submits_per_s = o.rejected_submits_per_s;
         s.notifies = &server_->notifies;
         s.log = [log = o.log, remote = remote_](std::string_view what) {
             log(remote + ": " + std::string(what));
         };
         protocol_ = std::make_unique<Protocol>(*server_->source, std::make_shared<forwarder>(this->weak_from_this()),
-                                               std::move(s), clock::now());
+                                               std::move(s), accepted_at_);
         protocol_->stats().session_id = id_;
         protocol_->stats().remote = remote_;
         protocol_->stats().tls = is_tls;
@@ -217,15 +234,21 @@ private:
     }
 
     void on_handshake(const error_code& ec) {
-        if (ec) return close("TLS handshake failed: " + ec.message(), misbehaviour::garbage);
+        // The connection opened with a TLS record (the listener peeked at it): a real TLS
+        // client that could not agree with us (an old TLS version, our certificate not
+        // trusted), not an attack.
+        if (ec) return close("TLS handshake failed: " + ec.message() + ": closed without ban score", misbehaviour::none,
+                             "tls-failed");
         if (closed_) return;
         do_read();
     }
 
-    // The earliest of the protocol's deadline (subscribe or share idle) and the line
-    // deadline while a partial line is pending.
+    // The earliest of the protocol's deadline (subscribe or share idle), the line
+    // deadline while a partial line is pending (not while paced: the pending bytes then
+    // wait on us) and the end of a pacing pause.
     clock::time_point next_deadline() const {
         auto d = protocol_->deadline();
+        if (paced_until_) return std::min(d, *paced_until_);
         if (line_started_) d = std::min(d, *line_started_ + server_->options.line_timeout);
         return d;
     }
@@ -251,19 +274,24 @@ private:
         if (closed_ || gen != timer_generation_) return;
         const auto now = clock::now();
         const auto& o = server_->options;
-        if (line_started_ && now >= *line_started_ + o.line_timeout)
-            return close("slowloris: a line not completed within " + seconds_text(o.line_timeout),
-                         misbehaviour::slow);
+        // Slow clients are closed, without ban score (limits.hpp "ban list").
+        if (line_started_ && !paced_until_ && now >= *line_started_ + o.line_timeout)
+            return close("slowloris: a line not completed within " + seconds_text(o.line_timeout));
         if (writing_ && now >= write_started_ + o.write_stall_timeout)
-            return close("slow reader: a write stalled for " + seconds_text(o.write_stall_timeout),
-                         misbehaviour::slow);
+            return close("slow reader: a write stalled for " + seconds_text(o.write_stall_timeout));
         auto reason = protocol_->check_timeout(now);
-        if (!reason.empty()) return close(reason, protocol_->subscribed() ? misbehaviour::none : misbehaviour::slow);
+        if (!reason.empty()) return close(reason);
+        if (paced_until_ && now >= *paced_until_) {
+            paced_until_.reset();
+            handle_lines();
+            if (closed_) return;
+        }
         arm_timer();
     }
 
     void do_read() {
-        if (closed_ || reading_) return;
+        // While paced nothing is read: what the client sends waits in its socket, not here.
+        if (closed_ || reading_ || paced_until_) return;
         if (queued_bytes_ > write_queue_pause_bytes(server_->options.write_queue_limit)) {
             read_paused_ = true;
             return;
@@ -280,13 +308,40 @@ private:
         if (ec) return close(ec == asio::error::eof ? std::string("client closed the connection")
                                                     : "read failed: " + ec.message());
         if (closed_) return;
-        if (reader_.feed({read_buf_.data(), n}))
+        std::string_view data(read_buf_.data(), n);
+        if constexpr (!is_tls) {
+            if (sniffing_) {
+                // The first bytes of a plain connection: a TLS ClientHello is a client that
+                // tries TLS first (cgminer family), closed without ban score.
+                head_.append(data);
+                const auto kind = classify_first_bytes(head_);
+                if (kind == first_bytes::undecided) return do_read();
+                sniffing_ = false;
+                if (kind == first_bytes::tls_handshake)
+                    return close("a TLS handshake on a plain Stratum listener: closed without ban score (clients "
+                                 "that try TLS first retry in plain TCP; to serve TLS on this port give the listener "
+                                 "a tls certificate with accept_plain)",
+                                 misbehaviour::none, "tls-on-plain");
+                const bool too_long = static_cast<bool>(reader_.feed(head_));
+                head_ = std::string();
+                if (too_long) return close("protocol violation: line longer than 16 KiB", misbehaviour::oversize_line);
+                return handle_lines();
+            }
+        }
+        if (reader_.feed(data))
             return close("protocol violation: line longer than 16 KiB", misbehaviour::oversize_line);
+        handle_lines();
+    }
+
+    // Handles the complete lines received (unless paced), then reads on.
+    void handle_lines() {
         session_output out;
         // The views stay valid until the next feed (after this loop).
-        while (auto line = reader_.next_line_view()) {
+        while (!paced_until_) {
+            auto line = reader_.next_line_view();
+            if (!line) break;
             protocol_->on_line(*line, clock::now(), out);
-            if (!out.close_reason.empty()) break;
+            if (!out.close_reason.empty() || out.pause_until != clock::time_point{}) break;
         }
         // The line deadline runs from the first byte of the pending partial line (here,
         // to within one read).
@@ -306,6 +361,10 @@ private:
             if (closed_) break;
             enqueue(std::move(line));
         }
+        if (out.pause_until != clock::time_point{} && !closed_) {
+            paced_until_ = std::max(paced_until_.value_or(out.pause_until), out.pause_until);
+            rearm_if_earlier();
+        }
         // Everything this event produced leaves in one write (set_difficulty with its
         // notify, the replies to pipelined submits): one syscall instead of one per line.
         start_write();
@@ -321,8 +380,7 @@ private:
         if (closed_) return;
         if (queued_bytes_ + line.size() > server_->options.write_queue_limit)
             return close("slow reader: write queue over " + std::to_string(server_->options.write_queue_limit) +
-                             " bytes",
-                         misbehaviour::slow);
+                         " bytes");
         queued_bytes_ += line.size();
         queue_.push_back(std::move(line));
     }
@@ -432,14 +490,20 @@ private:
 
     void publish_stats() {
         if (!protocol_) return;
+        if (!mining_ && protocol_->stats().accepted > 0) {
+            mining_ = true;
+            server_->note_mining(id_);
+        }
         std::lock_guard lock(cell_->mutex);
         cell_->stats = protocol_->stats();
     }
 
-    void close(const std::string& reason, misbehaviour why = misbehaviour::none) {
+    // Closes the connection; why scores its address. A quiet close (quiet: its kind) is
+    // logged by the server once per address and kind, not here.
+    void close(const std::string& reason, misbehaviour why = misbehaviour::none, std::string_view quiet = {}) {
         if (closed_) return;
         closed_ = true;
-        server_->log(remote_ + ": closed: " + reason);
+        if (quiet.empty()) server_->log(remote_ + ": closed: " + reason);
         if (protocol_) protocol_->release();
         timer_.cancel();
         error_code ignored;
@@ -448,7 +512,8 @@ private:
         queue_.clear();
         queued_bytes_ = 0;
         line_started_.reset();
-        server_->on_closed(id_, why, reason);
+        paced_until_.reset();
+        server_->on_closed(id_, why, reason, quiet);
     }
 
     Stream stream_;
@@ -462,9 +527,14 @@ private:
     std::uint64_t id_;
     std::shared_ptr<stats_cell> cell_;
     config::stratum_listener listener_;
+    clock::time_point accepted_at_;
     std::string remote_;
     std::unique_ptr<Protocol> protocol_;
     line_reader reader_;
+    std::string head_;              // plain: the first bytes, until classify_first_bytes decides
+    bool sniffing_ = !is_tls;       // plain: the first bytes are not classified yet
+    std::optional<clock::time_point> paced_until_;  // reading paused until then (rejected submits)
+    bool mining_ = false;           // note_mining was sent
     std::array<char, read_chunk_bytes> read_buf_{};
     std::deque<std::string> queue_;
     std::vector<asio::const_buffer> gather_;  // the lines of the write in flight (front of queue_)
@@ -474,6 +544,103 @@ private:
     bool nonblocking_ = false;  // plain TCP socket in non-blocking mode: write_now() may write
     bool read_paused_ = false;
     bool closed_ = false;
+};
+
+// A connection to a TLS listener until its first byte shows what it speaks. The byte is
+// peeked, not consumed, so the session that follows reads the connection from its start:
+// a TLS handshake record (0x16) gets a TLS session; plain Stratum a plain session where
+// the listener has tls.accept_plain, else a quiet close; any other byte a plain session
+// with accept_plain (its line parser judges it), else a garbage close. It holds the
+// connection's place in the session table meanwhile (caps, stop(), the subscribe
+// deadline, which runs on in the session from accepted_at).
+class first_byte_sniffer final : public session_handle, public std::enable_shared_from_this<first_byte_sniffer> {
+public:
+    using clock = session_core::clock;
+
+    first_byte_sniffer(tcp::socket socket, std::shared_ptr<detail::server_state> srv, std::size_t listener,
+                       std::uint64_t id, std::shared_ptr<stats_cell> cell, clock::time_point accepted_at)
+        : socket_(std::move(socket)),
+          timer_(socket_.get_executor()),
+          server_(std::move(srv)),
+          listener_(listener),
+          id_(id),
+          cell_(std::move(cell)),
+          accepted_at_(accepted_at) {}
+
+    void start() {
+        asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+            error_code ec;
+            const auto remote = self->socket_.remote_endpoint(ec);
+            self->remote_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
+            // The peek must never block an I/O thread (a readiness report can be spurious).
+            self->socket_.non_blocking(true, ec);
+            self->timer_.expires_at(self->accepted_at_ + self->server_->options.subscribe_timeout);
+            self->timer_.async_wait([self](const error_code& e) {
+                if (!e) self->close("no mining.subscribe within the subscribe timeout");
+            });
+            self->socket_.async_wait(tcp::socket::wait_read, [self](const error_code& e) { self->on_readable(e); });
+        });
+    }
+
+    // Nothing unsolicited before the subscribe reply (stratum.md §0.2).
+    void post_send(std::string) override {}
+
+    void post_close(std::string reason) override {
+        asio::post(socket_.get_executor(),
+                   [self = shared_from_this(), reason = std::move(reason)] { self->close(reason); });
+    }
+
+private:
+    void on_readable(const error_code& ec) {
+        if (done_) return;
+        if (ec) return close("read failed: " + ec.message());
+        unsigned char first = 0;
+        error_code rec;
+        const std::size_t n = socket_.receive(asio::buffer(&first, 1), tcp::socket::message_peek, rec);
+        if (rec == asio::error::would_block || rec == asio::error::try_again) {
+            socket_.async_wait(tcp::socket::wait_read,
+                               [self = shared_from_this()](const error_code& e) { self->on_readable(e); });
+            return;
+        }
+        if (rec == asio::error::eof || (!rec && n == 0)) return close("client closed the connection");
+        if (rec) return close("read failed: " + rec.message());
+        const bool plain_too = server_->listeners[listener_].settings.tls->accept_plain;
+        if (first == tls_record_handshake || plain_too) return hand_over(first == tls_record_handshake);
+        if (starts_plain_stratum(first))
+            return close("plain Stratum on a TLS-only listener: closed without ban score (point the miner at a plain "
+                         "listener, or set tls.accept_plain on this one)",
+                         misbehaviour::none, "plain-on-tls");
+        close("protocol violation: neither a TLS handshake nor Stratum", misbehaviour::garbage);
+    }
+
+    void hand_over(bool tls) {
+        done_ = true;
+        timer_.cancel();
+        error_code ignored;
+        socket_.non_blocking(false, ignored);
+        server_->open_session(listener_, id_, std::move(cell_), std::move(socket_), tls, accepted_at_);
+    }
+
+    void close(const std::string& reason, misbehaviour why = misbehaviour::none, std::string_view quiet = {}) {
+        if (done_) return;
+        done_ = true;
+        if (quiet.empty()) server_->log(remote_ + ": closed: " + reason);
+        timer_.cancel();
+        error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_both, ignored);
+        socket_.close(ignored);
+        server_->on_closed(id_, why, reason, quiet);
+    }
+
+    tcp::socket socket_;
+    asio::steady_timer timer_;
+    std::shared_ptr<detail::server_state> server_;
+    std::size_t listener_;
+    std::uint64_t id_;
+    std::shared_ptr<stats_cell> cell_;
+    clock::time_point accepted_at_;
+    std::string remote_;
+    bool done_ = false;  // handed over or closed
 };
 
 }  // namespace
@@ -511,12 +678,13 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     const std::string key = ban_key(remote.address());
     const bool bannable = options.ban_loopback || !remote.address().is_loopback();
     auto& l = listeners[index];
+    const auto accepted_at = session_core::clock::now();
     std::uint64_t id = 0;
     auto cell = std::make_shared<stats_cell>();
     {
         std::lock_guard lock(mutex);
         // A banned IP is closed before anything is read (or a TLS handshake is spent).
-        if (bannable && bans.banned(key, session_core::clock::now(), true)) {
+        if (bannable && bans.banned(key, accepted_at, true)) {
             // Logged at the 1st, 2nd, 4th, 8th... refusal: a banned flood must not flood the log.
             const auto n = bans.refused(key);
             if ((n & (n - 1)) == 0) log(ip + ": refused: banned (" + std::to_string(n) + " connections refused)");
@@ -540,16 +708,38 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
         ++per_ip[ip];
         sessions[id] = entry{{}, cell, ip, key, bannable};
     }
+    if (l.tls) {
+        // A TLS listener first peeks at the first byte (first_byte_sniffer).
+        auto sniffer = std::make_shared<first_byte_sniffer>(std::move(socket), shared_from_this(), index, id,
+                                                            std::move(cell), accepted_at);
+        sniffer->start();
+        bool stopping = false;
+        {
+            std::lock_guard lock(mutex);
+            if (auto it = sessions.find(id); it != sessions.end() && it->second.session.expired())
+                it->second.session = sniffer;
+            stopping = stopped;
+        }
+        if (stopping) sniffer->post_close("server stopping");
+    } else {
+        open_session(index, id, std::move(cell), std::move(socket), false, accepted_at);
+    }
+    do_accept(index);
+}
+
+void detail::server_state::open_session(std::size_t index, std::uint64_t id, std::shared_ptr<stats_cell> cell,
+                                        tcp::socket socket, bool tls, session_core::clock::time_point accepted_at) {
+    auto& l = listeners[index];
     std::shared_ptr<session_handle> s;
     auto open = [&]<class Protocol>() {
-        if (l.tls) {
-            auto ts = std::make_shared<session<tls_stream, Protocol>>(tls_stream(std::move(socket), *l.tls),
-                                                                      shared_from_this(), id, cell, l.settings);
+        if (tls) {
+            auto ts = std::make_shared<session<tls_stream, Protocol>>(
+                tls_stream(std::move(socket), *l.tls), shared_from_this(), id, cell, l.settings, accepted_at);
             ts->start();
             s = ts;
         } else {
             auto ps = std::make_shared<session<tcp::socket, Protocol>>(std::move(socket), shared_from_this(), id,
-                                                                       cell, l.settings);
+                                                                       cell, l.settings, accepted_at);
             ps->start();
             s = ps;
         }
@@ -558,21 +748,59 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
         open.template operator()<kawpow_session_protocol>();
     else
         open.template operator()<session_protocol>();
+    bool stopping = false;
     {
         std::lock_guard lock(mutex);
         if (auto it = sessions.find(id); it != sessions.end()) it->second.session = s;
+        stopping = stopped;
     }
-    do_accept(index);
+    // stop() may have collected the handles before this one was in the table.
+    if (stopping) s->post_close("server stopping");
 }
 
-void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const std::string& reason) {
+void detail::server_state::note_mining(std::uint64_t id) {
+    std::lock_guard lock(mutex);
+    auto it = sessions.find(id);
+    if (it == sessions.end() || it->second.mining) return;
+    it->second.mining = true;
+    ++mining_per_key[it->second.ban_key];
+}
+
+void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const std::string& reason,
+                                     std::string_view quiet) {
     std::lock_guard lock(mutex);
     auto it = sessions.find(id);
     if (it == sessions.end()) return;
-    if (auto p = per_ip.find(it->second.ip); p != per_ip.end() && --p->second == 0) per_ip.erase(p);
-    if (why != misbehaviour::none && it->second.bannable && !stopped &&
-        bans.add(it->second.ban_key, ban_score(why), reason, session_core::clock::now()))
-        log(it->second.ban_key + ": banned for " + seconds_text(options.bans.duration) + ": " + reason);
+    const entry& e = it->second;
+    const auto now = session_core::clock::now();
+    if (auto p = per_ip.find(e.ip); p != per_ip.end() && --p->second == 0) per_ip.erase(p);
+    if (e.mining) {
+        if (auto m = mining_per_key.find(e.ban_key); m != mining_per_key.end() && --m->second == 0)
+            mining_per_key.erase(m);
+    }
+    if (!quiet.empty()) {
+        std::uint64_t suppressed = 0;
+        if (quiet_log.note(e.ban_key + " " + std::string(quiet), now, suppressed))
+            log(e.ip + ": " + reason +
+                (suppressed == 0 ? " (logged once per address, then at most every " +
+                                       seconds_text(options.quiet_close_log_interval) + ")"
+                                 : " (" + std::to_string(suppressed) + " more since the last report)"));
+    }
+    if (why != misbehaviour::none && e.bannable && !stopped) {
+        // Another session from this address that mines vouches for it (limits.hpp).
+        const bool vouched = mining_per_key.count(e.ban_key) != 0;
+        switch (bans.add(e.ban_key, ban_score(why), reason, now, vouched)) {
+            case ban_outcome::banned:
+                log(e.ban_key + ": banned for " + seconds_text(options.bans.duration) + ": " + reason);
+                break;
+            case ban_outcome::withheld:
+                log(e.ban_key + ": not banned although its ban score reached " +
+                    std::to_string(options.bans.threshold) + " (last: " + reason +
+                    "): a miner from this address is mining, and it would be locked out too");
+                break;
+            case ban_outcome::scored: break;
+        }
+    }
     sessions.erase(it);
 }
 
@@ -584,7 +812,10 @@ server_options server_options_for(const config::chain_settings& chain) {
     o.net = chain.net;
     o.extranonce2_size = chain.extranonce2_size;
     o.bans.enabled = chain.stratum_bans;
+    o.bans.threshold = chain.stratum_ban_threshold;
+    o.bans.duration = std::chrono::seconds(chain.stratum_ban_duration_s);
     o.ban_loopback = chain.stratum_ban_loopback;
+    o.max_connections_per_ip = chain.stratum_max_connections_per_ip;
     return o;
 }
 
@@ -635,8 +866,10 @@ std::error_code server::start() {
             return ec;
         }
         const auto local = l.acceptor->local_endpoint(ec);
-        l.info = listener_info{local.address().to_string(), local.port(), ls.tls.has_value()};
-        m.log("listening on " + l.info.address + ":" + std::to_string(l.info.port) + (l.info.tls ? " (TLS)" : ""));
+        l.info = listener_info{local.address().to_string(), local.port(), ls.tls.has_value(),
+                               !ls.tls || ls.tls->accept_plain};
+        m.log("listening on " + l.info.address + ":" + std::to_string(l.info.port) +
+              (l.info.tls ? (l.info.plain ? " (TLS and plain TCP)" : " (TLS)") : ""));
         bound.push_back(std::move(l));
     }
     m.listeners = std::move(bound);

@@ -2,6 +2,11 @@
 // configured Stratum port, connection caps, and one session per connection fed with
 // work by a work_source (the dispatcher). Sessions are tracked for the dashboard.
 //
+// First bytes: a plain listener closes a connection that opens with a TLS handshake
+// record quietly (no ban score; cgminer-family clients try TLS first, then plain). A TLS
+// listener peeks at the first byte: a TLS record is served over TLS; plain Stratum is
+// served in plain too where the listener has tls.accept_plain, else closed quietly.
+//
 // Threading: the io_context may be run by any number of threads. Each session runs on its
 // own strand; the connection table is guarded by one mutex, held briefly. Every public
 // member is thread-safe.
@@ -57,9 +62,14 @@ struct server_options {
     std::size_t write_queue_limit = stratum::write_queue_limit;
     std::size_t max_connections_per_ip = stratum::max_connections_per_ip;
     std::size_t max_connections = stratum::max_connections;
+    // Rejected-submit pacing per session (limits.hpp); 0 turns it off.
+    std::uint32_t rejected_submit_burst = stratum::rejected_submit_burst;
+    std::uint32_t rejected_submits_per_s = stratum::rejected_submits_per_s;
     bool send_version_mask = true;
     // Misbehaviour scores and bans per IP (limits.hpp "ban list").
     ban_settings bans;
+    // How often a quiet close (limits.hpp) is logged per address and kind.
+    std::chrono::milliseconds quiet_close_log_interval = stratum::quiet_close_log_interval;
     // Loopback clients are scored and banned like any other. Behind a local TLS
     // terminator or Stratum proxy every miner appears as 127.0.0.1, and one misbehaving
     // miner would lock all of them out of reconnecting: such a setup sets this to false.
@@ -68,8 +78,8 @@ struct server_options {
 };
 
 // The options for a configured chain (its Stratum listeners, dialect, payout mode,
-// network, extranonce2 size and ban settings); the limits keep their defaults and verify
-// is empty.
+// network, extranonce2 size, ban settings and per-IP connection cap); the other limits
+// keep their defaults and verify is empty.
 server_options server_options_for(const config::chain_settings& chain);
 
 // A ban in force, for the dashboard.
@@ -84,6 +94,7 @@ struct listener_info {
     std::string address;  // as bound
     std::uint16_t port = 0;
     bool tls = false;
+    bool plain = true;  // serves plain TCP: a plain listener, or TLS with accept_plain
 };
 
 class server {

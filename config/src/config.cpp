@@ -385,10 +385,11 @@ void read_listener(validator& val, const json_value& v, const std::string& path,
     if (auto ep = val.listen(v, "listen", path, true)) out.listen = *ep;
     if (const json_value* tls = v.find("tls")) {
         const std::string tpath = path + ".tls";
-        if (val.object(*tls, tpath, {"cert_file", "key_file"})) {
+        if (val.object(*tls, tpath, {"cert_file", "key_file", "accept_plain"})) {
             tls_settings t;
             if (auto s = val.string(*tls, "cert_file", tpath, true)) t.cert_file = *s;
             if (auto s = val.string(*tls, "key_file", tpath, true)) t.key_file = *s;
+            if (auto b = val.boolean(*tls, "accept_plain", tpath)) t.accept_plain = *b;
             out.tls = t;
         }
     }
@@ -421,7 +422,8 @@ void read_device(validator& val, const json_value& v, const std::string& path, d
 void read_chain(validator& val, const json_value& v, const std::string& path, chain_settings& out) {
     if (!val.object(v, path, {"id", "network", "nodes", "payout", "coinbase_tag", "extranonce2_size", "stratum",
                               "template_refresh_s", "p2p_peers", "p2p_target_outbound", "p2p_dns_seeds", "devices",
-                              "p2p_header_only_work", "stratum_bans", "stratum_ban_loopback", "p2p_anchor"}))
+                              "p2p_header_only_work", "stratum_bans", "stratum_ban_loopback", "stratum_ban_threshold",
+                              "stratum_ban_duration_s", "stratum_max_connections_per_ip", "p2p_anchor"}))
         return;
     const chain_params* chain = nullptr;
     if (auto n = val.string(v, "network", path, true, 64)) {
@@ -490,6 +492,12 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     }
     if (auto b = val.boolean(v, "stratum_bans", path)) out.stratum_bans = *b;
     if (auto b = val.boolean(v, "stratum_ban_loopback", path)) out.stratum_ban_loopback = *b;
+    if (auto x = val.integer(v, "stratum_ban_threshold", path, 1, max_stratum_ban_threshold))
+        out.stratum_ban_threshold = static_cast<std::uint32_t>(*x);
+    if (auto x = val.integer(v, "stratum_ban_duration_s", path, 1, max_stratum_ban_duration_s))
+        out.stratum_ban_duration_s = static_cast<std::uint32_t>(*x);
+    if (auto x = val.integer(v, "stratum_max_connections_per_ip", path, 1, max_stratum_connections_per_ip))
+        out.stratum_max_connections_per_ip = static_cast<std::uint32_t>(*x);
     if (const json_value* ds = val.array(v, "devices", path, false, 0, max_devices_per_chain)) {
         if (chain != nullptr && chain->coin == coin_type::ravencoin && !ds->items().empty())
             val.error(path + ".devices", ds->where(),

@@ -397,11 +397,16 @@ TEST_CASE("config: P2P and Stratum ban keys have their defaults and are read") {
     CHECK_FALSE(c0.p2p_header_only_work);
     CHECK(c0.stratum_bans);
     CHECK(c0.stratum_ban_loopback);
+    CHECK(c0.stratum_ban_threshold == 100);
+    CHECK(c0.stratum_ban_duration_s == 900);
+    CHECK(c0.stratum_max_connections_per_ip == 256);
 
     const std::string text = replace(minimal, R"("stratum": [)",
                                      R"("p2p_peers": ["node.example:8333", "[::1]:18444"], "p2p_target_outbound": 4,
                                         "p2p_dns_seeds": true, "p2p_header_only_work": true, "stratum_bans": false,
-                                        "stratum_ban_loopback": false, "stratum": [)");
+                                        "stratum_ban_loopback": false, "stratum_ban_threshold": 250,
+                                        "stratum_ban_duration_s": 3600, "stratum_max_connections_per_ip": 1000,
+                                        "stratum": [)");
     auto r = load_text(text, "keys.json");
     REQUIRE_MESSAGE(r.value, errors_of(r));
     const chain_settings& c = r.value->chains[0];
@@ -413,6 +418,72 @@ TEST_CASE("config: P2P and Stratum ban keys have their defaults and are read") {
     CHECK(c.p2p_header_only_work);
     CHECK_FALSE(c.stratum_bans);
     CHECK_FALSE(c.stratum_ban_loopback);
+    CHECK(c.stratum_ban_threshold == 250);
+    CHECK(c.stratum_ban_duration_s == 3600);
+    CHECK(c.stratum_max_connections_per_ip == 1000);
+}
+
+TEST_CASE("config: the Stratum ban threshold, ban duration and per-IP cap are checked with precise errors") {
+    struct bad_value {
+        const char* key;
+        const char* value;
+        const char* message;
+    };
+    const bad_value cases[] = {
+        {"stratum_ban_threshold", "0", "must be between 1 and 100000, not 0"},
+        {"stratum_ban_threshold", "100001", "must be between 1 and 100000, not 100001"},
+        {"stratum_ban_threshold", "2.5", "must be an integer, not a fraction"},
+        {"stratum_ban_duration_s", "0", "must be between 1 and 604800, not 0"},
+        {"stratum_ban_duration_s", "604801", "must be between 1 and 604800, not 604801"},
+        {"stratum_ban_duration_s", "\"15m\"", "must be an integer, not a string"},
+        {"stratum_max_connections_per_ip", "0", "must be between 1 and 20000, not 0"},
+        {"stratum_max_connections_per_ip", "20001", "must be between 1 and 20000, not 20001"},
+        {"stratum_max_connections_per_ip", "-1", "must be between 1 and 20000, not -1"},
+        {"stratum_max_connections_per_ip", "true", "must be an integer, not a boolean"},
+    };
+    for (const auto& c : cases) {
+        const std::string key = c.key, value = c.value;
+        CAPTURE(key);
+        CAPTURE(value);
+        auto r = load_text(replace(minimal, R"("stratum": [)",
+                                   "\"" + std::string(c.key) + "\": " + c.value + R"(, "stratum": [)"),
+                           "c.json");
+        const auto e = only_error(r);
+        CHECK(e.path == "chains[0]." + std::string(c.key));
+        CHECK(e.message == c.message);
+        CHECK(e.at.line == 6);  // where the value was written
+    }
+    // The bounds themselves are valid.
+    auto r = load_text(replace(minimal, R"("stratum": [)",
+                               R"("stratum_ban_threshold": 1, "stratum_ban_duration_s": 604800,
+                                  "stratum_max_connections_per_ip": 20000, "stratum": [)"),
+                       "c.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->chains[0].stratum_ban_threshold == 1);
+    CHECK(r.value->chains[0].stratum_ban_duration_s == 604800);
+    CHECK(r.value->chains[0].stratum_max_connections_per_ip == 20000);
+}
+
+TEST_CASE("config: a TLS listener may accept plain TCP on the same port") {
+    auto d = load_text(replace(minimal, R"({ "listen": "127.0.0.1:3333" })",
+                               R"({ "listen": "127.0.0.1:3333", "tls": { "cert_file": "c.pem", "key_file": "k.pem" } })"),
+                       "t.json");
+    REQUIRE_MESSAGE(d.value, errors_of(d));
+    REQUIRE(d.value->chains[0].stratum[0].tls);
+    CHECK_FALSE(d.value->chains[0].stratum[0].tls->accept_plain);
+    auto r = load_text(replace(minimal, R"({ "listen": "127.0.0.1:3333" })",
+                               R"({ "listen": "127.0.0.1:3333", "tls": { "cert_file": "c.pem", "key_file": "k.pem",
+                                    "accept_plain": true } })"),
+                       "t.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->chains[0].stratum[0].tls->accept_plain);
+    r = load_text(replace(minimal, R"({ "listen": "127.0.0.1:3333" })",
+                          R"({ "listen": "127.0.0.1:3333", "tls": { "cert_file": "c.pem", "key_file": "k.pem",
+                               "accept_plain": "yes" } })"),
+                  "t.json");
+    const auto e = only_error(r);
+    CHECK(e.path == "chains[0].stratum[0].tls.accept_plain");
+    CHECK(e.message == "must be true or false, not a string");
 }
 
 TEST_CASE("config: wrong P2P and Stratum ban values name their key") {

@@ -202,3 +202,28 @@ TEST_CASE("codec: notifications match the cpuminer capture") {
     CHECK(server_request(7, "client.get_version") == R"({"id":7,"method":"client.get_version","params":[]})"
                                                      "\n");
 }
+
+TEST_CASE("codec: the first bytes tell a TLS handshake record from Stratum") {
+    using std::string_literals::operator""s;
+    // RFC 8446 §5.1: type 22 (handshake), record version 0x0301 in a ClientHello (TLS 1.3
+    // too), 0x0303 after it, 0x0300 from SSL 3.0 clients.
+    CHECK(classify_first_bytes("\x16\x03\x01\x02\x00"s) == first_bytes::tls_handshake);
+    CHECK(classify_first_bytes("\x16\x03\x03"s) == first_bytes::tls_handshake);
+    CHECK(classify_first_bytes("\x16\x03\x00"s) == first_bytes::tls_handshake);
+    CHECK(classify_first_bytes("\x16\x03\x0f"s) == first_bytes::tls_handshake);
+    CHECK(classify_first_bytes("\x16\x03\x10"s) == first_bytes::other);  // one above 0x0X
+    CHECK(classify_first_bytes("\x16\x02\x01"s) == first_bytes::other);
+    CHECK(classify_first_bytes("\x16\x04\x01"s) == first_bytes::other);
+    CHECK(classify_first_bytes("\x15\x03\x01"s) == first_bytes::other);  // an alert record is not a hello
+    // Prefixes wait for more bytes; anything else is decided at once.
+    CHECK(classify_first_bytes(""s) == first_bytes::undecided);
+    CHECK(classify_first_bytes("\x16"s) == first_bytes::undecided);
+    CHECK(classify_first_bytes("\x16\x03"s) == first_bytes::undecided);
+    CHECK(classify_first_bytes("{\"id\":1}"s) == first_bytes::other);
+    CHECK(classify_first_bytes("G"s) == first_bytes::other);
+    CHECK(starts_plain_stratum('{'));
+    CHECK(starts_plain_stratum('\n'));
+    CHECK(starts_plain_stratum(' '));
+    CHECK_FALSE(starts_plain_stratum(tls_record_handshake));
+    CHECK_FALSE(starts_plain_stratum('G'));
+}

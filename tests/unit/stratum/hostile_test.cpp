@@ -19,6 +19,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <rapidjson/document.h>
@@ -37,6 +38,7 @@ using namespace sb::bridge;
 using namespace sb::bridge::stratum;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 using client = test::stratum_client;
 
@@ -121,11 +123,12 @@ struct hostile_fixture {
         REQUIRE_FALSE(disp->on_template(make_template(tip, bump)));
     }
 
-    bool logged(std::string_view needle) const {
+    bool logged(std::string_view needle) const { return log_count(needle) > 0; }
+    std::size_t log_count(std::string_view needle) const {
         std::lock_guard lock(log_mutex);
-        for (const auto& l : log_lines)
-            if (l.find(needle) != std::string::npos) return true;
-        return false;
+        std::size_t n = 0;
+        for (const auto& l : log_lines) n += l.find(needle) != std::string::npos ? 1 : 0;
+        return n;
     }
     bool banned() const { return !srv->bans().empty(); }
 
@@ -587,8 +590,10 @@ void run_case(const hostile_case& hc) {
         case answer::closed:
             CHECK(h.c.closed_by_server());
             CHECK(hostile_fixture::eventually([&] { return f.logged(hc.message); }));
-            // One misbehaving session scores its IP but stays under the ban threshold.
+            // One misbehaving session scores its IP but stays under the ban threshold (the
+            // good miner from the same IP would only withhold a ban, and that is logged).
             CHECK_FALSE(f.banned());
+            CHECK_FALSE(f.logged("not banned although"));
             break;
     }
     // After: the good miner mines on, and gets new work.
@@ -644,58 +649,85 @@ TEST_CASE("stratum hostile: a share on a job from before a new tip is stale with
     good_miner_keeps_mining(f, *good);
 }
 
-TEST_CASE("stratum hostile: a flood of bad shares closes the session and bans the IP until the ban expires") {
-    hostile_fixture f([](server_options& o) { o.bans.duration = 1500ms; });
+TEST_CASE("stratum hostile: a miner that sends 1,000 stale shares after a new block is neither closed nor banned") {
+    // A single scored close would ban: the threshold is one garbage session.
+    hostile_fixture f([](server_options& o) { o.bans.threshold = ban_score_garbage; });
+    session_client h(f.easy);
+    h.subscribe();
+    h.authorize();
+    h.expect_accepted();
+    const auto old_job = h.job;
+    f.new_template(true);
+    h.wait_notify(true);
+    REQUIRE(h.job.id != old_job.id);
+    // The firmware keeps submitting what it found on the old job (Bitcoin Core run: 500
+    // "Job not found" in a row closed the miner and banned its IP).
+    std::string stale;
+    for (std::uint32_t i = 0; i < 1000; ++i)
+        stale += h.submit_line(1000 + i, en2_ok, old_job.ntime_hex, hex_of(i), std::nullopt, old_job.id) + "\n";
+    h.c.send(stale);
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        auto d = h.reply_to(1000 + i);  // every one answered, in order
+        REQUIRE(d["error"].IsArray());
+        REQUIRE(d["error"][0].GetInt() == 21);
+    }
+    // Its next valid share is accepted, on the same connection.
+    h.expect_accepted();
+    CHECK(f.srv->connection_count() == 1);
+    CHECK_FALSE(f.banned());
+    CHECK_FALSE(f.logged(": closed:"));
+    // And the server still bans: one garbage session reaches this threshold.
+    h.c.send_line("garbage");
+    CHECK(h.c.closed_by_server());
+    CHECK(hostile_fixture::eventually([&] { return f.banned(); }));
+}
+
+TEST_CASE("stratum hostile: a flood of rejected shares is paced, never closed nor banned") {
+    hostile_fixture f([](server_options& o) {
+        o.rejected_submit_burst = 20;
+        o.rejected_submits_per_s = 2000;
+        o.bans.threshold = ban_score_garbage;
+    });
     auto good = good_miner(f);
     session_client h(f.easy);
     h.subscribe();
     h.authorize();
+    // Far past the burst: ntime below the job's, every one rejected (20).
     std::string flood;
-    for (std::uint32_t i = 0; i <= max_consecutive_rejects; ++i)
-        flood += h.submit_line(7, en2_ok, hex_of(h.job.ntime - 1), hex_of(i)) + "\n";
-    h.c.try_send(flood);
-    good->expect_accepted();  // during the flood
-    CHECK(h.c.closed_by_server());
-    CHECK(hostile_fixture::eventually([&] { return f.logged("rejected shares in a row"); }));
-    REQUIRE(hostile_fixture::eventually([&] { return f.banned(); }));
-    auto bans = f.srv->bans();
-    REQUIRE(bans.size() == 1);
-    CHECK(bans[0].ip == "127.0.0.1");
-    CHECK(bans[0].reason.find("rejected shares in a row") != std::string::npos);
-    CHECK(bans[0].until > std::chrono::system_clock::now());
-    CHECK(f.logged("127.0.0.1: banned for"));
-
-    // A banned IP is closed right after accept, before anything is read or answered.
-    client refused(f.easy);
-    refused.try_send(R"({"id":1,"method":"mining.subscribe","params":[]})" "\n");
-    CHECK(refused.closed_by_server());
-    CHECK(f.logged("refused: banned"));
-    CHECK(f.srv->bans().at(0).refused >= 1);
-    // The miner already connected from that IP is left alone.
+    for (std::uint32_t i = 0; i < 600; ++i)
+        flood += h.submit_line(1000 + i, en2_ok, hex_of(h.job.ntime - 1), hex_of(i)) + "\n";
+    CHECK(h.c.try_send(flood));
+    good->expect_accepted();  // during the flood: pacing is per session
+    for (std::uint32_t i = 0; i < 600; ++i) {
+        auto d = h.reply_to(1000 + i);
+        REQUIRE(d["error"].IsArray());
+        REQUIRE(d["error"][0].GetInt() == 20);
+    }
+    CHECK(hostile_fixture::eventually([&] { return f.logged("reading is paused between them"); }));
+    CHECK(f.log_count("reading is paused between them") == 1);  // once per connection
+    h.expect_accepted();
+    CHECK(f.srv->connection_count() == 2);
+    CHECK_FALSE(f.banned());
     good_miner_keeps_mining(f, *good);
-
-    // The ban expires.
-    REQUIRE(hostile_fixture::eventually([&] { return !f.banned(); }));
-    session_client again(f.easy);
-    again.subscribe();
-    again.authorize();
-    again.expect_accepted();
-    good->expect_accepted();
 }
 
-TEST_CASE("stratum hostile: a flood of error replies closes the session and bans the IP") {
+TEST_CASE("stratum hostile: a flood of error replies closes the session and scores the IP like a garbage line") {
     hostile_fixture f;
-    auto good = good_miner(f);
-    session_client h(f.easy);
-    h.subscribe();
-    std::string flood;
-    for (std::uint32_t i = 0; i <= max_consecutive_errors; ++i)
-        flood += R"({"id":7,"method":"mining.no_such_method","params":[]})" "\n";
-    h.c.try_send(flood);
-    CHECK(h.c.closed_by_server());
-    CHECK(hostile_fixture::eventually([&] { return f.logged("error replies in a row"); }));
+    const int needed = static_cast<int>((ban_threshold + ban_score_error_flood - 1) / ban_score_error_flood);
+    REQUIRE(needed > 1);
+    for (int i = 0; i < needed; ++i) {
+        CHECK_FALSE(f.banned());  // one flood session does not ban on its own
+        session_client h(f.easy);
+        h.subscribe();
+        std::string flood;
+        for (std::uint32_t k = 0; k <= max_consecutive_errors; ++k)
+            flood += R"({"id":7,"method":"mining.no_such_method","params":[]})" "\n";
+        h.c.try_send(flood);
+        CHECK(h.c.closed_by_server());
+        REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    }
+    CHECK(f.logged("error replies in a row"));
     CHECK(hostile_fixture::eventually([&] { return f.banned(); }));
-    good_miner_keeps_mining(f, *good);
 }
 
 TEST_CASE("stratum hostile: error replies interleaved with good requests do not close the session") {
@@ -719,19 +751,191 @@ TEST_CASE("stratum hostile: error replies interleaved with good requests do not 
     CHECK_FALSE(f.banned());
 }
 
-TEST_CASE("stratum hostile: repeated garbage sessions from one IP add up to a ban") {
-    hostile_fixture f;
-    auto good = good_miner(f);
+TEST_CASE("stratum hostile: repeated garbage sessions from one IP add up to a ban that refuses connections until it expires") {
+    hostile_fixture f([](server_options& o) { o.bans.duration = 1500ms; });
     const int needed = static_cast<int>((ban_threshold + ban_score_garbage - 1) / ban_score_garbage);
     for (int i = 0; i < needed; ++i) {
         CHECK_FALSE(f.banned());
         client bad(f.easy);
         bad.try_send("GET / HTTP/1.1\r\n\r\n");
         CHECK(bad.closed_by_server());
+        REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    }
+    REQUIRE(hostile_fixture::eventually([&] { return f.banned(); }));
+    auto bans = f.srv->bans();
+    REQUIRE(bans.size() == 1);
+    CHECK(bans[0].ip == "127.0.0.1");
+    CHECK(bans[0].reason.find("line is not JSON") != std::string::npos);
+    CHECK(bans[0].until > std::chrono::system_clock::now());
+    CHECK(f.logged("127.0.0.1: banned for"));
+
+    // A banned IP is closed right after accept, before anything is read or answered.
+    client refused(f.easy);
+    refused.try_send(R"({"id":1,"method":"mining.subscribe","params":[]})" "\n");
+    CHECK(refused.closed_by_server());
+    CHECK(f.logged("refused: banned"));
+    CHECK(f.srv->bans().at(0).refused >= 1);
+
+    // The ban expires.
+    REQUIRE(hostile_fixture::eventually([&] { return !f.banned(); }));
+    session_client again(f.easy);
+    again.subscribe();
+    again.authorize();
+    again.expect_accepted();
+}
+
+TEST_CASE("stratum hostile: a miner that is mining keeps its IP from being banned for another client's garbage") {
+    hostile_fixture f;
+    auto good = good_miner(f);
+    const int needed = static_cast<int>((ban_threshold + ban_score_garbage - 1) / ban_score_garbage);
+    for (int i = 0; i < 3 * needed; ++i) {
+        client bad(f.easy);
+        bad.try_send("GET / HTTP/1.1\r\n\r\n");
+        CHECK(bad.closed_by_server());  // each garbage session is still closed
+        REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 1; }));
+    }
+    CHECK_FALSE(f.banned());
+    CHECK(f.log_count("not banned although") == 3);  // once each time the threshold was reached
+    good_miner_keeps_mining(f, *good);
+    // Another miner from the same IP (the farm behind one NAT) is served.
+    auto other = std::make_unique<session_client>(f.easy);
+    other->subscribe();
+    other->authorize("other");
+    other->expect_accepted();
+
+    // Once no session from the address is mining, the same garbage bans it: a subscribed
+    // session without an accepted share vouches for nothing.
+    session_client idle(f.easy);
+    idle.subscribe();
+    good.reset();
+    other.reset();
+    REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 1; }));
+    for (int i = 0; i < needed; ++i) {
+        client bad(f.easy);
+        bad.try_send("GET / HTTP/1.1\r\n\r\n");
+        CHECK(bad.closed_by_server());
         REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 1; }));
     }
     CHECK(hostile_fixture::eventually([&] { return f.banned(); }));
-    good_miner_keeps_mining(f, *good);
+}
+
+namespace {
+
+// Opens a connection with a real TLS ClientHello (OpenSSL, as cgminer-family firmware
+// does before it falls back to plain TCP). True when the handshake failed because the
+// server closed the connection (a plain listener never answers a ServerHello).
+bool tls_hello_closed(std::uint16_t port) {
+    asio::io_context io;
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_verify_mode(ssl::verify_none);
+    ssl::stream<tcp::socket> s(io, ctx);
+    boost::system::error_code ec;
+    s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    REQUIRE_MESSAGE(!ec, ec.message());
+    bool done = false;
+    s.async_handshake(ssl::stream_base::client, [&](const boost::system::error_code& e) {
+        done = true;
+        ec = e;
+    });
+    io.run_for(test::read_limit);
+    return done && ec;
+}
+
+}  // namespace
+
+TEST_CASE("stratum hostile: a TLS ClientHello 20 times from one IP scores nothing, and a good miner from it is served") {
+    // Loopback bans on (the default) and a threshold a single garbage session reaches:
+    // if a ClientHello scored anything, 127.0.0.1 would be banned after the first.
+    hostile_fixture f([](server_options& o) {
+        REQUIRE(o.ban_loopback);
+        o.bans.threshold = ban_score_garbage;
+    });
+    for (int i = 0; i < 20; ++i) {
+        CHECK(tls_hello_closed(f.easy));
+        REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    }
+    CHECK_FALSE(f.banned());
+    // Logged once for the address, not once per connection.
+    CHECK(f.log_count("a TLS handshake on a plain Stratum listener") == 1);
+    CHECK_FALSE(f.logged("refused: banned"));
+
+    // A good miner from the same IP: subscribes, authorizes, gets a job, mines.
+    {
+        session_client g(f.easy);
+        g.subscribe();
+        g.authorize("farm-miner");
+        CHECK_FALSE(g.job.id.empty());
+        g.expect_accepted();
+    }
+    REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+
+    // The ban path is live in this server: one garbage session bans 127.0.0.1.
+    client bad(f.easy);
+    bad.try_send("\x16garbage that is not a TLS record\n");
+    CHECK(bad.closed_by_server());
+    CHECK(hostile_fixture::eventually([&] { return f.banned(); }));
+}
+
+TEST_CASE("stratum hostile: connections that never subscribe are closed without ban score") {
+    hostile_fixture f([](server_options& o) {
+        o.subscribe_timeout = 200ms;
+        o.bans.threshold = 1;  // any score bans
+    });
+    for (int i = 0; i < 5; ++i) {
+        client idle(f.easy);
+        CHECK(idle.closed_by_server());
+    }
+    CHECK(f.logged("no mining.subscribe within the subscribe timeout"));
+    REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    CHECK_FALSE(f.banned());
+    session_client ok(f.easy);
+    ok.subscribe();
+}
+
+TEST_CASE("stratum hostile: the chain's ban threshold, ban duration and per-IP cap from the config are honoured") {
+    auto r = config::load_text(R"({ "chains": [ {
+        "network": "bitcoin-regtest",
+        "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_user": "u", "rpc_password": "p" } ],
+        "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+        "stratum": [ { "listen": "127.0.0.1:3333" } ],
+        "stratum_ban_threshold": 50, "stratum_ban_duration_s": 1, "stratum_max_connections_per_ip": 3 } ] })",
+                               "bans.json");
+    REQUIRE(r.value);
+    const server_options configured = server_options_for(r.value->chains[0]);
+    hostile_fixture f([&](server_options& o) {
+        o.bans = configured.bans;
+        o.ban_loopback = configured.ban_loopback;
+        o.max_connections_per_ip = configured.max_connections_per_ip;
+    });
+    // The per-IP cap: three connections, the fourth is refused.
+    {
+        std::vector<std::unique_ptr<session_client>> three;
+        for (int i = 0; i < 3; ++i) {
+            three.push_back(std::make_unique<session_client>(f.easy));
+            three.back()->subscribe();
+        }
+        client fourth(f.easy);
+        CHECK(fourth.closed_by_server());
+        CHECK(f.logged("per-IP connection cap reached"));
+        CHECK(f.srv->connection_count() == 3);
+    }
+    REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    // The threshold: two garbage sessions (25 each) ban, where the default needs four.
+    for (int i = 0; i < 2; ++i) {
+        CHECK_FALSE(f.banned());
+        client bad(f.easy);
+        bad.try_send("garbage\n");
+        CHECK(bad.closed_by_server());
+        REQUIRE(hostile_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    }
+    REQUIRE(hostile_fixture::eventually([&] { return f.banned(); }));
+    CHECK(f.logged("127.0.0.1: banned for 1 s"));
+    // The duration: one second.
+    const auto until = f.srv->bans().at(0).until;
+    CHECK(until <= std::chrono::system_clock::now() + 1s);
+    CHECK(hostile_fixture::eventually([&] { return !f.banned(); }));
+    session_client again(f.easy);
+    again.subscribe();
 }
 
 TEST_CASE("stratum hostile: loopback can be exempted from bans") {
@@ -883,16 +1087,36 @@ TEST_CASE("stratum hostile: the ban list bans at the threshold and expires bans"
     st.score_memory = 60s;
     ban_list b(st);
     const auto t0 = ban_list::clock::now();
-    CHECK_FALSE(b.add("10.0.0.1", 60, "garbage", t0));
+    CHECK(b.add("10.0.0.1", 60, "garbage", t0) == ban_outcome::scored);
     CHECK_FALSE(b.banned("10.0.0.1", t0));
-    CHECK(b.add("10.0.0.1", 40, "garbage again", t0 + 1s));
+    CHECK(b.add("10.0.0.1", 40, "garbage again", t0 + 1s) == ban_outcome::banned);
     CHECK(b.banned("10.0.0.1", t0 + 2s));
-    CHECK_FALSE(b.add("10.0.0.1", 100, "while banned", t0 + 2s));  // already banned
+    CHECK(b.add("10.0.0.1", 100, "while banned", t0 + 2s) == ban_outcome::scored);  // already banned
     CHECK_FALSE(b.banned("10.0.0.2", t0 + 2s));
     CHECK(b.bans(t0 + 2s).at(0).reason == "garbage again");
     CHECK(b.banned("10.0.0.1", t0 + 1s + 10s - 1ms));
     CHECK_FALSE(b.banned("10.0.0.1", t0 + 1s + 10s));
     CHECK(b.banned_count() == 0);
+}
+
+TEST_CASE("stratum hostile: the ban list withholds a ban from a vouched address and starts its score again") {
+    ban_settings st;
+    st.threshold = 100;
+    ban_list b(st);
+    const auto t0 = ban_list::clock::now();
+    CHECK(b.add("10.0.0.1", 60, "garbage", t0, true) == ban_outcome::scored);
+    CHECK(b.add("10.0.0.1", 60, "garbage", t0 + 1s, true) == ban_outcome::withheld);
+    CHECK_FALSE(b.banned("10.0.0.1", t0 + 1s));
+    CHECK(b.banned_count() == 0);
+    // The score started again from 0: 60 more is under the threshold, even unvouched.
+    CHECK(b.add("10.0.0.1", 60, "garbage", t0 + 2s) == ban_outcome::scored);
+    CHECK(b.add("10.0.0.1", 60, "garbage", t0 + 3s) == ban_outcome::banned);
+    // Bans off: nothing is scored at all.
+    ban_settings off;
+    off.enabled = false;
+    ban_list n(off);
+    CHECK(n.add("10.0.0.1", 1000, "x", t0) == ban_outcome::scored);
+    CHECK_FALSE(n.banned("10.0.0.1", t0));
 }
 
 TEST_CASE("stratum hostile: ban scores are forgotten after the score memory") {
@@ -901,9 +1125,9 @@ TEST_CASE("stratum hostile: ban scores are forgotten after the score memory") {
     st.score_memory = 60s;
     ban_list b(st);
     const auto t0 = ban_list::clock::now();
-    CHECK_FALSE(b.add("10.0.0.1", 90, "x", t0));
-    CHECK_FALSE(b.add("10.0.0.1", 90, "x", t0 + 60s));  // the first 90 is forgotten
-    CHECK(b.add("10.0.0.1", 10, "x", t0 + 61s));
+    CHECK(b.add("10.0.0.1", 90, "x", t0) == ban_outcome::scored);
+    CHECK(b.add("10.0.0.1", 90, "x", t0 + 60s) == ban_outcome::scored);  // the first 90 is forgotten
+    CHECK(b.add("10.0.0.1", 10, "x", t0 + 61s) == ban_outcome::banned);
 }
 
 TEST_CASE("stratum hostile: the ban list is bounded and evicts the oldest") {
@@ -914,7 +1138,8 @@ TEST_CASE("stratum hostile: the ban list is bounded and evicts the oldest") {
     st.max_scored = 2;
     ban_list b(st);
     const auto t0 = ban_list::clock::now();
-    for (int i = 1; i <= 5; ++i) CHECK(b.add("10.0.0." + std::to_string(i), 1, "x", t0 + std::chrono::seconds(i)));
+    for (int i = 1; i <= 5; ++i)
+        CHECK(b.add("10.0.0." + std::to_string(i), 1, "x", t0 + std::chrono::seconds(i)) == ban_outcome::banned);
     CHECK(b.banned_count() == 3);
     CHECK_FALSE(b.banned("10.0.0.1", t0 + 10s));
     CHECK_FALSE(b.banned("10.0.0.2", t0 + 10s));
@@ -926,5 +1151,24 @@ TEST_CASE("stratum hostile: the ban list is bounded and evicts the oldest") {
     ban_list s(hs);
     for (int i = 1; i <= 10; ++i) s.add("10.1.0." + std::to_string(i), 50, "x", t0);
     CHECK(s.scored_count() == 2);
-    CHECK(s.add("10.1.0.10", 50, "x", t0));  // the newest scores were kept
+    CHECK(s.add("10.1.0.10", 50, "x", t0) == ban_outcome::banned);  // the newest scores were kept
+}
+
+TEST_CASE("stratum hostile: quiet closes are logged once per key, then once per interval with a count") {
+    quiet_close_log q(10min, 2);
+    const auto t0 = quiet_close_log::clock::now();
+    std::uint64_t suppressed = 99;
+    CHECK(q.note("10.0.0.1 tls-on-plain", t0, suppressed));
+    CHECK(suppressed == 0);
+    for (int i = 1; i <= 5; ++i) CHECK_FALSE(q.note("10.0.0.1 tls-on-plain", t0 + std::chrono::seconds(i), suppressed));
+    CHECK(q.note("10.0.0.2 tls-on-plain", t0 + 1s, suppressed));  // another key: its own first line
+    CHECK_FALSE(q.note("10.0.0.1 tls-on-plain", t0 + 10min - 1ms, suppressed));
+    CHECK(q.note("10.0.0.1 tls-on-plain", t0 + 10min, suppressed));
+    CHECK(suppressed == 6);
+    CHECK_FALSE(q.note("10.0.0.1 tls-on-plain", t0 + 10min + 1s, suppressed));
+    // Bounded: a third key evicts the least recently logged one (10.0.0.2).
+    CHECK(q.note("10.0.0.3 tls-on-plain", t0 + 10min + 2s, suppressed));
+    CHECK(q.size() == 2);
+    CHECK(q.note("10.0.0.2 tls-on-plain", t0 + 10min + 3s, suppressed));  // forgotten: logged again
+    CHECK_FALSE(q.note("10.0.0.3 tls-on-plain", t0 + 10min + 4s, suppressed));
 }

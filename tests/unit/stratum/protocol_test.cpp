@@ -46,6 +46,7 @@ struct harness {
         p.on_line(line, now, out);
         closed = out.close_reason;
         why = out.why;
+        pause_until = out.pause_until;
         return out.lines;
     }
     std::vector<std::string> job(std::shared_ptr<const bridge::job> j) {
@@ -65,6 +66,7 @@ struct harness {
     session_protocol p;
     std::string closed;
     misbehaviour why = misbehaviour::none;
+    session_protocol::clock::time_point pause_until{};
 };
 
 std::string method_of(const std::string& line) {
@@ -420,22 +422,80 @@ TEST_CASE("stratum: the session times out before subscribe and when no share com
     CHECK(h.src.live_consumers() == 0);
 }
 
-TEST_CASE("stratum: a flood of rejected shares closes the session and an accepted one resets the count") {
+TEST_CASE("stratum: rejected shares never close the session nor count as misbehaviour") {
     session_settings s;
     s.difficulty = diff(0.004);
     harness h(s);
     h.src.push_job(test::cpuminer_job(4, "11"));
     h.handshake();
-    // Just under the limit, then an accepted share: the count starts again.
-    for (std::uint32_t i = 0; i < max_consecutive_rejects; ++i) h.send(submit("99", "41234e01"));
+    // Far past the old cap of 500 in a row (stale after a new block, low difficulty,
+    // malformed fields), spread over time so that the bucket never runs dry.
+    for (int i = 0; i < 3000; ++i) {
+        h.now += 20ms;
+        auto r = h.send(i % 2 == 0 ? submit("99", "41234e01")
+                                   : R"({"id":4,"method":"mining.submit","params":["x","11","zz","6b02c290","41234e01"]})");
+        REQUIRE(r.size() == 1);
+        REQUIRE(r[0].find("\"result\":false") != std::string::npos);
+        REQUIRE(h.closed.empty());
+        REQUIRE(h.pause_until == session_protocol::clock::time_point{});
+    }
+    CHECK(h.why == misbehaviour::none);
+    CHECK(h.p.stats().rejected == 3000);
+    CHECK(h.send(submit("11", "41234e01"))[0] == "{\"id\":4,\"result\":true,\"error\":null}\n");
+}
+
+TEST_CASE("stratum: rejected submits past the burst ask for a pause until a token is back") {
+    session_settings s;
+    s.rejected_submit_burst = 10;
+    s.rejected_submits_per_s = 100;  // one token per 10 ms
+    harness h(s);
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.handshake();
+    // The burst: nine rejects leave a token, the tenth empties the bucket.
+    for (int i = 0; i < 9; ++i) {
+        h.send(submit("99", "41234e01"));
+        CHECK(h.pause_until == session_protocol::clock::time_point{});
+    }
+    h.send(submit("99", "41234e01"));
     CHECK(h.closed.empty());
-    REQUIRE(h.send(submit("11", "41234e01"))[0] == "{\"id\":4,\"result\":true,\"error\":null}\n");
-    for (std::uint32_t i = 0; i < max_consecutive_rejects; ++i) h.send(submit("99", "41234e01"));
+    CHECK(h.pause_until == h.now + 10ms);
+    // One token back after 10 ms: one more reject, and the next pause.
+    h.now += 10ms;
+    h.send(submit("99", "41234e01"));
+    CHECK(h.pause_until == h.now + 10ms);
+    // Half a token: the pause asks for the other half.
+    h.now += 15ms;
+    h.send(submit("99", "41234e01"));
+    CHECK(h.pause_until == h.now + 5ms);
+    // Submits refused before authorize are rejected shares too: they take tokens.
+    harness u(s);
+    for (int i = 0; i < 10; ++i) u.send(submit("99", "41234e01"));
+    CHECK(u.pause_until == u.now + 10ms);
+    CHECK(u.closed.empty());
+    // The bucket refills up to the burst, not beyond.
+    h.now += 10s;
+    for (int i = 0; i < 9; ++i) {
+        h.send(submit("99", "41234e01"));
+        CHECK(h.pause_until == session_protocol::clock::time_point{});
+    }
+    h.send(submit("99", "41234e01"));
+    CHECK(h.pause_until != session_protocol::clock::time_point{});
     CHECK(h.closed.empty());
-    // One more rejected share, here a malformed one, is one too many.
-    h.send(R"({"id":4,"method":"mining.submit","params":["x","11","zz","6b02c290","41234e01"]})");
-    CHECK(h.closed.find("rejected shares in a row") != std::string::npos);
-    CHECK(h.why == misbehaviour::flood);
+    CHECK(h.why == misbehaviour::none);
+}
+
+TEST_CASE("stratum: a submit before authorize is a rejected share, not a protocol error") {
+    // NerdMiner never reads the authorize reply: refused, it submits on and on.
+    harness h;
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    for (std::uint32_t i = 0; i < 3 * max_consecutive_errors; ++i) {
+        auto r = h.send(submit("11", "41234e01"));
+        REQUIRE(r.size() == 1);
+        REQUIRE(r[0] == R"({"id":4,"result":false,"error":[24,"Unauthorized worker",null],"reject-reason":"Unauthorized worker"})" "\n");
+    }
+    CHECK(h.closed.empty());
+    CHECK(h.why == misbehaviour::none);
+    CHECK(h.p.stats().rejected == 3 * max_consecutive_errors);
 }
 
 TEST_CASE("stratum: a close for misbehaviour names its kind for the ban score") {
@@ -454,10 +514,13 @@ TEST_CASE("stratum: a close for misbehaviour names its kind for the ban score") 
     for (std::uint32_t i = 0; i < max_consecutive_errors; ++i) h.send(R"({"id":5,"method":"nope","params":[]})");
     CHECK(h.closed.empty());
     CHECK(h.why == misbehaviour::none);
-    h.send(R"({"id":5,"method":"mining.submit","params":[]})");  // submit before authorize: an error too
+    h.send(R"({"id":5,"method":"mining.authorize","params":[]})");  // no worker name: an error too
     CHECK(h.closed.find("error replies in a row") != std::string::npos);
-    CHECK(h.why == misbehaviour::flood);
-    CHECK(ban_score(h.why) >= ban_threshold);
+    CHECK(h.why == misbehaviour::error_flood);
+    // Scored like a garbage line: one such session never bans on its own.
+    CHECK(ban_score(h.why) == ban_score_error_flood);
+    CHECK(ban_score(h.why) < ban_threshold);
+    CHECK(ban_score(misbehaviour::none) == 0);
 }
 
 TEST_CASE("stratum: the notify cache gives the line a session would build for each clean flag") {

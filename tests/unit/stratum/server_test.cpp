@@ -72,11 +72,12 @@ struct server_fixture {
         for (auto& t : threads) t.join();
     }
 
-    bool logged(std::string_view needle) const {
+    bool logged(std::string_view needle) const { return log_count(needle) > 0; }
+    std::size_t log_count(std::string_view needle) const {
         std::lock_guard lock(log_mutex);
-        for (const auto& l : log_lines)
-            if (l.find(needle) != std::string::npos) return true;
-        return false;
+        std::size_t n = 0;
+        for (const auto& l : log_lines) n += l.find(needle) != std::string::npos ? 1 : 0;
+        return n;
     }
 
     // Waits (bounded) until pred holds.
@@ -568,6 +569,98 @@ TEST_CASE("stratum: the TLS listener serves a miner over TLS") {
     CHECK(s[0].tls);
 }
 
+TEST_CASE("stratum: a TLS listener with accept_plain serves TLS and plain miners on one port") {
+    self_signed files;
+    server_fixture f([&](server_options& o) {
+        o.listeners[0].tls = config::tls_settings{files.cert.string(), files.key.string(), true};
+        o.bans.threshold = 1;  // any ban score would ban 127.0.0.1
+    });
+    REQUIRE(f.srv->listeners().size() == 1);
+    CHECK(f.srv->listeners()[0].tls);
+    CHECK(f.srv->listeners()[0].plain);
+    CHECK(f.logged("(TLS and plain TCP)"));
+    f.source->push_job(test::cpuminer_job(8, "d1"));
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_verify_mode(ssl::verify_none);
+    tls_client t(f.port, ctx);
+    client p(f.port);
+    for (int i = 0; i < 2; ++i) {
+        auto send = [&](const std::string& line) { i == 0 ? t.send_line(line) : p.send_line(line); };
+        auto read = [&] { return i == 0 ? t.read_json() : p.read_json(); };
+        send(R"({"id":1,"method":"mining.subscribe","params":["dual/1"]})");
+        check_subscribe_result(read(), 1, 8);
+        send(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+        check_true_reply(read(), 2);
+        CHECK(method_of(read()) == "mining.set_difficulty");
+        check_notify(read(), "d1", true);
+    }
+    auto s = f.srv->snapshot();
+    REQUIRE(s.size() == 2);
+    CHECK(s[0].tls != s[1].tls);
+    // Garbage is still judged on the plain side of the port.
+    client bad(f.port);
+    bad.try_send("GET / HTTP/1.1\r\n\r\n");
+    CHECK(bad.closed_by_server());
+    CHECK(f.logged("line is not JSON"));
+}
+
+TEST_CASE("stratum: a TLS-only listener closes plain Stratum quietly and garbage with a ban score") {
+    self_signed files;
+    server_fixture f([&](server_options& o) {
+        o.listeners[0].tls = config::tls_settings{files.cert.string(), files.key.string()};
+        o.bans.threshold = 1;
+    });
+    CHECK_FALSE(f.srv->listeners().at(0).plain);
+    for (int i = 0; i < 5; ++i) {
+        client p(f.port);
+        p.send_line(R"({"id":1,"method":"mining.subscribe","params":["plain-miner/1"]})");
+        CHECK(p.closed_by_server());
+        REQUIRE(server_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    }
+    CHECK(f.srv->bans().empty());
+    CHECK(f.log_count("plain Stratum on a TLS-only listener") == 1);
+    // A TLS miner from the same address is served.
+    f.source->push_job(test::cpuminer_job(8, "t2"));
+    {
+        ssl::context ctx(ssl::context::tls_client);
+        ctx.set_verify_mode(ssl::verify_none);
+        tls_client t(f.port, ctx);
+        t.send_line(R"({"id":1,"method":"mining.subscribe","params":["tls-miner/1"]})");
+        check_subscribe_result(t.read_json(), 1, 8);
+    }
+    REQUIRE(server_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    // Bytes that are neither TLS nor Stratum are scored (and here, ban at once).
+    client bad(f.port);
+    bad.try_send("GET / HTTP/1.1\r\n\r\n");
+    CHECK(bad.closed_by_server());
+    CHECK(f.logged("neither a TLS handshake nor Stratum"));
+    CHECK(server_fixture::eventually([&] { return !f.srv->bans().empty(); }));
+}
+
+TEST_CASE("stratum: a TLS handshake that fails because the miner does not trust the certificate scores nothing") {
+    self_signed files;
+    server_fixture f([&](server_options& o) {
+        o.listeners[0].tls = config::tls_settings{files.cert.string(), files.key.string()};
+        o.bans.threshold = 1;
+    });
+    for (int i = 0; i < 3; ++i) {
+        // Verification on and no CA: the client aborts the handshake with an alert.
+        ssl::context ctx(ssl::context::tls_client);
+        ctx.set_verify_mode(ssl::verify_peer);
+        asio::io_context io;
+        ssl::stream<tcp::socket> s(io, ctx);
+        boost::system::error_code ec;
+        s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), f.port), ec);
+        REQUIRE(!ec);
+        s.handshake(ssl::stream_base::client, ec);
+        CHECK(ec);
+        s.next_layer().close(ec);
+        REQUIRE(server_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
+    }
+    CHECK(f.srv->bans().empty());
+    CHECK(f.log_count("TLS handshake failed") == 1);
+}
+
 TEST_CASE("stratum: a TLS listener with a missing certificate fails to start") {
     asio::io_context io;
     server_options o;
@@ -587,11 +680,21 @@ TEST_CASE("stratum: server options for a chain carry its dialect and ban setting
     CHECK(o.dialect == dialect::sha256d);
     CHECK(o.bans.enabled);
     CHECK(o.ban_loopback);
+    // The config's defaults are the server's (limits.hpp).
+    CHECK(o.bans.threshold == ban_threshold);
+    CHECK(o.bans.duration == ban_duration);
+    CHECK(o.max_connections_per_ip == max_connections_per_ip);
     c.net = network::ravencoin_mainnet;
     c.stratum_bans = false;
     c.stratum_ban_loopback = false;
+    c.stratum_ban_threshold = 7;
+    c.stratum_ban_duration_s = 42;
+    c.stratum_max_connections_per_ip = 5;
     o = server_options_for(c);
     CHECK(o.dialect == dialect::kawpow);
     CHECK_FALSE(o.bans.enabled);
     CHECK_FALSE(o.ban_loopback);
+    CHECK(o.bans.threshold == 7);
+    CHECK(o.bans.duration == 42s);
+    CHECK(o.max_connections_per_ip == 5);
 }

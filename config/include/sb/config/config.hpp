@@ -46,6 +46,9 @@ struct difficulty_settings {
 struct tls_settings {
     std::string cert_file;  // PEM certificate chain
     std::string key_file;   // PEM private key
+    // Serve plain-TCP Stratum on the same port too: the first byte of each connection
+    // decides (a TLS handshake record, or anything else).
+    bool accept_plain = false;
 };
 
 struct stratum_listener {
@@ -109,12 +112,22 @@ struct chain_settings {
     // Root of the P2P header chain: genesis on Bitcoin, the node's RPC on Ravencoin (the
     // only choice there: X16R/X16Rv2 headers cannot be checked).
     p2p_anchor_mode p2p_anchor = p2p_anchor_mode::genesis;
-    // Stratum: ban IPs whose sessions misbehave (floods, garbage, slowloris), and whether
-    // loopback clients are banned too (false behind a local TLS terminator or proxy, where
-    // every miner is 127.0.0.1).
+    // Stratum: ban IPs whose sessions violate the protocol (garbage, over-long lines,
+    // error-reply floods), whether loopback clients are banned too (false behind a local
+    // TLS terminator or proxy, where every miner is 127.0.0.1), the ban score that bans
+    // and for how long, and the connections one IP may hold (a farm behind NAT or a
+    // Stratum proxy is one IP). Defaults: bridge/stratum/limits.hpp.
     bool stratum_bans = true;
     bool stratum_ban_loopback = true;
+    std::uint32_t stratum_ban_threshold = 100;
+    std::uint32_t stratum_ban_duration_s = 900;
+    std::uint32_t stratum_max_connections_per_ip = 256;
 };
+
+// Bounds of the Stratum ban and cap keys.
+inline constexpr std::uint32_t max_stratum_ban_threshold = 100'000;
+inline constexpr std::uint32_t max_stratum_ban_duration_s = 7 * 24 * 3600;
+inline constexpr std::uint32_t max_stratum_connections_per_ip = 20'000;
 
 struct http_settings {
     bool enabled = true;
