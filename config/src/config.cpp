@@ -564,6 +564,13 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     }
 }
 
+// Where chains[i] was written (the document's start when it was not).
+location chains_at(const json_value& root, std::size_t i) {
+    const json_value* chains = root.find("chains");
+    if (chains == nullptr || chains->type() != kind::array || i >= chains->items().size()) return root.where();
+    return chains->items()[i].where();
+}
+
 load_result validate(const json_value& root) {
     validator val;
     settings s;
@@ -609,6 +616,22 @@ load_result validate(const json_value& root) {
                 }
                 s.chains.push_back(std::move(c));
             }
+        }
+        // The P2P header store is data_dir/headers-<network>.dat: two chains of one network
+        // with P2P would both write it.
+        std::map<network, std::size_t> p2p_chain_of;
+        for (std::size_t i = 0; i < s.chains.size(); ++i) {
+            const chain_settings& c = s.chains[i];
+            const bool p2p = !c.p2p_peers.empty() ||
+                             std::any_of(c.nodes.begin(), c.nodes.end(), [](const node_settings& n) { return n.p2p.has_value(); });
+            if (!p2p) continue;
+            auto [it, fresh] = p2p_chain_of.emplace(c.net, i);
+            if (!fresh)
+                val.error("chains[" + std::to_string(i) + "]", chains_at(root, i),
+                          "chains[" + std::to_string(it->second) + "] is on " + std::string(params(c.net).name) +
+                              " with P2P too, and both would write " + "data_dir/headers-" +
+                              std::string(params(c.net).name) +
+                              ".dat: give P2P to one of them, or run two bridges with their own data_dir");
         }
         // No two listeners may claim the same port on the same address.
         std::map<std::pair<std::string, std::uint16_t>, std::string> used;

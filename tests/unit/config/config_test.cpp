@@ -142,6 +142,26 @@ TEST_CASE("config: header-only work is refused where it cannot run") {
     CHECK(e.message.find("not available on ravencoin-mainnet") != std::string::npos);
 }
 
+TEST_CASE("config: two chains of one network with P2P are refused: they would share the header store") {
+    const std::string chain = R"({
+    "network": "bitcoin-regtest", "id": "ID",
+    "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_user": "u", "rpc_password": "p" P2P } ],
+    "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+    "stratum": [ { "listen": "127.0.0.1:PORT" } ] })";
+    auto make = [&](const std::string& id, const std::string& p2p, const std::string& port) {
+        return replace(replace(replace(chain, "ID", id), " P2P", p2p), "PORT", port);
+    };
+    const std::string with_p2p = R"(, "p2p": "127.0.0.1:18444")";
+    const config_error e = only_error(
+        load_text("{ \"chains\": [" + make("a", with_p2p, "3333") + ", " + make("b", with_p2p, "3334") + "] }", "t.json"));
+    CHECK(e.path == "chains[1]");
+    CHECK(e.message.find("headers-bitcoin-regtest.dat") != std::string::npos);
+    CHECK(e.at.line == 5);  // where the second chain object opens
+    // One of them without P2P: fine.
+    auto r = load_text("{ \"chains\": [" + make("a", with_p2p, "3333") + ", " + make("b", "", "3334") + "] }", "t.json");
+    CHECK_MESSAGE(r.value, errors_of(r));
+}
+
 TEST_CASE("config: an HTTP listener with the dashboard disabled is refused") {
     const std::string text = replace(minimal, R"("chains": [)", R"("http": { "enabled": false, "listen": "127.0.0.1:9999" }, "chains": [)");
     const config_error e = only_error(load_text(text, "t.json"));
