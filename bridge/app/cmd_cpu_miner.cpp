@@ -241,7 +241,7 @@ std::string hello_lines(const options& o) {
 }
 
 // Connects within connect_timeout. Returns the error, or success with socket open.
-boost::system::error_code connect(asio::io_context& io, tcp::socket& socket, const options& o) {
+boost::system::error_code connect_within_timeout(asio::io_context& io, tcp::socket& socket, const options& o) {
     boost::system::error_code ec;
     tcp::resolver resolver(io);
     const auto endpoints = resolver.resolve(o.host, o.port, ec);
@@ -288,10 +288,11 @@ public:
         }
         const double secs = std::chrono::duration<double>(clock::now() - start_).count();
         std::printf("cpu-miner: %llu hashes in %.1f s, %llu shares submitted, %llu accepted, %llu rejected, %llu block "
-                    "candidates, %llu connections\n",
+                    "candidates, %llu connection%s\n",
                     static_cast<unsigned long long>(c_.hashes), secs, static_cast<unsigned long long>(c_.submitted),
                     static_cast<unsigned long long>(c_.accepted), static_cast<unsigned long long>(c_.rejected),
-                    static_cast<unsigned long long>(c_.blocks), static_cast<unsigned long long>(connections_));
+                    static_cast<unsigned long long>(c_.blocks), static_cast<unsigned long long>(connections_),
+                    connections_ == 1 ? "" : "s");
         if (end == outcome::refused) return exit_failure;
         return c_.accepted > 0 || o_.max_shares == 0 ? exit_ok : exit_failure;
     }
@@ -330,7 +331,7 @@ private:
     outcome session(std::optional<std::chrono::milliseconds>& server_wait, bool& got_work) {
         asio::io_context io;
         tcp::socket socket(io);
-        if (const auto ec = connect(io, socket, o_)) {
+        if (const auto ec = connect_within_timeout(io, socket, o_)) {
             std::fprintf(stderr, "cpu-miner: cannot connect to %s:%s: %s\n", o_.host.c_str(), o_.port.c_str(),
                          ec.message().c_str());
             return limit_reached(clock::now()) ? outcome::finished : outcome::reconnect;

@@ -4,6 +4,7 @@
 // same ports. The miner must keep trying (with back-off) and mine on the new daemon.
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,8 +74,41 @@ TEST_CASE("integration: cpu-miner reconnects with back-off when the bridge stops
     CHECK(*rc == 0);
     const std::string out = miner.output();
     CHECK(count(out, "cpu-miner: authorized") >= 2);
-    CHECK(out.find("connections") != std::string::npos);
+    CHECK(out.find(", 2 connections\n") != std::string::npos);
     // Shares after the restart were blocks on the node too.
     CHECK(test::eventually([&] { return height(node) > before_restart; }, std::chrono::seconds(30)));
     CHECK(daemon->terminate() == 0);
+}
+
+TEST_CASE("integration: cpu-miner stops with exit 1 when the bridge refuses its username, without reconnecting") {
+    test::regtest_node node;
+    const std::uint16_t stratum_port = test::free_loopback_port();
+    const std::uint16_t http_port = test::free_loopback_port();
+    // address-username mode without a fallback address: a worker name is refused at authorize.
+    const std::string path = node.dir() + "/username.json";
+    {
+        std::ofstream out(path);
+        out << R"({ "data_dir": ")" << node.dir() << R"(/bridge-data",
+  "http": { "listen": "127.0.0.1:)" << http_port << R"(" },
+  "chains": [ { "id": "regtest", "network": "bitcoin-regtest",
+    "nodes": [ { "rpc_url": ")" << node.rpc_url() << R"(", "rpc_user": "solobridge",
+                 "rpc_password": ")" << node.api_key() << R"(" } ],
+    "payout": { "mode": "address-username" },
+    "stratum": [ { "listen": "127.0.0.1:)" << stratum_port << R"(" } ] } ] })";
+    }
+    test::child_process daemon({SB_SOLOBRIDGE_BIN, "--config", path}, {}, node.dir() + "/daemon.log");
+    REQUIRE_MESSAGE(test::wait_for_port(stratum_port, std::chrono::seconds(30), &daemon),
+                    "daemon did not open its Stratum port:\n" << daemon.output());
+
+    test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(stratum_port),
+                               "--user", "rig1", "--seconds", "120"},
+                              {}, node.dir() + "/miner.log");
+    const auto rc = miner.wait_for_exit(std::chrono::seconds(60));
+    INFO("miner output:\n" << miner.output());
+    REQUIRE(rc.has_value());
+    CHECK(*rc == 1);
+    CHECK(miner.output().find("authorize refused") != std::string::npos);
+    CHECK(miner.output().find("reconnecting") == std::string::npos);
+    CHECK(miner.output().find(", 1 connection\n") != std::string::npos);
+    CHECK(daemon.terminate() == 0);
 }
