@@ -202,13 +202,9 @@ int bench_sha256d_device(const std::string& device, double seconds, unsigned int
     return hardware_errors == 0 ? exit_ok : exit_failure;
 }
 
-}  // namespace
-
-int cmd_bench(args a) {
+int run_bench(args a) {
     if (a.empty()) {
-        std::fputs("usage: solobridge bench sha256d-cpu|kawpow-verify [--seconds S]\n"
-                   "       solobridge bench sha256d --device cpu|opencl:N|cuda:N [--seconds S] [--intensity I]\n",
-                   stderr);
+        print_usage(bench_command, stderr);
         return exit_usage;
     }
     double seconds = 2.0;
@@ -255,5 +251,26 @@ int cmd_bench(args a) {
                  static_cast<int>(a[0].size()), a[0].data());
     return exit_usage;
 }
+
+}  // namespace
+
+const command bench_command{
+    "bench",
+    "measure hashing speed: the CPU's SHA-256d, KAWPOW verification, a mining device",
+    "usage: solobridge bench sha256d-cpu [--seconds S]\n"
+    "       solobridge bench kawpow-verify [--seconds S]\n"
+    "       solobridge bench sha256d --device ID [--seconds S] [--intensity I]\n"
+    "\n"
+    "sha256d-cpu    80-byte headers and 64-byte merkle nodes hashed per second on one core,\n"
+    "               for every SHA-256 implementation this CPU supports\n"
+    "kawpow-verify  KAWPOW epoch-context build time and light verifications per second\n"
+    "sha256d        a mining device's SHA-256d search rate after a warm-up; ID as\n"
+    "               `solobridge devices` lists it (cpu, opencl:N, cuda:N). Exit 1 when the\n"
+    "               device cannot be opened or returns a candidate the CPU does not confirm\n"
+    "--seconds S    how long each measurement runs, 0 < S <= 600 (default 2)\n"
+    "--intensity I  1..32, each step doubles the nonces per search call (default 20)\n",
+    false,
+    run_bench,
+};
 
 }  // namespace sb::app

@@ -8,10 +8,11 @@
 #include "sb/config/config.hpp"
 
 namespace sb::app {
+namespace {
 
-int cmd_check_config(args a) {
+int run_check_config(args a) {
     if (a.empty()) {
-        std::fputs("usage: solobridge check-config FILE [--data-dir DIR] [--node-rpc-url URL] ...\n", stderr);
+        print_usage(check_config_command, stderr);
         return exit_usage;
     }
     const std::string file(a[0]);
@@ -41,5 +42,20 @@ int cmd_check_config(args a) {
     if (s.http.enabled) std::printf("  dashboard http://%s/\n", s.http.listen.to_string().c_str());
     return exit_ok;
 }
+
+}  // namespace
+
+const command check_config_command{
+    "check-config",
+    "validate a configuration file (exit 0 valid, 2 invalid)",
+    "usage: solobridge check-config FILE [OVERRIDES]\n"
+    "\n"
+    "Reads FILE as `solobridge run --config FILE` would, with the same environment variables\n"
+    "and override flags, and prints either \"FILE: ok\" with a summary of each chain (exit 0)\n"
+    "or every problem with its line, column and key path (exit 2). It starts nothing and\n"
+    "contacts no node.\n",
+    true,
+    run_check_config,
+};
 
 }  // namespace sb::app

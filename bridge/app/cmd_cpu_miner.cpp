@@ -2,11 +2,15 @@
 // thread. It is the demo's miner (scripts/run.sh) and a real client for end-to-end
 // tests; it speaks the protocol the way cpuminer does (stratum.md §7): subscribe,
 // authorize, follow set_difficulty/notify, submit shares that meet the share target.
+// When the connection fails or drops (the bridge restarts) it connects again after a
+// back-off, as a miner's firmware does.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,18 +37,31 @@ using clock = std::chrono::steady_clock;
 // A miner never needs a longer line than this (stratum.md §1: 16 KiB server cap).
 constexpr std::size_t max_line_bytes = 64 * 1024;
 constexpr std::uint32_t nonces_per_poll = 1u << 14;
+// Reconnecting: the first wait, doubled after every session that never got work, up to
+// the cap; a session that was authorized and got a job starts the next wait afresh.
+constexpr std::chrono::milliseconds first_reconnect_delay{1000};
+constexpr std::chrono::milliseconds max_reconnect_delay{30'000};
+// A TCP connect that has not completed by then counts as failed.
+constexpr std::chrono::seconds connect_timeout{10};
+constexpr std::chrono::seconds report_interval{10};
 
 struct options {
-    std::string host = "127.0.0.1";
-    std::string port = "3333";
+    std::string host;
+    std::string port;
     std::string user = "solobridge-cpu";
     std::string pass = "x";
-    double seconds = 0;            // 0: until the connection closes
+    double seconds = 0;            // 0: no time limit
     std::uint64_t max_shares = 0;  // 0: no limit
     bool version_rolling = false;  // BIP310: negotiate a mask and roll version bits
 };
 
-struct miner_state {
+// Over the whole run, every session together.
+struct counters {
+    std::uint64_t hashes = 0, submitted = 0, accepted = 0, rejected = 0, blocks = 0;
+};
+
+// One connection's state.
+struct session_state {
     std::string extranonce1_hex;
     bytes extranonce1;
     std::size_t extranonce2_size = 0;
@@ -54,10 +71,20 @@ struct miner_state {
     uint256 share_target;
     std::uint64_t extranonce2 = 0;
     std::uint32_t nonce = 0;
-    std::uint64_t hashes = 0, submitted = 0, accepted = 0, rejected = 0, blocks = 0;
+    bool authorized = false;
     int next_id = 4;                // 1 subscribe, 2 authorize, 3 configure, then submits
     std::uint32_t version_mask = 0; // granted by mining.configure (0: no rolling)
     std::uint32_t version_roll = 0; // counter spread over the mask's bits
+    // Set by client.reconnect: how long the server asked us to wait.
+    std::optional<std::chrono::milliseconds> server_wait;
+};
+
+// How a session (or the handling of one line) ended.
+enum class outcome {
+    go_on,      // the session continues
+    reconnect,  // the connection failed, dropped or became unusable: connect again
+    refused,    // the server refused our credentials: connecting again cannot help
+    finished,   // --seconds or --max-shares reached
 };
 
 std::string json_line(const char* method, const rapidjson::Value& params, int id) {
@@ -85,18 +112,22 @@ bool parse_url(std::string_view url, options& o) {
         if (url.starts_with(prefix)) url.remove_prefix(prefix.size());
     const auto colon = url.rfind(':');
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == url.size()) return false;
+    const std::string_view port = url.substr(colon + 1);
+    unsigned p = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535) return false;
     o.host = std::string(url.substr(0, colon));
-    o.port = std::string(url.substr(colon + 1));
+    o.port = std::string(port);
     return true;
 }
 
-// Handles one line from the server. Returns false when the session cannot go on.
-bool handle_line(const std::string& line, miner_state& st) {
+// Handles one line from the server.
+outcome handle_line(const std::string& line, session_state& st, counters& c) {
     rapidjson::Document d;
     d.Parse(line.c_str(), line.size());
     if (d.HasParseError() || !d.IsObject()) {
         std::fprintf(stderr, "cpu-miner: server sent a line that is not a JSON object: %.200s\n", line.c_str());
-        return false;
+        return outcome::reconnect;
     }
     const bool has_method = d.HasMember("method") && d["method"].IsString();
     if (!has_method) {
@@ -106,24 +137,28 @@ bool handle_line(const std::string& line, miner_state& st) {
             const auto& r = d["result"];
             if (!ok || !r.IsArray() || r.Size() < 3 || !r[1].IsString() || !r[2].IsUint()) {
                 std::fprintf(stderr, "cpu-miner: subscribe failed: %.200s\n", line.c_str());
-                return false;
+                return outcome::reconnect;
             }
             st.extranonce1_hex = r[1].GetString();
             auto en1 = from_hex(st.extranonce1_hex, 64);
-            if (!en1) return false;
+            if (!en1) {
+                std::fprintf(stderr, "cpu-miner: extranonce1 is not hex: %.200s\n", line.c_str());
+                return outcome::reconnect;
+            }
             st.extranonce1 = *en1;
             st.extranonce2_size = r[2].GetUint();
             if (st.extranonce2_size < 1 || st.extranonce2_size > 8) {
                 std::fprintf(stderr, "cpu-miner: extranonce2_size %zu is not 1..8\n", st.extranonce2_size);
-                return false;
+                return outcome::reconnect;
             }
             std::printf("cpu-miner: subscribed, extranonce1 %s, extranonce2 %zu bytes\n", st.extranonce1_hex.c_str(),
                         st.extranonce2_size);
         } else if (id == 2) {
             if (!ok) {
                 std::fprintf(stderr, "cpu-miner: authorize refused: %.200s\n", line.c_str());
-                return false;
+                return outcome::refused;
             }
+            st.authorized = true;
             std::printf("cpu-miner: authorized\n");
         } else if (id == 3) {  // configure: {"version-rolling":true,"version-rolling.mask":"..."}
             const auto& r = d["result"];
@@ -137,13 +172,13 @@ bool handle_line(const std::string& line, miner_state& st) {
                         st.version_mask);
         } else if (id >= 4) {
             if (ok) {
-                ++st.accepted;
+                ++c.accepted;
             } else {
-                ++st.rejected;
+                ++c.rejected;
                 std::printf("cpu-miner: share rejected: %.200s\n", line.c_str());
             }
         }
-        return true;
+        return outcome::go_on;
     }
     const std::string method = d["method"].GetString();
     const rapidjson::Value* params = d.HasMember("params") && d["params"].IsArray() ? &d["params"] : nullptr;
@@ -166,7 +201,7 @@ bool handle_line(const std::string& line, miner_state& st) {
         auto j = bridge::job_from_notify(n, st.extranonce1.size(), st.extranonce2_size);
         if (!j) {
             std::fprintf(stderr, "cpu-miner: unusable notify (%s): %.300s\n", j.error().message().c_str(), line.c_str());
-            return true;
+            return outcome::go_on;
         }
         st.job = std::move(*j);
         st.difficulty = st.pending_difficulty;
@@ -174,25 +209,20 @@ bool handle_line(const std::string& line, miner_state& st) {
         st.extranonce2 = 0;
         st.nonce = 0;
     } else if (method == "client.reconnect") {
-        std::printf("cpu-miner: server asked to reconnect; stopping\n");
-        return false;
+        // [host, port, wait_seconds]: we stay on the configured URL (a server must not
+        // send its miners elsewhere unasked) and honour the wait up to our own cap.
+        std::chrono::milliseconds wait{0};
+        if (params && params->Size() >= 3 && (*params)[2].IsNumber() && (*params)[2].GetDouble() > 0)
+            wait = std::chrono::milliseconds(
+                static_cast<std::int64_t>(std::min((*params)[2].GetDouble() * 1000.0, double(max_reconnect_delay.count()))));
+        st.server_wait = wait;
+        std::printf("cpu-miner: server asked to reconnect\n");
+        return outcome::reconnect;
     }
-    return true;
+    return outcome::go_on;
 }
 
-int run(const options& o) {
-    asio::io_context io;
-    tcp::socket socket(io);
-    boost::system::error_code ec;
-    tcp::resolver resolver(io);
-    auto endpoints = resolver.resolve(o.host, o.port, ec);
-    if (!ec) asio::connect(socket, endpoints, ec);
-    if (ec) {
-        std::fprintf(stderr, "cpu-miner: cannot connect to %s:%s: %s\n", o.host.c_str(), o.port.c_str(),
-                     ec.message().c_str());
-        return exit_failure;
-    }
-    std::printf("cpu-miner: connected to %s:%s as %s\n", o.host.c_str(), o.port.c_str(), o.user.c_str());
+std::string hello_lines(const options& o) {
     std::string hello;
     if (o.version_rolling) {
         // BIP310, as ESP-Miner sends it: configure first.
@@ -206,144 +236,289 @@ int run(const options& o) {
         p.PushBack(args, al);
         hello += json_line("mining.configure", p, 3);
     }
-    hello += string_array_line("mining.subscribe", {"solobridge-cpu/" SB_VERSION}, 1) +
-                              string_array_line("mining.authorize", {o.user, o.pass}, 2);
-    asio::write(socket, asio::buffer(hello), ec);
-    socket.non_blocking(true);
+    return hello + string_array_line("mining.subscribe", {"solobridge-cpu/" SB_VERSION}, 1) +
+           string_array_line("mining.authorize", {o.user, o.pass}, 2);
+}
 
-    miner_state st;
-    std::string inbuf;
-    const auto start = clock::now();
-    auto last_report = start;
-    char buf[4096];
-    for (;;) {
-        // Read what has arrived without waiting.
+// Connects within connect_timeout. Returns the error, or success with socket open.
+boost::system::error_code connect_within_timeout(asio::io_context& io, tcp::socket& socket, const options& o) {
+    boost::system::error_code ec;
+    tcp::resolver resolver(io);
+    const auto endpoints = resolver.resolve(o.host, o.port, ec);
+    if (ec) return ec;
+    bool done = false;
+    asio::async_connect(socket, endpoints, [&](const boost::system::error_code& e, const tcp::endpoint&) {
+        ec = e;
+        done = true;
+    });
+    io.restart();
+    io.run_for(connect_timeout);
+    if (!done) {
+        socket.close();
+        io.restart();
+        io.run();  // the cancelled handler
+        return asio::error::timed_out;
+    }
+    return ec;
+}
+
+class miner {
+public:
+    explicit miner(const options& o) : o_(o), start_(clock::now()), last_report_(start_) {}
+
+    // Sessions one after another until a limit is reached or the server refuses us.
+    int run() {
+        std::chrono::milliseconds delay = first_reconnect_delay;
+        outcome end = outcome::reconnect;
         for (;;) {
-            const std::size_t n = socket.read_some(asio::buffer(buf), ec);
-            if (ec == asio::error::would_block) break;
-            if (ec) {
-                std::printf("cpu-miner: connection closed (%s)\n", ec.message().c_str());
-                goto done;
-            }
-            inbuf.append(buf, n);
-            if (inbuf.size() > max_line_bytes && inbuf.find('\n') == std::string::npos) {
-                std::fprintf(stderr, "cpu-miner: server line longer than %zu bytes\n", max_line_bytes);
-                goto done;
-            }
-        }
-        for (auto nl = inbuf.find('\n'); nl != std::string::npos; nl = inbuf.find('\n')) {
-            std::string line = inbuf.substr(0, nl);
-            inbuf.erase(0, nl + 1);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            if (line.empty()) continue;
-            if (!handle_line(line, st)) goto done;
-        }
-        const auto now = clock::now();
-        if (o.seconds > 0 && now - start >= std::chrono::duration<double>(o.seconds)) break;
-        if (o.max_shares > 0 && st.accepted + st.rejected >= o.max_shares) break;
-        if (now - last_report >= std::chrono::seconds(10)) {
-            const double secs = std::chrono::duration<double>(now - start).count();
-            std::printf("cpu-miner: %.2f kH/s, difficulty %g, shares %llu accepted %llu rejected\n",
-                        static_cast<double>(st.hashes) / secs / 1e3, st.difficulty,
-                        static_cast<unsigned long long>(st.accepted), static_cast<unsigned long long>(st.rejected));
+            std::optional<std::chrono::milliseconds> server_wait;
+            bool got_work = false;
+            end = session(server_wait, got_work);
+            if (end != outcome::reconnect) break;
+            if (got_work) delay = first_reconnect_delay;
+            const auto wait = server_wait ? *server_wait : delay;
+            if (!server_wait) delay = std::min(delay * 2, max_reconnect_delay);
+            std::printf("cpu-miner: reconnecting to %s:%s in %.1f s\n", o_.host.c_str(), o_.port.c_str(),
+                        static_cast<double>(wait.count()) / 1000.0);
             std::fflush(stdout);
-            last_report = now;
+            if (!sleep_within_limit(wait)) {
+                end = outcome::finished;
+                break;
+            }
         }
-        if (!st.job) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            continue;
+        const double secs = std::chrono::duration<double>(clock::now() - start_).count();
+        std::printf("cpu-miner: %llu hashes in %.1f s, %llu shares submitted, %llu accepted, %llu rejected, %llu block "
+                    "candidates, %llu connection%s\n",
+                    static_cast<unsigned long long>(c_.hashes), secs, static_cast<unsigned long long>(c_.submitted),
+                    static_cast<unsigned long long>(c_.accepted), static_cast<unsigned long long>(c_.rejected),
+                    static_cast<unsigned long long>(c_.blocks), static_cast<unsigned long long>(connections_),
+                    connections_ == 1 ? "" : "s");
+        if (end == outcome::refused) return exit_failure;
+        return c_.accepted > 0 || o_.max_shares == 0 ? exit_ok : exit_failure;
+    }
+
+private:
+    bool limit_reached(clock::time_point now) const {
+        if (o_.seconds > 0 && now - start_ >= std::chrono::duration<double>(o_.seconds)) return true;
+        return o_.max_shares > 0 && c_.accepted + c_.rejected >= o_.max_shares;
+    }
+
+    // Sleeps for wait, or until --seconds runs out (false then).
+    bool sleep_within_limit(std::chrono::milliseconds wait) const {
+        auto until = clock::now() + wait;
+        if (o_.seconds > 0) {
+            const auto deadline =
+                start_ + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(o_.seconds));
+            if (deadline <= until) {
+                std::this_thread::sleep_until(deadline);
+                return false;
+            }
         }
-        // Hash a batch of nonces for the current extranonce2.
+        std::this_thread::sleep_until(until);
+        return true;
+    }
+
+    void report(clock::time_point now, const session_state& st) {
+        if (now - last_report_ < report_interval) return;
+        const double secs = std::chrono::duration<double>(now - start_).count();
+        std::printf("cpu-miner: %.2f kH/s, difficulty %g, shares %llu accepted %llu rejected\n",
+                    static_cast<double>(c_.hashes) / secs / 1e3, st.difficulty,
+                    static_cast<unsigned long long>(c_.accepted), static_cast<unsigned long long>(c_.rejected));
+        std::fflush(stdout);
+        last_report_ = now;
+    }
+
+    outcome session(std::optional<std::chrono::milliseconds>& server_wait, bool& got_work) {
+        asio::io_context io;
+        tcp::socket socket(io);
+        if (const auto ec = connect_within_timeout(io, socket, o_)) {
+            std::fprintf(stderr, "cpu-miner: cannot connect to %s:%s: %s\n", o_.host.c_str(), o_.port.c_str(),
+                         ec.message().c_str());
+            return limit_reached(clock::now()) ? outcome::finished : outcome::reconnect;
+        }
+        ++connections_;
+        std::printf("cpu-miner: connected to %s:%s as %s\n", o_.host.c_str(), o_.port.c_str(), o_.user.c_str());
+        std::fflush(stdout);
+        boost::system::error_code ec;
+        asio::write(socket, asio::buffer(hello_lines(o_)), ec);
+        if (ec) {
+            std::printf("cpu-miner: connection lost (%s)\n", ec.message().c_str());
+            return outcome::reconnect;
+        }
+        socket.non_blocking(true);
+
+        session_state st;
+        std::string inbuf;
+        char buf[4096];
+        for (;;) {
+            // Read what has arrived without waiting.
+            for (;;) {
+                const std::size_t n = socket.read_some(asio::buffer(buf), ec);
+                if (ec == asio::error::would_block) break;
+                if (ec) {
+                    std::printf("cpu-miner: connection closed (%s)\n", ec.message().c_str());
+                    return outcome::reconnect;
+                }
+                inbuf.append(buf, n);
+                if (inbuf.size() > max_line_bytes && inbuf.find('\n') == std::string::npos) {
+                    std::fprintf(stderr, "cpu-miner: server line longer than %zu bytes\n", max_line_bytes);
+                    return outcome::reconnect;
+                }
+            }
+            for (auto nl = inbuf.find('\n'); nl != std::string::npos; nl = inbuf.find('\n')) {
+                std::string line = inbuf.substr(0, nl);
+                inbuf.erase(0, nl + 1);
+                if (!line.empty() && line.back() == '\r') line.pop_back();
+                if (line.empty()) continue;
+                const outcome r = handle_line(line, st, c_);
+                got_work = got_work || (st.authorized && st.job.has_value());
+                if (r != outcome::go_on) {
+                    server_wait = st.server_wait;
+                    return r;
+                }
+            }
+            const auto now = clock::now();
+            if (limit_reached(now)) return outcome::finished;
+            report(now, st);
+            if (!st.job) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                continue;
+            }
+            if (const outcome r = hash_batch(socket, st); r != outcome::go_on) return r;
+        }
+    }
+
+    // Hashes one batch of nonces for the current extranonce2 and submits every share.
+    outcome hash_batch(tcp::socket& socket, session_state& st) {
         bytes en2(st.extranonce2_size);
         for (std::size_t i = 0; i < en2.size(); ++i) en2[en2.size() - 1 - i] = std::uint8_t(st.extranonce2 >> (8 * i));
         // With a mask, every batch hashes another version: spread a counter over the mask.
         std::uint32_t version_bits = 0;
         if (st.version_mask != 0) {
             ++st.version_roll;
-            std::uint32_t c = st.version_roll;
-            for (std::uint32_t bit = 1; bit != 0 && c != 0; bit <<= 1) {
+            std::uint32_t n = st.version_roll;
+            for (std::uint32_t bit = 1; bit != 0 && n != 0; bit <<= 1) {
                 if ((st.version_mask & bit) == 0) continue;
-                if (c & 1) version_bits |= bit;
-                c >>= 1;
+                if (n & 1) version_bits |= bit;
+                n >>= 1;
             }
         }
         const std::uint32_t version = bridge::apply_version_bits(st.job->version, version_bits, st.version_mask);
         const std::uint32_t end = st.nonce + nonces_per_poll;
         for (std::uint32_t nonce = st.nonce; nonce != end; ++nonce) {
             auto h = bridge::rebuild_header(*st.job, st.extranonce1, en2, st.job->ntime, nonce, version);
-            if (!h) goto done;
+            if (!h) {
+                std::fprintf(stderr, "cpu-miner: cannot build a header from job %s: %s\n", st.job->id.c_str(),
+                             h.error().message().c_str());
+                return outcome::reconnect;
+            }
             const hash256 hash = h->hash();
-            ++st.hashes;
+            ++c_.hashes;
             if (uint256::from_hash(hash) > st.share_target) continue;
             const bool block = uint256::from_hash(hash) <= st.job->target;
             const std::string line =
                 st.version_mask == 0
                     ? string_array_line("mining.submit",
-                                        {o.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime),
+                                        {o_.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime),
                                          bridge::u32_to_stratum_hex(nonce)},
                                         st.next_id++)
                     : string_array_line("mining.submit",
-                                        {o.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime),
+                                        {o_.user, st.job->id, to_hex(en2), bridge::u32_to_stratum_hex(st.job->ntime),
                                          bridge::u32_to_stratum_hex(nonce), bridge::u32_to_stratum_hex(version_bits)},
                                         st.next_id++);
+            boost::system::error_code ec;
             socket.non_blocking(false);
             asio::write(socket, asio::buffer(line), ec);
             socket.non_blocking(true);
-            if (ec) goto done;
-            ++st.submitted;
+            if (ec) {
+                std::printf("cpu-miner: connection lost while submitting (%s)\n", ec.message().c_str());
+                return outcome::reconnect;
+            }
+            ++c_.submitted;
             if (block) {
-                ++st.blocks;
+                ++c_.blocks;
                 std::printf("cpu-miner: block candidate %s submitted\n", to_hex_reversed(hash).c_str());
             }
         }
         st.nonce = end;
         if (st.nonce == 0) ++st.extranonce2;  // nonce space used up: roll extranonce2
+        return outcome::go_on;
     }
-done:
-    const double secs = std::chrono::duration<double>(clock::now() - start).count();
-    std::printf("cpu-miner: %llu hashes in %.1f s, %llu shares submitted, %llu accepted, %llu rejected, %llu block candidates\n",
-                static_cast<unsigned long long>(st.hashes), secs, static_cast<unsigned long long>(st.submitted),
-                static_cast<unsigned long long>(st.accepted), static_cast<unsigned long long>(st.rejected),
-                static_cast<unsigned long long>(st.blocks));
-    return st.accepted > 0 || o.max_shares == 0 ? exit_ok : exit_failure;
+
+    const options& o_;
+    counters c_;
+    std::uint64_t connections_ = 0;
+    const clock::time_point start_;
+    clock::time_point last_report_;
+};
+
+int usage_error(const std::string& why) {
+    std::fprintf(stderr, "solobridge cpu-miner: %s\n(`solobridge cpu-miner --help` for the usage)\n", why.c_str());
+    return exit_usage;
 }
 
-}  // namespace
-
-int cmd_cpu_miner(args a) {
+int run_cpu_miner(args a) {
     options o;
+    bool have_url = false;
     for (std::size_t i = 0; i < a.size(); ++i) {
         const std::string_view flag = a[i];
-        if (i + 1 >= a.size()) {
-            std::fprintf(stderr, "solobridge cpu-miner: %.*s needs a value\n", static_cast<int>(flag.size()), flag.data());
-            return exit_usage;
-        }
+        if (i + 1 >= a.size()) return usage_error(std::string(flag) + " needs a value");
         const std::string value(a[++i]);
         if (flag == "--url") {
-            if (!parse_url(value, o)) {
-                std::fprintf(stderr, "solobridge cpu-miner: --url must be [stratum+tcp://]host:port\n");
-                return exit_usage;
-            }
+            if (!parse_url(value, o)) return usage_error("--url must be [stratum+tcp://]HOST:PORT, not '" + value + "'");
+            have_url = true;
         } else if (flag == "--user") {
             o.user = value;
         } else if (flag == "--pass") {
             o.pass = value;
         } else if (flag == "--seconds") {
-            o.seconds = std::strtod(value.c_str(), nullptr);
+            char* end = nullptr;
+            o.seconds = std::strtod(value.c_str(), &end);
+            if (value.empty() || *end != '\0' || !(o.seconds >= 0))
+                return usage_error("--seconds must be a number of seconds >= 0, not '" + value + "'");
         } else if (flag == "--version-rolling") {
-            if (value != "on" && value != "off") {
-                std::fprintf(stderr, "solobridge cpu-miner: --version-rolling takes on or off\n");
-                return exit_usage;
-            }
+            if (value != "on" && value != "off") return usage_error("--version-rolling takes on or off");
             o.version_rolling = value == "on";
         } else if (flag == "--max-shares") {
-            o.max_shares = std::strtoull(value.c_str(), nullptr, 10);
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), o.max_shares);
+            if (ec != std::errc{} || end != value.data() + value.size())
+                return usage_error("--max-shares must be a whole number, not '" + value + "'");
         } else {
-            std::fprintf(stderr, "solobridge cpu-miner: unknown option '%.*s'\n", static_cast<int>(flag.size()), flag.data());
-            return exit_usage;
+            return usage_error("unknown option '" + std::string(flag) + "'");
         }
     }
-    return run(o);
+    // No default server: a miner that silently dials 127.0.0.1:3333 mines on whatever
+    // happens to listen there.
+    if (!have_url) return usage_error("--url HOST:PORT is required (the bridge's Stratum listener)");
+    miner m(o);
+    return m.run();
 }
+
+}  // namespace
+
+const command cpu_miner_command{
+    "cpu-miner",
+    "mine on one CPU thread through a Stratum v1 server (demo, tests)",
+    "usage: solobridge cpu-miner --url [stratum+tcp://]HOST:PORT [--user NAME] [--pass P]\n"
+    "                            [--seconds S] [--max-shares N] [--version-rolling on|off]\n"
+    "\n"
+    "A one-thread SHA-256d Stratum v1 client, for the demo and end-to-end tests (it is far too\n"
+    "slow to find a block on a public network). When the connection fails or drops it connects\n"
+    "again after 1 s, doubling to 30 s; a session that was authorized and got work starts the\n"
+    "wait afresh. client.reconnect from the server reconnects to the same URL.\n"
+    "\n"
+    "--url URL               the Stratum listener (required)\n"
+    "--user NAME             username (default solobridge-cpu; in address-username mode a\n"
+    "                        payout address, optionally ADDRESS.worker)\n"
+    "--pass P                password (default x; d=N asks the bridge for difficulty N)\n"
+    "--seconds S             stop after S seconds (default 0: no limit)\n"
+    "--max-shares N          stop after N answered shares (default 0: no limit)\n"
+    "--version-rolling on    negotiate BIP310 version rolling (default off)\n"
+    "\n"
+    "Exit status 0; 1 when the server refused the credentials, or --max-shares was set and no\n"
+    "share was accepted; 2 for bad usage.\n",
+    false,
+    run_cpu_miner,
+};
 
 }  // namespace sb::app

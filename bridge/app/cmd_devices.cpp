@@ -9,9 +9,11 @@
 
 namespace sb::app {
 
-int cmd_devices(args a) {
+namespace {
+
+int run_devices(args a) {
     if (!a.empty()) {
-        std::fputs("usage: solobridge devices\n", stderr);
+        print_usage(devices_command, stderr);
         return exit_usage;
     }
     const gpu::device_list list = gpu::discover_devices();
@@ -24,5 +26,19 @@ int cmd_devices(args a) {
     for (const auto& n : list.notes) std::printf("note: %s\n", n.c_str());
     return exit_ok;
 }
+
+}  // namespace
+
+const command devices_command{
+    "devices",
+    "list the mining devices (id, backend, memory, compute units)",
+    "usage: solobridge devices\n"
+    "\n"
+    "Lists every mining device this binary can use (CUDA, OpenCL, the CPU reference) with the\n"
+    "id that a chain's \"devices\" entry and `solobridge bench sha256d --device` take, and a\n"
+    "note for each compiled backend that found no device. Exit status 0.\n",
+    false,
+    run_devices,
+};
 
 }  // namespace sb::app

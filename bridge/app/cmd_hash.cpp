@@ -13,10 +13,6 @@
 namespace sb::app {
 namespace {
 
-constexpr const char* hash_usage =
-    "usage: solobridge hash sha256d HEADER_HEX   (80 bytes = 160 hex digits)\n"
-    "       solobridge hash kawpow --height H --header-hash HEX64 --nonce HEX16\n";
-
 std::string_view strip_0x(std::string_view hex) {
     if (hex.size() >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) hex.remove_prefix(2);
     return hex;
@@ -96,12 +92,10 @@ int hash_sha256d(std::string_view hex) {
     return exit_ok;
 }
 
-}  // namespace
-
-int cmd_hash(args a) {
+int run_hash(args a) {
     if (!a.empty() && a[0] == "kawpow") return hash_kawpow(a.subspan(1));
     if (a.size() != 2) {
-        std::fputs(hash_usage, stderr);
+        print_usage(hash_command, stderr);
         return exit_usage;
     }
     if (a[0] == "sha256d") return hash_sha256d(a[1]);
@@ -109,5 +103,22 @@ int cmd_hash(args a) {
                  a[0].data());
     return exit_usage;
 }
+
+}  // namespace
+
+const command hash_command{
+    "hash",
+    "hash a block header (sha256d) or a KAWPOW share by hand",
+    "usage: solobridge hash sha256d HEADER_HEX\n"
+    "       solobridge hash kawpow --height H --header-hash HEX64 --nonce HEX16\n"
+    "\n"
+    "sha256d: HEADER_HEX is an 80-byte header (160 hex digits, 0x prefix allowed); prints its\n"
+    "         block hash in display order.\n"
+    "kawpow:  H is the block height (decimal), HEX64 the header hash as RPCs and Stratum show\n"
+    "         it, HEX16 the 64-bit nonce (big-endian); prints mix_hash and final_hash.\n"
+    "Exit status 0, or 2 for malformed input.\n",
+    false,
+    run_hash,
+};
 
 }  // namespace sb::app

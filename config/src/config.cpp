@@ -4,6 +4,7 @@
 #include "sb/config/config.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <fstream>
@@ -189,14 +190,27 @@ public:
         errors.push_back({path, at, std::move(message)});
     }
 
-    // Checks that v is an object whose keys are all in allowed.
-    bool object(const json_value& v, const std::string& path, std::initializer_list<std::string_view> allowed) {
+    // A key that users of other software write, refused with its own reason.
+    struct refused_key {
+        std::string_view key;
+        std::string_view why;
+    };
+
+    // Checks that v is an object whose keys are all in allowed; a key in refused gets its
+    // reason instead of "unknown key".
+    bool object(const json_value& v, const std::string& path, std::initializer_list<std::string_view> allowed,
+                std::initializer_list<refused_key> refused = {}) {
         if (v.type() != kind::object) {
             error(path, v.where(), std::string("must be an object, not ") + json_value::describe(v.type()));
             return false;
         }
         for (const auto& [key, child] : v.members()) {
             if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+            const auto r = std::find_if(refused.begin(), refused.end(), [&](const refused_key& k) { return k.key == key; });
+            if (r != refused.end()) {
+                error(join(path, key), child.key_where(), std::string(r->why));
+                continue;
+            }
             std::string known;
             for (auto k : allowed) known += (known.empty() ? "" : ", ") + std::string(k);
             error(join(path, key), child.key_where(), "unknown key (known keys here: " + known + ")");
@@ -317,8 +331,11 @@ public:
 };
 
 void read_node(validator& val, const json_value& v, const std::string& path, node_settings& out) {
-    if (!val.object(v, path, {"rpc_url", "rpc_user", "rpc_password", "rpc_cookie_file", "p2p", "zmq_hashblock",
-                              "rpc_timeout_ms"}))
+    // zmq_hashblock: nothing would read it (no key is accepted and ignored).
+    if (!val.object(v, path, {"rpc_url", "rpc_user", "rpc_password", "rpc_cookie_file", "p2p", "rpc_timeout_ms"},
+                    {{"zmq_hashblock", "zmq_hashblock is not supported: solobridge hears new blocks over P2P (set the "
+                                       "node's p2p address, e.g. \"p2p\": \"127.0.0.1:8333\") and by longpoll; "
+                                       "remove this key"}}))
         return;
     if (auto url = val.string(v, "rpc_url", path, true, 2048)) {
         out.rpc_url = *url;
@@ -349,12 +366,14 @@ void read_node(validator& val, const json_value& v, const std::string& path, nod
     else if (!has_cookie && !has_pass)
         val.error(path, v.where(), "needs rpc_cookie_file or rpc_password (with rpc_user) to authenticate");
     if (v.find("p2p") != nullptr) out.p2p = val.listen(v, "p2p", path, false);
-    if (auto s = val.string(v, "zmq_hashblock", path, false, 300)) {
-        if (!s->starts_with("tcp://"))
-            val.error(path + ".zmq_hashblock", v.find("zmq_hashblock")->where(), "must be tcp://host:port");
-        out.zmq_hashblock = *s;
-    }
     if (auto t = val.integer(v, "rpc_timeout_ms", path, 100, 600'000)) out.rpc_timeout_ms = static_cast<std::uint32_t>(*t);
+}
+
+// Addresses that example files of earlier versions carried: someone else's. A config
+// copied from one of them must not start mining to it.
+bool is_foreign_example_address(std::string_view a) {
+    static constexpr std::array<std::string_view, 1> addresses = {"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"};
+    return std::find(addresses.begin(), addresses.end(), a) != addresses.end();
 }
 
 void read_payout(validator& val, const json_value& v, const std::string& path, const chain_params& chain,
@@ -368,6 +387,15 @@ void read_payout(validator& val, const json_value& v, const std::string& path, c
     }
     const bool required = out.mode == payout_mode::fixed_address;
     if (auto a = val.string(v, "address", path, required, 128)) {
+        if (*a == payout_address_placeholder || is_foreign_example_address(*a)) {
+            val.error(path + ".address", v.find("address")->where(),
+                      "replace with your own payout address: \"" + *a + "\" is " +
+                          (*a == payout_address_placeholder ? "the example's placeholder"
+                                                            : "the address an earlier example file carried, not yours") +
+                          " (write an address of a " + std::string(chain.name) +
+                          " wallet whose keys you hold, or pass --payout-address / SB_PAYOUT_ADDRESS)");
+            return;
+        }
         auto script = address_to_script(*a, chain.address);
         if (!script) {
             val.error(path + ".address", v.find("address")->where(),
@@ -417,6 +445,21 @@ void read_device(validator& val, const json_value& v, const std::string& path, d
     }
     if (auto x = val.integer(v, "intensity", path, min_device_intensity, max_device_intensity))
         out.intensity = static_cast<unsigned>(*x);
+}
+
+// The P2P keys act only where the chain has P2P: a node's "p2p" address or p2p_peers
+// (without either the daemon starts no P2P client). Written without, they are refused.
+void refuse_p2p_keys_without_p2p(validator& val, const json_value& chain, const std::string& path) {
+    bool has_p2p = false;
+    if (const json_value* peers = chain.find("p2p_peers"); peers && peers->type() == kind::array)
+        has_p2p = !peers->items().empty();
+    if (const json_value* nodes = chain.find("nodes"); nodes && nodes->type() == kind::array)
+        for (const json_value& n : nodes->items()) has_p2p = has_p2p || (n.type() == kind::object && n.find("p2p"));
+    if (has_p2p) return;
+    for (const std::string_view key : {"p2p_target_outbound", "p2p_dns_seeds", "p2p_header_only_work", "p2p_anchor"})
+        if (const json_value* k = chain.find(key))
+            val.error(validator::join(path, key), k->where(),
+                      "has no effect: this chain has no P2P (set a node's \"p2p\" address or \"p2p_peers\")");
 }
 
 void read_chain(validator& val, const json_value& v, const std::string& path, chain_settings& out) {
@@ -490,6 +533,12 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
                       "must be \"rpc\" on Ravencoin: headers before KAWPOW (X16R/X16Rv2) cannot be checked, so the "
                       "header chain starts at a KAWPOW header taken from the node's RPC");
     }
+    refuse_p2p_keys_without_p2p(val, v, path);
+    if (out.p2p_header_only_work && chain != nullptr &&
+        (chain->coin != coin_type::bitcoin || chain->net == network::bitcoin_signet))
+        val.error(path + ".p2p_header_only_work", v.find("p2p_header_only_work")->where(),
+                  "header-only work is not available on " + std::string(chain->name) +
+                      " (Bitcoin only, not signet, whose blocks need a signature); remove this key");
     if (auto b = val.boolean(v, "stratum_bans", path)) out.stratum_bans = *b;
     if (auto b = val.boolean(v, "stratum_ban_loopback", path)) out.stratum_ban_loopback = *b;
     if (auto x = val.integer(v, "stratum_ban_threshold", path, 1, max_stratum_ban_threshold))
@@ -523,6 +572,13 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     }
 }
 
+// Where chains[i] was written (the document's start when it was not).
+location chains_at(const json_value& root, std::size_t i) {
+    const json_value* chains = root.find("chains");
+    if (chains == nullptr || chains->type() != kind::array || i >= chains->items().size()) return root.where();
+    return chains->items()[i].where();
+}
+
 load_result validate(const json_value& root) {
     validator val;
     settings s;
@@ -541,6 +597,9 @@ load_result validate(const json_value& root) {
             if (val.object(*h, "http", {"enabled", "listen"})) {
                 if (auto e = val.boolean(*h, "enabled", "http")) s.http.enabled = *e;
                 if (auto ep = val.listen(*h, "listen", "http", false)) s.http.listen = *ep;
+                if (!s.http.enabled && h->find("listen") != nullptr)
+                    val.error("http.listen", h->find("listen")->where(),
+                              "has no effect: http.enabled is false (remove one of the two)");
             }
         }
         if (const json_value* chains = val.array(root, "chains", "", true, 1, 16)) {
@@ -565,6 +624,22 @@ load_result validate(const json_value& root) {
                 }
                 s.chains.push_back(std::move(c));
             }
+        }
+        // The P2P header store is data_dir/headers-<network>.dat: two chains of one network
+        // with P2P would both write it.
+        std::map<network, std::size_t> p2p_chain_of;
+        for (std::size_t i = 0; i < s.chains.size(); ++i) {
+            const chain_settings& c = s.chains[i];
+            const bool p2p = !c.p2p_peers.empty() ||
+                             std::any_of(c.nodes.begin(), c.nodes.end(), [](const node_settings& n) { return n.p2p.has_value(); });
+            if (!p2p) continue;
+            auto [it, fresh] = p2p_chain_of.emplace(c.net, i);
+            if (!fresh)
+                val.error("chains[" + std::to_string(i) + "]", chains_at(root, i),
+                          "chains[" + std::to_string(it->second) + "] is on " + std::string(params(c.net).name) +
+                              " with P2P too, and both would write " + "data_dir/headers-" +
+                              std::string(params(c.net).name) +
+                              ".dat: give P2P to one of them, or run two bridges with their own data_dir");
         }
         // No two listeners may claim the same port on the same address.
         std::map<std::pair<std::string, std::uint16_t>, std::string> used;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "sb/core/bytes.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/node/errors.hpp"
 #include "sb/node/node_rpc.hpp"
@@ -29,6 +30,9 @@ struct anchor_fetch : std::enable_shared_from_this<anchor_fetch> {
     anchor_handler done;
     rpc_anchor out;
     std::string hash_hex;
+    std::int32_t tip = 0;
+    // The first-KAWPOW search: the header at lo predates KAWPOW, the one at hi does not.
+    std::int32_t lo = 0, hi = 0;
 
     anchor_fetch(rpc_client& c, const chain_params& p, kawpow_verifier v, anchor_handler d)
         : client(c), chain(p), verifier(std::move(v)), done(std::move(d)) {}
@@ -38,8 +42,8 @@ struct anchor_fetch : std::enable_shared_from_this<anchor_fetch> {
     void start() {
         getblockchaininfo(client, [self = shared_from_this()](rpc_result<blockchain_info> r) {
             if (!r) return self->fail(r.error.code, "getblockchaininfo: " + r.error.to_string());
-            const std::int64_t tip = static_cast<std::int64_t>(std::min<std::uint64_t>(r.value.blocks, INT32_MAX));
-            self->out.height = anchor_height(self->chain, static_cast<std::int32_t>(tip));
+            self->tip = static_cast<std::int32_t>(std::min<std::uint64_t>(r.value.blocks, INT32_MAX));
+            self->out.height = anchor_height(self->chain, self->tip);
             self->get_hash();
         });
     }
@@ -73,13 +77,71 @@ struct anchor_fetch : std::enable_shared_from_this<anchor_fetch> {
         });
     }
 
+    // ---- Ravencoin: the first KAWPOW header above a pre-KAWPOW anchor height ----------
+    // KAWPOW switches on by block time (node.md §2.4), so the raw header's nTime tells.
+    // Times are not strictly ordered: only once 6 of the last 11 blocks are KAWPOW does
+    // the median-time rule keep every later block at or past the switch, so a chain may
+    // hold a pre-KAWPOW header just after its first KAWPOW ones. The bisection assumes
+    // one switch (what every real chain shows); the header it picks is then fetched and
+    // checked like any anchor.
+
+    // Calls back with whether the header at height is KAWPOW.
+    void probe(std::int32_t height, std::function<void(anchor_fetch&, bool)> next) {
+        getblockhash(client, height, [self = shared_from_this(), height, next](rpc_result<std::string> r) {
+            if (!r) return self->fail(r.error.code, "getblockhash: " + r.error.to_string());
+            if (!from_hex_fixed<32>(r.value))
+                return self->fail(make_error_code(node_errc::bad_reply), "getblockhash: not a hash");
+            getblockheader_raw(self->client, r.value,
+                               [self, height, next](rpc_result<std::vector<std::uint8_t>> raw) {
+                                   if (!raw) return self->fail(raw.error.code, "getblockheader (raw): " + raw.error.to_string());
+                                   if (raw.value.size() < classic_header_bytes)
+                                       return self->fail(make_error_code(node_errc::bad_reply),
+                                                         "getblockheader (raw): not a header at height " +
+                                                             std::to_string(height));
+                                   const std::uint32_t time = load_le32(raw.value.data() + 68);
+                                   next(*self, self->chain.algorithm_at(time) == pow_algorithm::kawpow);
+                               });
+        });
+    }
+
+    void find_first_kawpow() {
+        lo = out.height;
+        hi = tip;
+        probe(tip, [](anchor_fetch& self, bool kawpow) {
+            if (!kawpow)
+                return self.fail(make_error_code(p2p_errc::header_unsupported_pow),
+                                 "the node's tip at height " + std::to_string(self.tip) +
+                                     " predates KAWPOW, which starts at block time " +
+                                     std::to_string(self.chain.kawpow_activation_time) + " on " +
+                                     std::string(self.chain.name) +
+                                     " (X16R/X16Rv2 headers cannot be checked); P2P starts once the node's chain "
+                                     "has a KAWPOW block");
+            self.bisect();
+        });
+    }
+
+    void bisect() {
+        if (hi - lo <= 1) {
+            out.height = hi;
+            out.first_kawpow = true;
+            return get_hash();
+        }
+        const std::int32_t mid = lo + (hi - lo) / 2;
+        probe(mid, [mid](anchor_fetch& self, bool kawpow) {
+            (kawpow ? self.hi : self.lo) = mid;
+            self.bisect();
+        });
+    }
+
     void finish(const std::vector<std::uint8_t>& raw) {
         byte_reader in(raw);
         auto h = read_wire_header(in, chain);
         if (!h) {
-            if (h.error() == p2p_errc::header_unsupported_pow)
+            if (h.error() == p2p_errc::header_unsupported_pow) {
+                if (chain.coin == coin_type::ravencoin && !out.first_kawpow) return find_first_kawpow();
                 return fail(h.error(), "the header at height " + std::to_string(out.height) +
                                            " predates KAWPOW (X16R/X16Rv2 headers cannot be checked)");
+            }
             return fail(make_error_code(node_errc::bad_reply), "getblockheader (raw): not a header");
         }
         if (!in.empty()) return fail(make_error_code(node_errc::bad_reply), "getblockheader (raw): trailing bytes");
@@ -149,7 +211,10 @@ bool anchor_header_chain(header_chain& c, const std::optional<rpc_anchor>& ancho
     } else {
         c.reset_to_anchor(anchor->header, anchor->hash, anchor->height, anchor->chain_work);
         why = "header chain anchored at the node's header " + to_hex_reversed(anchor->hash) + " (height " +
-              std::to_string(anchor->height) + ")";
+              std::to_string(anchor->height) +
+              (anchor->first_kawpow ? ", the chain's first KAWPOW header: DGW bits are trusted until 180 headers "
+                                      "above it are held)"
+                                    : ")");
     }
     open_store_into(c, dir, why);
     return true;

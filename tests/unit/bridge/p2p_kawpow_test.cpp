@@ -647,3 +647,174 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a Ravencoin chain at the node's
           std::uintmax_t(4 + 4 + 32 + 4 + 32 + 1 + 120 + 5 * 120));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("p2p kawpow: the daemon's link anchors a young Ravencoin regtest chain at its first KAWPOW header") {
+    // The chain of a Ravencoin Core regtest node started with -mocktime past the switch:
+    // heights 1-3 X16Rv2 (80-byte headers, made up here: their X16R hashes are never
+    // checked), height 4 the first KAWPOW block (the real header of ravencoin.json), then
+    // KAWPOW headers mined here. At tip 12 the usual anchor (genesis) predates KAWPOW.
+    const rapidjson::Document& doc = test::vector_json("ravencoin.json");
+    const auto& v4 = doc["kawpow_blocks_accepted"][0];
+    REQUIRE(v4["height"].GetInt() == 4);
+    auto raw4 = from_hex(v4["header120"].GetString());
+    REQUIRE(raw4);
+    byte_reader in4(*raw4);
+    const auto first_kawpow = read_wire_header(in4, rvn_regtest());
+    REQUIRE(first_kawpow);
+    const std::string first_hex = v4["final_hash_block_hash"].GetString();
+
+    constexpr std::int32_t tip = 12;
+    std::vector<std::string> hash_hex(tip + 1), raw_hex(tip + 1);
+    for (std::int32_t h = 0; h < 4; ++h) {
+        block_header x;
+        x.version = 0x20000000;
+        x.time = rvn_regtest().x16rv2_activation_time + std::uint32_t(h);
+        x.bits = easy_bits;
+        x.nonce = std::uint32_t(h);
+        raw_hex[std::size_t(h)] = to_hex(x.serialize());
+        hash_hex[std::size_t(h)] = to_hex_reversed(x.hash());
+    }
+    hash_hex[3] = to_hex_reversed(first_kawpow->base.prev_block);  // the parent the real header names
+    hash_hex[4] = first_hex;
+    raw_hex[4] = v4["header120"].GetString();
+    std::vector<wire_header> mined;
+    const auto first_display = from_hex_fixed<32>(first_hex);
+    REQUIRE(first_display);
+    hash256 prev{};
+    std::reverse_copy(first_display->begin(), first_display->end(), prev.begin());
+    for (std::int32_t h = 5; h <= tip; ++h) {
+        mined.push_back(mine(prev, std::uint32_t(h), first_kawpow->base.time + spacing_s * std::uint32_t(h - 4), easy_bits));
+        prev = block_hash_of(mined.back());
+        hash_hex[std::size_t(h)] = to_hex_reversed(prev);
+        raw_hex[std::size_t(h)] = to_hex(mined.back().serialize());
+    }
+    test::fake_node rpc([&](const test::fake_request& r) {
+        rapidjson::Document p;
+        p.Parse(r.params_json.c_str());
+        if (r.method == "getblockchaininfo")
+            return test::answer_result(r, R"({"chain":"regtest","blocks":)" + std::to_string(tip) +
+                                              R"(,"bestblockhash":")" + hash_hex.back() + R"("})");
+        if (r.method == "getblockhash" && p[0].GetInt() >= 0 && p[0].GetInt() <= tip)
+            return test::answer_result(r, "\"" + hash_hex[std::size_t(p[0].GetInt())] + "\"");
+        const auto at = std::find(hash_hex.begin(), hash_hex.end(), std::string(p[0].IsString() ? p[0].GetString() : ""));
+        if (r.method != "getblockheader" || at == hash_hex.end()) return test::answer_result(r, "null");
+        const auto h = std::size_t(at - hash_hex.begin());
+        if (p[1].GetBool())
+            return test::answer_result(r, R"({"hash":")" + *at + R"(","height":)" + std::to_string(h) +
+                                              R"(,"chainwork":")" + std::string(62, '0') + R"(0a"})");
+        return test::answer_result(r, "\"" + raw_hex[h] + "\"");
+    });
+
+    const std::vector<wire_header> announced(mined.begin(), mined.begin() + 5);  // heights 5-9
+    scripted_rvn_node node;
+    std::atomic<bool> asked_from_first{false};
+    node.run([&](scripted_rvn_node& s) {
+        s.read_until(cmd::version);
+        version_message v;
+        v.version = 70028;
+        v.start_height = tip;
+        s.send(cmd::version, serialize(v));
+        s.send(cmd::verack);
+        auto gh = parse_getheaders(s.read_until(cmd::getheaders).payload);
+        asked_from_first = gh && !gh->locator.empty() && to_hex_reversed(gh->locator[0]) == first_hex;
+        s.send(cmd::headers, serialize_wire_headers(announced));
+        s.wait_closed();
+    });
+
+    const auto dir = std::filesystem::temp_directory_path() / ("sb-p2p-kawpow-young-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    test::io_runner io;
+    std::vector<std::string> log;
+    std::mutex log_mutex;
+    int tips = 0;
+    app::p2p_link_options o;
+    o.peers = {{"127.0.0.1", node.port()}};
+    o.target_outbound = 0;
+    o.data_dir = dir.string();
+    o.anchor_from_rpc = true;
+    o.anchor_rpc.url = rpc.url();
+    o.anchor_rpc.timeout = std::chrono::seconds(5);
+    o.kawpow_verifier = app::make_kawpow_p2p_verifier({});
+    o.clock = [&] { return now_after(announced.back()); };
+    o.on_new_tip = [&tips] { ++tips; };
+    o.log = [&](std::string_view l) {
+        std::lock_guard lock(log_mutex);
+        log.emplace_back(l);
+    };
+    auto all = [&] {
+        std::lock_guard lock(log_mutex);
+        std::string out;
+        for (const auto& l : log) out += l + "\n";
+        return out;
+    };
+    {
+        app::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
+        link.start();
+        REQUIRE_MESSAGE(io.run_until([&] { return tips >= 1; }, std::chrono::seconds(30)), all());
+        const std::string text = all();
+        CHECK(text.find("anchored at the node's header " + first_hex + " (height 4, the chain's first KAWPOW header") !=
+              std::string::npos);
+        CHECK(text.find("new tip " + to_hex_reversed(block_hash_of(announced.back())) + " at height 9") !=
+              std::string::npos);
+        CHECK(asked_from_first);
+        link.stop();
+        io.run_for(std::chrono::milliseconds(50));
+    }
+    const auto stored = header_chain::read_store_anchor(dir, rvn_regtest());
+    REQUIRE(stored);
+    CHECK(stored->height == 4);
+    CHECK(to_hex_reversed(stored->hash) == first_hex);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("p2p kawpow: the daemon's link waits with a clear log line while the node's Ravencoin tip predates KAWPOW") {
+    block_header x;
+    x.version = 0x20000000;
+    x.time = rvn_regtest().x16rv2_activation_time + 60;
+    x.bits = easy_bits;
+    const std::string hash = to_hex_reversed(x.hash());
+    test::fake_node rpc([&](const test::fake_request& r) {
+        if (r.method == "getblockchaininfo")
+            return test::answer_result(r, R"({"chain":"regtest","blocks":3,"bestblockhash":")" + hash + R"("})");
+        if (r.method == "getblockhash") return test::answer_result(r, "\"" + hash + "\"");
+        if (r.method == "getblockheader" && r.params_json.find("true") != std::string::npos)
+            return test::answer_result(r, R"({"hash":")" + hash + R"(","height":0,"chainwork":")" + std::string(62, '0') +
+                                              R"(02"})");
+        return test::answer_result(r, "\"" + to_hex(x.serialize()) + "\"");
+    });
+    const auto dir = std::filesystem::temp_directory_path() / ("sb-p2p-kawpow-pre-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    test::io_runner io;
+    std::vector<std::string> log;
+    std::mutex log_mutex;
+    app::p2p_link_options o;
+    o.peers = {{"127.0.0.1", 1}};  // never dialled: P2P waits for its anchor
+    o.target_outbound = 0;
+    o.data_dir = dir.string();
+    o.anchor_from_rpc = true;
+    o.anchor_rpc.url = rpc.url();
+    o.anchor_rpc.timeout = std::chrono::seconds(5);
+    o.kawpow_verifier = app::make_kawpow_p2p_verifier({});
+    o.log = [&](std::string_view l) {
+        std::lock_guard lock(log_mutex);
+        log.emplace_back(l);
+    };
+    auto waiting = [&] {
+        std::lock_guard lock(log_mutex);
+        return std::any_of(log.begin(), log.end(), [](const std::string& l) {
+            return l.find("the node's tip at height 3 predates KAWPOW") != std::string::npos &&
+                   l.find("P2P waits for it") != std::string::npos;
+        });
+    };
+    {
+        app::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
+        link.start();
+        CHECK(io.run_until(waiting, std::chrono::seconds(30)));
+        const auto peers = link.peers();
+        CHECK(std::none_of(peers.begin(), peers.end(), [](const auto& p) { return p.connected; }));
+        link.stop();
+        io.run_for(std::chrono::milliseconds(50));
+    }
+    CHECK_FALSE(std::filesystem::exists(header_chain::store_path(dir, rvn_regtest())));
+    std::filesystem::remove_all(dir);
+}

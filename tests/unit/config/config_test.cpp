@@ -45,13 +45,131 @@ std::string replace(std::string s, const std::string& from, const std::string& t
 
 }  // namespace
 
-TEST_CASE("config: every example file is valid") {
-    for (const char* name : {"regtest-bcoin.json", "bitcoin-mainnet.json", "ravencoin-mainnet.json"}) {
+TEST_CASE("config: every example file is valid once its payout placeholder is replaced") {
+    for (const char* name : {"regtest-bcoin.json", "ravencoin-mainnet.json"}) {
         CAPTURE(name);
         auto r = load_file(examples + name);
         CHECK_MESSAGE(r.errors.empty(), errors_of(r));
         CHECK(r.value);
     }
+    // A newcomer who forgets to edit the mainnet example is stopped, not mining for a stranger.
+    const config_error e = only_error(load_file(examples + "bitcoin-mainnet.json"));
+    CHECK(e.path == "chains[0].payout.address");
+    CHECK(e.message.starts_with("replace with your own payout address"));
+    CHECK(e.at.line > 0);
+    const override_value own{"chains[0].payout.address", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+                             "command line --payout-address"};
+    auto r = load_file(examples + "bitcoin-mainnet.json", {own});
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->chains[0].payout.address == "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4");
+}
+
+TEST_CASE("config: the payout placeholder and an earlier example's address are refused in either payout mode") {
+    const std::string regtest_address = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+    config_error e = only_error(load_text(replace(minimal, regtest_address, std::string(payout_address_placeholder)), "t.json"));
+    CHECK(e.path == "chains[0].payout.address");
+    CHECK(e.message.find("replace with your own payout address") == 0);
+    CHECK(e.message.find("placeholder") != std::string::npos);
+
+    e = only_error(load_text(replace(replace(minimal, regtest_address, std::string(payout_address_placeholder)),
+                                     R"({ "address")", R"({ "mode": "address-username", "address")"),
+                             "t.json"));
+    CHECK(e.path == "chains[0].payout.address");
+    CHECK(e.message.find("replace with your own payout address") == 0);
+
+    // The address bitcoin-mainnet.json carried before: someone else's, valid on mainnet.
+    const std::string mainnet = replace(minimal, "bitcoin-regtest", "bitcoin-mainnet");
+    e = only_error(load_text(replace(mainnet, regtest_address, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"), "t.json"));
+    CHECK(e.path == "chains[0].payout.address");
+    CHECK(e.message.find("replace with your own payout address") == 0);
+    CHECK(e.message.find("earlier example") != std::string::npos);
+    // Any other valid mainnet address is the user's own business.
+    CHECK(load_text(replace(mainnet, regtest_address, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), "t.json").value);
+}
+
+TEST_CASE("config: zmq_hashblock is refused, not accepted and ignored") {
+    const config_error e = only_error(load_text(
+        replace(minimal, R"("rpc_password": "p")", R"("rpc_password": "p", "zmq_hashblock": "tcp://127.0.0.1:28332")"),
+        "t.json"));
+    CHECK(e.path == "chains[0].nodes[0].zmq_hashblock");
+    CHECK(e.message.starts_with("zmq_hashblock is not supported: solobridge hears new blocks over P2P"));
+    CHECK(e.at.line == 4);  // the nodes line of minimal
+}
+
+TEST_CASE("config: P2P keys on a chain without P2P are refused, not ignored") {
+    for (const char* key : {R"("p2p_target_outbound": 4)", R"("p2p_dns_seeds": true)", R"("p2p_header_only_work": true)",
+                            R"("p2p_anchor": "rpc")"}) {
+        CAPTURE(key);
+        const config_error e =
+            only_error(load_text(replace(minimal, R"("stratum": [)", std::string(key) + R"(, "stratum": [)"), "t.json"));
+        CHECK(e.message.find("has no effect: this chain has no P2P") == 0);
+        // With the node's P2P address, or a configured peer, the key does its work.
+        auto with_node = load_text(replace(replace(minimal, R"("stratum": [)", std::string(key) + R"(, "stratum": [)"),
+                                           R"("rpc_password": "p")", R"("rpc_password": "p", "p2p": "127.0.0.1:18444")"),
+                                   "t.json");
+        CHECK_MESSAGE(with_node.value, errors_of(with_node));
+        auto with_peer = load_text(
+            replace(minimal, R"("stratum": [)", std::string(key) + R"(, "p2p_peers": ["127.0.0.1:18444"], "stratum": [)"),
+            "t.json");
+        CHECK_MESSAGE(with_peer.value, errors_of(with_peer));
+    }
+    // The node's P2P address from an override counts too.
+    auto r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_dns_seeds": false, "stratum": [)"), "t.json",
+                       {{"chains[0].nodes[0].p2p", "127.0.0.1:18444", "environment SB_NODE_P2P"}});
+    CHECK_MESSAGE(r.value, errors_of(r));
+}
+
+TEST_CASE("config: header-only work is refused where it cannot run") {
+    const std::string p2p = replace(minimal, R"("stratum": [)",
+                                    R"("p2p_peers": ["127.0.0.1:38333"], "p2p_header_only_work": true, "stratum": [)");
+    CHECK(load_text(p2p, "t.json").value);
+    const std::string signet = replace(replace(p2p, "bitcoin-regtest", "bitcoin-signet"),
+                                       "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080",
+                                       "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx");
+    config_error e = only_error(load_text(signet, "t.json"));
+    CHECK(e.path == "chains[0].p2p_header_only_work");
+    CHECK(e.message.find("not available on bitcoin-signet") != std::string::npos);
+
+    std::string rvn;
+    {
+        std::ifstream in(examples + "ravencoin-mainnet.json");
+        rvn.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    e = only_error(load_text(replace(rvn, R"("network": "ravencoin-mainnet",)",
+                                     R"("network": "ravencoin-mainnet", "p2p_header_only_work": true,)"),
+                             "rvn.json"));
+    CHECK(e.path == "chains[0].p2p_header_only_work");
+    CHECK(e.message.find("not available on ravencoin-mainnet") != std::string::npos);
+}
+
+TEST_CASE("config: two chains of one network with P2P are refused: they would share the header store") {
+    const std::string chain = R"({
+    "network": "bitcoin-regtest", "id": "ID",
+    "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_user": "u", "rpc_password": "p" P2P } ],
+    "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+    "stratum": [ { "listen": "127.0.0.1:PORT" } ] })";
+    auto make = [&](const std::string& id, const std::string& p2p, const std::string& port) {
+        return replace(replace(replace(chain, "ID", id), " P2P", p2p), "PORT", port);
+    };
+    const std::string with_p2p = R"(, "p2p": "127.0.0.1:18444")";
+    const config_error e = only_error(
+        load_text("{ \"chains\": [" + make("a", with_p2p, "3333") + ", " + make("b", with_p2p, "3334") + "] }", "t.json"));
+    CHECK(e.path == "chains[1]");
+    CHECK(e.message.find("headers-bitcoin-regtest.dat") != std::string::npos);
+    CHECK(e.at.line == 5);  // where the second chain object opens
+    // One of them without P2P: fine.
+    auto r = load_text("{ \"chains\": [" + make("a", with_p2p, "3333") + ", " + make("b", "", "3334") + "] }", "t.json");
+    CHECK_MESSAGE(r.value, errors_of(r));
+}
+
+TEST_CASE("config: an HTTP listener with the dashboard disabled is refused") {
+    const std::string text = replace(minimal, R"("chains": [)", R"("http": { "enabled": false, "listen": "127.0.0.1:9999" }, "chains": [)");
+    const config_error e = only_error(load_text(text, "t.json"));
+    CHECK(e.path == "http.listen");
+    CHECK(e.message.find("http.enabled is false") != std::string::npos);
+    auto off = load_text(replace(minimal, R"("chains": [)", R"("http": { "enabled": false }, "chains": [)"), "t.json");
+    REQUIRE_MESSAGE(off.value, errors_of(off));
+    CHECK_FALSE(off.value->http.enabled);
 }
 
 TEST_CASE("config: the regtest example reads into typed settings") {
@@ -491,7 +609,7 @@ TEST_CASE("config: wrong P2P and Stratum ban values name their key") {
     CHECK(only_error(r).path == "chains[0].stratum_ban_loopback");
     r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_peers": ["no-port"], "stratum": [)"), "c.json");
     CHECK(only_error(r).path == "chains[0].p2p_peers[0]");
-    r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_target_outbound": 33, "stratum": [)"), "c.json");
+    r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_peers": ["127.0.0.1:18444"], "p2p_target_outbound": 33, "stratum": [)"), "c.json");
     CHECK(only_error(r).path == "chains[0].p2p_target_outbound");
 }
 
@@ -499,7 +617,8 @@ TEST_CASE("config: p2p_anchor defaults to genesis on Bitcoin and rpc on Ravencoi
     auto d = load_text(minimal, "minimal.json");
     REQUIRE_MESSAGE(d.value, errors_of(d));
     CHECK(d.value->chains[0].p2p_anchor == p2p_anchor_mode::genesis);
-    auto r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": "rpc", "stratum": [)"), "a.json");
+    auto r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": "rpc", "p2p_peers": ["127.0.0.1:18444"], "stratum": [)"),
+                       "a.json");
     REQUIRE_MESSAGE(r.value, errors_of(r));
     CHECK(r.value->chains[0].p2p_anchor == p2p_anchor_mode::rpc);
 
@@ -519,11 +638,12 @@ TEST_CASE("config: p2p_anchor defaults to genesis on Bitcoin and rpc on Ravencoi
 }
 
 TEST_CASE("config: p2p_anchor refuses unknown values and genesis on Ravencoin") {
-    auto r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": "tip", "stratum": [)"), "a.json");
+    const std::string with_peer = replace(minimal, R"("stratum": [)", R"("p2p_peers": ["127.0.0.1:18444"], "stratum": [)");
+    auto r = load_text(replace(with_peer, R"("stratum": [)", R"("p2p_anchor": "tip", "stratum": [)"), "a.json");
     config_error e = only_error(r);
     CHECK(e.path == "chains[0].p2p_anchor");
     CHECK(e.message.find("\"genesis\" or \"rpc\"") != std::string::npos);
-    r = load_text(replace(minimal, R"("stratum": [)", R"("p2p_anchor": 1, "stratum": [)"), "a.json");
+    r = load_text(replace(with_peer, R"("stratum": [)", R"("p2p_anchor": 1, "stratum": [)"), "a.json");
     CHECK(only_error(r).path == "chains[0].p2p_anchor");
 
     std::string rvn;

@@ -31,7 +31,6 @@ struct node_settings {
     std::string rpc_password;
     std::string rpc_cookie_file;  // Bitcoin Core's .cookie ("user:password"), re-read on 401
     std::optional<endpoint> p2p;  // the node's P2P address, for tip announcements and relay
-    std::string zmq_hashblock;    // e.g. tcp://127.0.0.1:28332; empty = not used
     std::uint32_t rpc_timeout_ms = 30'000;
 };
 
@@ -68,6 +67,11 @@ enum class payout_mode {
     fixed_address,     // every block pays `address`
     address_username,  // the miner's username ADDRESS[.worker] is the payout address
 };
+
+// The payout address the example files carry. The loader refuses it (and addresses that
+// earlier example files carried, which belong to someone else) with "replace with your
+// own payout address", so that a config copied without editing never mines for a stranger.
+inline constexpr std::string_view payout_address_placeholder = "YOUR-PAYOUT-ADDRESS";
 
 struct payout_settings {
     payout_mode mode = payout_mode::fixed_address;

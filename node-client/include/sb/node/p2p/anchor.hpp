@@ -8,6 +8,11 @@
 // Ravencoin dgw_past_blocks + anchor_min_depth blocks below the tip, so that DGW is
 // checked exactly (180 ancestors held) from the first new block on. Where bits never
 // change (Bitcoin regtest) anchor_min_depth below the tip.
+//
+// On a young Ravencoin chain (regtest, a fresh testnet) that header can predate KAWPOW
+// (X16R/X16Rv2 cannot be checked): the anchor is then the chain's first KAWPOW header,
+// and DGW bits are trusted until 180 headers above it are held. A chain whose tip is
+// still pre-KAWPOW has no anchor yet.
 #pragma once
 
 #include <cstdint>
@@ -37,14 +42,21 @@ struct rpc_anchor {
     hash256 hash{};  // internal order
     std::int32_t height = 0;
     uint256 chain_work;
+    // Ravencoin: the header at anchor_height predated KAWPOW, so this is the chain's
+    // first KAWPOW header instead.
+    bool first_kawpow = false;
 };
 
 // Asks the node (getblockchaininfo, getblockhash, getblockheader verbose and raw) for the
 // header at anchor_height(its height) and checks that the raw header hashes to the
-// hash the node named (KAWPOW: through verifier with kawpow_check::hash_only). done runs
-// once on the client's strand with the anchor or an error and a line for the log.
-// Errors: the RPC's, node_errc::bad_reply, header_unsupported_pow (an X16R header on
-// Ravencoin, or KAWPOW without a verifier), header_high_hash for a hash mismatch.
+// hash the node named (KAWPOW: through verifier with kawpow_check::hash_only). On
+// Ravencoin, when that header predates KAWPOW, the first KAWPOW header between it and the
+// tip is found by bisection on the raw headers' times (about 2·log2(depth) calls) and
+// taken instead. done runs once on the client's strand with the anchor or an error and a
+// line for the log.
+// Errors: the RPC's, node_errc::bad_reply, header_unsupported_pow (on Ravencoin a tip
+// that still predates KAWPOW, or KAWPOW without a verifier), header_high_hash for a hash
+// mismatch.
 using anchor_handler = std::function<void(result<rpc_anchor>, const std::string& detail)>;
 void fetch_rpc_anchor(rpc_client& client, const chain_params& chain, kawpow_verifier verifier, anchor_handler done);
 
