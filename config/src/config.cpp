@@ -631,11 +631,20 @@ load_result validate(const json_value& root) {
             used.emplace_back(ep, path);
         };
         if (s.http.enabled) claim(s.http.listen, "http.listen", root.find("http") ? root.find("http")->where() : root.where());
+        // Where chains[i].stratum[j].listen was written (the document when not found).
+        auto listen_at = [&](std::size_t i, std::size_t j) {
+            const json_value* chains = root.find("chains");
+            if (chains == nullptr || i >= chains->items().size()) return root.where();
+            const json_value* st = chains->items()[i].find("stratum");
+            if (st == nullptr || j >= st->items().size()) return root.where();
+            const json_value* l = st->items()[j].find("listen");
+            return l != nullptr ? l->where() : root.where();
+        };
         for (std::size_t i = 0; i < s.chains.size(); ++i)
             for (std::size_t j = 0; j < s.chains[i].stratum.size(); ++j)
                 if (s.chains[i].stratum[j].listen.port != 0)
                     claim(s.chains[i].stratum[j].listen,
-                          "chains[" + std::to_string(i) + "].stratum[" + std::to_string(j) + "].listen", root.where());
+                          "chains[" + std::to_string(i) + "].stratum[" + std::to_string(j) + "].listen", listen_at(i, j));
     }
     load_result r;
     if (val.errors.empty()) r.value = std::move(s);
