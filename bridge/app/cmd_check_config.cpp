@@ -1,5 +1,6 @@
-// `solobridge check-config FILE [--override VALUE ...]`: validates a configuration and
-// exits 0 when it is usable, 2 with every problem listed otherwise.
+// `solobridge check-config FILE [--override VALUE ...]`: validates a configuration offline
+// and exits 0 when it is usable, 2 with every problem listed otherwise. What depends on the
+// machine that runs the bridge (nodes, cookie files, devices, free ports) is for doctor.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -11,7 +12,10 @@ namespace sb::app {
 
 int cmd_check_config(args a) {
     if (a.empty()) {
-        std::fputs("usage: solobridge check-config FILE [--data-dir DIR] [--node-rpc-url URL] ...\n", stderr);
+        std::fputs("usage: solobridge check-config FILE [--data-dir DIR] [--node-rpc-url URL] ...\n"
+                   "Checks the file alone, offline (it may run on another machine): nodes, cookie files,\n"
+                   "devices and free ports are checked by `solobridge doctor FILE` where the bridge runs.\n",
+                   stderr);
         return exit_usage;
     }
     const std::string file(a[0]);
@@ -39,6 +43,9 @@ int cmd_check_config(args a) {
                                                                         : "the miner's username address");
     }
     if (s.http.enabled) std::printf("  dashboard http://%s/\n", s.http.listen.to_string().c_str());
+    std::printf("  checked offline: `solobridge doctor %s` checks the nodes, cookie files, devices and ports "
+                "on the machine that runs the bridge\n",
+                file.c_str());
     return exit_ok;
 }
 

@@ -17,6 +17,7 @@ int cmd_hash(args a);   // solobridge hash sha256d HEADER_HEX
 int cmd_bench(args a);  // solobridge bench sha256d-cpu|sha256d --device ID|kawpow-verify [--seconds S]
 int cmd_devices(args a);  // solobridge devices: mining devices (CUDA, OpenCL, cpu)
 int cmd_check_config(args a);  // solobridge check-config FILE [overrides]
+int cmd_doctor(args a);        // solobridge doctor FILE [overrides]: can this setup win a block?
 int cmd_cpu_miner(args a);
 int cmd_run(args a);           // solobridge --config FILE [overrides]: the daemon     // solobridge cpu-miner --url HOST:PORT --user NAME ...
 

@@ -24,6 +24,8 @@ constexpr std::string_view usage =
     "  bench sha256d --device cpu|opencl:N|cuda:N [--seconds S] [--intensity I]\n"
     "                              SHA-256d search hashes per second on a mining device, after warm-up\n"
     "  check-config FILE [FLAGS]   validate a configuration file (exit 0 valid, 2 invalid)\n"
+    "  doctor FILE [FLAGS]         check that this setup can win a block: nodes, listeners, devices,\n"
+    "                              and a fire drill block checked by the node (exit 0 ready, 2 not)\n"
     "  cpu-miner --url HOST:PORT --user NAME [--pass P] [--seconds S] [--max-shares N]\n"
     "            [--version-rolling on|off]\n"
     "                              mine on one CPU thread through a Stratum v1 server (demo, tests)\n"
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     if (cmd == "hash") return sb::app::cmd_hash(rest);
     if (cmd == "bench") return sb::app::cmd_bench(rest);
     if (cmd == "check-config") return sb::app::cmd_check_config(rest);
+    if (cmd == "doctor") return sb::app::cmd_doctor(rest);
     if (cmd == "cpu-miner") return sb::app::cmd_cpu_miner(rest);
     if (cmd == "backends") return cmd_backends();
     if (cmd == "devices") return sb::app::cmd_devices(rest);
