@@ -33,8 +33,9 @@ std::string member_json(const char* file, const char* member) {
 }
 
 // A chain without listeners (nothing to bind) on the scripted node.
-config::settings settings_for(const test::fake_node& node, const std::string& network, const std::string& payout_json) {
-    const std::string text = R"({ "http": { "enabled": false }, "chains": [ { "id": "c", "network": ")" + network +
+config::settings settings_for(const test::fake_node& node, const std::string& network, const std::string& payout_json,
+                              const std::string& http_json = R"({ "enabled": false })") {
+    const std::string text = R"({ "http": )" + http_json + R"(, "chains": [ { "id": "c", "network": ")" + network +
                              R"(", "nodes": [ { "rpc_url": ")" + node.url() +
                              R"(", "rpc_user": "u", "rpc_password": "p", "rpc_timeout_ms": 5000 } ], "payout": )" +
                              payout_json + " } ] }";
@@ -220,4 +221,15 @@ TEST_CASE("doctor: a Ravencoin fire drill proposes the KAWPOW block the dispatch
     CHECK(h.nonce64 == 0);
     CHECK(h.mix_hash == hash256{});
     CHECK(to_hex_reversed(h.prev_block) == "39d67d23c25a494ba41883a6abe267ce692eb08d0668d58e8756a991974b8c03");
+}
+
+TEST_CASE("doctor: the dashboard listener must be an IP address, as the dashboard binds no names") {
+    test::fake_node node(script_for(node_answers{}));
+    const auto r = examine(settings_for(node, "bitcoin-regtest", regtest_payout, R"({ "listen": "localhost:18089" })"));
+    INFO(lines_of(r));
+    const auto& http = find_check(r, "is not an IP address");
+    CHECK(http.result == doctor::outcome::fail);
+    CHECK(http.subject == "http localhost:18089");
+    CHECK(http.fix.find("127.0.0.1:18089") != std::string::npos);
+    CHECK(r.count(doctor::outcome::fail) == 1);
 }
