@@ -34,11 +34,12 @@ std::string member_json(const char* file, const char* member) {
 
 // A chain without listeners (nothing to bind) on the scripted node.
 config::settings settings_for(const test::fake_node& node, const std::string& network, const std::string& payout_json,
-                              const std::string& http_json = R"({ "enabled": false })") {
+                              const std::string& http_json = R"({ "enabled": false })",
+                              const std::string& stratum_json = "[]") {
     const std::string text = R"({ "http": )" + http_json + R"(, "chains": [ { "id": "c", "network": ")" + network +
                              R"(", "nodes": [ { "rpc_url": ")" + node.url() +
                              R"(", "rpc_user": "u", "rpc_password": "p", "rpc_timeout_ms": 5000 } ], "payout": )" +
-                             payout_json + " } ] }";
+                             payout_json + R"(, "stratum": )" + stratum_json + " } ] }";
     auto r = config::load_text(text, "t.json");
     REQUIRE_MESSAGE(r.value, (r.errors.empty() ? std::string() : r.errors[0].to_string()));
     return *r.value;
@@ -232,4 +233,16 @@ TEST_CASE("doctor: the dashboard listener must be an IP address, as the dashboar
     CHECK(http.subject == "http localhost:18089");
     CHECK(http.fix.find("127.0.0.1:18089") != std::string::npos);
     CHECK(r.count(doctor::outcome::fail) == 1);
+}
+
+TEST_CASE("doctor: a TLS listener whose certificate cannot be loaded fails as the server would") {
+    test::fake_node node(script_for(node_answers{}));
+    const auto r = examine(settings_for(
+        node, "bitcoin-regtest", regtest_payout, R"({ "enabled": false })",
+        R"([ { "listen": "127.0.0.1:18090", "tls": { "cert_file": "/nonexistent/cert.pem", "key_file": "/nonexistent/key.pem" } } ])"));
+    INFO(lines_of(r));
+    const auto& tls = find_check(r, "TLS certificate or key cannot be used");
+    CHECK(tls.result == doctor::outcome::fail);
+    CHECK(tls.subject == "[c] stratum+tls 127.0.0.1:18090");
+    CHECK(tls.fix.find("/nonexistent/cert.pem") != std::string::npos);
 }
