@@ -1,5 +1,6 @@
-// `solobridge check-config FILE [--override VALUE ...]`: validates a configuration and
-// exits 0 when it is usable, 2 with every problem listed otherwise.
+// `solobridge check-config FILE [--override VALUE ...]`: validates a configuration offline
+// and exits 0 when it is usable, 2 with every problem listed otherwise. What depends on the
+// machine that runs the bridge (nodes, cookie files, devices, free ports) is for doctor.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -40,6 +41,9 @@ int run_check_config(args a) {
                                                                         : "the miner's username address");
     }
     if (s.http.enabled) std::printf("  dashboard http://%s/\n", s.http.listen.to_string().c_str());
+    std::printf("  checked offline: `solobridge doctor %s` checks the nodes, cookie files, devices and ports "
+                "on the machine that runs the bridge\n",
+                file.c_str());
     return exit_ok;
 }
 
@@ -53,7 +57,8 @@ const command check_config_command{
     "Reads FILE as `solobridge run --config FILE` would, with the same environment variables\n"
     "and override flags, and prints either \"FILE: ok\" with a summary of each chain (exit 0)\n"
     "or every problem with its line, column and key path (exit 2). It starts nothing and\n"
-    "contacts no node.\n",
+    "contacts no node: it checks the file alone and may run on another machine. Nodes, cookie\n"
+    "files, devices and free ports are checked by `solobridge doctor FILE` where the bridge runs.\n",
     true,
     run_check_config,
 };

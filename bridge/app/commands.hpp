@@ -36,6 +36,7 @@ extern const command bench_command;         // cmd_bench.cpp
 extern const command devices_command;       // cmd_devices.cpp
 extern const command check_config_command;  // cmd_check_config.cpp
 extern const command cpu_miner_command;     // cmd_cpu_miner.cpp
+extern const command doctor_command;        // cmd_doctor.cpp
 
 int cmd_run(args a);  // solobridge run --config FILE [overrides]: the daemon (cmd_run.cpp)
 

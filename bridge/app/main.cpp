@@ -82,7 +82,7 @@ const command help_command{
 
 // Every sub-command. A new one is one entry here plus its `command` definition.
 const std::array commands = {
-    &run_command,     &check_config_command, &cpu_miner_command, &hash_command,  &bench_command,
+    &run_command,     &check_config_command, &doctor_command,    &cpu_miner_command, &hash_command, &bench_command,
     &devices_command, &backends_command,     &version_command,   &help_command,
 };
 

@@ -3,10 +3,14 @@
 // are errors so that a typo never falls back to a default silently.
 #include "sb/config/config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -46,6 +50,56 @@ std::optional<endpoint> parse_endpoint(std::string_view text, bool allow_port_ze
     }
     if (p > 65535 || (p == 0 && !allow_port_zero)) return std::nullopt;
     return endpoint{std::string(host), static_cast<std::uint16_t>(p)};
+}
+
+namespace {
+
+// How a listener's host binds (see listeners_overlap).
+enum class bind_kind { any_v4, any_v6, v4, v6, name };
+
+struct bind_host {
+    bind_kind kind = bind_kind::name;
+    std::string canonical;  // the address in inet_ntop form, or the name in lower case
+};
+
+bind_host classify_host(const std::string& host) {
+    bind_host h;
+    char buf[INET6_ADDRSTRLEN] = {};
+    in_addr v4{};
+    in6_addr v6{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+        h.kind = v4.s_addr == 0 ? bind_kind::any_v4 : bind_kind::v4;
+        h.canonical = inet_ntop(AF_INET, &v4, buf, sizeof buf);
+    } else if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+        if (IN6_IS_ADDR_UNSPECIFIED(&v6)) {
+            h.kind = bind_kind::any_v6;
+        } else if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+            std::memcpy(&v4, v6.s6_addr + 12, 4);
+            h.kind = v4.s_addr == 0 ? bind_kind::any_v4 : bind_kind::v4;
+            h.canonical = inet_ntop(AF_INET, &v4, buf, sizeof buf);
+            return h;
+        } else {
+            h.kind = bind_kind::v6;
+        }
+        h.canonical = inet_ntop(AF_INET6, &v6, buf, sizeof buf);
+    } else {
+        h.canonical = host;
+        for (char& c : h.canonical) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return h;
+}
+
+}  // namespace
+
+bool listeners_overlap(const endpoint& a, const endpoint& b) {
+    if (a.port != b.port || a.port == 0) return false;
+    const bind_host x = classify_host(a.host), y = classify_host(b.host);
+    if (x.kind == y.kind && x.canonical == y.canonical) return true;
+    if (x.kind == bind_kind::any_v6 || y.kind == bind_kind::any_v6) return true;
+    auto v4_side = [](bind_kind k) { return k == bind_kind::any_v4 || k == bind_kind::v4; };
+    if (x.kind == bind_kind::any_v4) return v4_side(y.kind);
+    if (y.kind == bind_kind::any_v4) return v4_side(x.kind);
+    return false;
 }
 
 bool valid_device_id(std::string_view id) noexcept {
@@ -641,18 +695,39 @@ load_result validate(const json_value& root) {
                               std::string(params(c.net).name) +
                               ".dat: give P2P to one of them, or run two bridges with their own data_dir");
         }
-        // No two listeners may claim the same port on the same address.
-        std::map<std::pair<std::string, std::uint16_t>, std::string> used;
+        // No two listeners (every chain's Stratum ports and the dashboard) may overlap:
+        // the second could not listen, and the bridge would not start.
+        std::vector<std::pair<endpoint, std::string>> used;
         auto claim = [&](const endpoint& ep, const std::string& path, const location& at) {
-            auto [it, fresh] = used.emplace(std::make_pair(ep.host, ep.port), path);
-            if (!fresh) val.error(path, at, ep.to_string() + " is already used by " + it->second);
+            for (const auto& [other, other_path] : used)
+                if (listeners_overlap(ep, other)) {
+                    if (ep.host == other.host)
+                        val.error(path, at, ep.to_string() + " is already used by " + other_path);
+                    else
+                        val.error(path, at,
+                                  ep.to_string() + " overlaps " + other_path + " (" + other.to_string() +
+                                      "): both take port " + std::to_string(ep.port) +
+                                      " on one address (0.0.0.0 takes it on every IPv4 address, :: on every "
+                                      "address), so only one could listen; give them different ports");
+                    return;
+                }
+            used.emplace_back(ep, path);
         };
         if (s.http.enabled) claim(s.http.listen, "http.listen", root.find("http") ? root.find("http")->where() : root.where());
+        // Where chains[i].stratum[j].listen was written (the document when not found).
+        auto listen_at = [&](std::size_t i, std::size_t j) {
+            const json_value* chains = root.find("chains");
+            if (chains == nullptr || i >= chains->items().size()) return root.where();
+            const json_value* st = chains->items()[i].find("stratum");
+            if (st == nullptr || j >= st->items().size()) return root.where();
+            const json_value* l = st->items()[j].find("listen");
+            return l != nullptr ? l->where() : root.where();
+        };
         for (std::size_t i = 0; i < s.chains.size(); ++i)
             for (std::size_t j = 0; j < s.chains[i].stratum.size(); ++j)
                 if (s.chains[i].stratum[j].listen.port != 0)
                     claim(s.chains[i].stratum[j].listen,
-                          "chains[" + std::to_string(i) + "].stratum[" + std::to_string(j) + "].listen", root.where());
+                          "chains[" + std::to_string(i) + "].stratum[" + std::to_string(j) + "].listen", listen_at(i, j));
     }
     load_result r;
     if (val.errors.empty()) r.value = std::move(s);

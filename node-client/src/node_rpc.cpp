@@ -50,7 +50,26 @@ sb::result<blockchain_info> parse_blockchain_info(const rapidjson::Value& result
         if (!ibd->value.IsBool()) return node_errc::bad_reply;
         info.initialblockdownload = ibd->value.GetBool();
     }
+    const auto headers = result.FindMember("headers");
+    if (headers != result.MemberEnd()) {
+        if (!headers->value.IsUint64()) return node_errc::bad_reply;
+        info.headers = headers->value.GetUint64();
+    }
     return info;
+}
+
+std::string_view rpc_chain_name(network net) noexcept {
+    switch (net) {
+    case network::bitcoin_mainnet:
+    case network::ravencoin_mainnet: return "main";
+    case network::bitcoin_testnet3:
+    case network::ravencoin_testnet: return "test";
+    case network::bitcoin_testnet4: return "testnet4";
+    case network::bitcoin_signet: return "signet";
+    case network::bitcoin_regtest:
+    case network::ravencoin_regtest: return "regtest";
+    }
+    return "";
 }
 
 void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockchain_info>)> handler,
@@ -125,6 +144,44 @@ std::string template_params_json(const template_request& request) {
 void getblocktemplate(rpc_client& client, const template_request& request,
                       std::function<void(rpc_reply)> handler, call_options options) {
     client.call({"getblocktemplate", template_params_json(request)}, std::move(handler), options);
+}
+
+sb::result<proposal_verdict> parse_proposal_verdict(const rapidjson::Value& result) {
+    proposal_verdict v;
+    if (result.IsNull()) {
+        v.valid = true;
+        return v;
+    }
+    if (!result.IsString()) return node_errc::bad_reply;
+    std::string_view text = string_of(result);
+    // bcoin's submitblock prefixes its reasons; its proposal mode does not today, but one
+    // rule for both answers keeps a reason comparable whichever call gave it.
+    constexpr std::string_view bcoin_prefix = "rejected:";
+    if (text.starts_with(bcoin_prefix)) {
+        text.remove_prefix(bcoin_prefix.size());
+        while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    }
+    v.reason = text.empty() ? std::string("rejected") : sanitize_node_text(text);
+    return v;
+}
+
+std::string proposal_params_json(std::string_view block_hex) {
+    std::string s = R"([{"mode":"proposal","data":)";
+    s += json_quote(block_hex);
+    s += "}]";
+    return s;
+}
+
+void propose_block(rpc_client& client, std::string_view block_hex,
+                   std::function<void(rpc_result<proposal_verdict>)> handler, call_options options) {
+    client.call({"getblocktemplate", proposal_params_json(block_hex)},
+                [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_proposal_verdict)); }, options);
+}
+
+bool proposal_unsupported(const rpc_error& e) noexcept {
+    if (e.code != node_errc::rpc_error) return false;
+    if (e.rpc_code == -32601) return true;
+    return e.rpc_code == -8 && e.message.find("Invalid mode") != std::string::npos;
 }
 
 std::string_view to_string(submit_status s) noexcept {

@@ -331,6 +331,81 @@ TEST_CASE("config: two listeners on one port are refused") {
     CHECK(e.message.find("already used by http.listen") != std::string::npos);
 }
 
+TEST_CASE("config: listeners overlap on one port when an address or a wildcard covers the other") {
+    struct row {
+        const char* a;
+        const char* b;
+        bool overlap;
+    };
+    // Linux with IPV6_V6ONLY off (the servers' setting): 0.0.0.0 takes a port on every IPv4
+    // address, :: on every address; observed with SO_REUSEADDR listeners on this host.
+    const row rows[] = {
+        {"0.0.0.0:3333", "127.0.0.1:3333", true},
+        {"127.0.0.1:3333", "0.0.0.0:3333", true},
+        {"[::]:3333", "127.0.0.1:3333", true},
+        {"[::]:3333", "0.0.0.0:3333", true},
+        {"[::]:3333", "[::1]:3333", true},
+        {"[::]:3333", "localhost:3333", true},
+        {"127.0.0.1:3333", "127.0.0.1:3333", true},
+        {"[::ffff:127.0.0.1]:3333", "127.0.0.1:3333", true},
+        {"[::ffff:0.0.0.0]:3333", "10.0.0.1:3333", true},
+        {"[0:0:0:0:0:0:0:1]:3333", "[::1]:3333", true},
+        {"LocalHost:3333", "localhost:3333", true},
+        {"0.0.0.0:3333", "127.0.0.1:3334", false},
+        {"0.0.0.0:3333", "[::1]:3333", false},
+        {"127.0.0.1:3333", "127.0.0.2:3333", false},
+        {"127.0.0.1:3333", "[::1]:3333", false},
+        // Name resolution decides these on the machine that runs the bridge (doctor binds).
+        {"localhost:3333", "127.0.0.1:3333", false},
+        {"0.0.0.0:3333", "localhost:3333", false},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.a);
+        CAPTURE(r.b);
+        const auto a = parse_endpoint(r.a), b = parse_endpoint(r.b);
+        REQUIRE(a);
+        REQUIRE(b);
+        CHECK(listeners_overlap(*a, *b) == r.overlap);
+        CHECK(listeners_overlap(*b, *a) == r.overlap);
+    }
+    // Port 0 (any free port) never overlaps.
+    CHECK_FALSE(listeners_overlap({"127.0.0.1", 0}, {"127.0.0.1", 0}));
+}
+
+TEST_CASE("config: a wildcard listener and a specific one on the same port are refused across chains and http") {
+    // Two chains, the second's Stratum port on 0.0.0.0 where the first listens on 127.0.0.1.
+    const std::string two_chains = R"({
+  "http": { "listen": "127.0.0.1:8080" },
+  "chains": [ {
+    "id": "a", "network": "bitcoin-regtest",
+    "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_user": "u", "rpc_password": "p" } ],
+    "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+    "stratum": [ { "listen": "127.0.0.1:3333" } ]
+  }, {
+    "id": "b", "network": "bitcoin-regtest",
+    "nodes": [ { "rpc_url": "http://127.0.0.1:18443", "rpc_user": "u", "rpc_password": "p" } ],
+    "payout": { "address": "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080" },
+    "stratum": [ { "listen": "0.0.0.0:3333" } ]
+  } ]
+})";
+    const config_error e = only_error(load_text(two_chains, "t.json"));
+    CHECK(e.path == "chains[1].stratum[0].listen");
+    CHECK(e.message.find("0.0.0.0:3333 overlaps chains[0].stratum[0].listen (127.0.0.1:3333)") != std::string::npos);
+    CHECK(load_text(replace(two_chains, "0.0.0.0:3333", "0.0.0.0:3334"), "t.json").value);
+
+    // The dashboard on [::] takes port 8080 on 127.0.0.1 too.
+    const config_error h = only_error(load_text(replace(minimal, "127.0.0.1:3333", "127.0.0.1:8080").insert(1, R"("http": { "listen": "[::]:8080" },)"), "t.json"));
+    CHECK(h.path == "chains[0].stratum[0].listen");
+    CHECK(h.message.find("overlaps http.listen ([::]:8080)") != std::string::npos);
+
+    // The same address twice within one chain.
+    const config_error twice = only_error(load_text(
+        replace(minimal, R"([ { "listen": "127.0.0.1:3333" } ])", R"([ { "listen": "127.0.0.1:3333" }, { "listen": "127.0.0.1:3333" } ])"),
+        "t.json"));
+    CHECK(twice.path == "chains[0].stratum[1].listen");
+    CHECK(twice.message.find("already used by chains[0].stratum[0].listen") != std::string::npos);
+}
+
 TEST_CASE("config: environment and flags override the file and a flag wins") {
     const std::map<std::string, std::string> env = {
         {"SB_NODE_RPC_URL", "http://127.0.0.1:40000"},

@@ -88,12 +88,14 @@ TEST_CASE("rpc: getblockchaininfo fields are read and checked") {
     CHECK(info->blocks == 432);
     CHECK(info->bestblockhash == "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206");
     CHECK(info->initialblockdownload == std::optional<bool>(false));
+    CHECK(info->headers == std::optional<std::uint64_t>(432));
 
     // bcoin 1.0.2 has no initialblockdownload.
     d.Parse(R"({"chain":"regtest","blocks":0,"bestblockhash":"0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206"})");
     info = parse_blockchain_info(d);
     REQUIRE(info);
     CHECK(!info->initialblockdownload);
+    CHECK(!info->headers);
 
     for (const char* bad : {
              R"([])",
@@ -101,11 +103,94 @@ TEST_CASE("rpc: getblockchaininfo fields are read and checked") {
              R"({"chain":"main","blocks":-1,"bestblockhash":"0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206"})",
              R"({"chain":"main","blocks":1,"bestblockhash":"xyz"})",
              R"({"chain":"main","blocks":1,"bestblockhash":"0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206","initialblockdownload":"no"})",
+             R"({"chain":"main","blocks":1,"bestblockhash":"0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206","headers":-2})",
          }) {
         CAPTURE(bad);
         d.Parse(bad);
         CHECK(parse_blockchain_info(d).error() == node_errc::bad_reply);
     }
+}
+
+TEST_CASE("rpc: the chain names getblockchaininfo reports per network") {
+    // Core chainparams (CChainParams::GetChainTypeString), Ravencoin's, and bcoin's (toolchain.md §4.6).
+    CHECK(rpc_chain_name(sb::network::bitcoin_mainnet) == "main");
+    CHECK(rpc_chain_name(sb::network::bitcoin_testnet3) == "test");
+    CHECK(rpc_chain_name(sb::network::bitcoin_testnet4) == "testnet4");
+    CHECK(rpc_chain_name(sb::network::bitcoin_signet) == "signet");
+    CHECK(rpc_chain_name(sb::network::bitcoin_regtest) == "regtest");
+    CHECK(rpc_chain_name(sb::network::ravencoin_mainnet) == "main");
+    CHECK(rpc_chain_name(sb::network::ravencoin_testnet) == "test");
+    CHECK(rpc_chain_name(sb::network::ravencoin_regtest) == "regtest");
+}
+
+TEST_CASE("rpc: block proposal verdicts and the proposal request") {
+    CHECK(proposal_params_json("00ff") == R"([{"mode":"proposal","data":"00ff"}])");
+    struct row {
+        const char* result;
+        bool valid;
+        const char* reason;
+    };
+    // BIP23 / node.md §4.1: null is valid; Core gives bare reasons, bcoin's proposal mode too.
+    const row rows[] = {
+        {"null", true, ""},
+        {R"("bad-txnmrklroot")", false, "bad-txnmrklroot"},
+        {R"("bad-cb-height")", false, "bad-cb-height"},
+        {R"("inconclusive-not-best-prevblk")", false, "inconclusive-not-best-prevblk"},
+        {R"("duplicate")", false, "duplicate"},
+        {R"("rejected: bad-diffbits")", false, "bad-diffbits"},
+        {R"("")", false, "rejected"},
+        {"\"bad\\u0001reason\"", false, "bad?reason"},
+    };
+    for (const auto& r : rows) {
+        CAPTURE(r.result);
+        rapidjson::Document d;
+        d.Parse(r.result);
+        REQUIRE(!d.HasParseError());
+        const auto v = parse_proposal_verdict(d);
+        REQUIRE(v);
+        CHECK(v->valid == r.valid);
+        CHECK(v->reason == r.reason);
+    }
+    for (const char* bad : {"true", "1", "[]", "{}"}) {
+        CAPTURE(bad);
+        rapidjson::Document d;
+        d.Parse(bad);
+        CHECK(parse_proposal_verdict(d).error() == node_errc::bad_reply);
+    }
+    // Node answers that mean "no proposal mode here" (Core and bcoin: -8 "Invalid mode";
+    // a node without the method: -32601), and ones that do not.
+    CHECK(proposal_unsupported({node_errc::rpc_error, -8, "Invalid mode."}));
+    CHECK(proposal_unsupported({node_errc::rpc_error, -32601, "Method not found"}));
+    CHECK_FALSE(proposal_unsupported({node_errc::rpc_error, -22, "Block decode failed"}));
+    CHECK_FALSE(proposal_unsupported({node_errc::rpc_error, -8, "Invalid parameter"}));
+    CHECK_FALSE(proposal_unsupported({node_errc::timeout, 0, "no reply"}));
+}
+
+TEST_CASE("rpc: a proposal over HTTP gives the verdict and keeps RPC errors apart") {
+    fake_node node([](const fake_request& r) {
+        if (r.params_json == R"([{"mode":"proposal","data":"aa"}])") return answer_result(r, "null");
+        if (r.params_json == R"([{"mode":"proposal","data":"bb"}])") return answer_result(r, R"("bad-txnmrklroot")");
+        return fake_action{http_reply(500, sb::test::rpc_error_body(r.id_json, -8, "Invalid mode."))};
+    });
+    io_runner io;
+    rpc_client client(io.executor(), settings_for(node));
+    auto propose = [&](const std::string& hex) {
+        std::optional<rpc_result<proposal_verdict>> out;
+        propose_block(client, hex, [&](rpc_result<proposal_verdict> r) { out = std::move(r); });
+        REQUIRE(io.run_until([&] { return out.has_value(); }));
+        return *out;
+    };
+    const auto valid = propose("aa");
+    REQUIRE(valid.ok());
+    CHECK(valid.value.valid);
+    const auto refused = propose("bb");
+    REQUIRE(refused.ok());
+    CHECK_FALSE(refused.value.valid);
+    CHECK(refused.value.reason == "bad-txnmrklroot");
+    const auto unsupported = propose("cc");
+    REQUIRE_FALSE(unsupported.ok());
+    CHECK(proposal_unsupported(unsupported.error));
+    CHECK(node.requests()[0].method == "getblocktemplate");
 }
 
 TEST_CASE("rpc: submitblock over HTTP keeps RPC errors apart from verdicts") {

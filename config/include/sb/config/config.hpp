@@ -25,6 +25,15 @@ struct endpoint {
 // Parses "host:port" / "[v6]:port". Port 0 is allowed only when allow_port_zero.
 std::optional<endpoint> parse_endpoint(std::string_view text, bool allow_port_zero = false);
 
+// True when two listeners cannot both listen at once: the same port, and the same address
+// or a wildcard that covers the other. IP literals compare by value ("::ffff:127.0.0.1" is
+// 127.0.0.1). "0.0.0.0" covers every IPv4 address; "::" covers every address, IPv4 ones
+// included, because the servers leave IPV6_V6ONLY off (the Linux default). A host name
+// overlaps the same name and "::" only: whether "localhost" meets 127.0.0.1 or 0.0.0.0
+// depends on name resolution on the machine that runs the bridge, so `solobridge doctor`
+// decides that by binding. Port 0 (any free port) never overlaps.
+bool listeners_overlap(const endpoint& a, const endpoint& b);
+
 struct node_settings {
     std::string rpc_url;          // http://host:port[/path]
     std::string rpc_user;         // with rpc_password; empty when a cookie file is used

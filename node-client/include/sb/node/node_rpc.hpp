@@ -1,5 +1,5 @@
-// Typed node calls on top of rpc_client: getblockchaininfo, getblocktemplate (plain and
-// longpoll) and submitblock, with their replies parsed. The template itself is handed
+// Typed node calls on top of rpc_client: getblockchaininfo, getblocktemplate (plain,
+// longpoll and BIP23 proposal) and submitblock, with their replies parsed. The template itself is handed
 // over as raw JSON; parse_block_template (template.hpp) turns it into a block template.
 #pragma once
 
@@ -12,6 +12,7 @@
 
 #include <rapidjson/document.h>
 
+#include "sb/core/chain.hpp"
 #include "sb/core/result.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/rpc_reply.hpp"
@@ -26,7 +27,14 @@ struct blockchain_info {
     std::string bestblockhash;  // 64 hex digits, display order
     // Core and Ravencoin report it; bcoin 1.0.2 does not (nullopt).
     std::optional<bool> initialblockdownload;
+    // Height of the best known header (Core, Ravencoin; bcoin reports `blocks` again);
+    // nullopt when absent.
+    std::optional<std::uint64_t> headers;
 };
+
+// The `chain` getblockchaininfo reports for net: "main", "test", "testnet4", "signet" or
+// "regtest" (Core chainparams; Ravencoin and bcoin use the same words).
+std::string_view rpc_chain_name(network net) noexcept;
 
 // Reads the fields above from a getblockchaininfo result. Errors: bad_reply (not an
 // object, a required field missing or of the wrong type, a hash that is not 64 hex).
@@ -74,6 +82,35 @@ std::string template_params_json(const template_request& request);
 // on a client of its own with a long timeout (see template_source).
 void getblocktemplate(rpc_client& client, const template_request& request,
                       std::function<void(rpc_reply)> handler, call_options options = {});
+
+// ---- getblocktemplate proposal (BIP23) -------------------------------------------------
+
+// The node's verdict on a proposed block. BIP23: the node checks the block as it would a
+// found one but without its proof of work, and does not store it.
+struct proposal_verdict {
+    bool valid = false;  // JSON null: the block would be accepted
+    // Otherwise the node's reason ("bad-txnmrklroot", "bad-cb-height",
+    // "inconclusive-not-best-prevblk", "duplicate", …) without bcoin's "rejected: "
+    // prefix; "rejected" when the node gave none. Sanitized and bounded.
+    std::string reason;
+};
+
+// Errors: bad_reply for a value that is neither null nor a string.
+sb::result<proposal_verdict> parse_proposal_verdict(const rapidjson::Value& result);
+
+// [{"mode":"proposal","data":"<block_hex>"}]
+std::string proposal_params_json(std::string_view block_hex);
+
+// getblocktemplate in proposal mode. A node without proposal mode answers with an RPC
+// error (see proposal_unsupported); an undecodable block is an RPC error too (Core -22
+// "Block decode failed", bcoin -22 "Out of bounds read …").
+void propose_block(rpc_client& client, std::string_view block_hex,
+                   std::function<void(rpc_result<proposal_verdict>)> handler, call_options options = {});
+
+// True when an RPC error to propose_block says the node has no proposal mode: JSON-RPC
+// -32601 (method not found) or a refusal of the mode itself ("Invalid mode", Core and
+// bcoin -8).
+bool proposal_unsupported(const rpc_error& e) noexcept;
 
 // ---- submitblock ---------------------------------------------------------------------
 
