@@ -278,6 +278,19 @@ public:
     // the header's sha256d: microseconds) and any block assembly run between, so I/O
     // threads judging shares at once hash in parallel.
     share_result submit_share(consumer_id id, const share& s) {
+        auto r = judge_share(id, s);
+        report(id, s.worker, r, s.difficulty);
+        return r;
+    }
+
+    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) {
+        auto r = judge_kawpow_share(id, s);
+        report(id, s.worker, r, s.difficulty);
+        return r;
+    }
+
+private:
+    share_result judge_share(consumer_id id, const share& s) {
         share_result r;
         std::shared_ptr<job_entry> entry;
         std::array<std::uint8_t, 8> en1_buf{};
@@ -350,7 +363,7 @@ public:
         return finish(r, r.status);
     }
 
-    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) {
+    share_result judge_kawpow_share(consumer_id id, const kawpow_share& s) {
         share_result r;
         std::shared_ptr<job_entry> entry;
         bool prefix_ok = false;
@@ -427,6 +440,7 @@ public:
         return finish(r, r.status);
     }
 
+public:
     dispatcher_stats stats() const {
         std::lock_guard lock(mu_);
         dispatcher_stats out;
@@ -448,6 +462,20 @@ public:
     }
 
 private:
+    // One event per judged share for the statistics sink, outside the lock.
+    void report(consumer_id id, std::string_view worker, const share_result& r, double share_difficulty) const {
+        if (!options_.share_sink) return;
+        stats::share_event e;
+        e.consumer = id;
+        e.worker = worker.substr(0, max_worker_name_chars);
+        e.status = r.status;
+        e.block = r.block;
+        e.share_difficulty = share_difficulty;
+        e.hash_difficulty = r.hash_difficulty;
+        e.at = std::chrono::system_clock::now();
+        options_.share_sink->on_share(e);
+    }
+
     static share_result& finish(share_result& r, share_status status) {
         r.status = status;
         r.stratum_code = stratum_error_code(status);

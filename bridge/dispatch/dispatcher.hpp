@@ -29,6 +29,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include "dispatch/job.hpp"
 #include "dispatch/tip_tracker.hpp"
+#include "stats/share_event.hpp"
 #include "dispatch/work.hpp"
 #include "sb/config/config.hpp"
 #include "sb/core/bytes.hpp"
@@ -102,6 +103,8 @@ struct dispatcher_options {
     // Clock for ntime bumps on refresh (Unix seconds); tests pin it. Default: system clock.
     std::function<std::uint32_t()> unix_time;
     std::function<void(std::string_view)> log;  // default: stderr
+    // Gets every judged share (stats/share_event.hpp); may be null.
+    std::shared_ptr<stats::share_sink> share_sink;
 };
 
 // The options for a configured chain.

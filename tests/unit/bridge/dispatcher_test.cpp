@@ -687,3 +687,38 @@ TEST_CASE("share: threads submitting the same shares at once get each accepted e
     // Every submission of a block header reached the sink, duplicates included.
     CHECK(f.block_count() == blocks_expected * threads);
 }
+
+TEST_CASE("dispatcher: every judged share reaches the statistics sink once, rejections with their reason") {
+    struct recording_sink : bridge::stats::share_sink {
+        std::mutex mu;
+        std::vector<bridge::stats::share_event> events;
+        std::vector<std::string> workers;
+        void on_share(const bridge::stats::share_event& e) noexcept override {
+            std::lock_guard lock(mu);
+            events.push_back(e);
+            workers.emplace_back(e.worker);
+        }
+    };
+    auto sink = std::make_shared<recording_sink>();
+    auto o = fixture::options();
+    o.share_sink = sink;
+    fixture f(o);
+    REQUIRE_FALSE(f.d.on_template(tmpl()));
+    auto j = f.d.current_job(f.slot.id);
+    bridge::share good = grind(*j, f.slot.extranonce1, false);
+    good.difficulty = 1e-30;
+    CHECK(f.d.submit_share(f.slot.id, good).status == share_status::accepted);
+    bridge::share unknown = good;
+    unknown.job_id = "nope";
+    CHECK(f.d.submit_share(f.slot.id, unknown).status == share_status::job_not_found);
+    CHECK(f.d.submit_share(f.slot.id, good).status == share_status::duplicate);
+    std::lock_guard lock(sink->mu);
+    REQUIRE(sink->events.size() == 3);
+    CHECK(sink->events[0].status == share_status::accepted);
+    CHECK(sink->events[0].consumer == f.slot.id);
+    CHECK(sink->events[0].share_difficulty == good.difficulty);
+    CHECK(sink->events[0].hash_difficulty > 0);
+    CHECK(sink->events[1].status == share_status::job_not_found);
+    CHECK(sink->events[2].status == share_status::duplicate);
+    CHECK(sink->workers[0] == "w1");
+}
