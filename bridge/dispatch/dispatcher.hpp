@@ -1,18 +1,21 @@
 // The job dispatcher of one chain (DESIGN.md §3 "Jobs", "Shares"; stratum.md §3): turns
-// block templates into jobs for every work consumer, owns extranonce1 allocation, and
-// judges shares — the block check first, then the Stratum checks — handing blocks to a
-// block sink (the submitter).
+// block templates into jobs for every work consumer, gives each consumer its slice of the
+// nonce space, and has its shares judged — the block check first, then the Stratum checks
+// — handing blocks to a block sink (the submitter) and every verdict to a statistics sink.
 //
-// Jobs are per payout script: in fixed-address mode every consumer mines the one payout
-// script; in address-username mode each distinct script (set_payout) gets its own jobs,
-// built when the script is first used and on every template while consumers use it.
+// It is made of single-purpose parts: the chain's proof-of-work algorithm
+// (algorithm.hpp: job construction, solution evaluation, block assembly), the extranonce
+// space (extranonce_space.hpp), the job store and builder (job_store.hpp), the share judge
+// (share_judge.hpp) and the best-tip tracker (tip_tracker.hpp); this class wires them and
+// carries no per-coin branch.
 //
-// Locking: one mutex guards all state. Every public member takes it briefly and never
-// calls out while holding it: consumers (on_job) are called through posts to the
-// executor, and the block sink is called after the lock is released, on the thread that
-// called submit_share. A share is hashed once outside the lock (one sha256d of the
-// coinbase, the branch, one sha256d of the header: about a microsecond): the lock is held
-// to find its job before, and to judge it (stale, ntime, version, duplicate, target) after.
+// Locking: one mutex guards the consumer table, the extranonce space, the job store and
+// the tip tracker; every public member takes it briefly and never calls out while holding
+// it except to log: consumers (on_job) are called through posts to the executor, the
+// block and statistics sinks after it is released, on the thread that submitted. A share
+// takes the lock once, to find its consumer and job; it is then evaluated and judged
+// outside it (the job's duplicate set has its own lock), so I/O threads judging shares at
+// once hash in parallel and never wait behind a template.
 #pragma once
 
 #include <array>
@@ -27,7 +30,9 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include "dispatch/algorithm.hpp"
 #include "dispatch/job.hpp"
+#include "dispatch/job_store.hpp"
 #include "dispatch/tip_tracker.hpp"
 #include "stats/share_event.hpp"
 #include "dispatch/work.hpp"
@@ -42,20 +47,7 @@ namespace sb::bridge {
 
 // Every consumer gets a job with a new id at least this often (stratum.md §0 item 6).
 inline constexpr std::chrono::milliseconds job_refresh_interval{30'000};
-// Jobs of the current tip that stay valid per payout script (ckpool keeps older
-// workbases of the same prevhash).
-inline constexpr std::size_t max_live_jobs_per_payout = 16;
-// Jobs remembered per payout script in all, stale ones included (so that a late share on
-// the previous tip still gets its block check).
-inline constexpr std::size_t max_jobs_per_payout = 32;
-// Distinct shares remembered per job for the duplicate check (only shares that met their
-// target count). A job that fills up turns stale (its shares get job_not_found) and its
-// payout gets a fresh job at once.
-inline constexpr std::size_t max_share_keys_per_job = 1u << 16;
-// ntime window after the job's ntime (ckpool: job_ntime ≤ ntime ≤ job_ntime + 7000).
-inline constexpr std::uint32_t max_ntime_ahead_s = 7000;
-// Consensus bound on a header's time in the future (MAX_FUTURE_BLOCK_TIME, 2 h).
-inline constexpr std::uint32_t max_future_block_time_s = 7200;
+// (The job store's limits are in job_store.hpp, the SHA-256d ntime window in algorithm.hpp.)
 
 // ---- errors ------------------------------------------------------------------------
 
@@ -113,26 +105,9 @@ dispatcher_options dispatcher_options_for(const config::chain_settings& chain);
 // What add_consumer hands out.
 struct consumer_slot {
     consumer_id id = 0;
-    // Unique among live consumers: default_extranonce1_bytes, or on KAWPOW chains
-    // kawpow_nonce_prefix_bytes (the top bytes of the miner's 64-bit nonce).
+    // Unique among live consumers, mining_algorithm::extranonce1_bytes() long (SHA-256d:
+    // the coinbase's extranonce1; KAWPOW: the top bytes of the miner's 64-bit nonce).
     bytes extranonce1;
-};
-
-// KAWPOW sessions split the 64-bit nonce by a 2-byte prefix (stratum.md §5).
-inline constexpr std::size_t kawpow_nonce_prefix_bytes = 2;
-
-// Statistics of one consumer, for the dashboard.
-struct consumer_stats {
-    consumer_id id = 0;
-    std::string worker;  // the last worker name seen in a share
-    bytes extranonce1;
-    std::uint64_t accepted = 0;
-    double accepted_difficulty = 0;  // sum of the difficulties of accepted shares
-    // Rejections by status (index: static_cast<size_t>(share_status)).
-    std::array<std::uint64_t, share_status_count> rejected{};
-    double best_share_difficulty = 0;
-    std::uint64_t blocks = 0;
-    std::optional<std::chrono::system_clock::time_point> last_share_at;
 };
 
 struct dispatcher_stats {
@@ -147,7 +122,7 @@ struct dispatcher_stats {
     hash256 prev_block{};      // the tip the current template builds on (internal order)
     std::optional<chain_tip> best_tip;  // the best tip known from every path
     bool work_stale = false;   // a newer tip is known and no template for it arrived yet
-    std::vector<consumer_stats> consumers;
+    std::vector<consumer_slot> consumers;  // live consumers by id (per-consumer figures: the share sink)
 };
 
 class dispatcher {
@@ -199,35 +174,22 @@ public:
     // the work already builds on it or it is not ahead (P2P still syncing).
     bool on_new_tip(const hash256& tip, std::uint32_t height);
 
-    // Judges a share (stratum.md §3) in this order:
-    //   consumer known (unknown_consumer), job id among the consumer's payout jobs,
-    //   including stale ones (job_not_found, no block check: there is nothing to rebuild),
-    //   extranonce2 size (bad_extranonce2_size: the header cannot be rebuilt) — then the
-    //   header is rebuilt and hashed once and the BLOCK CHECK runs: hash ≤ the job's
-    //   network target hands the assembled block to the sink before this returns,
-    //   whatever the verdict — then job stale (job_not_found), ntime in [job.ntime,
-    //   job.ntime + 7000] and ≥ mintime (bad_ntime), version bits outside the mask equal
-    //   to the job's (bad_version, BIP310), duplicate (job, en1, en2, ntime, nonce,
-    //   version) (duplicate), hash ≤ target_from_difficulty(difficulty) (accepted, else
-    //   low_difficulty).
-    // share.version is the header version (work.hpp), or, equally accepted, the miner's
-    // raw version_bits with no bit outside the mask (BIP310 "bits only" form), which is
-    // applied to the job's version. The "full version" form is the header version.
-    share_result submit_share(consumer_id id, const share& s);
+    // Judges a share (share_judge.hpp for the order; the block check comes first and a
+    // share that solved a block is accepted whatever else is wrong with it): consumer
+    // known (unknown_consumer), job id among the consumer's payout jobs, stale ones
+    // included (job_not_found, no block check: there is nothing to rebuild), then the
+    // chain's algorithm evaluates it and the judge decides. A block goes to the block sink
+    // before this returns; every verdict goes to the share sink.
+    // SHA-256d: share.version is the header version (work.hpp), or, equally accepted, the
+    // miner's raw version_bits with no bit outside the mask (BIP310 "bits only" form).
+    // KAWPOW takes milliseconds (light evaluation; the first share of an epoch waits for
+    // its context build, seconds): never call it from an I/O thread on a KAWPOW chain.
+    share_result submit(consumer_id id, const submission& s);
+    share_result submit_share(consumer_id id, const share& s) { return submit(id, submission(s)); }
+    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s) { return submit(id, submission(s)); }
 
-    // Judges a KAWPOW share (stratum.md §5), for chains whose jobs are KAWPOW: consumer
-    // known, job id (job_not_found), header hash equal to the job's (bad_header_hash) —
-    // then the final hash from the claimed mix (two keccak-f800); only when it meets the
-    // share or the network target is the mix checked by light evaluation (bad_mix_hash),
-    // so a worthless share never touches the DAG — then the BLOCK CHECK (a verified final
-    // hash ≤ network target hands the 120-byte-header block to the sink whatever the
-    // verdict), then the nonce's top 16 bits equal to the consumer's extranonce1
-    // (nonce_out_of_range), job stale (job_not_found), share target (low_difficulty),
-    // duplicate (same job and final hash) and accepted.
-    // Takes milliseconds (light evaluation; the first share of an epoch waits for its
-    // context build, seconds): never call it from an I/O thread. The lock is not held
-    // during the verification.
-    share_result submit_kawpow_share(consumer_id id, const kawpow_share& s);
+    // The chain's proof-of-work algorithm.
+    const mining_algorithm& algorithm() const noexcept;
 
     dispatcher_stats stats() const;
 

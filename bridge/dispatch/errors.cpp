@@ -22,6 +22,7 @@ public:
         case job_errc::no_template: return "job: no template to assemble a block from";
         case job_errc::notify_invalid: return "job: mining.notify field malformed";
         case job_errc::not_kawpow: return "job: not a KAWPOW job";
+        case job_errc::wrong_algorithm: return "job: the template's blocks use another proof of work";
         }
         return "job: unknown error";
     }

@@ -16,6 +16,7 @@ enum class job_errc {
     no_template,                  // the job has no template to assemble a block from
     notify_invalid,               // a mining.notify field is not what Stratum specifies
     not_kawpow,                   // a KAWPOW operation on a job without KAWPOW work
+    wrong_algorithm,              // the template's blocks use a proof of work this algorithm does not mine
 };
 
 const std::error_category& job_category() noexcept;

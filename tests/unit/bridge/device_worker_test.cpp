@@ -25,6 +25,7 @@
 #include "sb/core/sha256.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/node/template.hpp"
+#include "share_tally.hpp"
 #include "vectors.hpp"
 
 using namespace sb;
@@ -153,10 +154,12 @@ struct fixture {
     std::mutex mu;
     std::vector<bridge::found_block> blocks;
     std::vector<std::string> log;
+    std::shared_ptr<test::share_tally> tally = std::make_shared<test::share_tally>();
     std::shared_ptr<bridge::dispatcher> d;
 
     fixture() {
         bridge::dispatcher_options o;
+        o.share_sink = tally;
         o.fixed_payout_script = payout_a();
         o.coinbase_tag = "/test/";
         o.extranonce2_size = 4;
@@ -192,11 +195,9 @@ struct fixture {
         for (const auto& l : log) s += l + "\n";
         return s;
     }
-    bridge::consumer_stats consumer(bridge::consumer_id id) {
-        for (const auto& c : d->stats().consumers)
-            if (c.id == id) return c;
-        FAIL("consumer not listed");
-        return {};
+    test::consumer_tally consumer(bridge::consumer_id id) {
+        if (!listed(id)) FAIL("consumer not listed");
+        return tally->of(id);
     }
     bool listed(bridge::consumer_id id) {
         for (const auto& c : d->stats().consumers)

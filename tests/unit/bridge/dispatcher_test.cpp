@@ -18,6 +18,7 @@
 
 #include "dispatch/dispatcher.hpp"
 #include "fake_node.hpp"  // io_runner
+#include "share_tally.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
@@ -92,16 +93,21 @@ struct fixture {
     test::io_runner io;
     std::vector<bridge::found_block> blocks;
     std::mutex mu;
+    std::shared_ptr<test::share_tally> tally = std::make_shared<test::share_tally>();
     bridge::dispatcher d;
     std::shared_ptr<recorder> rec = std::make_shared<recorder>();
     bridge::consumer_slot slot;
 
     explicit fixture(bridge::dispatcher_options o = options())
-        : d(io.executor(), params(network::bitcoin_regtest), std::move(o), [this](bridge::found_block b) {
+        : d(io.executor(), params(network::bitcoin_regtest), with_tally(std::move(o), tally), [this](bridge::found_block b) {
               std::lock_guard lock(mu);
               blocks.push_back(std::move(b));
           }) {
         slot = d.add_consumer(rec);
+    }
+    static bridge::dispatcher_options with_tally(bridge::dispatcher_options o, std::shared_ptr<test::share_tally> t) {
+        if (!o.share_sink) o.share_sink = std::move(t);
+        return o;
     }
     static bridge::dispatcher_options options() {
         bridge::dispatcher_options o;
@@ -135,6 +141,13 @@ bool is_block(const bridge::job& j, const bytes& en1, const bridge::share& s) {
     return uint256::from_hash(h->hash()) <= j.target;
 }
 
+// s with its nonce moved up until its header is not a block: a share that solved a block
+// is accepted whatever else is wrong with it, so verdict tests need shares that did not.
+bridge::share non_block(const bridge::job& j, const bytes& en1, bridge::share s) {
+    while (is_block(j, en1, s)) ++s.nonce;
+    return s;
+}
+
 // A share for j whose header is (or is not) a block.
 bridge::share grind(const bridge::job& j, const bytes& en1, bool want_block, std::uint32_t start = 0) {
     for (std::uint32_t n = start; n < start + 10000; ++n) {
@@ -161,8 +174,8 @@ TEST_CASE("share: an accepted share reports its hash and difficulty") {
     CHECK(f.block_count() == 0);
     const auto st = f.d.stats();
     REQUIRE(st.consumers.size() == 1);
-    CHECK(st.consumers[0].accepted == 1);
-    CHECK(st.consumers[0].worker == "w1");
+    CHECK(f.tally->of(f.slot.id).accepted == 1);
+    CHECK(f.tally->of(f.slot.id).worker == "w1");
 }
 
 TEST_CASE("share: a block share is accepted and handed to the sink") {
@@ -179,17 +192,20 @@ TEST_CASE("share: a block share is accepted and handed to the sink") {
     auto parsed = parse_block(f.blocks[0].block);
     REQUIRE(parsed);
     CHECK(parsed->header.hash() == r.hash);
-    CHECK(f.d.stats().consumers[0].blocks == 1);
+    CHECK(f.tally->of(f.slot.id).blocks == 1);
 }
 
-TEST_CASE("share: block is submitted even when the share is stale") {
+// A share that solved a block is submitted AND answered accepted whatever else is wrong
+// with it: telling the miner "rejected" for a block the bridge submits would contradict
+// the bridge (issue 13 §3).
+TEST_CASE("share: block is submitted and accepted even when the share is stale") {
     fixture f;
     REQUIRE_FALSE(f.d.on_template(tmpl()));
     auto old = f.d.current_job(f.slot.id);
     REQUIRE_FALSE(f.d.on_template(tmpl(1)));  // new tip: old jobs are stale
     const auto r = f.d.submit_share(f.slot.id, grind(*old, f.slot.extranonce1, true));
-    CHECK(r.status == share_status::job_not_found);
-    CHECK(r.stratum_code == 21);
+    CHECK(r.status == share_status::accepted);
+    CHECK(r.stratum_code == 0);
     CHECK(r.block);
     CHECK(f.block_count() == 1);
     // A stale non-block share is only rejected.
@@ -197,31 +213,37 @@ TEST_CASE("share: block is submitted even when the share is stale") {
     CHECK(f.block_count() == 1);
 }
 
-TEST_CASE("share: block is submitted even when the share is a duplicate") {
+TEST_CASE("share: block is submitted and accepted even when the share is a duplicate") {
     fixture f;
     REQUIRE_FALSE(f.d.on_template(tmpl()));
     auto j = f.d.current_job(f.slot.id);
     const bridge::share s = grind(*j, f.slot.extranonce1, true);
     CHECK(f.d.submit_share(f.slot.id, s).status == share_status::accepted);
     const auto r = f.d.submit_share(f.slot.id, s);
-    CHECK(r.status == share_status::duplicate);
-    CHECK(r.stratum_code == 22);
+    CHECK(r.status == share_status::accepted);
+    CHECK(r.stratum_code == 0);
     CHECK(r.block);
     CHECK(f.block_count() == 2);
 }
 
-TEST_CASE("share: block is submitted even when the share is below the session difficulty") {
+TEST_CASE("share: block is submitted and accepted even when the share is below the session difficulty") {
     fixture f;
     REQUIRE_FALSE(f.d.on_template(tmpl()));
     auto j = f.d.current_job(f.slot.id);
     bridge::share s = grind(*j, f.slot.extranonce1, true);
     s.difficulty = 1e12;  // far above what a regtest block needs
     const auto r = f.d.submit_share(f.slot.id, s);
-    CHECK(r.status == share_status::low_difficulty);
-    CHECK(r.stratum_code == 23);
+    CHECK(r.status == share_status::accepted);
+    CHECK(r.stratum_code == 0);
     CHECK(r.block);
     CHECK(f.block_count() == 1);
-    CHECK(f.d.stats().consumers[0].rejected[static_cast<std::size_t>(share_status::low_difficulty)] == 1);
+    CHECK(f.tally->of(f.slot.id).accepted == 1);
+    CHECK(f.tally->of(f.slot.id).blocks == 1);
+    // The same header below the session difficulty but not a block is low difficulty.
+    bridge::share t = grind(*j, f.slot.extranonce1, false);
+    t.difficulty = 1e12;
+    CHECK(f.d.submit_share(f.slot.id, t).status == share_status::low_difficulty);
+    CHECK(f.tally->of(f.slot.id).rejected[static_cast<std::size_t>(share_status::low_difficulty)] == 1);
 }
 
 TEST_CASE("share: a job id never issued is job not found without a block check") {
@@ -273,6 +295,7 @@ TEST_CASE("share: ntime window edges one step inside and outside") {
                         row{t0 + 7000, share_status::accepted}, row{t0 + 7001, share_status::bad_ntime}}) {
         bridge::share s = share_for(*j, 5);
         s.ntime = r.ntime;
+        s = non_block(*j, f.slot.extranonce1, s);
         CAPTURE(r.ntime - t0);
         CHECK(f.d.submit_share(f.slot.id, s).status == r.want);
     }
@@ -288,6 +311,8 @@ TEST_CASE("share: version rolling within the mask is accepted and outside it rej
         bridge::share s = share_for(*j, nonce++);
         s.version = version;
         s.version_mask = m;
+        s = non_block(*j, f.slot.extranonce1, s);
+        nonce = s.nonce + 1;
         return f.d.submit_share(f.slot.id, s);
     };
     // Header version with rolled bits (work.hpp form).
@@ -310,7 +335,7 @@ TEST_CASE("share: the duplicate key covers nonce ntime extranonce2 and version")
     fixture f;
     REQUIRE_FALSE(f.d.on_template(tmpl()));
     auto j = f.d.current_job(f.slot.id);
-    const bridge::share s = share_for(*j, 9);
+    const bridge::share s = non_block(*j, f.slot.extranonce1, share_for(*j, 9));
     CHECK(f.d.submit_share(f.slot.id, s).status == share_status::accepted);
     CHECK(f.d.submit_share(f.slot.id, s).status == share_status::duplicate);
     bridge::share t = s;
@@ -367,7 +392,7 @@ TEST_CASE("dispatcher: clean is true only on a new prevhash") {
     REQUIRE_FALSE(f.d.on_template(tmpl(2)));  // new tip
     REQUIRE(f.io.run_until([&] { return f.rec->count() == 3; }));
     CHECK(f.rec->last()->clean);
-    bridge::share t = share_for(*second, 2);
+    bridge::share t = non_block(*second, f.slot.extranonce1, share_for(*second, 2));
     CHECK(f.d.submit_share(f.slot.id, t).status == share_status::job_not_found);
 }
 
@@ -377,7 +402,8 @@ TEST_CASE("dispatcher: on_new_tip makes jobs stale until the next template") {
     auto j = f.d.current_job(f.slot.id);
     CHECK(f.d.on_new_tip(tip_hash(2), 2));
     CHECK(f.d.stats().work_stale);
-    CHECK(f.d.submit_share(f.slot.id, share_for(*j, 1)).status == share_status::job_not_found);
+    CHECK(f.d.submit_share(f.slot.id, non_block(*j, f.slot.extranonce1, share_for(*j, 1))).status ==
+          share_status::job_not_found);
     REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
     auto k = f.d.current_job(f.slot.id);
     CHECK(k->clean);
@@ -436,7 +462,8 @@ TEST_CASE("dispatcher: a P2P tip before the old template's reply: the reply is r
     CHECK(f.d.on_new_tip(tip_hash(2), 2));
     // The node has not caught up yet: its reply still builds on tip 1.
     CHECK(f.d.on_template(tmpl(1, 2)) == bridge::dispatch_errc::template_behind);
-    CHECK(f.d.submit_share(f.slot.id, share_for(*old, 1)).status == share_status::job_not_found);
+    CHECK(f.d.submit_share(f.slot.id, non_block(*old, f.slot.extranonce1, share_for(*old, 1))).status ==
+          share_status::job_not_found);
     CHECK(f.d.stats().work_stale);
     REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
     auto j = f.d.current_job(f.slot.id);
@@ -614,11 +641,11 @@ TEST_CASE("share: free low-difficulty shares never fill the duplicate set or sta
         bridge::share s = share_for(*j, n);
         s.difficulty = 1e15;
         const auto r = f.d.submit_share(f.slot.id, s);
-        if (r.block) continue;  // the regtest target is easy: some are blocks, still rejected as low
+        if (r.block) continue;  // the regtest target is easy: some are blocks (accepted)
         REQUIRE(r.status == share_status::low_difficulty);
     }
     // Real shares on the same job are still judged, not refused as stale.
-    const bridge::share good = share_for(*j, 0xfffffff0u);
+    const bridge::share good = non_block(*j, f.slot.extranonce1, share_for(*j, 0xfffffff0u));
     CHECK(f.d.submit_share(f.slot.id, good).status == share_status::accepted);
     CHECK(f.d.submit_share(f.slot.id, good).status == share_status::duplicate);
 }
@@ -640,7 +667,8 @@ TEST_CASE("share: a job whose duplicate set fills up is replaced by a fresh job 
         ++accepted;
     }
     // The full job is stale; a new job went out without waiting for the 30 s refresh.
-    CHECK(f.d.submit_share(f.slot.id, share_for(*j, 0x12345678u, 200)).status == share_status::job_not_found);
+    CHECK(f.d.submit_share(f.slot.id, non_block(*j, f.slot.extranonce1, share_for(*j, 0x12345678u, 200))).status ==
+          share_status::job_not_found);
     CHECK(f.d.stats().jobs_issued == jobs_before + 1);
     auto fresh = f.d.current_job(f.slot.id);
     REQUIRE(fresh);
@@ -659,8 +687,9 @@ TEST_CASE("share: threads submitting the same shares at once get each accepted e
     constexpr std::uint32_t shares = 400;
     constexpr int threads = 4;
     std::size_t blocks_expected = 0;
+    std::vector<bool> block(shares);
     for (std::uint32_t n = 0; n < shares; ++n)
-        if (is_block(*j, f.slot.extranonce1, share_for(*j, n))) ++blocks_expected;
+        if ((block[n] = is_block(*j, f.slot.extranonce1, share_for(*j, n)))) ++blocks_expected;
 
     std::vector<std::vector<share_status>> seen(threads);
     std::vector<std::thread> pool;
@@ -676,14 +705,16 @@ TEST_CASE("share: threads submitting the same shares at once get each accepted e
             if (seen[t][n] == share_status::accepted) ++accepted;
             if (seen[t][n] == share_status::duplicate) ++duplicate;
         }
-        CHECK(accepted == 1);
-        CHECK(duplicate == threads - 1);
+        // A block is accepted every time it is submitted; another share exactly once.
+        CHECK(accepted == (block[n] ? threads : 1));
+        CHECK(duplicate == (block[n] ? 0 : threads - 1));
     }
+    const std::size_t others = shares - blocks_expected;
     const auto st = f.d.stats();
-    CHECK(st.shares_accepted == shares);
-    CHECK(st.shares_rejected == shares * (threads - 1));
+    CHECK(st.shares_accepted == others + blocks_expected * threads);
+    CHECK(st.shares_rejected == others * (threads - 1));
     REQUIRE(st.consumers.size() == 1);
-    CHECK(st.consumers[0].accepted == shares);
+    CHECK(f.tally->of(f.slot.id).accepted == others + blocks_expected * threads);
     // Every submission of a block header reached the sink, duplicates included.
     CHECK(f.block_count() == blocks_expected * threads);
 }

@@ -37,9 +37,16 @@ public:
 };
 
 // fees: added to coinbasevalue (a later template of the same tip; an equal one makes no job).
-std::shared_ptr<const node::block_template> raven_tmpl(int prev_tag = 0, std::int64_t fees = 0) {
+// bits_201fffff: a network target 4 times harder than regtest's limit, so that a share
+// target can be easier than the network's (shares that are not blocks).
+std::shared_ptr<const node::block_template> raven_tmpl(int prev_tag = 0, std::int64_t fees = 0,
+                                                       bool bits_201fffff = false) {
     rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
     d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + fees);
+    if (bits_201fffff) {
+        d["bits"].SetString("201fffff", d.GetAllocator());
+        d["target"].SetString(("1fffff" + std::string(58, '0')).c_str(), d.GetAllocator());
+    }
     if (prev_tag != 0) {
         std::string h(64, '0');
         h[63] = static_cast<char>('0' + prev_tag);
@@ -132,6 +139,7 @@ struct notified_job {
     hash256 header_hash{};
     std::uint32_t height = 0;
     uint256 target;
+    std::string nbits;  // the network bits, 8 hex digits
 };
 
 notified_job read_notify(const std::string& line) {
@@ -140,6 +148,7 @@ notified_job read_notify(const std::string& line) {
     const auto& a = d["params"];
     REQUIRE(a.Size() == 7);
     notified_job n;
+    n.nbits = a[6].GetString();
     n.id = a[0].GetString();
     n.header_hash = *from_hex_fixed<32>(a[1].GetString());
     REQUIRE(a[5].IsUint());  // a JSON integer, not a string (kawpowminer asInt64)
@@ -152,7 +161,7 @@ notified_job read_notify(const std::string& line) {
 // block, as asked), with its mix.
 std::pair<std::uint64_t, pow::kawpow::hash_result> mine(const notified_job& n, std::uint16_t prefix,
                                                        bool want_block) {
-    const auto block_target = compact_to_target(0x207fffff).target;
+    const auto block_target = compact_to_target(static_cast<std::uint32_t>(std::stoul(n.nbits, nullptr, 16))).target;
     for (std::uint64_t i = 0; i < 300; ++i) {
         const std::uint64_t nonce = (std::uint64_t{prefix} << 48) | i;
         const auto h = pow::kawpow::hash(epoch0(), n.height, n.header_hash, nonce);
@@ -293,12 +302,14 @@ TEST_CASE("kawpow stratum: malformed submits get the pool error texts and no ver
 }
 
 TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with their codes") {
-    harness h;
+    harness h(config::payout_mode::fixed_address, 1e-9);
+    // Harder network bits than the session difficulty: shares that are not blocks exist.
+    REQUIRE_FALSE(h.disp->on_template(raven_tmpl(1, 0, true)));
     auto lines = h.send(R"({"id":1,"method":"mining.subscribe","params":["kawpowminer/1.2.4"]})");
     const auto prefix = static_cast<std::uint16_t>(std::stoul(std::string(json(lines[0])["result"][1].GetString()), nullptr, 16));
     lines = h.send(R"({"id":2,"method":"mining.authorize","params":["RWorker","x"]})");
     const auto n = read_notify(lines.back());
-    const auto [nonce, hr] = mine(n, prefix, true);
+    const auto [nonce, hr] = mine(n, prefix, false);
     auto submit = [&](int id, std::uint64_t nce, const hash256& header, const hash256& mix) {
         return h.send(R"({"id":)" + std::to_string(id) + R"(,"method":"mining.submit","params":["w",")" + n.id +
                       R"(","0x)" + hex16(nce) + R"(","0x)" + to_hex(header) + R"(","0x)" + to_hex(mix) + R"("]})");
@@ -311,8 +322,8 @@ TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with the
     d = json(submit(22, nonce, other, hr.mix_hash)[0]);
     CHECK(d["error"][0].GetInt() == 20);
     CHECK(std::string(d["error"][1].GetString()) == "invalid header hash");
-    // A real solution from another session's range: refused (after its block went out).
-    const auto [foreign, fhr] = mine(n, static_cast<std::uint16_t>(prefix ^ 0x8000u), true);
+    // A real share from another session's range: refused.
+    const auto [foreign, fhr] = mine(n, static_cast<std::uint16_t>(prefix ^ 0x8000u), false);
     d = json(submit(23, foreign, n.header_hash, fhr.mix_hash)[0]);
     CHECK(d["error"][0].GetInt() == 24);
     hash256 forged = hr.mix_hash;
@@ -321,7 +332,15 @@ TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with the
     // A forged mix either fails the light verification or, implying a final hash above
     // the share target, is low difficulty: never accepted.
     CHECK((d["error"][0].GetInt() == 20 || d["error"][0].GetInt() == 23));
-    CHECK(h.p.stats().accepted == 1);
+    // A share that solved a block is answered true whatever else is wrong with it: the
+    // bridge submits it (issue 13 §3), sent twice or from another session's range alike.
+    const auto [bnonce, bhr] = mine(n, prefix, true);
+    CHECK(submit(25, bnonce, n.header_hash, bhr.mix_hash)[0] == "{\"id\":25,\"result\":true,\"error\":null}\n");
+    CHECK(submit(26, bnonce, n.header_hash, bhr.mix_hash)[0] == "{\"id\":26,\"result\":true,\"error\":null}\n");
+    const auto [fblock, fbhr] = mine(n, static_cast<std::uint16_t>(prefix ^ 0x8000u), true);
+    CHECK(submit(27, fblock, n.header_hash, fbhr.mix_hash)[0] == "{\"id\":27,\"result\":true,\"error\":null}\n");
+    CHECK(h.block_count() == 3);
+    CHECK(h.p.stats().accepted == 4);
     CHECK(h.p.stats().rejected == 4);
 }
 
