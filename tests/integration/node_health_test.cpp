@@ -142,8 +142,9 @@ TEST_CASE("integration: a configured bcoin node restarted on the same ports is r
     m.start();
     REQUIRE(eventually([&] { return m.connected_count() == 1; }, 60s, 10ms));
 
-    // Down long enough for a doubling back-off to reach 8 s (0.5, 1, 2, 4 s ...).
-    const auto down_for = 10s;
+    // Down long enough for a doubling back-off to reach 16 s (attempts 0.5, 1.5, 3.5, 7.5, 15.5 s
+    // after the loss; bcoin takes about 4 s to open its P2P port after the restart).
+    const auto down_for = 12s;
     n.kill_now();
     REQUIRE(eventually([&] { return m.connected_count() == 0; }, 30s, 10ms));
     std::this_thread::sleep_for(down_for);
@@ -161,7 +162,7 @@ TEST_CASE("integration: a configured bcoin node restarted on the same ports is r
     std::this_thread::sleep_for(100ms);
 }
 
-TEST_CASE("integration: the daemon logs a wrong password on its first node once, shows it in the status, and takes work from the second") {
+TEST_CASE("integration: the daemon logs a wrong password on its first node once and shows it in the status while the second supplies the work") {
     test::regtest_node a;
     test::regtest_node b;
     b.generate(2, b.wallet_address());

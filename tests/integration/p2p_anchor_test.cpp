@@ -284,7 +284,7 @@ TEST_CASE("p2p link: the daemon anchors at the node's RPC header, follows new bl
     }
 }
 
-TEST_CASE("p2p link: the anchor comes from the node anchor_node names, and from none while none is healthy") {
+TEST_CASE("p2p link: the anchor comes from the node anchor_node names and from none while none is healthy") {
     test::regtest_node n;
     test::io_runner io;
     n.generate(30, n.wallet_address());

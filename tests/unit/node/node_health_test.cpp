@@ -325,7 +325,7 @@ TEST_CASE("rpc health: the link epoch moves after a lost connection and not afte
 
 // ---- one node: each failure from the first call, logged once, recovery clears it ------
 
-TEST_CASE("node health: a wrong password is unauthorized from the first call, logged once, and cleared when fixed") {
+TEST_CASE("node health: a wrong password is unauthorized from the first call and logged once and cleared when fixed") {
     scripted_node n;
     n.change([](auto& b) { b.accept_auth = basic("u:right"); });
     io_runner io;
@@ -444,7 +444,7 @@ TEST_CASE("node health: a cookie rewritten by a restarted node is read again on 
     CHECK(src.status().rpc.last_error.empty());
 }
 
-TEST_CASE("node health: a node that stops is down from its first refused connect, not at a deadline, and back when it returns") {
+TEST_CASE("node health: a node that stops is down from its first refused connect before any deadline and back when it returns") {
     scripted_node n;
     io_runner io;
     observed o;
