@@ -26,7 +26,7 @@
 #include "mining/device_worker.hpp"
 #include "sb/gpu/device.hpp"
 #include "sb/config/config.hpp"
-#include "sb/node/template_source.hpp"
+#include "sb/node/template_failover.hpp"
 #include "sb/core/hex.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
@@ -61,7 +61,7 @@ struct chain_runtime {
     std::shared_ptr<bridge::journal> journal;
     std::unique_ptr<bridge::submitter> submitter;
     std::shared_ptr<bridge::dispatcher> dispatcher;
-    std::unique_ptr<node::template_source> templates;
+    std::unique_ptr<node::template_failover> templates;  // from the first healthy node
     std::unique_ptr<bridge::stratum::server> stratum;
     std::unique_ptr<p2p_link> p2p;
     // Local mining devices (config "devices"), one thread each, on this dispatcher.
@@ -92,23 +92,40 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
     w.StartArray();
     for (const auto& rt : chains) {
         const auto ds = rt->dispatcher->stats();
-        const auto ts = rt->templates->status();
+        const auto fs = rt->templates->status();
         const auto ss = rt->submitter->status();
         w.StartObject();
         str("id", rt->settings.id);
         str("network", params(rt->settings.net).name);
+        // "node": the node templates come from (the first when none does), as before
+        // several nodes; "nodes": every configured node in config order.
+        auto node_fields = [&](std::size_t i) {
+            const auto& ts = fs.nodes[i];
+            str("rpc_url", rt->settings.nodes[i].rpc_url);
+            // It answers HTTP (a refusal of the credentials included); "state" says more.
+            w.Key("reachable");
+            w.Bool(ts.state != node::node_state::connecting && ts.state != node::node_state::down);
+            str("state", node::to_string(ts.state));
+            str("last_error", ts.last_error);
+            w.Key("longpoll_active");
+            w.Bool(ts.longpoll_active);
+            w.Key("templates");
+            w.Uint64(ts.templates);
+        };
         w.Key("node");
         w.StartObject();
-        str("rpc_url", rt->settings.nodes.front().rpc_url);
-        w.Key("reachable");
-        w.Bool(ts.rpc.state == node::link_state::connected);
-        str("state", node::to_string(ts.rpc.state));
-        str("last_error", ts.last_error.empty() ? ts.rpc.last_error : ts.last_error);
-        w.Key("longpoll_active");
-        w.Bool(ts.longpoll_active);
-        w.Key("templates");
-        w.Uint64(ts.templates);
+        node_fields(fs.active.value_or(0));
         w.EndObject();
+        w.Key("nodes");
+        w.StartArray();
+        for (std::size_t i = 0; i < fs.nodes.size(); ++i) {
+            w.StartObject();
+            node_fields(i);
+            w.Key("active");
+            w.Bool(fs.active == i);
+            w.EndObject();
+        }
+        w.EndArray();
         w.Key("tip");
         if (ds.height > 0) {
             w.StartObject();
@@ -314,9 +331,10 @@ int run_daemon(const config::settings& s) {
         node::template_source_options topt;
         topt.net = c.net;
         topt.refresh = std::chrono::seconds(c.template_refresh_s);
+        topt.log = log;
         bridge::dispatcher* d = rt->dispatcher.get();
-        rt->templates = std::make_unique<node::template_source>(
-            asio::make_strand(io), nodes.front(), topt,
+        rt->templates = std::make_unique<node::template_failover>(
+            asio::make_strand(io), nodes, topt,
             [d, log](std::shared_ptr<const node::block_template> t, node::template_reason) {
                 const auto ec = d->on_template(std::move(t));
                 // Behind the best tip: the dispatcher logged it; the source asks again.
@@ -338,10 +356,15 @@ int run_daemon(const config::settings& s) {
                 popt.target_outbound = c.p2p_target_outbound;
                 popt.dns_seeds = c.p2p_dns_seeds;
                 popt.data_dir = s.data_dir;
-                // The header chain's root: genesis, or a header from the first node's RPC
-                // (Ravencoin always: X16R headers cannot be checked).
+                // The header chain's root: genesis, or a header from the first healthy node's
+                // RPC (Ravencoin always: X16R headers cannot be checked).
                 popt.anchor_from_rpc = c.p2p_anchor == config::p2p_anchor_mode::rpc || p2p_needs_rpc_anchor(chain);
-                popt.anchor_rpc = nodes.front();
+                popt.anchor_node = [tf = rt->templates.get(), nodes] {
+                    p2p_link_options::anchor_choice pick;
+                    if (const auto i = tf->active_node()) pick.node = nodes[*i];
+                    else pick.pending = tf->may_supply();  // some node's verdict is still to come
+                    return pick;
+                };
                 if (chain.coin == coin_type::ravencoin) {
                     popt.kawpow_verifier = make_kawpow_p2p_verifier(log);
                     // KAWPOW headers (headers, cmpctblock) are light-verified off the P2P strand (~10 ms a
@@ -350,7 +373,7 @@ int run_daemon(const config::settings& s) {
                         asio::post(p2p_verify_pool, std::move(task));
                     };
                 }
-                node::template_source* ts = rt->templates.get();
+                node::template_failover* ts = rt->templates.get();
                 popt.on_new_tip = [d, ts](const node::p2p::tip_change& t) {
                     if (!d->on_new_tip(t.new_tip, static_cast<std::uint32_t>(t.new_height))) return false;
                     ts->notify_new_tip();
@@ -369,7 +392,7 @@ int run_daemon(const config::settings& s) {
                                 accepted ? "on the P2P chain" : "P2P chain moved past");
                 };
                 popt.header_only = c.p2p_header_only_work;
-                popt.rpc_reachable = [ts] { return ts->status().rpc.state != node::link_state::down; };
+                popt.rpc_reachable = [ts] { return ts->may_supply(); };
                 popt.on_header_template = [d, log](std::shared_ptr<const node::block_template> t) {
                     if (auto ec = d->on_template(std::move(t))) log("header-only template not used: " + ec.message());
                 };
@@ -415,8 +438,10 @@ int run_daemon(const config::settings& s) {
         }
         rt->templates->start();
         if (rt->p2p) rt->p2p->start();
-        std::printf("[%s] %s: work from %s (%zu node%s), payout %s\n", id.c_str(), std::string(chain.name).c_str(),
-                    c.nodes.front().rpc_url.c_str(), c.nodes.size(), c.nodes.size() == 1 ? "" : "s",
+        const std::string work_from = c.nodes.size() == 1 ? c.nodes.front().rpc_url + " (1 node)"
+                                                           : "the first healthy of " + std::to_string(c.nodes.size()) +
+                                                                 " nodes (" + c.nodes.front().rpc_url + " first)";
+        std::printf("[%s] %s: work from %s, payout %s\n", id.c_str(), std::string(chain.name).c_str(), work_from.c_str(),
                     c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
                                                                         : "each miner's username address");
         chains.push_back(std::move(rt));

@@ -199,7 +199,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
                 log("p2p: header store not used (" + ec.message() + "); syncing from genesis each start");
             return start_peers();
         }
-        anchor_client = std::make_unique<node::rpc_client>(ex, opts.anchor_rpc);
+        if (!opts.anchor_node) anchor_client = std::make_unique<node::rpc_client>(ex, opts.anchor_rpc);
         anchor_timer = std::make_unique<asio::steady_timer>(ex);
         anchor_backoff = opts.anchor_retry;
         fetch_anchor();
@@ -227,7 +227,30 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         if (opts.on_new_tip(t) && above_root) tip_work(t);
     }
 
+    static bool same_node(const node::rpc_settings& a, const node::rpc_settings& b) {
+        return a.url == b.url && a.user == b.user && a.password == b.password && a.cookie_file == b.cookie_file;
+    }
+
     void fetch_anchor() {
+        if (opts.anchor_node) {
+            auto pick = opts.anchor_node();
+            if (!pick.node && pick.pending) {
+                anchor_timer->expires_after(opts.anchor_wait);
+                anchor_timer->async_wait([weak = std::weak_ptr<impl>(shared_from_this())](boost::system::error_code ec) {
+                    auto self = weak.lock();
+                    if (ec || !self || self->stopped) return;
+                    self->fetch_anchor();
+                });
+                return;
+            }
+            if (!pick.node)
+                return on_anchor(make_error_code(node::node_errc::connect_failed), "no configured node is healthy");
+            if (!anchor_client || !same_node(anchor_from, *pick.node)) {
+                if (anchor_client) anchor_client->close();
+                anchor_client = std::make_unique<node::rpc_client>(ex, *pick.node);
+                anchor_from = *pick.node;
+            }
+        }
         p2p::fetch_rpc_anchor(*anchor_client, headers.chain(), opts.kawpow_verifier,
                               [weak = std::weak_ptr<impl>(shared_from_this())](result<p2p::rpc_anchor> a,
                                                                                const std::string& detail) {
@@ -272,6 +295,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
 
     static constexpr std::chrono::milliseconds max_anchor_retry{300'000};
     std::unique_ptr<node::rpc_client> anchor_client;
+    node::rpc_settings anchor_from;  // the node anchor_client asks (with anchor_node)
     std::unique_ptr<asio::steady_timer> anchor_timer;
     std::chrono::milliseconds anchor_backoff{0};
 };

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,18 @@ struct p2p_link_options {
     // anchor is asked for again after anchor_retry, doubling up to 5 minutes.
     bool anchor_from_rpc = false;
     node::rpc_settings anchor_rpc;
+    // When set, asked before each anchor attempt which node to take the anchor from (the
+    // daemon: the chain's first healthy node, template_failover::active_node), replacing
+    // anchor_rpc, so a node on another network or still syncing never gives the anchor.
+    // No node and pending (some node's health is not known yet, e.g. at start): ask again
+    // after anchor_wait. No node and not pending: the attempt fails as when the RPC is
+    // unreachable (the stored anchored chain is resumed, else P2P waits and asks again).
+    struct anchor_choice {
+        std::optional<node::rpc_settings> node;
+        bool pending = false;
+    };
+    std::function<anchor_choice()> anchor_node;
+    std::chrono::milliseconds anchor_wait{250};
     std::chrono::milliseconds anchor_retry{10'000};
     // KAWPOW proof of work of Ravencoin headers (make_kawpow_p2p_verifier); without it a
     // Ravencoin chain refuses every header.

@@ -86,6 +86,7 @@ std::string_view to_string(link_state s) noexcept {
     case link_state::connecting: return "connecting";
     case link_state::connected: return "connected";
     case link_state::down: return "down";
+    case link_state::unauthorized: return "unauthorized";
     }
     return "unknown";
 }

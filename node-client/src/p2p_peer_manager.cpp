@@ -55,6 +55,13 @@ bool discourage_for(std::error_code ec) {
 
 std::string peer_endpoint::to_string() const { return endpoint_text(host, port); }
 
+std::chrono::milliseconds configured_retry_delay(std::chrono::milliseconds previous, std::error_code why,
+                                                 const peer_manager_options& o) noexcept {
+    auto next = previous.count() == 0 ? o.backoff_first : std::min(previous * 2, o.backoff_cap_configured);
+    if (why == p2p_errc::connect_failed) next = std::min(next, o.connect_retry_configured);
+    return std::max(next, std::chrono::milliseconds(1));
+}
+
 std::span<const std::string_view> dns_seeds(network net) noexcept {
     switch (net) {
         case network::bitcoin_mainnet: return seeds_bitcoin_mainnet;
@@ -74,6 +81,7 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         std::unique_ptr<peer> conn;
         bool ready = false;
         bool waiting = false;  // configured: back-off timer running
+        bool connect_failure_logged = false;  // configured: this outage's failed connect was logged
         std::chrono::milliseconds backoff{0};
         std::unique_ptr<asio::steady_timer> timer;  // configured slots only
     };
@@ -214,9 +222,10 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         });
     }
 
-    void configured_backoff(slot& s) {
+    // why: the reason the last attempt or connection ended (empty: name not resolved).
+    void configured_backoff(slot& s, std::error_code why = {}) {
         if (stopped) return;
-        s.backoff = s.backoff.count() == 0 ? opts.backoff_first : std::min(s.backoff * 2, opts.backoff_cap_configured);
+        s.backoff = configured_retry_delay(s.backoff, why, opts);
         s.waiting = true;
         s.timer->expires_after(s.backoff);
         slot* sp = &s;
@@ -271,6 +280,7 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
     void on_ready(slot& s, const peer_info& info) {
         s.ready = true;
         s.backoff = 0ms;
+        s.connect_failure_logged = false;
         if (!s.configured) book.succeeded(*s.addr);
         log(s.addr->to_string() + (s.configured ? " (configured)" : "") + ": connected to " + info.user_agent +
             " (protocol " + std::to_string(info.version) + ", height " + std::to_string(info.start_height) + ")");
@@ -284,13 +294,19 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         if (stopped) return refresh_snapshot();
         const std::string who = s.addr ? s.addr->to_string() : s.cfg.to_string();
         if (s.configured) {
-            configured_backoff(s);
+            configured_backoff(s, ec);
             const std::string retry = "; retrying in " + std::to_string(s.backoff.count()) + " ms";
-            if (discourage_for(ec))
+            if (discourage_for(ec)) {
                 log(who + " (configured): misbehaved: " + why + "; kept because it is configured (not discouraged)" +
                     retry);
-            else
+            } else if (ec != p2p_errc::connect_failed) {
                 log(who + " (configured): disconnected: " + why + retry);
+            } else if (!s.connect_failure_logged) {
+                // Once per outage: the short retry would otherwise log every second.
+                s.connect_failure_logged = true;
+                log(who + " (configured): cannot connect: " + why + "; trying again at least every " +
+                    std::to_string(opts.connect_retry_configured.count()) + " ms until it answers");
+            }
             return;
         }
         const auto now = std::chrono::steady_clock::now();

@@ -5,10 +5,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <deque>
-#include <fstream>
 #include <mutex>
 #include <optional>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -71,6 +76,29 @@ rpc_error map_transport_error(const error_code& ec) {
 }
 
 std::string describe_ms(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+// "user NAME (uid N)" of the effective user: the one whose rights decide whether the
+// cookie file can be read.
+std::string effective_user() {
+    const uid_t uid = ::geteuid();
+    const long hint = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+    std::string buf(hint > 0 ? static_cast<std::size_t>(hint) : 16384, '\0');
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found && found->pw_name)
+        return "user " + std::string(found->pw_name) + " (uid " + std::to_string(uid) + ")";
+    return "uid " + std::to_string(uid);
+}
+
+// What to check when a connect fails, for the errors an operator can act on.
+std::string connect_advice(const error_code& ec) {
+    if (ec == asio::error::connection_refused)
+        return ": is the node running, with server=1, and do its rpcbind/rpcport match rpc_url?";
+    if (ec == beast::error::timeout) return ": is the host up, and does a firewall let the RPC port through?";
+    if (ec == asio::error::host_unreachable || ec == asio::error::network_unreachable)
+        return ": is the host in rpc_url reachable from here?";
+    return {};
+}
 
 }  // namespace
 
@@ -143,6 +171,7 @@ private:
         if (ec || c->done || closed_) return;
         c->timed_out = true;
         if (active_ == c) {
+            lost_ = true;
             // The aborted read or write completes the call in fail_active.
             close_connection();
             return;
@@ -168,7 +197,10 @@ private:
 
     void on_resolve(error_code ec, tcp::resolver::results_type results) {
         if (closed_) return;
-        if (ec) return on_connect_failed("cannot resolve " + url_->host + ": " + ec.message());
+        if (ec)
+            return on_connect_failed("cannot resolve " + url_->host + ": " + ec.message() +
+                                         ": check the host name in rpc_url",
+                                     false);
         stream_.expires_after(options_.connect_timeout);
         stream_.async_connect(results, beast::bind_front_handler(&impl::on_connect, shared_from_this()));
     }
@@ -176,11 +208,15 @@ private:
     void on_connect(error_code ec, const tcp::endpoint&) {
         if (closed_) return;
         stream_.expires_never();
-        if (ec) return on_connect_failed("cannot connect to " + host_header_ + ": " + ec.message());
+        if (ec)
+            return on_connect_failed("cannot connect to " + host_header_ + ": " + ec.message() + connect_advice(ec),
+                                     ec == asio::error::connection_refused);
         connecting_ = false;
         connected_ = true;
         exchanges_ = 0;
         last_connect_error_.clear();
+        if (lost_) ++link_epoch_;
+        lost_ = false;
         buffer_.consume(buffer_.size());
         error_code ignored;
         stream_.socket().set_option(tcp::no_delay(true), ignored);
@@ -188,26 +224,36 @@ private:
         stream_.socket().set_option(asio::socket_base::keep_alive(true), ignored);
         backoff_.reset();
         if (!settings_.cookie_file.empty()) load_cookie();
-        update_status([](client_status& s) {
-            s.state = link_state::connected;
+        update_status([&](client_status& s) {
+            // A connection proves nothing about credentials: a refusal stands until a reply.
+            if (s.state != link_state::unauthorized) {
+                s.state = link_state::connected;
+                s.last_error.clear();
+            }
             s.consecutive_failures = 0;
             s.retry_delay = std::chrono::milliseconds::zero();
+            s.link_epoch = link_epoch_;
         });
         do_next();
     }
 
-    void on_connect_failed(std::string what) {
+    // refused: the host answered that nothing listens (see refused_backoff_max).
+    void on_connect_failed(std::string what, bool refused) {
         connecting_ = false;
         connected_ = false;
+        lost_ = true;
         stream_.close();
         last_connect_error_ = what;
-        const auto delay = backoff_.next();
+        auto delay = backoff_.next();
+        if (refused) delay = std::min(delay, std::max(options_.refused_backoff_max, std::chrono::milliseconds(1)));
         update_status([&](client_status& s) {
             s.state = link_state::down;
             s.last_error = what;
             ++s.consecutive_failures;
             s.retry_delay = delay;
         });
+        if (options_.on_connect_failed)
+            asio::post(ex_, [cb = options_.on_connect_failed, what] { cb(what); });
         backoff_pending_ = true;
         backoff_timer_.expires_after(delay);
         backoff_timer_.async_wait(beast::bind_front_handler(&impl::on_backoff, shared_from_this()));
@@ -226,17 +272,73 @@ private:
         connected_ = false;
     }
 
-    // Bitcoin Core writes "__cookie__:<hex>" on start; a restarted node has a new one.
+    // Bitcoin Core writes "__cookie__:<hex>" on start (and removes it on shutdown); a
+    // restarted node has a new one. A cookie that cannot be read leaves the last good
+    // one in use and says why in cookie_problem_ (quoted when the node refuses us).
     void load_cookie() {
-        std::ifstream in(settings_.cookie_file, std::ios::binary);
-        if (!in) return note_error("cannot read cookie file " + settings_.cookie_file);
+        const std::string& path = settings_.cookie_file;
+        cookie_problem_.clear();
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            const int err = errno;
+            if (err == ENOENT)
+                cookie_problem_ = "cookie file " + path +
+                                  " does not exist: is the node running, and is rpc_cookie_file the .cookie in its "
+                                  "datadir (testnet4, signet, regtest: in the network's subdirectory)?";
+            else if (err == EACCES || err == EPERM)
+                cookie_problem_ = "cookie file " + path + " not readable by " + effective_user() + " (" +
+                                  std::strerror(err) +
+                                  "): let that user read it (Bitcoin Core: rpccookieperms=group and the user in the "
+                                  "node's group) or run the bridge as the node's user";
+            else
+                cookie_problem_ = "cookie file " + path + " cannot be read: " + std::strerror(err);
+            return note_error(cookie_problem_);
+        }
         std::string text(max_cookie_bytes, '\0');
-        in.read(text.data(), static_cast<std::streamsize>(text.size()));
-        text.resize(static_cast<std::size_t>(in.gcount()));
+        std::size_t got = 0;
+        while (got < text.size()) {
+            const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                cookie_problem_ = "cookie file " + path + " cannot be read: " + std::strerror(errno);
+                break;
+            }
+            if (n == 0) break;
+            got += static_cast<std::size_t>(n);
+        }
+        ::close(fd);
+        if (!cookie_problem_.empty()) return note_error(cookie_problem_);
+        text.resize(got);
         text.resize(std::min(text.size(), text.find_first_of("\r\n")));
-        if (text.find(':') == std::string::npos)
-            return note_error("cookie file " + settings_.cookie_file + " holds no user:password");
+        if (text.find(':') == std::string::npos) {
+            cookie_problem_ = "cookie file " + path + " holds no user:password";
+            return note_error(cookie_problem_);
+        }
         auth_header_ = "Basic " + base64_encode(text);
+    }
+
+    // The unauthorized error for an HTTP 401/403, saying what to check.
+    rpc_error refusal(unsigned status) const {
+        std::string what;
+        if (status == 403) {
+            what = "HTTP 403 Forbidden: the node does not accept RPC from this address: check rpcallowip (and "
+                   "rpcbind) in the node's config";
+        } else if (!settings_.cookie_file.empty()) {
+            what = "HTTP 401 Unauthorized: ";
+            what += cookie_problem_.empty()
+                        ? "the node refused the cookie from " + settings_.cookie_file +
+                              ": is it the .cookie of the node at " + host_header_ +
+                              " (testnet4, signet, regtest: in the network's subdirectory)?"
+                        : cookie_problem_;
+        } else if (settings_.user.empty() && settings_.password.empty()) {
+            what = "HTTP 401 Unauthorized: no credentials configured: set rpc_cookie_file, or rpc_user and "
+                   "rpc_password";
+        } else {
+            what = "HTTP 401 Unauthorized: the node refused rpc_user '" + sanitize_node_text(settings_.user) +
+                   "' and its password: check rpc_password (and rpc_user) against the node's rpcauth or "
+                   "rpcuser/rpcpassword (bcoin: the API key)";
+        }
+        return {node_errc::unauthorized, 0, std::move(what)};
     }
 
     // ---- one exchange ------------------------------------------------------------------
@@ -282,6 +384,12 @@ private:
             queue_.push_front(std::move(c));
             return do_next();
         }
+        if (refused) {
+            auto e = refusal(status);
+            update_status([](client_status& s) { s.state = link_state::unauthorized; });
+            finish_error(c, std::move(e));
+            return do_next();
+        }
         finish_http(c, status, std::move(msg.body()));
         do_next();
     }
@@ -293,6 +401,7 @@ private:
         const bool reused = exchanges_ > 0;
         parser_.reset();
         close_connection();
+        lost_ = true;
         if (!c->done) {
             if (c->timed_out) {
                 finish_error(c, {node_errc::timeout, 0, "no complete reply within " + describe_ms(c->timeout)});
@@ -344,8 +453,17 @@ private:
 
     void count_reply(const rpc_error& e) {
         const bool usable = !e.code || e.code == node_errc::rpc_error;
-        if (!usable) note_error(e.to_string());
-        update_status([&](client_status& s) { ++(usable ? s.calls_ok : s.calls_failed); });
+        update_status([&](client_status& s) {
+            if (usable) {
+                // The node answered the call: whatever failed before is over.
+                s.state = link_state::connected;
+                s.last_error.clear();
+                ++s.calls_ok;
+            } else {
+                s.last_error = e.to_string();
+                ++s.calls_failed;
+            }
+        });
     }
 
     template <class Handler, class Reply>
@@ -401,6 +519,9 @@ private:
     bool closed_ = false;
     std::uint64_t exchanges_ = 0;   // replies read on the current connection
     std::string last_connect_error_;
+    std::string cookie_problem_;    // why the cookie file could not be used, empty when it could
+    bool lost_ = true;              // the last connection was lost (or none was made yet)
+    std::uint64_t link_epoch_ = 0;  // client_status::link_epoch
     std::atomic<std::uint64_t> next_id_{1};
 
     mutable std::mutex status_mutex_;

@@ -284,6 +284,62 @@ TEST_CASE("p2p link: the daemon anchors at the node's RPC header, follows new bl
     }
 }
 
+TEST_CASE("p2p link: the anchor comes from the node anchor_node names and from none while none is healthy") {
+    test::regtest_node n;
+    test::io_runner io;
+    n.generate(30, n.wallet_address());
+    const std::string anchor_hash = hash_at(n, 30 - anchor_min_depth);
+    node::rpc_settings dead = test::rpc_settings_for(n);
+    dead.url = "http://127.0.0.1:" + std::to_string(test::free_loopback_port());
+    {
+        INFO("no node's health known yet, then the node is healthy: anchored at its header");
+        temp_dir dir("pick-" + std::to_string(n.rpc_port()));
+        link_log log;
+        int tips = 0;
+        bool healthy = false;
+        int asked = 0;
+        auto o = link_options(n, dir.path, log, tips, dead);  // anchor_rpc must not be used
+        o.anchor_wait = std::chrono::milliseconds(20);
+        o.anchor_node = [&] {
+            ++asked;
+            app::p2p_link_options::anchor_choice c;
+            if (healthy) c.node = test::rpc_settings_for(n);
+            else c.pending = true;
+            return c;
+        };
+        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
+        link.start();
+        REQUIRE(io.run_until([&] { return asked >= 5; }));
+        CHECK(log.lines.empty());  // waiting for a verdict is not a failure
+        healthy = true;
+        REQUIRE_MESSAGE(io.run_until([&] { return log.has("anchored at the node's header " + anchor_hash); }),
+                        log.all());
+        REQUIRE_MESSAGE(io.run_until([&] { return connected(link); }, std::chrono::seconds(30)), log.all());
+        link.stop();
+        io.run_for(std::chrono::milliseconds(100));
+    }
+    {
+        INFO("every node known unhealthy and nothing stored: no anchor, no peer, asked again");
+        temp_dir empty("none-" + std::to_string(n.rpc_port()));
+        link_log log;
+        int tips = 0;
+        auto o = link_options(n, empty.path, log, tips, test::rpc_settings_for(n));
+        o.anchor_node = [] { return app::p2p_link_options::anchor_choice{}; };
+        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
+        link.start();
+        REQUIRE_MESSAGE(io.run_until([&] {
+            return std::count_if(log.lines.begin(), log.lines.end(), [](const std::string& l) {
+                       return l.find("no configured node is healthy") != std::string::npos &&
+                              l.find("P2P waits for it") != std::string::npos;
+                   }) >= 2;
+        }), log.all());
+        CHECK_FALSE(connected(link));
+        CHECK_FALSE(log.has("anchored at"));
+        link.stop();
+        io.run_for(std::chrono::milliseconds(100));
+    }
+}
+
 TEST_CASE("p2p link: a new tip the work is behind gets coinbase-only work on it at once, our own block does not") {
     test::regtest_node n;
     test::io_runner io;

@@ -249,6 +249,17 @@ fake_action answer_result(const fake_request& request, std::string_view result_j
     return {http_reply(200, rpc_result_body(request.id_json, result_json))};
 }
 
+std::optional<fake_action> answer_chain_check(const fake_request& request, const chain_info& info) {
+    if (request.method == "getblockchaininfo")
+        return answer_result(request, R"({"chain":")" + info.chain + R"(","blocks":)" + std::to_string(info.blocks) +
+                                          R"(,"bestblockhash":")" + std::string(64, 'a') +
+                                          R"(","initialblockdownload":)" +
+                                          (info.initial_download ? "true" : "false") + "}");
+    if (request.method == "getblockhash" && request.params_json == "[0]")
+        return answer_result(request, "\"" + info.genesis_hex + "\"");
+    return std::nullopt;
+}
+
 struct io_runner::impl {
     asio::io_context ioc;
     asio::executor_work_guard<asio::io_context::executor_type> guard{ioc.get_executor()};

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,21 @@ std::string rpc_result_body(std::string_view id_json, std::string_view result_js
 std::string rpc_error_body(std::string_view id_json, int code, std::string_view message);
 // The usual good answer: HTTP 200 with rpc_result_body(request.id_json, result_json).
 fake_action answer_result(const fake_request& request, std::string_view result_json);
+
+// Bitcoin regtest's genesis block hash, display order (getblockhash 0).
+inline constexpr std::string_view regtest_genesis_hex =
+    "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206";
+
+// What a scripted node says about itself when a template source checks it.
+struct chain_info {
+    std::string chain = "regtest";                           // getblockchaininfo "chain"
+    std::string genesis_hex = std::string(regtest_genesis_hex);  // getblockhash 0
+    bool initial_download = false;                           // "initialblockdownload"
+    int blocks = 1;
+};
+// The answer to getblockchaininfo or getblockhash [0] for a node described by info;
+// nullopt for every other request (the script answers those itself).
+std::optional<fake_action> answer_chain_check(const fake_request& request, const chain_info& info = {});
 
 // An io_context run on the test's own thread, for the client under test.
 class io_runner {

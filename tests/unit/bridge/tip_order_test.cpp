@@ -60,6 +60,7 @@ struct scripted_node {
     scripted_node() : node([this](const test::fake_request& r) { return answer(r); }) {}
 
     test::fake_action answer(const test::fake_request& r) {
+        if (auto a = test::answer_chain_check(r)) return *a;  // the source's chain check
         if (r.method != "getblocktemplate") return test::fake_action{test::http_reply(404, "")};
         if (is_longpoll(r) || hold_fetches) {
             test::fake_action a;

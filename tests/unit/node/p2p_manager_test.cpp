@@ -688,3 +688,29 @@ TEST_CASE("p2p manager: a public peer flooding headers that do not connect is dr
     m.stop();
     io.run_for(50ms);
 }
+
+TEST_CASE("p2p manager: a configured peer whose connect fails is retried within a second while a dropped one backs off in full") {
+    peer_manager_options o;
+    o.backoff_first = 500ms;
+    o.backoff_cap_configured = 30'000ms;
+    o.connect_retry_configured = 1'000ms;
+    const auto refused = make_error_code(p2p_errc::connect_failed);
+    const auto dropped = make_error_code(p2p_errc::connection_lost);
+    // A node that restarts: its port is closed for many attempts; the wait stays at 1 s.
+    std::chrono::milliseconds d{0};
+    const std::chrono::milliseconds want_refused[] = {500ms, 1000ms, 1000ms, 1000ms, 1000ms, 1000ms};
+    for (const auto w : want_refused) {
+        d = configured_retry_delay(d, refused, o);
+        CHECK(d == w);
+    }
+    // A peer that accepts and drops us keeps the doubling back-off up to its cap.
+    d = 0ms;
+    const std::chrono::milliseconds want_dropped[] = {500ms, 1000ms, 2000ms, 4000ms, 8000ms, 16000ms, 30000ms, 30000ms};
+    for (const auto w : want_dropped) {
+        d = configured_retry_delay(d, dropped, o);
+        CHECK(d == w);
+    }
+    // After a long run of drops, a refused connect comes back to the short wait at once.
+    CHECK(configured_retry_delay(30'000ms, refused, o) == 1000ms);
+    CHECK(configured_retry_delay(0ms, std::error_code{}, o) == 500ms);  // name not resolved
+}

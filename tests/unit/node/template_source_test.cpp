@@ -9,6 +9,7 @@
 
 #include "fake_node.hpp"
 #include "rpc_helpers.hpp"
+#include "sb/core/hex.hpp"
 #include "sb/node/template_source.hpp"
 
 using namespace sb::node;
@@ -18,27 +19,14 @@ using sb::test::fake_node;
 using sb::test::fake_request;
 using sb::test::io_runner;
 using sb::test::settings_for;
+using sb::test::valid_template_json;
 
 namespace {
 
 bool is_longpoll(const fake_request& r) { return r.params_json.find("\"longpollid\"") != std::string::npos; }
 
-// A getblocktemplate result that passes parse_block_template: block height h on a parent
-// named by h (display hash ending in h's hex digits), regtest's limit bits (signet's on
-// signet), no transactions; longpollid omitted when empty.
-std::string valid_template_json(int h, std::string_view longpollid, bool signet = false) {
-    char prev[65];
-    std::snprintf(prev, sizeof prev, "%064x", h);
-    std::string j = R"({"height":)" + std::to_string(h) + R"(,"previousblockhash":")" + prev + R"(",)" +
-                    (signet ? R"("bits":"1e0377ae","target":"00000377ae000000000000000000000000000000000000000000000000000000",)"
-                            : R"("bits":"207fffff","target":"7fffff0000000000000000000000000000000000000000000000000000000000",)") +
-                    R"("version":536870912,"curtime":1700000000,"coinbasevalue":5000000000,"transactions":[])";
-    if (!longpollid.empty()) j += R"(,"longpollid":")" + std::string(longpollid) + "\"";
-    return j + "}";
-}
-
-// A node at height `height`: plain getblocktemplate answers at once, a longpoll is held
-// until the test releases it.
+// A node at height `height`: the chain check passes (regtest, or signet), plain
+// getblocktemplate answers at once, a longpoll is held until the test releases it.
 struct gbt_node {
     std::atomic<int> height{1};
     fake_node node;
@@ -46,6 +34,9 @@ struct gbt_node {
     explicit gbt_node(std::uint16_t port = 0) : node([this](const fake_request& r) { return answer(r); }, port) {}
 
     fake_action answer(const fake_request& r) {
+        sb::test::chain_info info;
+        if (signet) info = {"signet", sb::to_hex_reversed(sb::params(sb::network::bitcoin_signet).genesis_hash)};
+        if (auto a = sb::test::answer_chain_check(r, info)) return *a;
         if (r.method != "getblocktemplate") return fake_action{sb::test::http_reply(404, "")};
         if (is_longpoll(r)) {
             fake_action a;
@@ -55,7 +46,7 @@ struct gbt_node {
         return answer_result(r, template_json(height));
     }
 
-    bool signet = false;
+    std::atomic<bool> signet{false};
 
     std::string template_json(int h) const { return valid_template_json(h, "lp" + std::to_string(h), signet); }
 
@@ -69,6 +60,13 @@ struct gbt_node {
         std::size_t n = 0;
         for (const auto& r : node.requests()) n += is_longpoll(r) ? 1 : 0;
         return n;
+    }
+
+    std::vector<fake_request> template_requests() const {
+        std::vector<fake_request> out;
+        for (auto& r : node.requests())
+            if (r.method == "getblocktemplate") out.push_back(r);
+        return out;
     }
 };
 
@@ -156,6 +154,7 @@ TEST_CASE("template_source: templates are refreshed periodically") {
 TEST_CASE("template_source: a failed fetch is retried after a back-off") {
     std::atomic<int> calls{0};
     fake_node node([&](const fake_request& r) {
+        if (auto a = sb::test::answer_chain_check(r)) return *a;
         if (++calls <= 2)
             return fake_action{sb::test::http_reply(
                 500, sb::test::rpc_error_body(r.id_json, -10, "Bitcoin is downloading blocks..."))};
@@ -163,15 +162,22 @@ TEST_CASE("template_source: a failed fetch is retried after a back-off") {
     });
     io_runner io;
     std::vector<delivered> got;
-    template_source src(io.executor(), settings_for(node), fast_source_options(),
-                        record(got));
+    std::vector<std::string> lines;
+    auto options = fast_source_options();
+    options.log = [&](std::string_view l) { lines.emplace_back(l); };
+    template_source src(io.executor(), settings_for(node), options, record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1; }));
     CHECK(got[0].height == 7);
     CHECK(got[0].why == template_reason::initial);
     CHECK(calls == 3);
     const auto st = src.status();
-    CHECK(st.last_error.find("-10") != std::string::npos);
+    // Syncing (-10) twice, logged once, then connected with no stale text left.
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].find("syncing") != std::string::npos);
+    CHECK(lines[1].find("connected again") != std::string::npos);
+    CHECK(st.state == node_state::connected);
+    CHECK(st.last_error.empty());
     // No longpollid in the template: nothing to hold open.
     CHECK(!st.longpoll_supported);
     CHECK(!st.longpoll_active);
@@ -190,18 +196,22 @@ TEST_CASE("template_source: node killed mid-longpoll backs off and re-establishe
     g.reset();  // killed: listener and connections gone
     REQUIRE(io.run_until([&] {
         const auto st = src.status();
-        return !st.longpoll_active && st.longpoll_rpc.state == link_state::down;
+        return st.longpoll_rpc.state == link_state::down && st.state == node_state::down;
     }));
-    CHECK(src.status().last_error.find("longpoll") != std::string::npos);
+    CHECK(src.status().last_error.find("refused") != std::string::npos);
 
     g = std::make_unique<gbt_node>(port);  // back, on the same port, one block further
     g->height = 1;
-    REQUIRE(io.run_until([&] { return g->longpolls_seen() >= 1 && g->node.held_count() == 1; }));
+    // The fetch that watched for the node's return brings its template; the longpoll is
+    // held again.
+    REQUIRE(io.run_until([&] { return got.size() == 2 && g->longpolls_seen() >= 1 && g->node.held_count() == 1; }));
+    CHECK(got[1].why == template_reason::refresh);
     CHECK(src.status().longpoll_active);
     g->mine();
-    REQUIRE(io.run_until([&] { return got.size() == 2; }));
-    CHECK(got[1].why == template_reason::longpoll);
-    CHECK(got[1].height == 2);
+    REQUIRE(io.run_until([&] { return !got.empty() && got.back().why == template_reason::longpoll; }));
+    CHECK(got.back().height == 2);
+    CHECK(src.status().state == node_state::connected);
+    CHECK(src.status().last_error.empty());
 }
 
 TEST_CASE("template_source: no template is delivered after stop") {
@@ -235,7 +245,7 @@ TEST_CASE("template_source: signet asks for the signet rule") {
     });
     src.start();
     REQUIRE(io.run_until([&] { return got == 1; }));
-    CHECK(g.node.requests()[0].params_json.find(R"("rules":["segwit","signet"])") != std::string::npos);
+    CHECK(g.template_requests().at(0).params_json.find(R"("rules":["segwit","signet"])") != std::string::npos);
 }
 
 TEST_CASE("template_source: a template the receiver finds behind is fetched again until one is used") {
@@ -270,6 +280,7 @@ TEST_CASE("template_source: a template the receiver finds behind is fetched agai
 TEST_CASE("template_source: a template that fails the checks is not delivered and is fetched again") {
     std::atomic<int> calls{0};
     fake_node node([&](const fake_request& r) {
+        if (auto a = sb::test::answer_chain_check(r)) return *a;
         // First a template whose target does not match its bits, then a good one.
         if (++calls == 1) {
             std::string bad = valid_template_json(4, "");
@@ -280,10 +291,16 @@ TEST_CASE("template_source: a template that fails the checks is not delivered an
     });
     io_runner io;
     std::vector<delivered> got;
-    template_source src(io.executor(), settings_for(node), fast_source_options(), record(got));
+    std::vector<std::string> lines;
+    auto options = fast_source_options();
+    options.log = [&](std::string_view l) { lines.emplace_back(l); };
+    template_source src(io.executor(), settings_for(node), options, record(got));
     src.start();
     REQUIRE(io.run_until([&] { return got.size() == 1; }));
     CHECK(got[0].height == 4);
     CHECK(calls == 2);
-    CHECK(src.status().last_error.find("target") != std::string::npos);
+    REQUIRE(!lines.empty());
+    CHECK(lines[0].find("failing") != std::string::npos);
+    CHECK(lines[0].find("target") != std::string::npos);
+    CHECK(src.status().last_error.empty());
 }

@@ -31,6 +31,16 @@ inline constexpr std::chrono::milliseconds longpoll_timeout{600'000};
 // Reconnect / retry back-off: doubles from initial to max, each delay jittered by ±25 %.
 inline constexpr std::chrono::milliseconds backoff_initial{250};
 inline constexpr std::chrono::milliseconds backoff_max{30'000};
+// After a refused connect the back-off stops growing here. A refusal comes back at once
+// from a host that is up with nothing listening on the port — the node is restarting —
+// so asking every second costs one round trip and finds the node within a second of its
+// return (after a long outage the plain back-off would wait up to backoff_max).
+inline constexpr std::chrono::milliseconds refused_backoff_max{1'000};
+// Longest wait between template attempts after a failed one (template_source): a node
+// that answers with errors (still starting, syncing, refusing the credentials) is asked
+// again at least this often, so its recovery shows within seconds; each attempt is one
+// cheap call, and the log records changes of state, not attempts.
+inline constexpr std::chrono::milliseconds template_retry_max{5'000};
 // A template is fetched at least this often (chain_settings.template_refresh_s).
 inline constexpr std::chrono::milliseconds default_template_refresh{30'000};
 

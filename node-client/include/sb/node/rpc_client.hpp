@@ -42,6 +42,12 @@ struct client_options {
     std::chrono::milliseconds connect_timeout = sb::node::connect_timeout;
     std::chrono::milliseconds backoff_initial = sb::node::backoff_initial;
     std::chrono::milliseconds backoff_max = sb::node::backoff_max;
+    // Cap of the back-off after a refused connect (see refused_backoff_max).
+    std::chrono::milliseconds refused_backoff_max = sb::node::refused_backoff_max;
+    // Called on the strand each time a connection attempt fails (what: the line that
+    // also lands in last_error), while the calls that wait go on waiting until their
+    // deadline: a watcher learns at once that the node is down.
+    std::function<void(const std::string& what)> on_connect_failed;
 };
 
 // A call without a deadline (use with care: only a longpoll, and even it has a bound).
@@ -54,17 +60,27 @@ struct call_options {
 };
 
 enum class link_state {
-    connecting,  // no connection proven yet, or an attempt is in progress
-    connected,   // the last connect and exchange worked
-    down,        // the last attempt failed; the next one waits for the back-off
+    connecting,    // no connection proven yet, or an attempt is in progress
+    connected,     // the last connect and exchange worked
+    down,          // the last attempt failed; the next one waits for the back-off
+    unauthorized,  // the node answered HTTP 401/403 (after re-reading the cookie); the
+                   // next reply that is not 401/403 makes the link connected again
 };
 std::string_view to_string(link_state s) noexcept;
 
 // A snapshot for the dashboard.
 struct client_status {
     link_state state = link_state::connecting;
-    std::string last_error;                 // the last failure, empty until one happens
+    // The current problem: set by a failed connect or call, cleared by a connect after a
+    // connect failure and by a call that gets a usable reply (a stale 401 text does not
+    // outlive a fixed cookie). Empty while the link works.
+    std::string last_error;
     std::uint32_t consecutive_failures = 0; // connect failures since the last success
+    // Counts connections opened after the previous one was lost (refused, reset, closed
+    // by the node without saying so in a reply, timed out): the first connection is 1. A
+    // node that restarted, perhaps as another node, is always behind a new value; an
+    // orderly "Connection: close" in a reply does not change it.
+    std::uint64_t link_epoch = 0;
     std::chrono::milliseconds retry_delay{0};  // back-off before the next attempt, when down
     std::uint64_t calls_ok = 0;             // calls that got a reply (including RPC errors)
     std::uint64_t calls_failed = 0;         // calls that got no usable reply
@@ -90,7 +106,10 @@ public:
     // the call waits, and the client reconnects with jittered exponential back-off, until
     // the call's deadline. A call that fails because the node silently closed an idle
     // keep-alive connection is retried once on a new connection; a 401 with cookie auth
-    // is retried once after re-reading the cookie.
+    // is retried once after re-reading the cookie. The texts of connect_failed and
+    // unauthorized say what to check (server=1 and rpcbind/rpcport for a refused
+    // connect; rpc_user/rpc_password, the cookie file and who may read it, or rpcallowip
+    // for 401/403).
     void call(rpc_request request, reply_handler handler, call_options options = {});
     // Sends the requests as one JSON-RPC batch; the handler gets the replies in request
     // order, matched by id (see parse_batch_reply). An empty batch succeeds at once.

@@ -4,6 +4,15 @@
 // and checked here (template.hpp) and handed on typed. A template the receiver finds
 // behind the best tip it knows is fetched again after a short back-off until the node
 // catches up. Failures back off and retry; the dashboard reads status().
+//
+// Node health: the source knows the node's state (node_health.hpp) from the first call
+// that shows it — a refused connect of either connection, a 401, an RPC error, a
+// template that fails the checks — logs each change of state once (what failed and what
+// to do; recovery too) and reports it in status(). A template is handed on only when the
+// chain check (getblockchaininfo, getblockhash 0: the configured network's genesis, not in
+// initial block download) passed on the very connection the template came over
+// (client_status::link_epoch): a node that restarted, or was replaced on its address, is
+// checked again before anything it sends becomes work.
 #pragma once
 
 #include <chrono>
@@ -18,6 +27,7 @@
 
 #include "sb/core/chain.hpp"
 #include "sb/node/limits.hpp"
+#include "sb/node/node_health.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/rpc_reply.hpp"
 #include "sb/node/template.hpp"
@@ -48,20 +58,32 @@ struct template_source_options {
     std::chrono::milliseconds longpoll_timeout = sb::node::longpoll_timeout;
     // Back-off between failed fetches and failed longpolls.
     std::chrono::milliseconds retry_initial = backoff_initial;
-    std::chrono::milliseconds retry_max = backoff_max;
+    std::chrono::milliseconds retry_max = template_retry_max;
     // Fetches after a template the receiver found behind: the first after
     // behind_retry_initial, doubling up to behind_retry_max, until one is used (Bitcoin
     // Core answers from its cached template until its UpdateTip has run: milliseconds).
     std::chrono::milliseconds behind_retry_initial{50};
     std::chrono::milliseconds behind_retry_max{1'000};
-    client_options client;  // for both connections
+    client_options client;  // for both connections (its on_connect_failed is the source's)
+    // How the log names the node; empty: the RPC URL.
+    std::string name;
+    // One line per change of the node's state (not per retry), on the strand.
+    std::function<void(std::string_view)> log;
+    // Each change of state, on the strand, after status() shows it and before the
+    // template that brought `connected` (if any) goes to the handler. problem: empty for
+    // connected.
+    std::function<void(node_state state, const std::string& problem)> on_state;
 };
 
 struct template_source_status {
     std::optional<std::chrono::system_clock::time_point> last_template_at;
     std::uint64_t templates = 0;  // delivered so far
     std::uint64_t templates_behind = 0;  // of those, found behind by the receiver
-    std::string last_error;       // the last failed fetch or longpoll, empty until one fails
+    node_state state = node_state::connecting;
+    std::optional<std::chrono::system_clock::time_point> state_since;  // the last change of state
+    // What is wrong now, with what to do about it; empty while connected (a recovered
+    // node leaves no stale text).
+    std::string last_error;
     bool longpoll_active = false; // a longpoll request is outstanding (sent, or waiting
                                   // for its connection)
     bool longpoll_supported = true;  // false once the node sent a template without longpollid

@@ -79,6 +79,13 @@ inline constexpr std::chrono::seconds discourage_time{24 * 3600};
 inline constexpr std::chrono::milliseconds backoff_initial{500};
 inline constexpr std::chrono::milliseconds backoff_max_configured{30'000};
 inline constexpr std::chrono::milliseconds backoff_max_learned{600'000};
+// A configured peer whose connect failed (refused: the host is up and nothing listens yet,
+// or timed out) is tried again at least this often. The configured peer is the user's own
+// node: when it restarts, its port stays closed for seconds and the doubling back-off would
+// reach 16 s, leaving P2P (the fastest new-tip path) gone for up to that long after the node
+// is back. A failed connect costs one round trip (or one connect timeout), so one a second
+// is nothing to the node; a peer that accepts and then drops us still backs off in full.
+inline constexpr std::chrono::milliseconds connect_retry_max_configured{1'000};
 
 // Low-work header defence (Core's headers anti-DoS, simplified): a header whose
 // cumulative work is below the tip's minus low_work_margin_blocks blocks of the tip's

@@ -57,6 +57,8 @@ struct peer_manager_options {
     std::chrono::milliseconds backoff_first = backoff_initial;
     std::chrono::milliseconds backoff_cap_configured = backoff_max_configured;
     std::chrono::milliseconds backoff_cap_learned = backoff_max_learned;
+    // Cap of a configured peer's wait after a failed connect (connect_retry_max_configured).
+    std::chrono::milliseconds connect_retry_configured = connect_retry_max_configured;
     // How often empty public slots are filled and the status snapshot refreshed.
     std::chrono::milliseconds tick = std::chrono::milliseconds{1000};
     // Timeouts and features of every connection (address and port are overwritten).
@@ -81,6 +83,13 @@ struct peer_status {
     bool inbound = false;
     std::int64_t since = 0;  // Unix seconds of the handshake; 0 while not connected
 };
+
+// The wait before a configured peer is tried again, after waiting `previous` (zero after
+// a connection that reached the handshake, or at start): backoff_first, then doubling up to
+// backoff_cap_configured; after a connect that failed (why == p2p_errc::connect_failed) at
+// most connect_retry_configured (see connect_retry_max_configured).
+std::chrono::milliseconds configured_retry_delay(std::chrono::milliseconds previous, std::error_code why,
+                                                 const peer_manager_options& options) noexcept;
 
 class peer_manager {
 public:
