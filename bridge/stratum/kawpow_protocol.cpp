@@ -85,7 +85,7 @@ void kawpow_session_protocol::on_submit(const message& m, clock::time_point now,
     p.share.header_hash = *header_hash;
     p.share.mix_hash = *mix_hash;
     const tracked_job* t = find_job(p.share.job_id);
-    p.share.difficulty = t != nullptr ? t->difficulty : vardiff_.current();
+    p.share.difficulty = t != nullptr ? t->difficulty : difficulty_in_force();
     ++pending_;
     out.verify.push_back(std::move(p));
 }
@@ -103,18 +103,14 @@ void kawpow_session_protocol::on_job(std::shared_ptr<const job> j, clock::time_p
 
 void kawpow_session_protocol::send_job(const std::shared_ptr<const job>& j, bool force_clean,
                                        clock::time_point now, output& out) {
-    (void)vardiff_.retarget(now, difficulty_from_bits(j->bits));
-    const double d = vardiff_.current();
-    const uint256 target = target_from_difficulty(d);
-    kawpow_notify_params n = to_kawpow_notify(*j, target);
+    // Never harder than the job's network target (job_difficulty), so a block is always
+    // a share the miner sends.
+    const double d = job_difficulty(*j, now);
+    kawpow_notify_params n = to_kawpow_notify(*j, target_from_difficulty(d));
     if (force_clean) n.clean_jobs = true;
     // T-Rex and others take the target from set_target; kawpowminer and XMRig from the
     // notify. Both always agree.
-    if (d != target_sent_difficulty_) {
-        out.lines.push_back(notify_set_target(n.target));
-        target_sent_difficulty_ = d;
-        stats_.difficulty = d;
-    }
+    if (difficulty_changes(d)) out.lines.push_back(notify_set_target(n.target));
     out.lines.push_back(notify_kawpow_job(n));
     notified_ = true;
     track_job(j, d);

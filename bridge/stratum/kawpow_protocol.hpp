@@ -7,7 +7,8 @@
 //
 // Flow: subscribe → result [null, "<2-byte nonce prefix hex>"]; authorize → true, then
 // mining.set_target and mining.notify (clean); a new job → set_target when the share target
-// changed, then notify with the target in params[3] (kawpowminer reads it only there).
+// changed, then notify with the target in params[3] (kawpowminer reads it only there). The
+// target is never below (harder than) the job's network target (protocol.hpp).
 #pragma once
 
 #include <cstddef>
@@ -41,7 +42,6 @@ private:
     void on_submit(const message& m, clock::time_point now, output& out);
     void send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now, output& out);
 
-    double target_sent_difficulty_ = 0;  // difficulty of the last set_target (0: none)
     std::size_t pending_ = 0;
 };
 

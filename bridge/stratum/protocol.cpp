@@ -6,7 +6,6 @@
 #include <utility>
 
 #include "sb/core/hex.hpp"
-#include "sb/core/pow.hpp"
 #include "stratum/protocol_common.hpp"
 
 namespace sb::bridge::stratum {
@@ -125,9 +124,15 @@ void session_core::reply_verdict(output& out, const json_id& id, const share_res
                                  bool reject_reason) {
     if (r.block) {
         ++stats_.blocks;
-        log("block found by '" + std::string(worker) + "' (job " + std::string(job_id) + ")");
+        std::string what = "block found by '" + std::string(worker) + "' (job " + std::string(job_id) + ")";
+        // DESIGN.md §3: the block went to the node whatever else is wrong with the share;
+        // a reply that says otherwise would contradict the bridge.
+        if (r.status != share_status::accepted)
+            what += "; answered true although the share was also '" +
+                    (r.reason.empty() ? std::string(stratum_error_message(r.status)) : r.reason) + "'";
+        log(what);
     }
-    if (r.status == share_status::accepted) {
+    if (r.status == share_status::accepted || r.block) {
         count_accept(difficulty, r.hash_difficulty, now);
         out.lines.push_back(reply_bool(id, true));
         return;
@@ -142,7 +147,7 @@ void session_core::count_accept(double difficulty, double hash_difficulty, clock
     stats_.accepted_difficulty += difficulty;
     stats_.best_share_difficulty = std::max(stats_.best_share_difficulty, hash_difficulty);
     stats_.last_share_at = std::chrono::system_clock::now();
-    vardiff_.on_share(now);
+    vardiff_.on_share(now, difficulty);
 }
 
 bool session_core::subscribe(const message& m, clock::time_point now, output& out) {
@@ -175,9 +180,9 @@ bool session_core::authorize(const message& m, clock::time_point now, output& ou
     if (settings_.payout == config::payout_mode::address_username) {
         auto script = username_payout_script(user, settings_.net);
         if (!script) {
-            log("authorize refused for '" + printable(user, max_worker_chars) +
-                "': not a payout address: " + script.error().message());
-            error_reply(out, m.id, 24, "Unauthorized worker: invalid payout address");
+            const std::string why = payout_username_error(user, settings_.net, script.error());
+            log("authorize refused for '" + printable(user, max_worker_chars) + "': " + why);
+            error_reply(out, m.id, 24, why);
             return false;
         }
         if (authorized_ && *script != payout_script_) {
@@ -218,6 +223,21 @@ bool session_core::take_job(std::shared_ptr<const job>& j) {
         latest_job_ = std::move(j);
         return false;
     }
+    return true;
+}
+
+double session_core::job_difficulty(const job& j, clock::time_point now) {
+    const double network = network_share_difficulty(j.target);
+    (void)vardiff_.retarget(now, network);
+    return vardiff_.for_network(network);
+}
+
+double session_core::difficulty_in_force() const noexcept { return sent_difficulty_.value_or(vardiff_.current()); }
+
+bool session_core::difficulty_changes(double d) {
+    if (sent_difficulty_ == d) return false;
+    sent_difficulty_ = d;
+    stats_.difficulty = d;
     return true;
 }
 
@@ -381,7 +401,7 @@ void session_protocol::on_submit(const message& m, clock::time_point now, output
         s.difficulty = t->difficulty;
     } else {
         s.version = *vbits;
-        s.difficulty = vardiff_.current();
+        s.difficulty = difficulty_in_force();
     }
 
     reply_verdict(out, m.id, source_.submit_share(reg_.id, s), s.difficulty, s.worker, s.job_id, now, true);
@@ -393,12 +413,10 @@ void session_protocol::on_job(std::shared_ptr<const job> j, clock::time_point no
 
 void session_protocol::send_job(const std::shared_ptr<const job>& j, bool force_clean, clock::time_point now,
                                 output& out) {
-    const auto changed = vardiff_.retarget(now, difficulty_from_bits(j->bits));
-    if (changed || !difficulty_sent_) {
-        out.lines.push_back(notify_set_difficulty(vardiff_.current()));
-        difficulty_sent_ = true;
-        stats_.difficulty = vardiff_.current();
-    }
+    // Before its notify (cpuminer and cgminer apply a difficulty at the next notify), and
+    // only when it changes (S19 firmware counts shares below the latest one as rejects).
+    const double d = job_difficulty(*j, now);
+    if (difficulty_changes(d)) out.lines.push_back(notify_set_difficulty(d));
     const bool clean = force_clean || j->clean;
     if (settings_.notifies != nullptr) {
         out.lines.push_back(settings_.notifies->line(j, clean));
@@ -408,7 +426,7 @@ void session_protocol::send_job(const std::shared_ptr<const job>& j, bool force_
         out.lines.push_back(notify_job(n));
     }
     notified_ = true;
-    track_job(j, vardiff_.current());
+    track_job(j, d);
 }
 
 }  // namespace sb::bridge::stratum

@@ -7,6 +7,13 @@
 // [set_version_mask], set_difficulty, notify(clean=true). A difficulty change is sent
 // only right before a notify, and each job id remembers the difficulty in force when it
 // was notified (share.difficulty), so older jobs keep theirs (ckpool's old_diff).
+//
+// A job's difficulty is never above its network difficulty (vardiff.hpp, both dialects):
+// a job whose network target is easier than the session's difficulty is sent with the
+// network difficulty (or target) before its notify, and the next job whose network
+// difficulty allows it gets the session's own back. A share that met the network target
+// went to the node as a block, so it is answered true and counted as accepted whatever
+// else the verdict says (stale job, duplicate, low difficulty).
 #pragma once
 
 #include <chrono>
@@ -59,8 +66,8 @@ struct session_stats {
     std::string extranonce1;       // hex
     bool subscribed = false;
     bool authorized = false;
-    double difficulty = 0;         // last sent with set_difficulty (0: none yet)
-    std::uint64_t accepted = 0;
+    double difficulty = 0;         // last sent with set_difficulty / set_target (0: none yet)
+    std::uint64_t accepted = 0;      // blocks included, whatever else their verdict said
     std::uint64_t rejected = 0;
     double accepted_difficulty = 0;  // sum of share difficulties accepted (work done)
     double best_share_difficulty = 0;
@@ -162,21 +169,36 @@ protected:
     // close) when the source has no extranonce1 left.
     bool subscribe(const message& m, clock::time_point now, output& out);
     // mining.authorize: subscribe first, a worker name, the payout address in
-    // address-username mode, "d=N" in the password; replies. True only for the first
-    // successful authorize (the caller then sends its first job).
+    // address-username mode (refused with what the username must be: a payout address
+    // of this network, protocol_common.hpp payout_username_error), "d=N" in the password;
+    // replies. True only for the first successful authorize (the caller then sends its
+    // first job).
     bool authorize(const message& m, clock::time_point now, output& out);
     // The job to notify right after the first authorize (null: none yet).
     std::shared_ptr<const job> first_job();
     // A job from the source: true when the caller should send it now (subscribed,
     // authorized, never sent); before authorize the newest is kept for first_job().
     bool take_job(std::shared_ptr<const job>& j);
+    // The share difficulty for j, about to be notified: the vardiff retargeted now, then
+    // never above j's network difficulty (network_share_difficulty of j.target), so that
+    // its target (target_from_difficulty) is never harder than the network target. The one
+    // rule for both dialects; d=N, suggestions, difficulty.min and the configure floor
+    // all yield to it.
+    double job_difficulty(const job& j, clock::time_point now);
+    // The difficulty the miner was last told (set_difficulty / set_target), else the
+    // vardiff's: what a share of a job this session does not know is judged at.
+    double difficulty_in_force() const noexcept;
+    // Whether d differs from the difficulty last sent (or none was sent); records d as
+    // sent when it does (the caller then sends it).
+    bool difficulty_changes(double d);
     void track_job(std::shared_ptr<const job> j, double difficulty);
     const tracked_job* find_job(std::string_view id) const noexcept;
-    // The reply to a judged share (true, or the verdict's error), its statistics and, for
-    // an accepted one, the vardiff; a block is logged whatever the verdict.
+    // The reply to a judged share, its statistics and the vardiff: true for an accepted
+    // share and for a block whatever its status (the block went to the node; the status
+    // is logged with it), else the verdict's error.
     void reply_verdict(output& out, const json_id& id, const share_result& r, double difficulty,
                        std::string_view worker, std::string_view job_id, clock::time_point now, bool reject_reason);
-    // Statistics and vardiff of an accepted share.
+    // Statistics and vardiff of an accepted share (difficulty: its job's).
     void count_accept(double difficulty, double hash_difficulty, clock::time_point now);
     void log(std::string_view what) const;
 
@@ -197,6 +219,7 @@ protected:
     session_stats stats_;
 
 private:
+    std::optional<double> sent_difficulty_;  // last set_difficulty / set_target
     clock::time_point reject_full_at_;       // the rejected-submit bucket (limits.hpp): full again then
     bool pacing_logged_ = false;             // the first pause of this session was logged
     std::uint32_t consecutive_errors_ = 0;   // reset by a request answered without error
@@ -227,7 +250,6 @@ private:
     bool configured_ = false;  // mining.configure negotiated version-rolling
     std::uint32_t version_mask_ = 0;
     std::optional<double> last_suggestion_;
-    bool difficulty_sent_ = false;
 };
 
 }  // namespace sb::bridge::stratum

@@ -522,6 +522,9 @@ int server_main(const options& opt, int fd) {
     // Every client comes from 127.0.0.1: lift the per-IP cap (default 256) for the benchmark.
     sopt.max_connections_per_ip = opt.sessions + 16;
     sopt.max_connections = std::max<std::size_t>(sopt.max_connections, opt.sessions + 16);
+    // Rejected submits (duplicates, stale shares after a new tip) are paced per session
+    // in the daemon; the throughput phase measures the server, not that pacing: off.
+    sopt.rejected_submits_per_s = 0;
     std::atomic<std::uint64_t> server_log_lines{0};
     sopt.log = [&](std::string_view s) {
         if (server_log_lines.fetch_add(1) < 5 && s.find("listening") == std::string_view::npos)

@@ -402,7 +402,9 @@ std::vector<hostile_case> hostile_cases() {
     {
         hostile_case c{"authorize with a bad address (address-username mode)", Sub,
                        [](S) { return line(R"({"id":7,"method":"mining.authorize","params":["1BadAddress.rig","x"]})"); },
-                       answer::error, 24, "Unauthorized worker: invalid payout address"};
+                       answer::error, 24,
+                       "username must be your bitcoin-regtest payout address (bcrt1q... or m... or n... or 2...), "
+                       "optionally followed by .workername"};
         c.username_mode = true;
         v.push_back(c);
     }

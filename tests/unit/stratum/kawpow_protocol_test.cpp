@@ -15,6 +15,7 @@
 
 #include "dispatch/dispatcher.hpp"
 #include "fake_node.hpp"  // io_runner
+#include "dispatch/job.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
@@ -23,6 +24,7 @@
 #include "sb/node/template.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/kawpow_protocol.hpp"
+#include "stratum/protocol_common.hpp"
 #include "vectors.hpp"
 
 using namespace sb;
@@ -37,15 +39,15 @@ public:
 };
 
 // fees: added to coinbasevalue (a later template of the same tip; an equal one makes no job).
-// bits_201fffff: a network target 4 times harder than regtest's limit, so that a share
-// target can be easier than the network's (shares that are not blocks).
+// bits: other than 0, the template's bits and target (regtest's are 207fffff).
 std::shared_ptr<const node::block_template> raven_tmpl(int prev_tag = 0, std::int64_t fees = 0,
-                                                       bool bits_201fffff = false) {
+                                                       std::uint32_t bits = 0) {
     rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
     d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + fees);
-    if (bits_201fffff) {
-        d["bits"].SetString("201fffff", d.GetAllocator());
-        d["target"].SetString(("1fffff" + std::string(58, '0')).c_str(), d.GetAllocator());
+    if (bits != 0) {
+        const std::string b = u32_to_stratum_hex(bits), t = compact_to_target(bits).target.to_hex();
+        d["bits"].SetString(b.c_str(), d.GetAllocator());
+        d["target"].SetString(t.c_str(), d.GetAllocator());
     }
     if (prev_tag != 0) {
         std::string h(64, '0');
@@ -79,14 +81,15 @@ struct harness {
     kawpow_session_protocol p;
     std::string closed;
 
-    explicit harness(config::payout_mode mode = config::payout_mode::fixed_address, double initial = 0.0001)
+    explicit harness(config::payout_mode mode = config::payout_mode::fixed_address, double initial = 0.0001,
+                     double min = 1e-12)
         : disp(std::make_shared<dispatcher>(io.executor(), params(network::ravencoin_regtest), options(mode),
                                             [this](found_block b) {
                                                 std::lock_guard lock(mu);
                                                 blocks.push_back(std::move(b));
                                             })),
           src(disp),
-          p(src, std::make_shared<null_consumer>(), settings(mode, initial), now) {
+          p(src, std::make_shared<null_consumer>(), settings(mode, initial, min), now) {
         REQUIRE_FALSE(disp->on_template(raven_tmpl()));
     }
 
@@ -97,12 +100,12 @@ struct harness {
         o.log = [](std::string_view) {};
         return o;
     }
-    static session_settings settings(config::payout_mode mode, double initial) {
+    static session_settings settings(config::payout_mode mode, double initial, double min) {
         session_settings s;
         s.payout = mode;
         s.net = network::ravencoin_regtest;
         s.difficulty.initial = initial;
-        s.difficulty.min = 1e-9;
+        s.difficulty.min = min;
         return s;
     }
 
@@ -302,13 +305,14 @@ TEST_CASE("kawpow stratum: malformed submits get the pool error texts and no ver
 }
 
 TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with their codes") {
-    harness h(config::payout_mode::fixed_address, 1e-9);
-    // Harder network bits than the session difficulty: shares that are not blocks exist.
-    REQUIRE_FALSE(h.disp->on_template(raven_tmpl(1, 0, true)));
+    // A share target easier than regtest's network target (below its difficulty, the
+    // target saturates at 2^256-1), so that shares need not be blocks.
+    harness h(config::payout_mode::fixed_address, 1e-10);
     auto lines = h.send(R"({"id":1,"method":"mining.subscribe","params":["kawpowminer/1.2.4"]})");
     const auto prefix = static_cast<std::uint16_t>(std::stoul(std::string(json(lines[0])["result"][1].GetString()), nullptr, 16));
     lines = h.send(R"({"id":2,"method":"mining.authorize","params":["RWorker","x"]})");
     const auto n = read_notify(lines.back());
+    CHECK(n.target > compact_to_target(0x207fffff).target);
     const auto [nonce, hr] = mine(n, prefix, false);
     auto submit = [&](int id, std::uint64_t nce, const hash256& header, const hash256& mix) {
         return h.send(R"({"id":)" + std::to_string(id) + R"(,"method":"mining.submit","params":["w",")" + n.id +
@@ -322,8 +326,9 @@ TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with the
     d = json(submit(22, nonce, other, hr.mix_hash)[0]);
     CHECK(d["error"][0].GetInt() == 20);
     CHECK(std::string(d["error"][1].GetString()) == "invalid header hash");
-    // A real share from another session's range: refused.
-    const auto [foreign, fhr] = mine(n, static_cast<std::uint16_t>(prefix ^ 0x8000u), false);
+    // A share from another session's range: refused.
+    const auto foreign_prefix = static_cast<std::uint16_t>(prefix ^ 0x8000u);
+    const auto [foreign, fhr] = mine(n, foreign_prefix, false);
     d = json(submit(23, foreign, n.header_hash, fhr.mix_hash)[0]);
     CHECK(d["error"][0].GetInt() == 24);
     hash256 forged = hr.mix_hash;
@@ -332,14 +337,15 @@ TEST_CASE("kawpow stratum: verdicts from the dispatcher reach the miner with the
     // A forged mix either fails the light verification or, implying a final hash above
     // the share target, is low difficulty: never accepted.
     CHECK((d["error"][0].GetInt() == 20 || d["error"][0].GetInt() == 23));
-    // A share that solved a block is answered true whatever else is wrong with it: the
-    // bridge submits it (issue 13 §3), sent twice or from another session's range alike.
-    const auto [bnonce, bhr] = mine(n, prefix, true);
-    CHECK(submit(25, bnonce, n.header_hash, bhr.mix_hash)[0] == "{\"id\":25,\"result\":true,\"error\":null}\n");
-    CHECK(submit(26, bnonce, n.header_hash, bhr.mix_hash)[0] == "{\"id\":26,\"result\":true,\"error\":null}\n");
-    const auto [fblock, fbhr] = mine(n, static_cast<std::uint16_t>(prefix ^ 0x8000u), true);
-    CHECK(submit(27, fblock, n.header_hash, fbhr.mix_hash)[0] == "{\"id\":27,\"result\":true,\"error\":null}\n");
+    // Blocks went to the node whatever else is wrong with them, and the reply says so:
+    // from another session's range, and the same block twice.
+    const auto [foreign_block, fbr] = mine(n, foreign_prefix, true);
+    CHECK(submit(25, foreign_block, n.header_hash, fbr.mix_hash)[0] == "{\"id\":25,\"result\":true,\"error\":null}\n");
+    const auto [block, br] = mine(n, prefix, true);
+    CHECK(submit(26, block, n.header_hash, br.mix_hash)[0] == "{\"id\":26,\"result\":true,\"error\":null}\n");
+    CHECK(submit(27, block, n.header_hash, br.mix_hash)[0] == "{\"id\":27,\"result\":true,\"error\":null}\n");
     CHECK(h.block_count() == 3);
+    CHECK(h.p.stats().blocks == 3);
     CHECK(h.p.stats().accepted == 4);
     CHECK(h.p.stats().rejected == 4);
 }
@@ -389,4 +395,86 @@ TEST_CASE("kawpow stratum: address-username mode pays the Ravencoin address of t
     auto lines = h.send(R"({"id":2,"method":"mining.authorize","params":["bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080.rig","x"]})");
     REQUIRE(lines.size() == 1);
     CHECK(json(lines[0])["error"][0].GetInt() == 24);
+}
+
+TEST_CASE("kawpow stratum: with the config's default difficulty a regtest job's target is the network target") {
+    // The live Ravencoin regtest run: difficulty.initial 1024 and difficulty.min 0.001 made
+    // every block a "Low difficulty share" that the miner never even sent.
+    const config::difficulty_settings defaults;
+    harness h(config::payout_mode::fixed_address, defaults.initial, defaults.min);
+    auto lines = h.send(R"({"id":1,"jsonrpc":"2.0","method":"mining.subscribe","params":["kawpowminer/1.2.4"]})");
+    const auto prefix = static_cast<std::uint16_t>(std::stoul(std::string(json(lines[0])["result"][1].GetString()), nullptr, 16));
+    lines = h.send(R"({"id":3,"jsonrpc":"2.0","method":"mining.authorize","params":["RWorker.rig1","x"]})");
+    REQUIRE(lines.size() == 3);
+    REQUIRE(method_of(lines[1]) == "mining.set_target");
+    const auto n = read_notify(lines[2]);
+    const uint256 network = compact_to_target(0x207fffff).target;
+    // Each client's view of the share target (stratum.md §5): T-Rex's set_target,
+    // kawpowminer's notify[3], XMRig's first 16 hex digits of notify[3].
+    const uint256 trex = *uint256::from_hex(json(lines[1])["params"][0].GetString());
+    const uint256 kawpowminer = n.target;
+    const std::uint64_t xmrig =
+        std::stoull(std::string(json(lines[2])["params"][3].GetString()).substr(0, 16), nullptr, 16);
+    CHECK(trex == kawpowminer);
+    CHECK(kawpowminer >= network);
+    CHECK(xmrig >= (network >> 192).low64());
+    CHECK(kawpowminer == target_from_difficulty(network_share_difficulty(network)));
+    CHECK(h.p.stats().difficulty == network_share_difficulty(network));
+
+    const auto [nonce, hr] = mine(n, prefix, true);
+    lines = h.send(R"({"id":40,"jsonrpc":"2.0","method":"mining.submit","params":["RWorker.rig1",")" + n.id +
+                   R"(","0x)" + hex16(nonce) + R"(","0x)" + to_hex(n.header_hash) + R"(","0x)" +
+                   to_hex(hr.mix_hash) + R"("]})");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "{\"id\":40,\"result\":true,\"error\":null}\n");
+    CHECK(h.block_count() == 1);
+    CHECK(h.p.stats().accepted == 1);
+    CHECK(h.p.stats().blocks == 1);
+}
+
+TEST_CASE("kawpow stratum: set_target precedes the notify of a harder job and of the next easy one") {
+    const config::difficulty_settings defaults;
+    harness h(config::payout_mode::fixed_address, defaults.initial, defaults.min);
+    h.send(R"({"id":1,"method":"mining.subscribe","params":["T-Rex/0.26.8"]})");
+    auto lines = h.send(R"({"id":2,"method":"mining.authorize","params":["RWorker","x"]})");
+    REQUIRE(lines.size() == 3);
+    const auto easy = read_notify(lines[2]);
+    auto next_job = [&] {
+        auto j = h.disp->current_job(1);
+        REQUIRE(j);
+        kawpow_session_protocol::output out;
+        h.p.on_job(j, h.now, out);
+        return out.lines;
+    };
+    // The same tip with harder bits (testnet once its 20-minute minimum-difficulty window
+    // closes): the session's own difficulty, 1024, is back.
+    REQUIRE_FALSE(h.disp->on_template(raven_tmpl(0, 1000, 0x1b0404cb)));
+    lines = next_job();
+    REQUIRE(lines.size() == 2);
+    REQUIRE(method_of(lines[0]) == "mining.set_target");
+    const auto hard = read_notify(lines[1]);
+    CHECK(*uint256::from_hex(json(lines[0])["params"][0].GetString()) == hard.target);
+    CHECK(hard.target == target_from_difficulty(defaults.initial));
+    CHECK(h.p.stats().difficulty == defaults.initial);
+    // Easy again: the network target, again before the notify.
+    REQUIRE_FALSE(h.disp->on_template(raven_tmpl(0, 2000)));
+    lines = next_job();
+    REQUIRE(lines.size() == 2);
+    REQUIRE(method_of(lines[0]) == "mining.set_target");
+    const auto easy2 = read_notify(lines[1]);
+    CHECK(easy2.target == easy.target);
+    CHECK(*uint256::from_hex(json(lines[0])["params"][0].GetString()) == easy2.target);
+}
+
+TEST_CASE("kawpow stratum: address-username mode tells a plain worker name what the username must be") {
+    harness h(config::payout_mode::address_username);
+    h.send(R"({"id":1,"method":"mining.subscribe","params":["kawpowminer/1.2.4"]})");
+    auto lines = h.send(R"({"id":2,"method":"mining.authorize","params":["rig1","x"]})");
+    REQUIRE(lines.size() == 1);
+    auto d = json(lines[0]);
+    CHECK(d["error"][0].GetInt() == 24);
+    CHECK(std::string(d["error"][1].GetString()) == "username must be your ravencoin-regtest payout address (" +
+                                                        address_forms(network::ravencoin_regtest) +
+                                                        "), optionally followed by .workername");
+    CHECK_FALSE(h.p.authorized());
 }

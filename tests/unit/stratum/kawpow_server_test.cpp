@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,8 +49,16 @@ std::shared_ptr<const node::block_template> raven_tmpl(std::int64_t fees = 0) {
     return std::make_shared<const node::block_template>(std::move(*t));
 }
 
+// A share target that clamps to regtest's network target.
+config::difficulty_settings tiny_difficulty() {
+    config::difficulty_settings d;
+    d.initial = 1e-9;
+    d.min = 1e-12;
+    return d;
+}
+
 struct kawpow_fixture {
-    kawpow_fixture() {
+    explicit kawpow_fixture(const config::difficulty_settings& difficulty = tiny_difficulty()) {
         dispatcher_options d;
         d.fixed_payout_script = *from_hex("76a914000000000000000000000000000000000000000188ac");
         d.log = [](std::string_view) {};
@@ -62,8 +71,7 @@ struct kawpow_fixture {
         server_options o;
         config::stratum_listener l;
         l.listen = {"127.0.0.1", 0};
-        l.difficulty.initial = 1e-9;
-        l.difficulty.min = 1e-12;
+        l.difficulty = difficulty;
         o.listeners.push_back(l);
         o.net = network::ravencoin_regtest;
         o.dialect = dialect::kawpow;
@@ -149,16 +157,22 @@ std::string hex16(std::uint64_t v) {
     return buf;
 }
 
-// A nonce with the prefix whose final hash meets the job's share target.
-std::pair<std::uint64_t, pow::kawpow::hash_result> mine(const job_seen& j, std::uint16_t prefix) {
+// A nonce with the prefix whose final hash `meets` (the client's view of the share target).
+std::pair<std::uint64_t, pow::kawpow::hash_result> mine_where(const job_seen& j, std::uint16_t prefix,
+                                                             const std::function<bool(const uint256&)>& meets) {
     const auto ctx = pow::ethash::global_epoch_cache().get(0);
     for (std::uint64_t i = 0; i < 300; ++i) {
         const std::uint64_t nonce = (std::uint64_t{prefix} << 48) | i;
         const auto h = pow::kawpow::hash(*ctx, j.height, j.header_hash, nonce);
-        if (uint256::from_be_bytes(h.final_hash.data()) <= j.target) return {nonce, h};
+        if (meets(uint256::from_be_bytes(h.final_hash.data()))) return {nonce, h};
     }
     FAIL("no nonce");
     return {};
+}
+
+// A nonce with the prefix whose final hash meets the job's share target.
+std::pair<std::uint64_t, pow::kawpow::hash_result> mine(const job_seen& j, std::uint16_t prefix) {
+    return mine_where(j, prefix, [&](const uint256& v) { return v <= j.target; });
 }
 
 }  // namespace
@@ -187,13 +201,13 @@ TEST_CASE("kawpow server: kawpowminer and XMRig sessions get distinct prefixes a
     // At regtest bits the share target is the network target: both were blocks.
     CHECK(f.block_count() == 2);
 
-    // A nonce from the other session's range that solves a block is still a block: the
-    // bridge submits it, and the reply says so (issue 13 §3; the range refusal of shares
-    // that are not blocks is in kawpow_protocol_test).
+    // XMRig's block sent again from the other session: out of its range and a duplicate,
+    // but a block that went to the node again, so the reply must not say otherwise.
     kawpowminer.send_line(R"({"id":41,"method":"mining.submit","params":["RWorker.rig",")" + job_a.id + R"(","0x)" +
                           hex16(nonce_b) + R"(","0x)" + to_hex(job_a.header_hash) + R"(","0x)" +
                           to_hex(hash_b.mix_hash) + R"("]})");
     CHECK(next(kawpowminer) == R"({"id":41,"result":true,"error":null})");
+    CHECK(f.block_count() == 3);
     // Hashrate reports get true.
     xmrig.send_line(R"({"id":9,"method":"eth_submitHashrate","params":["0x00000000000000000000000000000000000000000000000000000000000f4240","0x01"]})");
     CHECK(next(xmrig) == R"({"id":9,"result":true,"error":null})");
@@ -223,4 +237,41 @@ TEST_CASE("kawpow server: garbage closes that session only") {
     CHECK(next(good) == R"({"id":3,"result":true,"error":null})");
     (void)prefix;
     (void)j;
+}
+
+TEST_CASE("kawpow server: with the config's default difficulty kawpowminer, T-Rex and XMRig each mine regtest blocks") {
+    // The live Ravencoin regtest run: at difficulty.initial 1024 / difficulty.min 0.001 the
+    // share target was harder than the network target, and blocks were refused or never sent.
+    kawpow_fixture f{config::difficulty_settings{}};
+    const uint256 network = compact_to_target(0x207fffff).target;
+    struct style {
+        const char* agent;
+        // Whether the client submits a final hash, from the target as it reads it
+        // (stratum.md §5): kawpowminer notify[3], T-Rex set_target (checked equal to it by
+        // handshake), XMRig the first 16 hex digits of notify[3] against the top 64 bits.
+        std::function<bool(const job_seen&, const uint256&)> sends;
+    };
+    const std::vector<style> styles = {
+        {"kawpowminer/1.2.4", [](const job_seen& j, const uint256& v) { return v <= j.target; }},
+        {"T-Rex/0.26.8", [](const job_seen& j, const uint256& v) { return v <= j.target; }},
+        {"XMRig/6.21.0",
+         [](const job_seen& j, const uint256& v) { return (v >> 192).low64() <= (j.target >> 192).low64(); }},
+    };
+    std::vector<std::unique_ptr<client>> clients;
+    int id = 40;
+    for (const auto& s : styles) {
+        CAPTURE(s.agent);
+        clients.push_back(std::make_unique<client>(f.port));
+        client& c = *clients.back();
+        const auto [prefix, j] = handshake(c, s.agent);
+        CHECK(j.target >= network);
+        const auto [nonce, h] =
+            mine_where(j, prefix, [&](const uint256& v) { return s.sends(j, v) && v <= network; });
+        c.send_line(R"({"id":)" + std::to_string(id) + R"(,"method":"mining.submit","params":["RWorker.rig",")" + j.id +
+                    R"(","0x)" + hex16(nonce) + R"(","0x)" + to_hex(j.header_hash) + R"(","0x)" +
+                    to_hex(h.mix_hash) + R"("]})");
+        CHECK(next(c) == R"({"id":)" + std::to_string(id) + R"(,"result":true,"error":null})");
+        ++id;
+    }
+    CHECK(f.block_count() == styles.size());
 }

@@ -10,8 +10,13 @@
 
 #include <rapidjson/document.h>
 
+#include "sb/core/address.hpp"
+#include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/core/pow.hpp"
+#include "sb/core/uint256.hpp"
 #include "stratum/protocol.hpp"
+#include "stratum/protocol_common.hpp"
 #include "stratum_test_support.hpp"
 
 using namespace sb;
@@ -34,11 +39,18 @@ sb::config::difficulty_settings diff(double initial) {
 }
 
 struct harness {
-    explicit harness(session_settings s = {}) : p(src, std::make_shared<null_consumer>(), with_defaults(s), now) {}
+    // as_given: s.difficulty as it is (the config defaults when s is default), else a
+    // default difficulty becomes 0.002 (the cpuminer capture's).
+    explicit harness(session_settings s = {}, bool as_given = false)
+        : p(src, std::make_shared<null_consumer>(), with_defaults(std::move(s), as_given), now) {}
 
-    static session_settings with_defaults(session_settings s) {
-        if (s.difficulty.initial == config::difficulty_settings{}.initial) s.difficulty = diff(0.002);
+    session_settings with_defaults(session_settings s, bool as_given) {
+        if (!as_given && s.difficulty.initial == config::difficulty_settings{}.initial) s.difficulty = diff(0.002);
+        if (!s.log) s.log = [this](std::string_view l) { logs.emplace_back(l); };
         return s;
+    }
+    bool logged(std::string_view needle) const {
+        return std::any_of(logs.begin(), logs.end(), [&](const auto& l) { return l.find(needle) != std::string::npos; });
     }
 
     std::vector<std::string> send(const std::string& line) {
@@ -63,6 +75,7 @@ struct harness {
 
     test::scripted_source src;
     session_protocol::clock::time_point now{};
+    std::vector<std::string> logs;
     session_protocol p;
     std::string closed;
     misbehaviour why = misbehaviour::none;
@@ -78,7 +91,7 @@ std::string method_of(const std::string& line) {
 
 double difficulty_of(const std::string& line) {
     rapidjson::Document d;
-    d.Parse(line.c_str());
+    d.Parse<rapidjson::kParseFullPrecisionFlag>(line.c_str());  // as a miner's strtod reads it
     REQUIRE(d.IsObject());
     return d["params"][0].GetDouble();
 }
@@ -553,4 +566,214 @@ TEST_CASE("stratum: sessions sharing a notify cache send the same notify as one 
     REQUIRE(la.size() == lb.size());
     CHECK(la == lb);
     CHECK(cache.size() == 1);
+}
+
+namespace {
+
+// The first session's extranonce1 (scripted_source) and the submit helper's extranonce2.
+const bytes first_extranonce1{0xf0, 0x00, 0x00, 0x01};
+const bytes zero_extranonce2(4, 0);
+
+const std::string true_reply = "{\"id\":4,\"result\":true,\"error\":null}\n";
+
+}  // namespace
+
+TEST_CASE("stratum: a job easier than the session's difficulty gets the network difficulty before its notify") {
+    harness h;  // the session's own difficulty: 0.002
+    h.src.push_job(test::cpuminer_job(4, "m1"));
+    h.handshake();
+    REQUIRE(h.p.stats().difficulty == doctest::Approx(0.002));
+
+    const auto easy = test::regtest_job(4, "r1", false);
+    h.src.push_job(easy);
+    auto lines = h.job(easy);
+    REQUIRE(methods(lines) == std::vector<std::string>{"mining.set_difficulty", "mining.notify"});
+    const double network = difficulty_of(lines[0]);
+    CHECK(network == network_share_difficulty(easy->target));
+    CHECK(network == doctest::Approx(difficulty_from_bits(0x207fffff)));
+    CHECK(target_from_difficulty(network) >= easy->target);
+    CHECK(h.p.stats().difficulty == network);
+
+    // A block that misses the session's own 0.002 is judged at its job's difficulty:
+    // accepted, and a block.
+    const std::uint32_t block = test::nonce_where(*easy, first_extranonce1, zero_extranonce2, [&](const uint256& v) {
+        return v <= easy->target && v > target_from_difficulty(0.002);
+    });
+    CHECK(h.send(submit("r1", u32_to_stratum_hex(block))) == std::vector<std::string>{true_reply});
+    CHECK(h.src.shares().back().difficulty == network);
+    CHECK(h.p.stats().accepted == 1);
+    CHECK(h.p.stats().blocks == 1);
+
+    // Another easy job needs no new set_difficulty.
+    const auto easy2 = test::regtest_job(4, "r2", false);
+    h.src.push_job(easy2);
+    CHECK(methods(h.job(easy2)) == std::vector<std::string>{"mining.notify"});
+    // The next job whose network difficulty allows it brings the session's own back,
+    // before its notify.
+    const auto hard = test::cpuminer_job(4, "m2", std::nullopt, false);
+    h.src.push_job(hard);
+    lines = h.job(hard);
+    REQUIRE(methods(lines) == std::vector<std::string>{"mining.set_difficulty", "mining.notify"});
+    CHECK(difficulty_of(lines[0]) == doctest::Approx(0.002));
+    // Each job keeps the difficulty it was notified with.
+    h.send(submit("r2", "00000000"));
+    CHECK(h.src.shares().back().difficulty == network);
+    h.send(submit("m2", "41234e01"));
+    CHECK(h.src.shares().back().difficulty == doctest::Approx(0.002));
+}
+
+TEST_CASE("stratum: d=N, suggest_difficulty, the configure minimum and difficulty.min all yield to the network difficulty") {
+    struct way {
+        const char* name;
+        config::difficulty_settings difficulty;
+        std::string before;  // a line sent before authorize
+        std::string password;
+        double own;
+    };
+    config::difficulty_settings fixed;
+    fixed.initial = fixed.min = fixed.max = 512;
+    const std::vector<way> ways = {
+        {"the config's defaults", {}, "", "x", config::difficulty_settings{}.initial},
+        {"d=N in the password", {}, "", "x,d=2048", 2048},
+        {"mining.suggest_difficulty", {}, R"({"id":9,"method":"mining.suggest_difficulty","params":[4096]})", "x", 4096},
+        {"configure minimum-difficulty", {},
+         R"({"id":9,"method":"mining.configure","params":[["minimum-difficulty"],{"minimum-difficulty.value":8192}]})", "x",
+         8192},
+        {"difficulty.min = difficulty.max", fixed, "", "x", 512},
+    };
+    for (const auto& w : ways) {
+        CAPTURE(w.name);
+        session_settings s;
+        s.difficulty = w.difficulty;
+        harness h(s, true);
+        const auto easy = test::regtest_job(4, "r1");
+        h.src.push_job(easy);
+        if (!w.before.empty()) REQUIRE(h.send(w.before).size() == 1);
+        REQUIRE(h.send(R"({"id":1,"method":"mining.subscribe","params":[]})").size() == 1);
+        auto lines = h.send(R"({"id":2,"method":"mining.authorize","params":["x",")" + w.password + R"("]})");
+        REQUIRE(methods(lines) == std::vector<std::string>{"", "mining.set_difficulty", "mining.notify"});
+        CHECK(difficulty_of(lines[1]) == network_share_difficulty(easy->target));
+        lines = h.job(test::cpuminer_job(4, "m1", std::nullopt, false));
+        REQUIRE(methods(lines) == std::vector<std::string>{"mining.set_difficulty", "mining.notify"});
+        CHECK(difficulty_of(lines[0]) == w.own);
+    }
+}
+
+TEST_CASE("stratum: a share that solved a block is answered true whatever else its verdict says") {
+    harness h;
+    h.src.push_job(test::cpuminer_job(4, "11"));
+    h.handshake();
+    for (auto status : {share_status::job_not_found, share_status::duplicate, share_status::low_difficulty,
+                        share_status::bad_ntime}) {
+        CAPTURE(static_cast<int>(status));
+        h.src.force_verdict(status, true);
+        CHECK(h.send(submit("11", "41234e01")) == std::vector<std::string>{true_reply});
+    }
+    CHECK(h.p.stats().accepted == 4);
+    CHECK(h.p.stats().blocks == 4);
+    CHECK(h.p.stats().rejected == 0);
+    CHECK(h.logged("block found by 'x' (job 11); answered true although the share was also 'Job not found'"));
+    // Without a block the same verdict is an error.
+    h.src.force_verdict(share_status::low_difficulty, false);
+    auto low = h.send(submit("11", "41234e01"));
+    REQUIRE(low.size() == 1);
+    CHECK(low[0].find("\"error\":[23,") != std::string::npos);
+    CHECK(h.p.stats().rejected == 1);
+    CHECK(h.p.stats().blocks == 4);
+}
+
+TEST_CASE("stratum: address-username mode says what the username must be, and why an address failed") {
+    const std::string must = "username must be your bitcoin-mainnet payout address (bc1q... or 1... or 3...), "
+                             "optionally followed by .workername";
+    // A mistyped address keeps the decoder's detail.
+    const std::string mistyped_base58 = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3";  // ...VN2 is valid
+    const std::string mistyped_bech32 = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5";  // ...t4 is valid
+    const std::string testnet = "tb1qw508d6qejxtdg4y5r3zarvary0c5xw7kxpjzsx";  // BIP173, valid on testnet
+    const auto decoder = [](const std::string& a) {
+        auto r = address_to_script(a, params(network::bitcoin_mainnet).address);
+        REQUIRE_FALSE(r);
+        return r.error().message();
+    };
+    struct user_case {
+        std::string user;
+        std::string message;
+    };
+    const std::vector<user_case> cases = {
+        {"rig1", must},
+        {"worker.1", must},
+        {"", must},
+        {mistyped_base58 + ".rig1", "invalid payout address: address checksum does not match; " + must},
+        {mistyped_bech32, "invalid payout address: " + decoder(mistyped_bech32) + "; " + must},
+        {testnet + ".rig", "invalid payout address: address belongs to another network; " + must},
+    };
+    session_settings s;
+    s.payout = config::payout_mode::address_username;
+    s.net = network::bitcoin_mainnet;
+    harness h(s);
+    h.send(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    for (const auto& c : cases) {
+        CAPTURE(c.user);
+        auto r = h.send(R"({"id":2,"method":"mining.authorize","params":[")" + c.user + R"(","x"]})");
+        REQUIRE(r.size() == 1);
+        rapidjson::Document d;
+        d.Parse(r[0].c_str());
+        REQUIRE(d["error"].IsArray());
+        CHECK(d["error"][0].GetInt() == 24);
+        CHECK(std::string(d["error"][1].GetString()) == c.message);
+        CHECK(h.logged("authorize refused for '" + c.user + "': " + c.message));
+        CHECK_FALSE(h.p.authorized());
+    }
+    CHECK(decoder(mistyped_bech32).find("checksum") != std::string::npos);
+    auto ok = h.send(R"({"id":3,"method":"mining.authorize","params":["1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2.rig1","x"]})");
+    REQUIRE_FALSE(ok.empty());
+    CHECK(ok[0] == "{\"id\":3,\"result\":true,\"error\":null}\n");
+}
+
+TEST_CASE("stratum: address forms come from the chain parameters and match real addresses") {
+    CHECK(address_forms(network::bitcoin_mainnet) == "bc1q... or 1... or 3...");
+    CHECK(address_forms(network::bitcoin_testnet3) == "tb1q... or m... or n... or 2...");
+    CHECK(address_forms(network::bitcoin_regtest) == "bcrt1q... or m... or n... or 2...");
+    CHECK(address_forms(network::ravencoin_mainnet) == "R... or r...");
+    // Every network: the addresses of the smallest and largest hashes of each kind start
+    // with one of its forms.
+    for (const auto& c : all_networks()) {
+        CAPTURE(c.name);
+        const std::string forms = address_forms(c.net);
+        for (std::uint8_t fill : {0x00, 0x01, 0x7f, 0xff}) {
+            bytes p2pkh = *from_hex("76a914" + std::string(40, '0') + "88ac");
+            bytes p2sh = *from_hex("a914" + std::string(40, '0') + "87");
+            std::fill(p2pkh.begin() + 3, p2pkh.begin() + 23, fill);
+            std::fill(p2sh.begin() + 2, p2sh.begin() + 22, fill);
+            for (const auto& script : {p2pkh, p2sh}) {
+                auto a = script_to_address(script, c.address);
+                REQUIRE(a);
+                CHECK(forms.find(a->substr(0, 1) + "...") != std::string::npos);
+            }
+            if (!c.address.bech32_hrp.empty()) {
+                bytes p2wpkh = *from_hex("0014" + std::string(40, '0'));
+                std::fill(p2wpkh.begin() + 2, p2wpkh.end(), fill);
+                auto a = script_to_address(p2wpkh, c.address);
+                REQUIRE(a);
+                CHECK(forms.find(a->substr(0, c.address.bech32_hrp.size() + 2) + "...") == 0);
+            }
+        }
+    }
+}
+
+TEST_CASE("stratum: the network share difficulty's target is never harder than the network target") {
+    std::vector<uint256> targets;
+    for (std::uint32_t bits : {0x207fffffu, 0x1d00ffffu, 0x17034219u, 0x1b0404cbu, 0x1e00ffffu, 0x1f00ffffu})
+        targets.push_back(compact_to_target(bits).target);
+    for (const auto& c : all_networks()) {
+        targets.push_back(c.pow_limit);
+        if (!c.kawpow_limit.is_zero()) targets.push_back(c.kawpow_limit);
+    }
+    for (const auto& t : targets) {
+        CAPTURE(t.to_hex());
+        const double d = network_share_difficulty(t);
+        CHECK(target_from_difficulty(d) >= t);
+        CHECK(d <= difficulty_from_target(t));
+        CHECK(d == doctest::Approx(difficulty_from_target(t)).epsilon(1e-14));
+    }
+    CHECK(network_share_difficulty(uint256()) == 0);
 }

@@ -26,6 +26,9 @@
 #include <openssl/x509.h>
 #include <rapidjson/document.h>
 
+#include "sb/core/pow.hpp"
+#include "sb/core/uint256.hpp"
+#include "stratum/protocol_common.hpp"
 #include "stratum/server.hpp"
 #include "stratum_test_client.hpp"
 #include "stratum_test_support.hpp"
@@ -697,4 +700,69 @@ TEST_CASE("stratum: server options for a chain carry its dialect and ban setting
     CHECK(o.bans.threshold == 7);
     CHECK(o.bans.duration == 42s);
     CHECK(o.max_connections_per_ip == 5);
+}
+
+TEST_CASE("stratum: with the config's default difficulty a regtest job's blocks are mined and answered true") {
+    server_fixture f([](server_options& o) {
+        o.listeners[0].difficulty = config::difficulty_settings{};  // initial 1024, min 0.001
+        o.extranonce2_size = 4;
+    });
+    const auto easy = test::regtest_job(4, "r1");
+    f.source->push_job(easy);
+    client c(f.port);
+    c.send_line(R"({"id": 1, "method": "mining.subscribe", "params": ["cpuminer/2.5.1"]})");
+    check_subscribe_result(c.read_json(), 1, 4);
+    c.send_line(R"({"id": 2, "method": "mining.authorize", "params": ["x", "x"]})");
+    check_true_reply(c.read_json(), 2);
+    // The network difficulty, before the notify (cpuminer applies it at the next notify).
+    auto diff = c.read_json();
+    REQUIRE(method_of(diff) == "mining.set_difficulty");
+    const double network = network_share_difficulty(easy->target);
+    CHECK(diff["params"][0].GetDouble() == doctest::Approx(network).epsilon(1e-15));
+    check_notify(c.read_json(), "r1", true);
+
+    // Blocks as cpuminer finds them at that difficulty: far below 1024 and difficulty.min.
+    const bytes en1{0xf0, 0x00, 0x00, 0x01}, en2(4, 0);
+    const auto submit = [&](const std::string& job_id, std::uint32_t nonce) {
+        c.send_line(R"({"method": "mining.submit", "params": ["x", ")" + job_id + R"(", "00000000", "6b02c290", ")" +
+                    u32_to_stratum_hex(nonce) + R"("], "id":4})");
+        return c.read_json();
+    };
+    const auto block = test::nonce_where(*easy, en1, en2, [&](const uint256& v) {
+        return v <= target_from_difficulty(network) && v > target_from_difficulty(0.001);
+    });
+    check_true_reply(submit("r1", block), 4);
+    CHECK(f.source->shares().back().difficulty == network);
+
+    // A harder job brings the session's own difficulty back, before its notify.
+    f.source->push_job(renamed(test::cpuminer_job(4), "m1"));
+    diff = c.read_json();
+    REQUIRE(method_of(diff) == "mining.set_difficulty");
+    CHECK(diff["params"][0].GetDouble() == config::difficulty_settings{}.initial);
+    check_notify(c.read_json(), "m1", false);
+    // The easy job keeps its difficulty: another of its blocks is accepted too.
+    const auto second = test::nonce_where(
+        *easy, en1, en2, [&](const uint256& v) { return v <= easy->target && v > target_from_difficulty(0.001); },
+        block + 1);
+    check_true_reply(submit("r1", second), 4);
+    CHECK(f.source->shares().back().difficulty == network);
+    CHECK(f.logged("block found by 'x' (job r1)"));
+}
+
+TEST_CASE("stratum: address-username mode tells a miner named rig1 to use a payout address") {
+    server_fixture f([](server_options& o) {
+        o.payout = config::payout_mode::address_username;
+        o.net = network::bitcoin_mainnet;
+    });
+    client c(f.port);
+    c.send_line(R"({"id":1,"method":"mining.subscribe","params":["bitaxe/BM1370/v2.5"]})");
+    check_subscribe_result(c.read_json(), 1, 8);
+    c.send_line(R"({"id":2,"method":"mining.authorize","params":["rig1","x"]})");
+    auto d = c.read_json();
+    REQUIRE(d["error"].IsArray());
+    CHECK(d["error"][0].GetInt() == 24);
+    CHECK(std::string(d["error"][1].GetString()) ==
+          "username must be your bitcoin-mainnet payout address (bc1q... or 1... or 3...), optionally followed by "
+          ".workername");
+    CHECK(f.logged("authorize refused for 'rig1': username must be your bitcoin-mainnet payout address"));
 }

@@ -45,6 +45,7 @@ share_result scripted_source::submit_share(consumer_id id, const share& s) {
     share_result r;
     if (forced_) {
         r.status = *forced_;
+        r.block = forced_block_;
         return r;
     }
     auto c = std::find_if(consumers_.begin(), consumers_.end(), [&](const auto& x) { return x.id == id; });
@@ -82,9 +83,10 @@ void scripted_source::push_job(std::shared_ptr<const job> j) {
     for (auto& t : targets) t->on_job(j);
 }
 
-void scripted_source::force_verdict(std::optional<share_status> s) {
+void scripted_source::force_verdict(std::optional<share_status> s, bool block) {
     std::lock_guard lock(mutex_);
     forced_ = s;
+    forced_block_ = block;
 }
 
 std::vector<share> scripted_source::shares() const {
@@ -124,6 +126,24 @@ std::shared_ptr<const job> cpuminer_job(std::size_t en2_size, const std::string&
     auto j = job_from_notify(p, 4, en2_size);
     REQUIRE(j);
     return std::make_shared<const job>(std::move(*j));
+}
+
+std::shared_ptr<const job> regtest_job(std::size_t en2_size, const std::string& id, bool clean) {
+    auto j = std::make_shared<job>(*cpuminer_job(en2_size, id, std::nullopt, clean));
+    j->bits = 0x207fffff;
+    j->target = compact_to_target(j->bits).target;
+    return j;
+}
+
+std::uint32_t nonce_where(const job& j, byte_span extranonce1, byte_span extranonce2,
+                          const std::function<bool(const uint256&)>& pred, std::uint32_t from) {
+    for (std::uint32_t nonce = from; nonce - from < 100'000; ++nonce) {
+        auto header = rebuild_header(j, extranonce1, extranonce2, j.ntime, nonce, j.version);
+        REQUIRE(header);
+        if (pred(uint256::from_hash(header->hash()))) return nonce;
+    }
+    FAIL("no nonce among the next 100000");
+    return 0;
 }
 
 }  // namespace sb::test

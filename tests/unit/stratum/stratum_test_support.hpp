@@ -3,6 +3,7 @@
 // target) unless a verdict is forced. Thread-safe: sessions call it from I/O threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "dispatch/job.hpp"
+#include "sb/core/bytes.hpp"
+#include "sb/core/uint256.hpp"
 #include "stratum/work_source.hpp"
 
 namespace sb::test {
@@ -24,8 +27,9 @@ public:
 
     // Makes j the current job and calls on_job of every live consumer.
     void push_job(std::shared_ptr<const bridge::job> j);
-    // Forces every verdict from now on (nullopt: judge for real).
-    void force_verdict(std::optional<bridge::share_status> s);
+    // Forces every verdict from now on (nullopt: judge for real), with block as the
+    // verdict's block flag (the dispatcher sets it whatever the status says).
+    void force_verdict(std::optional<bridge::share_status> s, bool block = false);
 
     std::vector<bridge::share> shares() const;
     std::vector<bytes> payouts() const;
@@ -45,6 +49,7 @@ private:
     std::vector<bridge::share> shares_;
     std::vector<bytes> payouts_;
     std::optional<bridge::share_status> forced_;
+    bool forced_block_ = false;
     bridge::consumer_id next_id_ = 1;
     std::size_t removed_ = 0;
 };
@@ -54,5 +59,14 @@ private:
 std::shared_ptr<const bridge::job> cpuminer_job(std::size_t en2_size = 4, const std::string& id = "11",
                                                 std::optional<std::uint32_t> ntime = std::nullopt,
                                                 bool clean = true);
+
+// The capture's job with regtest's bits (207fffff, powLimit: network difficulty ~4.7e-10,
+// about every other hash a block), as a regtest template gives it.
+std::shared_ptr<const bridge::job> regtest_job(std::size_t en2_size, const std::string& id, bool clean = true);
+
+// The first nonce from `from` whose header for j (j's ntime and version) hashes to a value
+// that pred accepts; fails the test when none of the next 100000 does.
+std::uint32_t nonce_where(const bridge::job& j, byte_span extranonce1, byte_span extranonce2,
+                          const std::function<bool(const uint256&)>& pred, std::uint32_t from = 0);
 
 }  // namespace sb::test

@@ -39,7 +39,7 @@ TEST_CASE("vardiff: shares at the target rate keep the difficulty") {
     for (int round = 0; round < 5; ++round) {
         for (int i = 0; i < 6; ++i) {
             t += 10s;
-            v.on_share(t);
+            v.on_share(t, v.current());
         }
         CHECK_FALSE(v.retarget(t, no_network));
     }
@@ -50,7 +50,7 @@ TEST_CASE("vardiff: shares far too fast jump at once to a power of two") {
     vardiff::clock::time_point t{};
     vardiff v(settings(1), t);
     // 100 shares in 1 s at difficulty 1: one per 10 s needs about 1000 → 1024.
-    for (int i = 0; i < 100; ++i) v.on_share(t + 10ms * i);
+    for (int i = 0; i < 100; ++i) v.on_share(t + 10ms * i, v.current());
     t += 1s;
     auto d = v.retarget(t, no_network);
     REQUIRE(d);
@@ -61,7 +61,7 @@ TEST_CASE("vardiff: shares far too fast jump at once to a power of two") {
 TEST_CASE("vardiff: a few fast shares are enough for the fast path") {
     vardiff::clock::time_point t{};
     vardiff v(settings(16), t);
-    for (int i = 0; i < 3; ++i) v.on_share(t += 100ms);
+    for (int i = 0; i < 3; ++i) v.on_share(t += 100ms, v.current());
     auto d = v.retarget(t, no_network);
     REQUIRE(d);
     CHECK(*d > 16);
@@ -71,8 +71,8 @@ TEST_CASE("vardiff: a few fast shares are enough for the fast path") {
 TEST_CASE("vardiff: too few shares wait for more data") {
     vardiff::clock::time_point t{};
     vardiff v(settings(16), t);
-    v.on_share(t += 5s);
-    v.on_share(t += 5s);
+    v.on_share(t += 5s, v.current());
+    v.on_share(t += 5s, v.current());
     CHECK_FALSE(v.retarget(t, no_network));  // 2 shares in 10 s: neither fast nor enough
 }
 
@@ -96,13 +96,13 @@ TEST_CASE("vardiff: difficulty decays when no share arrives and goes below 1") {
 TEST_CASE("vardiff: clamps to min max and the network difficulty") {
     vardiff::clock::time_point t{};
     vardiff up(settings(1, 0.5, 8), t);
-    for (int i = 0; i < 1000; ++i) up.on_share(t);
+    for (int i = 0; i < 1000; ++i) up.on_share(t, up.current());
     auto d = up.retarget(t + 1s, no_network);
     REQUIRE(d);
     CHECK(*d == 8);
 
     vardiff net(settings(1), t);
-    for (int i = 0; i < 1000; ++i) net.on_share(t);
+    for (int i = 0; i < 1000; ++i) net.on_share(t, net.current());
     d = net.retarget(t + 1s, 100);
     REQUIRE(d);
     CHECK(*d == 100);  // never above the network: every share could be a block
@@ -135,4 +135,51 @@ TEST_CASE("vardiff: the configure minimum raises the floor") {
     REQUIRE(d);
     CHECK(*d == 2048);
     CHECK_FALSE(v.retarget(t + 1000s, no_network));
+}
+
+TEST_CASE("vardiff: a job's difficulty is never above its network difficulty, even below min") {
+    const vardiff::clock::time_point t0{};
+    const vardiff v(settings(1024, 0.001), t0);
+    CHECK(v.for_network(1e6) == 1024);
+    CHECK(v.for_network(1024) == 1024);
+    CHECK(v.for_network(100) == 100);
+    // Bitcoin regtest (bits 207fffff): far below difficulty.min.
+    CHECK(v.for_network(4.6565423739069247e-10) == 4.6565423739069247e-10);
+    CHECK(v.for_network(0) == 1024);  // no network difficulty known: no clamp
+    CHECK(v.current() == 1024);
+}
+
+TEST_CASE("vardiff: an easy job neither lowers the own difficulty nor passes its shares for a higher hashrate") {
+    vardiff::clock::time_point t{};
+    vardiff v(settings(1024), t);
+    // Testnet's 20-minute rule: jobs at difficulty 1 for a while. The miner's rate at
+    // 1024 is one share per 10 s, so at difficulty 1 it sends ~102 per second.
+    for (int round = 0; round < 5; ++round) {
+        CHECK_FALSE(v.retarget(t, 1));
+        for (int i = 0; i < 1024; ++i) v.on_share(t, v.for_network(1));
+        t += 10s;
+    }
+    CHECK_FALSE(v.retarget(t, 1));
+    CHECK(v.current() == 1024);
+    // The next hard job gets it back.
+    CHECK_FALSE(v.retarget(t, 1e9));
+    CHECK(v.for_network(1e9) == 1024);
+}
+
+TEST_CASE("vardiff: a move up from the share rate stops at the network difficulty") {
+    vardiff::clock::time_point t{};
+    vardiff v(settings(0.001, 1e-12), t);
+    // 1000 shares in 1 s at 0.001 call for 8, but the network difficulty is 0.5.
+    for (int i = 0; i < 1000; ++i) v.on_share(t, v.current());
+    auto d = v.retarget(t + 1s, 0.5);
+    REQUIRE(d);
+    CHECK(*d == 0.5);
+    // A suggestion is not capped: it is the miner's own difficulty, which for_network
+    // clamps per job (testnet: the next hard job gets it).
+    v.suggest(4096, t + 1s);
+    d = v.retarget(t + 1s, 0.5);
+    REQUIRE(d);
+    CHECK(*d == 4096);
+    CHECK(v.for_network(0.5) == 0.5);
+    CHECK(v.for_network(1e6) == 4096);
 }
