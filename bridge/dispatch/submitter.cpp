@@ -354,14 +354,15 @@ private:
         for (std::size_t i = 0; i < wanted.size(); ++i)
             if (by_hash.count(wanted[i])) cut = i + 1;
         if (by_hash.empty()) cut = wanted.size();  // none readable: none was cut by the budget
+        std::map<hash256, std::size_t> position;  // in wanted
+        for (std::size_t i = 0; i < wanted.size(); ++i) position.emplace(wanted[i], i);
         std::size_t parked = 0;
         for (const auto& e : all) {
-            const auto w = std::find(wanted.begin(), wanted.end(), e.hash);
-            const std::size_t i = static_cast<std::size_t>(w - wanted.begin());
+            const auto w = position.find(e.hash);
             if (auto it = by_hash.find(e.hash); it != by_hash.end()) {
                 options_.log("sending pending block " + to_hex_reversed(e.hash) + at_height(e.height) + " again");
                 admit_loaded(std::move(it->second), false, origin);
-            } else if (w != wanted.end() && i < cut) {
+            } else if (w != position.end() && w->second < cut) {
                 options_.log("BLOCK " + to_hex_reversed(e.hash) + at_height(e.height) +
                              " is pending but its bytes cannot be read back from the journal; its fate is watched, "
                              "it cannot be sent again");
