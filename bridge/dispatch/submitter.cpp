@@ -123,13 +123,6 @@ public:
             r.found_time = st->found_time;
             recent_add_locked(std::move(r));
         }
-        // The record is written in parallel (journal.hpp); the block does not wait for it.
-        if (journal_)
-            journal_->append_found(st->height, st->hash, std::shared_ptr<const bytes>(fb, &fb->block), st->found_time,
-                                   [w = weak_from_this(), st](std::error_code ec) {
-                                       if (auto self = w.lock())
-                                           asio::post(self->strand_, [self, st, ec] { self->on_journaled(st, ec); });
-                                   });
         asio::post(strand_, [self = shared_from_this(), st] { self->start(st, true); });
     }
 
@@ -407,6 +400,15 @@ private:
         st->hex = to_hex(st->b->block);
         st->started_round = true;
         for (std::size_t i = 0; i < clients_.size(); ++i) send(st, i);
+        // Then the journal record, written on the journal's thread while the block travels
+        // (journal.hpp): queued only now, so that its hex encoding and hashing do not take
+        // a core from the sending above (a 4 MB block is milliseconds of each).
+        if (found_now && journal_)
+            journal_->append_found(st->height, st->hash, std::shared_ptr<const bytes>(st->b, &st->b->block),
+                                   st->found_time, [w = weak_from_this(), st](std::error_code ec) {
+                                       if (auto self = w.lock())
+                                           asio::post(self->strand_, [self, st, ec] { self->on_journaled(st, ec); });
+                                   });
         const std::string display = to_hex_reversed(st->hash);
         if (found_now)
             options_.log("BLOCK FOUND" + at_height(st->height) + ": " + display + " (worker " + st->b->worker + ", job " +

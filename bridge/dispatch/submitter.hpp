@@ -60,9 +60,11 @@
 // - the journal bounds its file and its memory itself (journal.hpp).
 //
 // Threading: submit(), settle(), note_tip(), set_relay() and status() may be called from
-// any thread. submit() takes a lock, queues the journal record and posts the sending to
-// the strand: it never waits for the disk or the network. Everything else runs on the
-// strand.
+// any thread. submit() takes a lock and posts the sending to the strand: it never waits for
+// the disk or the network. Everything else runs on the strand; the journal record of a
+// found block is queued there right after the block is sent (so that the journal's hex
+// encoding and hashing never take a core from the sending) and written on the journal's
+// thread.
 #pragma once
 
 #include <chrono>
