@@ -66,6 +66,12 @@ struct block_state {
     bool first_round_done() const { return started_round && first_answers >= nodes.size(); }
 };
 
+// A block submit() took whose found record is not queued yet (start() queues it).
+struct unjournaled_block {
+    std::shared_ptr<block_state> st;
+    std::shared_ptr<const found_block> found;
+};
+
 // A block pending in the journal only.
 struct parked_block {
     std::uint32_t height = 0;
@@ -122,6 +128,7 @@ public:
             r.hash = st->hash;
             r.found_time = st->found_time;
             recent_add_locked(std::move(r));
+            if (journal_) unjournaled_.emplace(st->hash, unjournaled_block{st, fb});
         }
         asio::post(strand_, [self = shared_from_this(), st] { self->start(st, true); });
     }
@@ -162,11 +169,16 @@ public:
     }
 
     void stop() {
+        std::map<hash256, unjournaled_block> unjournaled;
         {
             std::lock_guard lock(mu_);
             if (stopped_) return;
             stopped_ = true;
+            unjournaled.swap(unjournaled_);
         }
+        // Found but not sent yet (start() will not send them now): journaled here, so that
+        // the next start sends them.
+        for (const auto& [h, u] : unjournaled) queue_found(u);
         for (auto& c : clients_) c->close();
         for (auto& c : watchers_) c->close();
         asio::post(strand_, [self = shared_from_this()] {
@@ -389,6 +401,28 @@ private:
         if (st->sending && st->first_round_done()) enforce_bound();
     }
 
+    // Queues the found record of a block submit() took, once: from start(), or from stop()
+    // for a block it never sent.
+    void journal_found(const hash256& hash) {
+        unjournaled_block u;
+        {
+            std::lock_guard lock(mu_);
+            auto it = unjournaled_.find(hash);
+            if (it == unjournaled_.end()) return;
+            u = std::move(it->second);
+            unjournaled_.erase(it);
+        }
+        queue_found(u);
+    }
+
+    void queue_found(const unjournaled_block& u) {
+        journal_->append_found(u.found->height, u.found->hash, std::shared_ptr<const bytes>(u.found, &u.found->block),
+                               u.st->found_time, [w = weak_from_this(), st = u.st](std::error_code ec) {
+                                   if (auto self = w.lock())
+                                       asio::post(self->strand_, [self, st, ec] { self->on_journaled(st, ec); });
+                               });
+    }
+
     void start(const std::shared_ptr<block_state>& st, bool found_now) {
         if (!live(st) || !st->sending) return;
         relay_fn relay;
@@ -403,12 +437,7 @@ private:
         // Then the journal record, written on the journal's thread while the block travels
         // (journal.hpp): queued only now, so that its hex encoding and hashing do not take
         // a core from the sending above (a 4 MB block is milliseconds of each).
-        if (found_now && journal_)
-            journal_->append_found(st->height, st->hash, std::shared_ptr<const bytes>(st->b, &st->b->block),
-                                   st->found_time, [w = weak_from_this(), st](std::error_code ec) {
-                                       if (auto self = w.lock())
-                                           asio::post(self->strand_, [self, st, ec] { self->on_journaled(st, ec); });
-                                   });
+        if (found_now) journal_found(st->hash);
         const std::string display = to_hex_reversed(st->hash);
         if (found_now)
             options_.log("BLOCK FOUND" + at_height(st->height) + ": " + display + " (worker " + st->b->worker + ", job " +
@@ -947,6 +976,7 @@ private:
     std::uint64_t journal_errors_ = 0;
     std::size_t in_flight_ = 0;  // blocks_ being sent
     std::deque<submitted_block> recent_;
+    std::map<hash256, unjournaled_block> unjournaled_;  // taken by submit(), record not queued yet
     relay_fn relay_;
     bool refill_running_ = false;
 

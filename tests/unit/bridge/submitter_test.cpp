@@ -500,6 +500,22 @@ TEST_CASE("submitter: the block goes out and is accepted while the journal's fsy
     CHECK(s.status().journal_errors == 0);
 }
 
+TEST_CASE("submitter: a block found as the daemon stops, before it went out, is journaled for the next start") {
+    temp_journal tj;
+    test::io_runner io;  // never run: the block cannot be sent
+    const auto b = fake_found(14, 5);
+    {
+        bridge::submitter s(io.executor(), {settings_for("http://127.0.0.1:1/")}, tj.j, fast());
+        s.submit(b);
+        s.stop();
+    }
+    REQUIRE_FALSE(tj.j->flush());
+    const auto loaded = tj.j->load({b.hash}, SIZE_MAX);
+    REQUIRE(loaded.size() == 1);
+    CHECK(loaded[0].block == b.block);
+    CHECK(tj.status_of(b.hash) == block_status::pending);
+}
+
 TEST_CASE("submitter: a restart replays pending journal records") {
     temp_journal tj;
     const auto b = fake_found(13, 5);
