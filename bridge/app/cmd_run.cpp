@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,7 +28,11 @@
 #include "sb/gpu/device.hpp"
 #include "sb/config/config.hpp"
 #include "sb/node/template_failover.hpp"
+#include "sb/core/block.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/core/ravencoin.hpp"
+#include "sb/core/uint256.hpp"
+#include "sb/pow/algorithm.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
 #include "web/status_server.hpp"
@@ -226,22 +231,33 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
         w.Key("rejected");
         w.Uint64(ds.shares_rejected);
         w.EndObject();
+        // Every found block under its current fate (submitter.hpp): found is their sum.
         w.Key("blocks");
         w.StartObject();
         w.Key("found");
         w.Uint64(ss.found);
+        w.Key("pending");
+        w.Uint64(ss.pending);
         w.Key("accepted");
         w.Uint64(ss.accepted);
-        w.Key("rejected");
-        w.Uint64(ss.rejected);
+        w.Key("confirmed");
+        w.Uint64(ss.confirmed);
+        w.Key("orphaned");
+        w.Uint64(ss.orphaned);
         w.Key("stale");
         w.Uint64(ss.stale);
-        // Pending blocks retried in memory, and those waiting in the journal for a slot
-        // (submitter.hpp "Bounds").
+        w.Key("rejected");
+        w.Uint64(ss.rejected);
+        w.Key("abandoned");
+        w.Uint64(ss.abandoned);
+        // Pending blocks retried in memory, those waiting in the journal for a slot
+        // (submitter.hpp "Bounds"), and those sent whose fate the chain watch follows.
         w.Key("in_flight");
         w.Uint64(ss.in_flight);
         w.Key("parked");
         w.Uint64(ss.parked);
+        w.Key("watched");
+        w.Uint64(ss.watched);
         w.Key("recent");
         w.StartArray();
         for (const auto& b : ss.recent) {
@@ -251,6 +267,10 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
             w.Uint(b.height);
             str("status", bridge::to_string(b.status));
             str("reason", b.reason);
+            w.Key("confirmations");
+            w.Uint(b.confirmations);
+            w.Key("found_time");
+            w.Uint64(b.found_time);
             w.Key("attempts");
             w.Uint(b.attempts);
             w.EndObject();
@@ -262,6 +282,16 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
     w.EndArray();
     w.EndObject();
     return std::string(sb.GetString(), sb.GetSize());
+}
+
+// The journal's block hash (journal.hpp): the chain's header-level proof-of-work
+// algorithm names a block by its serialized header. A block is longer than its header.
+bridge::block_hash_fn block_hash_for(const chain_params& chain) {
+    const pow::header_algorithm& algo = pow::header_algorithm_of(pow::mined_algorithm(chain));
+    return [&algo](byte_span block) -> std::optional<hash256> {
+        if (block.size() <= algo.header_bytes()) return std::nullopt;
+        return algo.block_hash(block);
+    };
 }
 
 void log_line(const std::string& chain, std::string_view text) {
@@ -309,8 +339,11 @@ int run_daemon(const config::settings& s) {
         const std::string id = c.id;
         auto log = [id](std::string_view t) { log_line(id, t); };
 
-        // Found blocks: journal (append + fsync) before anything else, then every node.
-        auto j = bridge::journal::open(s.data_dir + "/" + id + ".found-blocks", log);
+        // Found blocks: every node and peer at once, the journal in parallel on its own thread.
+        bridge::journal_options jopt;
+        jopt.log = log;
+        jopt.block_hash = block_hash_for(chain);
+        auto j = bridge::journal::open(s.data_dir + "/" + id + ".found-blocks", std::move(jopt));
         if (!j) {
             std::fprintf(stderr, "solobridge: [%s] cannot open the found-block journal in %s: %s\n", id.c_str(),
                          s.data_dir.c_str(), j.error().message().c_str());
@@ -335,7 +368,10 @@ int run_daemon(const config::settings& s) {
         bridge::dispatcher* d = rt->dispatcher.get();
         rt->templates = std::make_unique<node::template_failover>(
             asio::make_strand(io), nodes, topt,
-            [d, log](std::shared_ptr<const node::block_template> t, node::template_reason) {
+            [d, log, sub = rt->submitter.get()](std::shared_ptr<const node::block_template> t, node::template_reason) {
+                // The chain reached the template's parent: a block found later at or below
+                // that height is stale if it loses (submitter.hpp).
+                if (t->height > 0) sub->note_tip(t->height - 1);
                 const auto ec = d->on_template(std::move(t));
                 // Behind the best tip: the dispatcher logged it; the source asks again.
                 if (ec == bridge::dispatch_errc::template_behind) return node::template_use::behind;
@@ -374,7 +410,9 @@ int run_daemon(const config::settings& s) {
                     };
                 }
                 node::template_failover* ts = rt->templates.get();
-                popt.on_new_tip = [d, ts](const node::p2p::tip_change& t) {
+                bridge::submitter* sub = rt->submitter.get();
+                popt.on_new_tip = [d, ts, sub](const node::p2p::tip_change& t) {
+                    if (t.new_height > 0) sub->note_tip(static_cast<std::uint32_t>(t.new_height));
                     if (!d->on_new_tip(t.new_tip, static_cast<std::uint32_t>(t.new_height))) return false;
                     ts->notify_new_tip();
                     return true;
@@ -385,8 +423,7 @@ int run_daemon(const config::settings& s) {
                         log("work on the new P2P tip not used: " + ec.message());
                 };
                 popt.log = log;
-                // The P2P chain settles found blocks too (accepted / stale), RPC up or not.
-                bridge::submitter* sub = rt->submitter.get();
+                // The P2P chain settles found blocks too (accepted / passed), RPC up or not.
                 popt.on_block_settled = [sub](const hash256& h, std::int32_t, bool accepted) {
                     sub->settle(h, accepted ? bridge::block_status::accepted : bridge::block_status::stale,
                                 accepted ? "on the P2P chain" : "P2P chain moved past");
@@ -472,11 +509,12 @@ int run_daemon(const config::settings& s) {
                 const auto ds = rt->dispatcher->stats();
                 const auto ss = rt->submitter->status();
                 const std::uint64_t accepted = ds.shares_accepted, rejected = ds.shares_rejected;
+                auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
                 std::printf("[%s] height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
-                            "(accepted %llu)\n",
-                            rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(),
-                            static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(rejected),
-                            static_cast<unsigned long long>(ss.found), static_cast<unsigned long long>(ss.accepted));
+                            "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, rejected %llu)\n",
+                            rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(), u(accepted),
+                            u(rejected), u(ss.found), u(ss.pending), u(ss.accepted), u(ss.confirmed), u(ss.orphaned),
+                            u(ss.stale), u(ss.rejected));
                 for (const auto& dw : rt->devices) {
                     const auto d = dw->stats();
                     std::printf("[%s] device %s %s: %.3f MH/s (1 m), shares %llu accepted %llu rejected, %llu hardware "

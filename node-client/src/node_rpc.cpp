@@ -233,9 +233,19 @@ sb::result<submit_verdict> parse_submit_verdict(const rapidjson::Value& result) 
 
 void submitblock(rpc_client& client, std::string block_hex,
                  std::function<void(rpc_result<submit_verdict>)> handler, call_options options) {
-    std::string params = "[";
-    params += json_quote(block_hex);
-    params += "]";
+    // Hex needs no escaping: quoted as is, in one allocation (a 4 MB block is 8 MB of hex,
+    // and this is on the found-block path); anything else goes through json_quote.
+    std::string params;
+    bool plain_hex = true;
+    for (char c : block_hex) plain_hex = plain_hex && sb::hex_digit_value(c) >= 0;
+    if (plain_hex) {
+        params.reserve(block_hex.size() + 4);
+        params += "[\"";
+        params += block_hex;
+        params += "\"]";
+    } else {
+        params = "[" + json_quote(block_hex) + "]";
+    }
     client.call({"submitblock", std::move(params)},
                 [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_submit_verdict)); }, options);
 }

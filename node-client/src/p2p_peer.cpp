@@ -74,6 +74,10 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         if (closed_) return;
         if (ec) return fail(p2p_errc::connect_failed, "connect: " + ec.message());
         connected_ = true;
+        // Small messages go out at once: with Nagle a found block's announcement waited for
+        // the peer's delayed ACK of whatever was sent before (~20-40 ms on Linux).
+        error_code nd_ec;
+        socket_.set_option(tcp::no_delay(true), nd_ec);
         version_message v;
         v.version = our_protocol_version(params_);
         v.services = our_services(params_);

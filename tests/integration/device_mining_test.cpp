@@ -88,8 +88,19 @@ void mine_with_device(const std::string& device_id) {
     CHECK(dev["blocks"].GetUint64() >= 1);
     CHECK(dev["shares"]["accepted"].GetUint64() >= 1);
     CHECK(dev["hardware_errors"].GetUint64() == 0);
-    CHECK(chain["blocks"]["accepted"].GetUint64() >= 1);
     CHECK(daemon.output().find("device " + device_id) != std::string::npos);
+    // In the node's main chain (accepted), or 100 deep already (confirmed): the chain watch
+    // says so a moment after the node took them.
+    CHECK(eventually(
+        [&] {
+            const auto [c, b] = test::http_get_loopback(http_port, "/api/status");
+            rapidjson::Document s;
+            s.Parse(b.c_str());
+            if (c != 200 || !s.IsObject()) return false;
+            const auto& blocks = s["chains"][0]["blocks"];
+            return blocks["accepted"].GetUint64() + blocks["confirmed"].GetUint64() >= 1;
+        },
+        std::chrono::seconds(60)));
 
     CHECK(daemon.terminate() == 0);
 }

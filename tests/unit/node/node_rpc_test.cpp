@@ -219,6 +219,10 @@ TEST_CASE("rpc: submitblock over HTTP keeps RPC errors apart from verdicts") {
     CHECK(decode.error.code == node_errc::rpc_error);
     CHECK(decode.error.rpc_code == -22);
     CHECK(node.requests()[0].method == "submitblock");
+    // Hex goes out quoted as is; anything else is escaped (a quote cannot break the JSON).
+    CHECK(node.requests()[0].params_json == R"(["0102"])");
+    submit("q\"x");
+    CHECK(node.requests().back().params_json == R"(["q\"x"])");
 }
 
 TEST_CASE("rpc: getblockchaininfo and getblocktemplate over HTTP") {
