@@ -47,6 +47,14 @@ namespace sb::bridge {
 
 // Every consumer gets a job with a new id at least this often (stratum.md §0 item 6).
 inline constexpr std::chrono::milliseconds job_refresh_interval{30'000};
+// Blocks on one parent handed to the block sink. Where the network target is trivial
+// (regtest, testnet's 20-minute rule, a fresh signet) a miner finds blocks faster than the
+// node can make the next template, and thousands of sibling blocks would all go to the
+// node and the journal although only one can extend the parent; ours compete with each
+// other. Beyond this many the shares are still blocks (answered accepted, counted,
+// logged once per parent) but are not sent. On a network with real difficulty two blocks
+// on one parent from one bridge do not happen.
+inline constexpr std::size_t max_blocks_per_parent = 8;
 // (The job store's limits are in job_store.hpp, the SHA-256d ntime window in algorithm.hpp.)
 
 // ---- errors ------------------------------------------------------------------------
@@ -116,6 +124,7 @@ struct dispatcher_stats {
     std::uint64_t templates_behind = 0;   // refused: built on a tip older than the best
     std::uint64_t jobs_issued = 0;
     std::uint64_t blocks_found = 0;
+    std::uint64_t blocks_not_sent = 0;  // siblings beyond max_blocks_per_parent (see there)
     std::uint64_t shares_accepted = 0;  // since start, including consumers that have left
     std::uint64_t shares_rejected = 0;
     std::uint32_t height = 0;  // of the current template, 0 before the first
