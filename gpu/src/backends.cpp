@@ -16,9 +16,9 @@ std::vector<backend_info> backends() {
         {"cuda", false, "not built: configure with the CUDA toolkit (nvcc) installed, SB_CUDA=AUTO|ON"},
 #endif
 #ifdef SB_HAVE_OPENCL
-        {"opencl", true, "built against the OpenCL ICD loader"},
+        {"opencl", true, "built with the OpenCL headers; libOpenCL.so.1 is loaded at run time"},
 #else
-        {"opencl", false, "not built: install ocl-icd-opencl-dev and opencl-headers, SB_OPENCL=AUTO|ON"},
+        {"opencl", false, "not built: install opencl-headers (and ocl-icd-libopencl1 to run), SB_OPENCL=AUTO|ON"},
 #endif
     };
 }
