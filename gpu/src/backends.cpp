@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "kawpow_internal.hpp"
 #include "sb/gpu/device.hpp"
 #include "sha256d_internal.hpp"
 
@@ -84,6 +85,35 @@ result<std::unique_ptr<sha256d_searcher>> open_sha256d(std::string_view device_i
         return refuse(detail, ec, id + ": refused, the start-up self-test failed: " + why);
     if (auto ec = detail::calibrate(*searcher, &why)) return refuse(detail, ec, id + ": calibration failed: " + why);
     return std::unique_ptr<sha256d_searcher>(std::move(searcher));
+}
+
+result<std::unique_ptr<kawpow_searcher>> open_kawpow(std::string_view device_id, std::string* detail) {
+    const std::string id(device_id);
+    std::string why;
+    result<std::unique_ptr<detail::kawpow_backend>> opened = make_error_code(gpu_errc::unknown_device);
+    unsigned index = 0;
+    if (device_id == "cpu") {
+        return refuse(detail, gpu_errc::unsupported,
+                      "cpu: the CPU reference does not mine KAWPOW (one light evaluation takes milliseconds); "
+                      "use a GPU (see `solobridge devices`)");
+    } else if (device_id.starts_with("opencl:") && parse_index(device_id.substr(7), index)) {
+#ifdef SB_HAVE_OPENCL
+        opened = detail::opencl_open_kawpow(index, &why);
+#else
+        return refuse(detail, gpu_errc::backend_not_built, id + ": this binary was built without OpenCL");
+#endif
+    } else if (device_id.starts_with("cuda:") && parse_index(device_id.substr(5), index)) {
+#ifdef SB_HAVE_CUDA
+        opened = detail::cuda_open_kawpow(index, &why);
+#else
+        return refuse(detail, gpu_errc::backend_not_built, id + ": this binary was built without CUDA");
+#endif
+    } else {
+        return refuse(detail, gpu_errc::unknown_device,
+                      "'" + id + "' is not a device id (opencl:N, cuda:N; see `solobridge devices`)");
+    }
+    if (!opened) return refuse(detail, opened.error(), id + ": " + (why.empty() ? opened.error().message() : why));
+    return detail::make_kawpow_searcher(std::move(*opened));
 }
 
 }  // namespace sb::gpu

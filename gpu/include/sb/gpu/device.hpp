@@ -33,6 +33,8 @@ enum class gpu_errc {
     self_test_failed,     // the start-up known-answer test gave a wrong answer
     invalid_argument,     // count 0 or above 2^32, and the like
     device_lost,          // a search failed after the device was opened
+    out_of_memory,        // the device cannot hold what was asked (the detail says how much)
+    unsupported,          // the device does not do this (the cpu device and KAWPOW)
 };
 const std::error_category& gpu_category() noexcept;
 inline std::error_code make_error_code(gpu_errc e) noexcept { return {static_cast<int>(e), gpu_category()}; }
