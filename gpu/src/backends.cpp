@@ -87,6 +87,14 @@ result<std::unique_ptr<sha256d_searcher>> open_sha256d(std::string_view device_i
     return std::unique_ptr<sha256d_searcher>(std::move(searcher));
 }
 
+std::string kawpow_unavailable_reason(const device_info& device) {
+    if (device.backend == "cpu") return "the CPU reference verifies KAWPOW shares but does not mine them";
+#ifdef SB_HAVE_CUDA
+    if (device.backend == "cuda") return detail::cuda_kawpow_unavailable();
+#endif
+    return {};
+}
+
 result<std::unique_ptr<kawpow_searcher>> open_kawpow(std::string_view device_id, std::string* detail) {
     const std::string id(device_id);
     std::string why;

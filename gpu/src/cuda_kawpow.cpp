@@ -307,4 +307,9 @@ result<std::unique_ptr<kawpow_backend>> cuda_open_kawpow(unsigned index, std::st
     return std::unique_ptr<kawpow_backend>(std::move(backend));
 }
 
+std::string cuda_kawpow_unavailable() {
+    std::string why;
+    return nvrtc(&why) ? std::string{} : "KAWPOW on CUDA compiles its kernels at run time: " + why;
+}
+
 }  // namespace sb::gpu::detail

@@ -24,7 +24,7 @@ std::uint64_t kawpow_epoch_device_bytes(int epoch) noexcept {
     return kawpow_generation_bytes(pow::ethash::full_dataset_size(epoch), pow::ethash::light_cache_size(epoch));
 }
 
-int kawpow_max_epoch(std::uint64_t memory_bytes, unsigned datasets) noexcept {
+int kawpow_max_epoch(std::uint64_t memory_bytes, unsigned datasets, std::uint64_t max_buffer_bytes) noexcept {
     datasets = std::clamp(datasets, 1u, 8u);
     const int last = static_cast<int>(datasets) - 1;  // the newest dataset is epoch + last
     // The current epoch's dataset, the following ones prepared beside it, and the light cache
@@ -36,8 +36,9 @@ int kawpow_max_epoch(std::uint64_t memory_bytes, unsigned datasets) noexcept {
         return bytes + pow::ethash::light_cache_size(epoch + last);
     };
     const auto fits = [&](int epoch) {
-        return pow::ethash::full_dataset_num_items(epoch + last) < max_kawpow_dataset_items_1024 &&
-               needed(epoch) <= memory_bytes;
+        const std::uint32_t items = pow::ethash::full_dataset_num_items(epoch + last);
+        return items < max_kawpow_dataset_items_1024 &&
+               (max_buffer_bytes == 0 || std::uint64_t{items} * 128 <= max_buffer_bytes) && needed(epoch) <= memory_bytes;
     };
     if (!fits(0)) return -1;
     int lo = 0, hi = pow::ethash::max_epoch - last;  // fits(lo); find the last epoch that does

@@ -99,5 +99,7 @@ std::string kawpow_memory_error(const device_info& info, const kawpow_dataset& d
 result<std::unique_ptr<kawpow_backend>> opencl_open_kawpow(unsigned index, std::string* detail);
 // CUDA through the driver API and NVRTC, both loaded at run time (cuda_kawpow.cpp).
 result<std::unique_ptr<kawpow_backend>> cuda_open_kawpow(unsigned index, std::string* detail);
+// "" when NVRTC loads, else why not.
+std::string cuda_kawpow_unavailable();
 
 }  // namespace sb::gpu::detail

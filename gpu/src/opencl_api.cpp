@@ -150,6 +150,7 @@ std::vector<cl_device_entry> opencl_enumerate(std::string* note) {
             entry.info.platform = platform;
             entry.info.memory_bytes = cl_device_value<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE);
             entry.info.compute_units = cl_device_value<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS);
+            entry.info.max_buffer_bytes = cl_device_value<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
             out.push_back(std::move(entry));
         }
     }

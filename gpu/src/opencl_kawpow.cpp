@@ -98,8 +98,8 @@ private:
 class opencl_kawpow_backend final : public kawpow_backend {
 public:
     opencl_kawpow_backend(cl_device_entry entry, std::size_t group_size) : entry_(std::move(entry)), group_(group_size) {
-        total_ = cl_device_value<cl_ulong>(entry_.device, CL_DEVICE_GLOBAL_MEM_SIZE);
-        max_alloc_ = cl_device_value<cl_ulong>(entry_.device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+        total_ = entry_.info.memory_bytes;
+        max_alloc_ = entry_.info.max_buffer_bytes;
     }
 
     // Context, queues, buffers and the generation program; *detail says which call failed.

@@ -55,6 +55,9 @@ struct device_info {
     std::string platform;  // OpenCL platform, CUDA runtime/driver versions, "" for cpu
     std::uint64_t memory_bytes = 0;
     unsigned compute_units = 0;  // SMs, OpenCL compute units, or CPU threads
+    // The largest single buffer the driver allows (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE); 0
+    // when it sets no limit below memory_bytes.
+    std::uint64_t max_buffer_bytes = 0;
 };
 
 struct device_list {

@@ -64,8 +64,9 @@ std::uint64_t kawpow_epoch_device_bytes(int epoch) noexcept;
 // The largest epoch whose full dataset fits in memory_bytes, `datasets` (1..8) at once (1:
 // mining; 2: the next epoch's prepared while the current one is mined) plus one light cache and the
 // margin; -1 when not even epoch 0 fits. Datasets grow with the epoch, so every epoch up to
-// the result fits. Capped below the first epoch of max_kawpow_dataset_items_1024 items.
-int kawpow_max_epoch(std::uint64_t memory_bytes, unsigned datasets = 1) noexcept;
+// the result fits. Capped below the first epoch of max_kawpow_dataset_items_1024 items, and
+// to datasets of at most max_buffer_bytes when that is not 0 (a dataset is one buffer).
+int kawpow_max_epoch(std::uint64_t memory_bytes, unsigned datasets = 1, std::uint64_t max_buffer_bytes = 0) noexcept;
 
 // What a search hashes: the header hash (as pow::kawpow::hash reads it) at a block height (its
 // epoch must be the dataset's; its period picks the program), against a boundary.
@@ -143,6 +144,10 @@ public:
 // unknown_device, backend_not_built, no_device, unsupported ("cpu"), driver_error,
 // build_failed; each with a readable line in *detail.
 result<std::unique_ptr<kawpow_searcher>> open_kawpow(std::string_view device_id, std::string* detail = nullptr);
+
+// Why `device` cannot run KAWPOW in this process, "" when it can as far as can be told without
+// opening it: the cpu device does not mine KAWPOW; CUDA devices need NVRTC at run time.
+std::string kawpow_unavailable_reason(const device_info& device);
 
 // The source of period prog_seed's ProgPoW round for the kernels (OpenCL C and CUDA alike): a
 // function sb_progpow_period_round(mix, l1, dag) written out from sb_progpow_build_program,
