@@ -171,7 +171,8 @@ check() {
   mkdir -p "$logs" || exit 1
   # NVRTC lives with nvcc; the CUDA backend looks in $CUDA_HOME/lib64 among other places.
   if [[ -z ${CUDA_HOME:-} ]] && command -v nvcc >/dev/null 2>&1; then
-    export CUDA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+    CUDA_HOME=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+    export CUDA_HOME
   fi
   # OpenCL: the NVIDIA driver only (not PoCL or another CPU platform a build machine may have).
   local vendors=$logs/opencl-vendors nvidia_icd=
