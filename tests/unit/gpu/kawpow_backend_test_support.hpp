@@ -25,7 +25,7 @@ namespace sb::test::gpu {
 inline constexpr std::uint32_t small_items_1024 = 16381;
 
 // SB_TEST_KAWPOW_FULL_DAG=1 runs the full epoch-0 dataset (1 GiB, generated on the device;
-// about 45 minutes on PoCL on a busy 2-core machine) against the cpp-kawpow vectors.
+// 45 to 75 minutes on PoCL on a busy 2-core machine) against the cpp-kawpow vectors.
 inline bool run_full_dataset() {
     const char* v = std::getenv("SB_TEST_KAWPOW_FULL_DAG");
     return v != nullptr && std::string(v) == "1";
