@@ -21,6 +21,7 @@
 #include "commands.hpp"
 #include "kawpow_p2p_verifier.hpp"
 #include "p2p_link.hpp"
+#include "alerts/notifier.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
 #include "dispatch/submitter.hpp"
@@ -307,6 +308,19 @@ int run_daemon(const config::settings& s) {
     // a long batch (~10 ms a header) never delays a miner's share check.
     asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
+    // Alerts (config "alerts") run on their own thread; the block sink and the node watch
+    // below only post to it.
+    std::unique_ptr<bridge::alerts::notifier> alerts;
+    if (!s.alerts.webhooks.empty()) {
+        bridge::alerts::notifier_options aopt;
+        aopt.settings = s.alerts;
+        alerts = std::make_unique<bridge::alerts::notifier>(std::move(aopt));
+        std::string detail;
+        if (auto ec = alerts->start(&detail)) {
+            std::fprintf(stderr, "solobridge: alerts cannot start: %s (%s)\n", detail.c_str(), ec.message().c_str());
+            return exit_usage;
+        }
+    }
 
     std::error_code fs_ec;
     std::filesystem::create_directories(s.data_dir, fs_ec);
@@ -359,7 +373,16 @@ int run_daemon(const config::settings& s) {
 
         bridge::dispatcher_options dopt = bridge::dispatcher_options_for(c);
         dopt.log = log;
-        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, rt->submitter->sink());
+        bridge::block_sink sink = rt->submitter->sink();
+        if (alerts)
+            sink = [sink, n = alerts.get(), id](bridge::found_block b) {
+                const std::uint32_t height = b.height;
+                const hash256 hash = b.hash;
+                std::string worker = b.worker;
+                sink(std::move(b));  // the block goes out first; the alert is an enqueue
+                n->post(bridge::alerts::block_found_event(id, height, hash, worker));
+            };
+        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(sink));
 
         node::template_source_options topt;
         topt.net = c.net;
@@ -378,6 +401,10 @@ int run_daemon(const config::settings& s) {
                 if (ec) log(std::string("template not used: ") + ec.message());
                 return node::template_use::used;
             });
+        if (alerts) {
+            node::template_source* ts = rt->templates.get();
+            alerts->watch_node(id, c.nodes.front().rpc_url, [ts] { return ts->status(); });
+        }
 
         // The node's P2P port: new blocks are heard there first (→ clean jobs at once), and
         // found blocks are announced there too, beside submitblock.
@@ -554,6 +581,7 @@ int run_daemon(const config::settings& s) {
     verify_pool.join();
     p2p_verify_pool.stop();  // a headers batch still queued is abandoned, not waited for
     p2p_verify_pool.join();
+    if (alerts) alerts->stop();  // its node watch reads the chains' template sources
     chains.clear();
     return exit_ok;
 }
