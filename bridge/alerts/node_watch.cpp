@@ -5,8 +5,12 @@
 namespace sb::bridge::alerts {
 
 node_observation observe(const node::template_source_status& prev, const node::template_source_status& cur) {
+    // The longpoll connection is the one that is always open: it sees a node that died
+    // between two template fetches first.
     if (cur.rpc.state == node::link_state::down) return {node_health::down, cur.rpc.last_error};
-    const bool replied = cur.templates > prev.templates || cur.rpc.calls_ok > prev.rpc.calls_ok;
+    if (cur.longpoll_rpc.state == node::link_state::down) return {node_health::down, cur.longpoll_rpc.last_error};
+    const bool replied = cur.templates > prev.templates || cur.rpc.calls_ok > prev.rpc.calls_ok ||
+                         cur.longpoll_rpc.calls_ok > prev.longpoll_rpc.calls_ok;
     if (replied && cur.rpc.state == node::link_state::connected) return {node_health::up, {}};
     // rpc_error::to_string() starts with the error's message.
     static const std::string refused = node::make_error_code(node::node_errc::unauthorized).message();

@@ -25,9 +25,10 @@ struct node_observation {
 };
 
 // What changed between two samples of one template source (prev: the previous sample, a
-// default status for the first). Down wins (the link is down now); then a template or a
-// usable reply since prev means up; then failed calls with none usable, the last with
-// HTTP 401/403, mean unauthorized; anything else is unknown (no change).
+// default status for the first). Down wins (the fetch or the longpoll connection is down
+// now); then a template or a usable reply since prev means up; then failed fetches with
+// none usable, the last with HTTP 401/403, mean unauthorized; anything else is unknown (no
+// change).
 node_observation observe(const node::template_source_status& prev, const node::template_source_status& cur);
 
 // Turns observations of one node into events: a change to down or unauthorized, and up

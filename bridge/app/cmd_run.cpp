@@ -320,6 +320,7 @@ int run_daemon(const config::settings& s) {
             std::fprintf(stderr, "solobridge: alerts cannot start: %s (%s)\n", detail.c_str(), ec.message().c_str());
             return exit_usage;
         }
+        std::printf("alerts: %zu webhook%s\n", s.alerts.webhooks.size(), s.alerts.webhooks.size() == 1 ? "" : "s");
     }
 
     std::error_code fs_ec;

@@ -30,6 +30,13 @@ TEST_CASE("alerts node watch: the status snapshots tell down, unauthorized, up a
     CHECK(o.health == node_health::down);
     CHECK(o.problem == down.rpc.last_error);
 
+    auto longpoll_down = prev;
+    longpoll_down.longpoll_rpc.state = node::link_state::down;
+    longpoll_down.longpoll_rpc.last_error = "connection lost: end of stream";
+    o = observe(prev, longpoll_down);
+    CHECK(o.health == node_health::down);  // the idle fetch connection has not noticed yet
+    CHECK(o.problem == "connection lost: end of stream");
+
     CHECK(observe(prev, connected(6, 10, 0)).health == node_health::up);   // a template
     CHECK(observe(prev, connected(5, 11, 0)).health == node_health::up);   // a usable reply
     CHECK(observe(prev, connected(5, 10, 0)).health == node_health::unknown);  // nothing new
