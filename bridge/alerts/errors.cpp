@@ -16,7 +16,6 @@ public:
             case alerts_errc::tls_setup_failed: return "the TLS client cannot be set up";
             case alerts_errc::timeout: return "no complete response in time";
             case alerts_errc::http_status: return "the webhook answered with an HTTP error status";
-            case alerts_errc::not_started: return "the notifier is not started";
         }
         return "unknown alerts error";
     }

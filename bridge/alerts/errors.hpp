@@ -11,7 +11,6 @@ enum class alerts_errc {
     tls_setup_failed,    // the TLS client context or the system trust store cannot be set up
     timeout,             // no complete response within the request timeout
     http_status,         // the webhook answered with a status other than 2xx
-    not_started,         // start() has not run, or failed
 };
 
 const std::error_category& alerts_category() noexcept;

@@ -16,8 +16,10 @@
 // problem was sent, and one message per kind (offline and back online apart). A block is
 // reported once per kind, however often it is posted.
 //
-// Bounds: max_pending_subjects per group (more are counted in `count`, not named),
-// max_notified_subjects problems remembered per group, max_remembered_blocks hashes.
+// Bounds: max_pending_subjects held per group between two rounds (beyond it, blocks and
+// hashrate drops are counted in `count` without being named, and worker and node changes
+// are not reported), max_notified_subjects problems remembered per group (beyond it a
+// problem is sent but its recovery is not), max_remembered_blocks hashes per group.
 // Threading: none; the notifier calls it from its own thread.
 #pragma once
 
@@ -67,7 +69,7 @@ private:
         std::optional<time_point> quiet_until;  // min_interval after the last round
         std::vector<std::string> order;  // held subjects, first seen first
         std::unordered_map<std::string, entry> held;
-        std::size_t uncounted = 0;       // subjects beyond max_pending_subjects
+        std::size_t uncounted = 0;       // subjects beyond max_pending_subjects (counted only)
         std::unordered_map<std::string, event_kind> notified;  // problems sent (states)
         std::deque<std::string> reported;  // blocks sent, oldest first
         std::unordered_set<std::string> reported_set;

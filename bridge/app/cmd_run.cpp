@@ -402,10 +402,6 @@ int run_daemon(const config::settings& s) {
                 if (ec) log(std::string("template not used: ") + ec.message());
                 return node::template_use::used;
             });
-        if (alerts) {
-            node::template_source* ts = rt->templates.get();
-            alerts->watch_node(id, c.nodes.front().rpc_url, [ts] { return ts->status(); });
-        }
 
         // The node's P2P port: new blocks are heard there first (→ clean jobs at once), and
         // found blocks are announced there too, beside submitblock.
@@ -510,6 +506,12 @@ int run_daemon(const config::settings& s) {
                     c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
                                                                         : "each miner's username address");
         chains.push_back(std::move(rt));
+        // Watched once `chains` holds the chain: a chain that fails above is destroyed on
+        // return before the notifier (declared after `chains`) stops.
+        if (alerts) {
+            node::template_source* ts = chains.back()->templates.get();
+            alerts->watch_node(id, c.nodes.front().rpc_url, [ts] { return ts->status(); });
+        }
     }
     std::fflush(stdout);
 
