@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "alerts/errors.hpp"
+#include "alerts/event.hpp"
 #include "alerts/limits.hpp"
 
 namespace sb::bridge::alerts {
@@ -34,6 +35,8 @@ using error_code = boost::system::error_code;
 
 // Retry-After is honoured up to a day (RFC 9110 §10.2.3; the HTTP-date form is ignored).
 constexpr std::chrono::seconds max_retry_after{86'400};
+// A redirect's Location as the log quotes it.
+constexpr std::size_t max_location_bytes = 200;
 
 bool is_ip_literal(const std::string& host) {
     error_code ec;
@@ -155,6 +158,12 @@ private:
         if (r.status < 200 || r.status > 299) {
             r.ec = make_error_code(alerts_errc::http_status);
             r.detail = host_header(url_) + " answered HTTP " + std::to_string(r.status);
+            if (r.status >= 300 && r.status < 400)
+                r.detail += " (a redirect" +
+                            (res[http::field::location].empty()
+                                 ? std::string()
+                                 : " to " + clean_text(res[http::field::location], max_location_bytes)) +
+                            ", not followed: configure the URL it points to)";
             if (r.status == 429 || r.status == 503)
                 r.retry_after = parse_retry_after(res[http::field::retry_after]);
         }

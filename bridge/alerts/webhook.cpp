@@ -13,10 +13,11 @@ std::string seconds_text(std::chrono::milliseconds d) {
     return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
 
-// 4xx other than 408 (timeout), 425 (too early) and 429 (too many requests): the webhook
-// refuses this request as it is, and asking again would not change its mind.
+// A redirect (not followed: the configured URL is the one to fix), or a 4xx other than 408
+// (timeout), 425 (too early) and 429 (too many requests): the webhook refuses this request
+// as it is, and asking again would not change its mind.
 bool refused_for_good(const send_result& r) {
-    return r.ec == alerts_errc::http_status && r.status >= 400 && r.status < 500 && r.status != 408 &&
+    return r.ec == alerts_errc::http_status && r.status >= 300 && r.status < 500 && r.status != 408 &&
            r.status != 425 && r.status != 429;
 }
 

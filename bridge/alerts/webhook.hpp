@@ -4,7 +4,8 @@
 // 429/503 wins, within retry_max); the back-off belongs to the webhook, so messages that
 // queue behind a webhook that is down do not hammer it either, and it resets on the first
 // success. A message is given up once give_up_after has passed since it was queued; one
-// refused with another 4xx (a bad token, a wrong URL) is given up at once. Both are
+// refused with another 4xx (a bad token, a wrong URL) or redirected (3xx: redirects are not
+// followed) is given up at once. Both are
 // logged with the reason. The queue holds queue_limit messages behind the one being sent;
 // beyond it the oldest waiting one is dropped and counted.
 // Threading: everything but status() runs on the executor (one thread). The owner

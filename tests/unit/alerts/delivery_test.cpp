@@ -258,6 +258,19 @@ TEST_CASE("alerts delivery: a 4xx refusal is not retried; the next message goes 
     CHECK(f.logged("check the URL, token and headers"));
 }
 
+TEST_CASE("alerts delivery: a redirect is not followed and not retried") {
+    test::http_receiver rx;
+    rx.script({301});
+    fixture f;
+    f.opt.settings.webhooks = {hook(url_of(rx, "/old"))};
+    notifier n(f.opt);
+    REQUIRE_FALSE(n.start());
+    n.post(ev(event_kind::block_found, "btc", "h1"));
+    REQUIRE(eventually([&] { return n.status().webhooks.at(0).given_up == 1; }, wait_limit));
+    CHECK(rx.count() == 1);
+    CHECK(n.status().webhooks.at(0).last_error.find("HTTP 301 (a redirect, not followed") != std::string::npos);
+}
+
 TEST_CASE("alerts delivery: while the webhook is down requests back off, doubling to retry_max; then it delivers") {
     const std::uint16_t port = test::closed_port();
     fixture f;
