@@ -66,8 +66,8 @@ alert_event block_found_event(std::string chain, std::uint32_t height, const has
     e.kind = event_kind::block_found;
     e.chain = std::move(chain);
     e.subject = to_hex_reversed(hash);
-    e.text = "block " + std::to_string(height) + " found by " + (worker.empty() ? std::string("an unnamed worker") : std::string(worker)) +
-             ", hash " + e.subject;
+    const std::string who = worker.empty() ? std::string("an unnamed worker") : std::string(worker);
+    e.text = "block " + std::to_string(height) + " found by " + who + ", hash " + e.subject;
     e.at = at;
     return e;
 }

@@ -4,7 +4,7 @@
 //
 // Who posts what (subject: what events group by):
 //   block_found        the submitter's sink     subject: block hash (display hex)
-//   block_orphaned     the block-fate tracker   subject: block hash
+//   block_orphaned     the orphan watch         subject: block hash
 //   worker_offline     the statistics           subject: worker name ("user.worker")
 //   worker_online      the statistics           subject: worker name
 //   hashrate_drop      the statistics           subject: worker name, or the chain id for
@@ -12,6 +12,7 @@
 //   node_down          the node watch           subject: the node's RPC URL
 //   node_unauthorized  the node watch           subject: the node's RPC URL
 //   node_up            the node watch           subject: the node's RPC URL
+// (the watches: watch.hpp)
 // A state change may be posted on every observation: the grouper sends a change of state
 // once, and a recovery only for a subject whose problem was sent.
 #pragma once

@@ -27,7 +27,8 @@ noun noun_of(event_kind k) noexcept {
         case event_kind::worker_online: return {"worker back online", "workers back online"};
         case event_kind::hashrate_drop: return {"hashrate drop", "hashrate drops"};
         case event_kind::node_down: return {"node down", "nodes down"};
-        case event_kind::node_unauthorized: return {"node refuses the RPC credentials", "nodes refuse the RPC credentials"};
+        case event_kind::node_unauthorized:
+            return {"node refuses the RPC credentials", "nodes refuse the RPC credentials"};
         case event_kind::node_up: return {"node back up", "nodes back up"};
     }
     return {"alert", "alerts"};

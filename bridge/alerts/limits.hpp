@@ -44,7 +44,7 @@ inline constexpr std::size_t max_notified_subjects = 65'536;
 // Block hashes already reported, per group (a block found twice is reported once).
 inline constexpr std::size_t max_remembered_blocks = 256;
 
-// How often the node watch samples the template source's status.
-inline constexpr std::chrono::milliseconds node_poll_interval{2'000};
+// How often the watches (watch.hpp) sample the nodes' and the found blocks' state.
+inline constexpr std::chrono::milliseconds poll_interval{2'000};
 
 }  // namespace sb::bridge::alerts

@@ -14,7 +14,7 @@ notifier::notifier(notifier_options options)
       grouper_(grouper_options{options_.min_interval.value_or(std::chrono::seconds(options_.settings.min_interval_s)),
                                options_.coalesce}),
       flush_timer_(io_),
-      node_timer_(io_) {
+      poll_timer_(io_) {
     if (!options_.log)
         options_.log = [](std::string_view t) {
             std::fprintf(stderr, "[alerts] %.*s\n", static_cast<int>(t.size()), t.data());
@@ -105,34 +105,30 @@ void notifier::on_flush() {
     arm_flush();
 }
 
-void notifier::watch_node(std::string chain, std::string node, std::function<node::template_source_status()> status) {
-    const bool wanted = wanted_.test(static_cast<std::size_t>(event_kind::node_down)) ||
-                        wanted_.test(static_cast<std::size_t>(event_kind::node_unauthorized)) ||
-                        wanted_.test(static_cast<std::size_t>(event_kind::node_up));
-    if (!wanted || stopped_) return;
-    asio::post(io_, [this, chain = std::move(chain), node = std::move(node), status = std::move(status)]() mutable {
-        nodes_.push_back({std::move(status), {}, node_tracker(std::move(chain), std::move(node))});
-        if (nodes_.size() == 1) {
-            node_timer_.expires_after(options_.node_poll);
-            node_timer_.async_wait([this](boost::system::error_code ec) {
-                if (!ec) poll_nodes();
+void notifier::watch(poll_fn poll) {
+    if (stopped_) return;
+    asio::post(io_, [this, fn = std::move(poll)]() mutable {
+        // The first sample at once: it is the baseline the later ones are compared with.
+        for (const auto& e : fn()) accept(e, std::chrono::steady_clock::now());
+        pollers_.push_back(std::move(fn));
+        if (pollers_.size() == 1) {
+            poll_timer_.expires_after(options_.poll_interval);
+            poll_timer_.async_wait([this](boost::system::error_code ec) {
+                if (!ec) this->poll();
             });
         }
+        arm_flush();
     });
 }
 
-void notifier::poll_nodes() {
+void notifier::poll() {
     const auto now = std::chrono::steady_clock::now();
-    for (auto& n : nodes_) {
-        auto cur = n.status();
-        const node_observation o = observe(n.last, cur);
-        n.last = std::move(cur);
-        if (auto e = n.tracker.update(o)) accept(*e, now);
-    }
+    for (auto& p : pollers_)
+        for (const auto& e : p()) accept(e, now);
     arm_flush();
-    node_timer_.expires_after(options_.node_poll);
-    node_timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec) poll_nodes();
+    poll_timer_.expires_after(options_.poll_interval);
+    poll_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) poll();
     });
 }
 
@@ -144,7 +140,7 @@ void notifier::stop() {
     }
     for (auto& w : webhooks_) w->stop();
     flush_timer_.cancel();
-    node_timer_.cancel();
+    poll_timer_.cancel();
 }
 
 notifier_status notifier::status() const {

@@ -30,7 +30,7 @@
 #include "alerts/event.hpp"
 #include "alerts/grouper.hpp"
 #include "alerts/limits.hpp"
-#include "alerts/node_watch.hpp"
+#include "alerts/watch.hpp"
 #include "alerts/webhook.hpp"
 #include "sb/config/config.hpp"
 
@@ -44,7 +44,7 @@ struct notifier_options {
     std::chrono::milliseconds coalesce = state_coalesce_delay;
     delivery_options delivery;
     std::size_t event_queue = event_queue_limit;
-    std::chrono::milliseconds node_poll = node_poll_interval;
+    std::chrono::milliseconds poll_interval = alerts::poll_interval;
     std::function<void(std::string_view)> log;  // default: stderr
 };
 
@@ -70,10 +70,10 @@ public:
     // wait in the queue); O(1). A kind no webhook wants is dropped here.
     void post(alert_event e) noexcept;
 
-    // Samples status() every node_poll on the notifier's thread and posts node_down /
-    // node_unauthorized / node_up for `node` (its RPC URL) of `chain` (node_watch.hpp).
-    // status must stay callable until stop() returns.
-    void watch_node(std::string chain, std::string node, std::function<node::template_source_status()> status);
+    // Calls poll every poll interval on the notifier's thread and takes the events it
+    // returns (watch.hpp: node_poller, orphan_poller). Any thread, any time; poll must
+    // stay callable until stop() returns.
+    void watch(poll_fn poll);
 
     // Stops the thread; what is queued or being retried is abandoned. Idempotent.
     void stop();
@@ -81,17 +81,11 @@ public:
     notifier_status status() const;
 
 private:
-    struct watched_node {
-        std::function<node::template_source_status()> status;
-        node::template_source_status last;
-        node_tracker tracker;
-    };
-
     void drain();
     void accept(const alert_event& e, std::chrono::steady_clock::time_point now);
     void arm_flush();
     void on_flush();
-    void poll_nodes();
+    void poll();
     void log(std::string_view text) const;
 
     notifier_options options_;
@@ -102,8 +96,8 @@ private:
     std::vector<std::unique_ptr<webhook_channel>> webhooks_;
     boost::asio::steady_timer flush_timer_;
     std::optional<std::chrono::steady_clock::time_point> flush_armed_for_;
-    boost::asio::steady_timer node_timer_;
-    std::vector<watched_node> nodes_;  // the notifier's thread only
+    boost::asio::steady_timer poll_timer_;
+    std::vector<poll_fn> pollers_;  // the notifier's thread only
     std::thread thread_;
     bool started_ = false;
     std::atomic<bool> stopped_{false};

@@ -118,7 +118,8 @@ private:
             if (is_ip_literal(url_.host)) {
                 ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str()) == 1;
             } else {
-                ok = SSL_set_tlsext_host_name(ssl, url_.host.c_str()) == 1 && SSL_set1_host(ssl, url_.host.c_str()) == 1;
+                ok = SSL_set_tlsext_host_name(ssl, url_.host.c_str()) == 1 &&
+                     SSL_set1_host(ssl, url_.host.c_str()) == 1;
             }
             if (!ok) return fail(make_error_code(alerts_errc::tls_setup_failed), "TLS set-up for " + url_.host);
             stream_.async_handshake(ssl::stream_base::client,
@@ -146,7 +147,8 @@ private:
 
     void on_write(error_code ec, std::size_t) {
         if (ec) return fail(ec, "sending to " + host_header(url_));
-        http::async_read(stream_, buffer_, parser_, beast::bind_front_handler(&attempt::on_read, this->shared_from_this()));
+        http::async_read(stream_, buffer_, parser_,
+                         beast::bind_front_handler(&attempt::on_read, this->shared_from_this()));
     }
 
     void on_read(error_code ec, std::size_t) {
@@ -209,7 +211,8 @@ private:
 }  // namespace
 
 void send_request(asio::any_io_executor ex, ssl::context* tls, const config::webhook_url& url,
-                  const webhook_request& req, std::chrono::milliseconds timeout, std::function<void(send_result)> done) {
+                  const webhook_request& req, std::chrono::milliseconds timeout,
+                  std::function<void(send_result)> done) {
     if (url.tls) {
         if (tls == nullptr) {
             send_result r;
@@ -218,7 +221,8 @@ void send_request(asio::any_io_executor ex, ssl::context* tls, const config::web
             asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
             return;
         }
-        std::make_shared<attempt<beast::ssl_stream<beast::tcp_stream>>>(ex, url, req, timeout, std::move(done), *tls)->run();
+        using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+        std::make_shared<attempt<tls_stream>>(ex, url, req, timeout, std::move(done), *tls)->run();
     } else {
         std::make_shared<attempt<beast::tcp_stream>>(ex, url, req, timeout, std::move(done))->run();
     }
@@ -235,7 +239,8 @@ std::error_code make_client_context(ssl::context& ctx, const std::string& ca_fil
     error_code ec;
     if (ca_file.empty()) {
         ctx.set_default_verify_paths(ec);
-        if (ec) return fail(alerts_errc::tls_setup_failed, "cannot load the system's trusted certificates: " + ec.message());
+        if (ec)
+            return fail(alerts_errc::tls_setup_failed, "cannot load the system's trusted certificates: " + ec.message());
     } else {
         ctx.load_verify_file(ca_file, ec);
         if (ec) return fail(alerts_errc::ca_file_unreadable, ca_file + ": " + ec.message());

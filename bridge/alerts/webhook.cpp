@@ -94,7 +94,8 @@ void webhook_channel::on_result(send_result r) {
         pop_front();
         return send_next();
     }
-    backoff_ = backoff_ == std::chrono::milliseconds(0) ? options_.retry_initial : std::min(options_.retry_max, backoff_ * 2);
+    backoff_ = backoff_ == std::chrono::milliseconds(0) ? options_.retry_initial
+                                                         : std::min(options_.retry_max, backoff_ * 2);
     const auto delay = std::max(backoff_, std::min(std::chrono::duration_cast<std::chrono::milliseconds>(r.retry_after),
                                                    options_.retry_max));
     update([delay](webhook_status& s) { s.retry_delay = delay; });

@@ -308,8 +308,8 @@ int run_daemon(const config::settings& s) {
     // a long batch (~10 ms a header) never delays a miner's share check.
     asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
-    // Alerts (config "alerts") run on their own thread; the block sink and the node watch
-    // below only post to it.
+    // Alerts (config "alerts") run on their own thread; the block sink below only posts to
+    // it, and its watches sample the nodes' and the found blocks' status from there.
     std::unique_ptr<bridge::alerts::notifier> alerts;
     if (!s.alerts.webhooks.empty()) {
         bridge::alerts::notifier_options aopt;
@@ -509,8 +509,17 @@ int run_daemon(const config::settings& s) {
         // Watched once `chains` holds the chain: a chain that fails above is destroyed on
         // return before the notifier (declared after `chains`) stops.
         if (alerts) {
-            node::template_source* ts = chains.back()->templates.get();
-            alerts->watch_node(id, c.nodes.front().rpc_url, [ts] { return ts->status(); });
+            node::template_failover* tf = chains.back()->templates.get();
+            for (std::size_t i = 0; i < c.nodes.size(); ++i)
+                alerts->watch(bridge::alerts::node_poller(id, c.nodes[i].rpc_url,
+                                                          [tf, i] { return tf->status().nodes.at(i); }));
+            bridge::submitter* sub = chains.back()->submitter.get();
+            alerts->watch(bridge::alerts::orphan_poller(id, [sub] {
+                std::vector<bridge::alerts::block_fate_sample> out;
+                for (const auto& b : sub->status().recent)
+                    out.push_back({to_hex_reversed(b.hash), b.height, b.status == bridge::block_status::orphaned, b.reason});
+                return out;
+            }));
         }
     }
     std::fflush(stdout);
@@ -584,7 +593,7 @@ int run_daemon(const config::settings& s) {
     verify_pool.join();
     p2p_verify_pool.stop();  // a headers batch still queued is abandoned, not waited for
     p2p_verify_pool.join();
-    if (alerts) alerts->stop();  // its node watch reads the chains' template sources
+    if (alerts) alerts->stop();  // its watches read the chains' template sources and submitters
     chains.clear();
     return exit_ok;
 }

@@ -46,7 +46,7 @@ struct fixture {
         opt.delivery.retry_initial = 20ms;
         opt.delivery.retry_max = 160ms;
         opt.delivery.request_timeout = 5s;
-        opt.node_poll = 20ms;
+        opt.poll_interval = 20ms;
         opt.log = [this](std::string_view t) {
             std::lock_guard lock(log_mutex);
             lines.emplace_back(t);
@@ -418,27 +418,31 @@ TEST_CASE("alerts delivery: no webhook wants a kind, so post drops it at once") 
     CHECK(n.status().posted == 1);
 }
 
-TEST_CASE("alerts delivery: the node watch reports a node going down and coming back") {
+TEST_CASE("alerts delivery: the watches report a node going down and coming back, and an orphaned block") {
     test::http_receiver rx;
     fixture f;
     f.opt.settings.webhooks = {hook(url_of(rx, "/hook"))};
     notifier n(f.opt);
     std::mutex m;
     node::template_source_status st;
-    st.rpc.state = node::link_state::connected;
+    st.state = node::node_state::connected;
+    std::vector<block_fate_sample> recent = {{"aa", 5, false, {}}};
     auto set = [&](auto&& change) {
         std::lock_guard lock(m);
-        change(st);
+        change();
     };
-    n.watch_node("btc", "http://127.0.0.1:18443", [&] {
+    n.watch(node_poller("btc", "http://127.0.0.1:18443", [&] {
         std::lock_guard lock(m);
         return st;
-    });
+    }));
+    n.watch(orphan_poller("btc", [&] {
+        std::lock_guard lock(m);
+        return recent;
+    }));
     REQUIRE_FALSE(n.start());
-    set([](auto& s) { ++s.templates; });
-    set([](auto& s) {
-        s.rpc.state = node::link_state::down;
-        s.rpc.last_error = "cannot connect to 127.0.0.1:18443: Connection refused";
+    set([&] {
+        st.state = node::node_state::down;
+        st.last_error = "cannot connect to 127.0.0.1:18443: Connection refused";
     });
     REQUIRE(eventually([&] { return rx.count() == 1; }, wait_limit));
     rapidjson::Document d;
@@ -448,14 +452,21 @@ TEST_CASE("alerts delivery: the node watch reports a node going down and coming 
     CHECK(std::string(d["kind"].GetString()) == "node_down");
     CHECK(std::string(d["text"].GetString()) ==
           "http://127.0.0.1:18443 is down: cannot connect to 127.0.0.1:18443: Connection refused");
-    set([](auto& s) {
-        s.rpc.state = node::link_state::connected;
-        ++s.templates;
+    set([&] {
+        st.state = node::node_state::connected;
+        st.last_error.clear();
     });
     REQUIRE(eventually([&] { return rx.count() == 2; }, wait_limit));
     body = rx.requests().at(1).body;
     d.Parse(body.c_str(), body.size());
     REQUIRE_FALSE(d.HasParseError());
     CHECK(std::string(d["kind"].GetString()) == "node_up");
-    n.stop();  // the status function is not called after stop()
+    set([&] { recent[0].orphaned = true; });
+    REQUIRE(eventually([&] { return rx.count() == 3; }, wait_limit));
+    body = rx.requests().at(2).body;
+    d.Parse(body.c_str(), body.size());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(std::string(d["kind"].GetString()) == "block_orphaned");
+    CHECK(std::string(d["text"].GetString()) == "block 5 orphaned, hash aa");
+    n.stop();  // the samplers are not called after stop()
 }
