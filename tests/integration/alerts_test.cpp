@@ -51,7 +51,7 @@ std::vector<rapidjson::Document> alerts_of(const test::http_receiver& rx, const 
 
 }  // namespace
 
-TEST_CASE("integration: alerts reach a webhook when a block is found, and when the node goes down and comes back") {
+TEST_CASE("integration: alerts reach a webhook when a block is found and when the node goes down and comes back") {
     test::regtest_node node;
     test::http_receiver rx;
     const std::uint16_t stratum_port = test::free_loopback_port();

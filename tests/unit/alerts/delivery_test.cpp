@@ -116,7 +116,7 @@ TEST_CASE("alerts delivery: a JSON webhook receives a found block with its heade
     CHECK(n.status().webhooks.at(0).label == "alerts.webhooks[0] (127.0.0.1)");
 }
 
-TEST_CASE("alerts delivery: an ntfy webhook receives the text with Title, Priority and Tags") {
+TEST_CASE("alerts delivery: an ntfy webhook receives the text with the Title and Priority and Tags headers") {
     test::http_receiver rx;
     fixture f;
     auto w = hook(url_of(rx, "/my-rigs"), config::webhook_format::ntfy);
@@ -165,7 +165,7 @@ TEST_CASE("alerts delivery: HTTPS with a custom CA file verifies the certificate
     CHECK(rx.failed_handshakes() == 0);
 }
 
-TEST_CASE("alerts delivery: HTTPS refuses a certificate the system store does not trust, or one for another name") {
+TEST_CASE("alerts delivery: HTTPS refuses a certificate the system store does not trust or one for another name") {
     test::test_ca ca("localhost");
     test::http_receiver rx(0, ca.cert_file.string(), ca.key_file.string());
     test::test_ca other("other.example");
@@ -226,7 +226,7 @@ TEST_CASE("alerts delivery: a 500 is retried and the next 200 delivers the messa
     CHECK(f.logged("after 2 attempts"));
 }
 
-TEST_CASE("alerts delivery: a 429's Retry-After sets the wait, within retry_max") {
+TEST_CASE("alerts delivery: a 429's Retry-After sets the wait within retry_max") {
     test::http_receiver rx;
     rx.script({429}, "1");
     fixture f;
@@ -271,7 +271,7 @@ TEST_CASE("alerts delivery: a redirect is not followed and not retried") {
     CHECK(n.status().webhooks.at(0).last_error.find("HTTP 301 (a redirect, not followed") != std::string::npos);
 }
 
-TEST_CASE("alerts delivery: while the webhook is down requests back off, doubling to retry_max; then it delivers") {
+TEST_CASE("alerts delivery: while the webhook is down requests back off doubling to retry_max and then it delivers") {
     const std::uint16_t port = test::closed_port();
     fixture f;
     f.opt.settings.webhooks = {hook("http://127.0.0.1:" + std::to_string(port) + "/hook")};
@@ -303,7 +303,7 @@ TEST_CASE("alerts delivery: while the webhook is down requests back off, doublin
     CHECK(n.status().webhooks.at(0).retry_delay == 0ms);
 }
 
-TEST_CASE("alerts delivery: a message is given up after give_up_after, and the back-off carries over") {
+TEST_CASE("alerts delivery: a message is given up after give_up_after") {
     const std::uint16_t port = test::closed_port();
     fixture f;
     f.opt.delivery.give_up_after = 100ms;
@@ -348,7 +348,7 @@ TEST_CASE("alerts delivery: 200 offline/online events from a flapping farm in a 
     CHECK(n.status().posted == 201);
 }
 
-TEST_CASE("alerts delivery: a full event queue drops the oldest with a counter, and post never waits") {
+TEST_CASE("alerts delivery: a full event queue drops the oldest with a counter and post never waits") {
     test::http_receiver rx;
     fixture f;
     f.opt.event_queue = 8;
@@ -370,7 +370,7 @@ TEST_CASE("alerts delivery: a full event queue drops the oldest with a counter, 
     CHECK(std::string(d["subjects"][7].GetString()) == "h99");
 }
 
-TEST_CASE("alerts delivery: a webhook that never answers holds one request and a bounded queue, dropping the oldest") {
+TEST_CASE("alerts delivery: a webhook that never answers holds one request and a bounded queue that drops the oldest") {
     test::http_receiver rx;
     rx.hang(true);
     fixture f;
@@ -405,7 +405,7 @@ TEST_CASE("alerts delivery: a kind a webhook does not list is not sent to it") {
     CHECK(rx_workers.requests().at(0).body.find("\"worker_offline\"") != std::string::npos);
 }
 
-TEST_CASE("alerts delivery: no webhook wants a kind, so post drops it at once") {
+TEST_CASE("alerts delivery: a kind no webhook wants is dropped by post at once") {
     fixture f;
     auto w = hook("http://127.0.0.1:9/x");
     w.events.reset();
@@ -418,7 +418,7 @@ TEST_CASE("alerts delivery: no webhook wants a kind, so post drops it at once") 
     CHECK(n.status().posted == 1);
 }
 
-TEST_CASE("alerts delivery: the watches report a node going down and coming back, and an orphaned block") {
+TEST_CASE("alerts delivery: the watches report a node going down and coming back and an orphaned block") {
     test::http_receiver rx;
     fixture f;
     f.opt.settings.webhooks = {hook(url_of(rx, "/hook"))};

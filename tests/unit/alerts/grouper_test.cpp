@@ -40,7 +40,7 @@ std::vector<alert_message> run(grouper& g, clock_t_::time_point from, clock_t_::
 
 }  // namespace
 
-TEST_CASE("alerts grouper: the first block found goes out at once, the next ones within min_interval in one message") {
+TEST_CASE("alerts grouper: the first block found goes out at once and the next ones within min_interval in one message") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     g.add(ev(event_kind::block_found, "btc", "hashA", "block 100 found by rig1"), t0);
@@ -98,7 +98,7 @@ TEST_CASE("alerts grouper: many workers going offline make one message naming th
     CHECK(m[0].text.find("- rig11: no share for 10 min") != std::string::npos);
 }
 
-TEST_CASE("alerts grouper: beyond max_listed_subjects workers are counted, not named") {
+TEST_CASE("alerts grouper: beyond max_listed_subjects workers are counted but not named") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     const std::size_t n = max_listed_subjects + 10;
@@ -111,7 +111,7 @@ TEST_CASE("alerts grouper: beyond max_listed_subjects workers are counted, not n
     CHECK(m[0].text.find("w" + std::to_string(max_listed_subjects)) == std::string::npos);
 }
 
-TEST_CASE("alerts grouper: a worker back within one round is not reported, one back after its offline was sent is") {
+TEST_CASE("alerts grouper: a worker back within one round is not reported but one back after its offline was sent is") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     g.add(ev(event_kind::worker_offline, "btc", "flappy"), t0);
@@ -153,7 +153,7 @@ TEST_CASE("alerts grouper: 200 offline and online events in a second from a flap
     CHECK(all[0].subjects.back() == "rig9");
 }
 
-TEST_CASE("alerts grouper: a node goes down, then refuses credentials, then comes back: three messages, spaced") {
+TEST_CASE("alerts grouper: a node that goes down then refuses credentials then comes back gives three spaced messages") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     const std::string node = "http://127.0.0.1:8332";
@@ -176,7 +176,7 @@ TEST_CASE("alerts grouper: a node goes down, then refuses credentials, then come
     CHECK(m[0].kind == event_kind::node_up);
 }
 
-TEST_CASE("alerts grouper: offline and back online in one round go out as two messages, problems first") {
+TEST_CASE("alerts grouper: offline and back online in one round go out as two messages with problems first") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     g.add(ev(event_kind::worker_offline, "btc", "a"), t0);
@@ -191,7 +191,7 @@ TEST_CASE("alerts grouper: offline and back online in one round go out as two me
     CHECK(m[1].subjects == std::vector<std::string>{"a"});
 }
 
-TEST_CASE("alerts grouper: hashrate drops of one subject within a round count once, with the latest text") {
+TEST_CASE("alerts grouper: hashrate drops of one subject within a round count once with the latest text") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     g.add(ev(event_kind::hashrate_drop, "btc", "btc", "5 m 40 TH/s, 1 h 100 TH/s"), t0);
@@ -225,7 +225,7 @@ TEST_CASE("alerts grouper: min_interval 0 sends each round as soon as it is due"
     CHECK(g.due(t0 + 1ms).size() == 1);
 }
 
-TEST_CASE("alerts grouper: hostile subjects and texts are cleaned and cut, and never reach the title") {
+TEST_CASE("alerts grouper: hostile subjects and texts are cleaned and cut and never reach the title") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     const std::string evil = "rig\r\nX-Injected: 1\x1b[31m\xff\xfe" + std::string(1000, 'A');
@@ -241,7 +241,7 @@ TEST_CASE("alerts grouper: hostile subjects and texts are cleaned and cut, and n
     CHECK(m[0].text.find('\n') == std::string::npos);
 }
 
-TEST_CASE("alerts grouper: a grouped message stays within max_message_text_bytes, cut at a line") {
+TEST_CASE("alerts grouper: a grouped message stays within max_message_text_bytes cut at a line") {
     grouper g(opts());
     const auto t0 = clock_t_::now();
     for (int i = 0; i < 40; ++i)
@@ -253,7 +253,7 @@ TEST_CASE("alerts grouper: a grouped message stays within max_message_text_bytes
     CHECK(m[0].text.starts_with("40 workers offline: w0, w1"));
 }
 
-TEST_CASE("alerts clean_text: valid UTF-8 stays, anything else becomes '?', cuts fall on a character") {
+TEST_CASE("alerts clean_text: valid UTF-8 stays and anything else becomes '?' and cuts fall on a character") {
     CHECK(clean_text("rig-é-😀", 64) == "rig-é-😀");
     CHECK(clean_text("a\tb\nc\x7f", 64) == "a?b?c?");
     CHECK(clean_text("\xc0\xaf", 64) == "??");          // overlong '/'
@@ -266,7 +266,7 @@ TEST_CASE("alerts clean_text: valid UTF-8 stays, anything else becomes '?', cuts
     CHECK(clean_text("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 7) == "\xc3\xa9\xc3\xa9...");
 }
 
-TEST_CASE("alerts: block_found_event names the height, the worker and the hash in display order") {
+TEST_CASE("alerts: block_found_event names the height and the worker and the hash in display order") {
     hash256 h{};
     h[0] = 0xab;  // internal order: the last byte shown
     h[31] = 0x01;

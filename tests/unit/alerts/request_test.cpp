@@ -33,7 +33,7 @@ alert_message sample() {
 
 }  // namespace
 
-TEST_CASE("alerts request: the JSON form carries kind, chain, title, text, subjects, count, time and priority") {
+TEST_CASE("alerts request: the JSON form carries the kind and chain and title and text and subjects and count and time and priority") {
     auto w = hook("https://hooks.example/solo/in?src=bridge", config::webhook_format::json);
     w.token = "s3cret";
     w.headers = {{"X-Farm", "north"}};
@@ -59,7 +59,7 @@ TEST_CASE("alerts request: the JSON form carries kind, chain, title, text, subje
     CHECK(d["priority"].GetInt() == 4);
 }
 
-TEST_CASE("alerts request: the ntfy form is the text as body with Title, Priority and Tags headers") {
+TEST_CASE("alerts request: the ntfy form is the text as body with the Title and Priority and Tags headers") {
     auto w = hook("https://ntfy.sh/my-rigs", config::webhook_format::ntfy);
     w.token = "tk_abc";
     const webhook_request r = make_request(w, sample());

@@ -18,7 +18,7 @@ node::template_source_status in_state(node::node_state s, std::string problem = 
 
 }  // namespace
 
-TEST_CASE("alerts node watch: node states map to up, down, unauthorized and nothing known") {
+TEST_CASE("alerts node watch: node states map to up or down or unauthorized or nothing known") {
     using node::node_state;
     CHECK(observe(in_state(node_state::connecting)).health == node_health::unknown);
     CHECK(observe(in_state(node_state::connected)).health == node_health::up);
@@ -38,7 +38,7 @@ TEST_CASE("alerts node watch: node states map to up, down, unauthorized and noth
     }
 }
 
-TEST_CASE("alerts node watch: the tracker posts changes only, and up only after a problem") {
+TEST_CASE("alerts node watch: the tracker posts changes only and up only after a problem") {
     node_tracker t("btc", "http://127.0.0.1:8332");
     CHECK_FALSE(t.update({node_health::up, "supplies work again"}).has_value());  // first contact
     CHECK_FALSE(t.update({node_health::unknown, {}}).has_value());

@@ -742,7 +742,7 @@ std::string with_alerts(const std::string& alerts) {
 
 }  // namespace
 
-TEST_CASE("config: alerts are read into webhooks with their format, events, token, headers and CA file") {
+TEST_CASE("config: alerts are read into webhooks with their format and events and token and headers and CA file") {
     auto r = load_text(with_alerts(R"({
       "webhooks": [
         { "url": "https://ntfy.sh/my-rigs-7f3a", "format": "ntfy", "token": "tk_abc",
@@ -789,7 +789,7 @@ TEST_CASE("config: alerts are read into webhooks with their format, events, toke
     CHECK(plain.value->alerts.hashrate_drop_ratio == doctest::Approx(default_hashrate_drop_ratio));
 }
 
-TEST_CASE("config: webhook URLs are parsed with default ports, IPv6 and a query without a path") {
+TEST_CASE("config: webhook URLs are parsed with default ports and IPv6 and a query without a path") {
     auto u = parse_webhook_url("http://hooks.example?x=1");
     REQUIRE(u);
     CHECK(u->port == 80);
