@@ -49,9 +49,6 @@ inline constexpr std::size_t max_longpollid_chars = 256;
 // Bytes of default_witness_commitment (Core writes exactly 38) and signet_challenge.
 inline constexpr std::size_t max_witness_commitment_bytes = 80;
 inline constexpr std::size_t max_signet_challenge_bytes = 10'000;
-// MAX_MONEY in base units: 21e6 BTC; Ravencoin 21e9 RVN.
-inline constexpr std::int64_t bitcoin_max_money = 21'000'000LL * 100'000'000LL;
-inline constexpr std::int64_t ravencoin_max_money = 21'000'000'000LL * 100'000'000LL;
 
 // ---- errors ------------------------------------------------------------------------
 

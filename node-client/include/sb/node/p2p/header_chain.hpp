@@ -248,7 +248,7 @@ private:
     std::unordered_map<hash256, std::uint32_t, hash_hasher> index_;
     std::vector<std::uint32_t> active_;  // active_[height - root height]
     std::uint32_t best_ = 0;
-    std::vector<kawpow_tail> tails_;  // Ravencoin only: tails_[i] belongs to nodes_[i]
+    std::vector<kawpow_tail> tails_;  // KAWPOW chains only: tails_[i] belongs to nodes_[i]
     kawpow_verifier verifier_;
     std::unordered_set<hash256, hash_hasher> preverified_;
     bool anchored_ = false;
