@@ -26,6 +26,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/gpu/device.hpp"
 #include "sb/node/limits.hpp"
+#include "sb/node/node_rpc.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/template.hpp"
 
@@ -509,9 +510,15 @@ private:
     // failures ("" for the getblocktemplate check, which also reports success).
     std::shared_ptr<const node::block_template> fetch_template(node::rpc_client& client, const std::string& label) {
         const node::template_request req{chain_.net == network::bitcoin_signet, {}};
-        auto r = runner_.wait<node::rpc_reply>([&](auto h) { node::getblocktemplate(client, req, h, {timeout_}); });
+        auto r = runner_.wait<node::rpc_result<node::block_template>>(
+            [&](auto h) { node::fetch_block_template(client, req, params_, h, {timeout_}); });
         const std::string what = label + "getblocktemplate with rules " +
                                  (req.signet ? "[\"segwit\",\"signet\"]" : "[\"segwit\"]");
+        if (!r.ok() && r.error.code.category() == node::template_category()) {
+            fail(what + ": answer refused: " + r.error.code.message(),
+                 "the node sends templates solobridge cannot use: report it with the node's name and version");
+            return nullptr;
+        }
         if (!r.ok()) {
             std::string fix = "see the node's log";
             if (r.error.rpc_code == -9)
@@ -522,17 +529,12 @@ private:
             fail(what + " failed: " + r.error.to_string(), fix);
             return nullptr;
         }
-        auto t = node::parse_block_template(r.value.get(), params_);
-        if (!t) {
-            fail(what + ": answer refused: " + t.error().message(),
-                 "the node sends templates solobridge cannot use: report it with the node's name and version");
-            return nullptr;
-        }
+        auto t = std::make_shared<const node::block_template>(std::move(r.value));
         if (label.empty())
             ok(what + ": height " + std::to_string(t->height) + ", " + count_text(t->transactions.size(), "transaction") +
                ", " + coins_text(t->coinbase_value, params_) +
                (t->segwit_active ? ", segwit active" : ", segwit not active"));
-        return std::make_shared<const node::block_template>(std::move(*t));
+        return t;
     }
 
     void fire_drill(node::rpc_client& client, std::shared_ptr<const node::block_template> tmpl) {

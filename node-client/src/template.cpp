@@ -7,6 +7,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/tx.hpp"
+#include "sb/node/internal/json.hpp"
 
 namespace sb::node {
 namespace {

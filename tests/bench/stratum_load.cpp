@@ -62,6 +62,7 @@
 #include "dispatch/dispatcher.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
 #include "sb/node/node_rpc.hpp"
 #include "sb/node/rpc_reply.hpp"
@@ -15,15 +16,15 @@ namespace {
 void check(const sb::node::rpc_reply& r) {
     if (r.ok()) {
         // A usable value of a successful reply must be readable by the typed parsers.
-        const auto verdict = sb::node::parse_submit_verdict(r.value.get());
+        const auto verdict = sb::node::parse_submit_verdict(json_of(r.value));
         if (verdict && verdict->reason.size() > sb::node::max_node_text_bytes) std::abort();
-        (void)sb::node::parse_blockchain_info(r.value.get());
+        (void)sb::node::parse_blockchain_info(json_of(r.value));
         // The P2P anchor's readers (getblockhash, getblockheader verbose and raw).
-        const auto hash = sb::node::parse_block_hash(r.value.get());
+        const auto hash = sb::node::parse_block_hash(json_of(r.value));
         if (hash && hash->size() != 64) std::abort();
-        const auto summary = sb::node::parse_block_header_summary(r.value.get());
+        const auto summary = sb::node::parse_block_header_summary(json_of(r.value));
         if (summary && summary->height < 0) std::abort();
-        const auto raw = sb::node::parse_block_header_raw(r.value.get());
+        const auto raw = sb::node::parse_block_header_raw(json_of(r.value));
         if (raw && (raw->size() < 80 || raw->size() > 120)) std::abort();
         return;
     }

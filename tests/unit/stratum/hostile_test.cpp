@@ -26,6 +26,7 @@
 
 #include "dispatch/dispatcher.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "stratum/ban_list.hpp"
 #include "stratum/dispatcher_source.hpp"
