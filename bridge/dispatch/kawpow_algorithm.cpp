@@ -82,6 +82,14 @@ public:
         return std::nullopt;
     }
 
+    result<unsolved_block> assemble_unsolved(const job& j) const override {
+        auto block = assemble_kawpow_block(j, 0, hash256{});
+        if (!block) return block.error();
+        unsolved_block out;
+        out.block = std::move(*block);
+        return out;
+    }
+
 private:
     // Starts the build of an epoch context on a thread of its own unless it is built or
     // being built; the build logs its progress by quarters (seconds on mainnet).

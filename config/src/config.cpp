@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "sb/core/address.hpp"
+#include "sb/pow/algorithm.hpp"
 
 namespace sb::config {
 
@@ -666,19 +667,21 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     if (auto x = val.integer(v, "p2p_target_outbound", path, 0, 32)) out.p2p_target_outbound = static_cast<std::uint32_t>(*x);
     if (auto b = val.boolean(v, "p2p_dns_seeds", path)) out.p2p_dns_seeds = *b;
     if (auto b = val.boolean(v, "p2p_header_only_work", path)) out.p2p_header_only_work = *b;
-    if (chain != nullptr && chain->coin == coin_type::ravencoin) out.p2p_anchor = p2p_anchor_mode::rpc;
+    if (chain != nullptr && chain->p2p_needs_rpc_anchor) out.p2p_anchor = p2p_anchor_mode::rpc;
     if (auto a = val.string(v, "p2p_anchor", path, false, 16)) {
         if (*a == "genesis") out.p2p_anchor = p2p_anchor_mode::genesis;
         else if (*a == "rpc") out.p2p_anchor = p2p_anchor_mode::rpc;
         else val.error(path + ".p2p_anchor", v.find("p2p_anchor")->where(), "must be \"genesis\" or \"rpc\", not \"" + *a + "\"");
-        if (out.p2p_anchor == p2p_anchor_mode::genesis && chain != nullptr && chain->coin == coin_type::ravencoin)
+        if (out.p2p_anchor == p2p_anchor_mode::genesis && chain != nullptr && chain->p2p_needs_rpc_anchor)
             val.error(path + ".p2p_anchor", v.find("p2p_anchor")->where(),
                       "must be \"rpc\" on Ravencoin: headers before KAWPOW (X16R/X16Rv2) cannot be checked, so the "
                       "header chain starts at a KAWPOW header taken from the node's RPC");
     }
     refuse_p2p_keys_without_p2p(val, v, path);
+    // As node::p2p::header_only_work_possible: SHA-256d blocks, and not signet's, which
+    // need a signature.
     if (out.p2p_header_only_work && chain != nullptr &&
-        (chain->coin != coin_type::bitcoin || chain->net == network::bitcoin_signet))
+        (pow::mined_algorithm(*chain) != pow_algorithm::sha256d || chain->net == network::bitcoin_signet))
         val.error(path + ".p2p_header_only_work", v.find("p2p_header_only_work")->where(),
                   "header-only work is not available on " + std::string(chain->name) +
                       " (Bitcoin only, not signet, whose blocks need a signature); remove this key");
@@ -691,7 +694,7 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     if (auto x = val.integer(v, "stratum_max_connections_per_ip", path, 1, max_stratum_connections_per_ip))
         out.stratum_max_connections_per_ip = static_cast<std::uint32_t>(*x);
     if (const json_value* ds = val.array(v, "devices", path, false, 0, max_devices_per_chain)) {
-        if (chain != nullptr && chain->coin == coin_type::ravencoin && !ds->items().empty())
+        if (chain != nullptr && pow::mined_algorithm(*chain) != pow_algorithm::sha256d && !ds->items().empty())
             val.error(path + ".devices", ds->where(),
                       "local devices mine SHA-256d chains only: KAWPOW (Ravencoin) device mining is not supported yet; "
                       "point GPU miners at a Stratum listener instead");

@@ -143,6 +143,10 @@ struct chain_params {
     bool segwit_by_rule;
     // Units shown beside amounts ("BTC", "RVN").
     std::string_view ticker;
+    // The node option without which its getblocktemplate refuses to answer while it has
+    // no peers, even on regtest (Ravencoin's -bypassdownload, else -9 "not connected");
+    // empty where regtest needs none (Bitcoin Core, bcoin).
+    std::string_view node_no_peers_option;
 
     // ---- P2P (shared/reference/node.md §1) ------------------------------------------
     // The protocol version a client announces: Bitcoin Core's 70016; Ravencoin's 70028
