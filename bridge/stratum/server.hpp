@@ -24,6 +24,7 @@
 
 #include "sb/core/log.hpp"
 #include "sb/config/config.hpp"
+#include "sb/core/test_access.hpp"
 #include "stratum/ban_list.hpp"
 #include "stratum/limits.hpp"
 #include "stratum/protocol.hpp"
@@ -122,11 +123,13 @@ public:
     // The bans in force, oldest first.
     std::vector<ban_info> bans() const;
 
-    // client.reconnect / client.show_message to every subscribed session (stratum.md §2.9).
+private:
+    friend struct test::access<server>;
+    // Tests only (test::access): client.reconnect / client.show_message to every
+    // subscribed session (stratum.md §2.9); nothing in the daemon sends them yet.
     void broadcast_reconnect(std::string_view host, std::uint16_t port, unsigned wait_s);
     void broadcast_message(std::string_view text);
 
-private:
     std::shared_ptr<detail::server_state> impl_;
 };
 

@@ -160,12 +160,6 @@ bool permitted_difficulty_transition(const chain_params& chain, std::int32_t hei
 
 // ---- header_chain -------------------------------------------------------------------
 
-std::size_t header_chain::hash_hasher::operator()(const hash256& h) const noexcept {
-    std::size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-}
-
 header_chain::header_chain(const chain_params& chain) : chain_(chain) { reset_to_genesis(); }
 
 header_chain::header_chain(const chain_params& chain, const block_header& anchor, std::int32_t height,
@@ -509,13 +503,6 @@ std::vector<hash256> header_chain::locator() const {
         height = std::max(height - step, bottom);
         if (out.size() > locator_dense_entries) step *= 2;
     }
-    return out;
-}
-
-std::vector<block_header> header_chain::headers_after(std::span<const hash256> locator, const hash256& hash_stop,
-                                                      std::size_t max_count) const {
-    std::vector<block_header> out;
-    for (const wire_header& w : wire_headers_after(locator, hash_stop, max_count)) out.push_back(w.base);
     return out;
 }
 

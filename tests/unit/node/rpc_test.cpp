@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fake_node.hpp"
+#include "node_access.hpp"
 #include "rpc_helpers.hpp"
 #include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
@@ -492,8 +493,9 @@ TEST_CASE("rpc: batch over HTTP gets replies matched by id in any order") {
     io_runner io;
     rpc_client client(io.executor(), settings_for(node));
     std::optional<batch_reply> reply;
-    client.call_batch({{"getblockcount", "[]"}, {"getbestblockhash", "[]"}, {"getdifficulty", "[]"}},
-                      [&](batch_reply r) { reply = std::move(r); });
+    sb::test::access<rpc_client>::call_batch(client,
+                                             {{"getblockcount", "[]"}, {"getbestblockhash", "[]"}, {"getdifficulty", "[]"}},
+                                             [&](batch_reply r) { reply = std::move(r); });
     REQUIRE(io.run_until([&] { return reply.has_value(); }));
     REQUIRE_MESSAGE(reply->ok(), reply->error.to_string());
     REQUIRE(reply->value.size() == 3);
