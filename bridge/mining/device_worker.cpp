@@ -53,7 +53,7 @@ void device_worker::state::init(const gpu::device_info& info, const char* algori
 }
 
 void device_worker::state::fail(const std::string& why, const std::string& context) {
-    log("stopped: " + context + why);
+    log("stopped: " + context + why, log_level::error);
     std::lock_guard lock(mu);
     st.state = device_worker_state::failed;
     st.last_error = why;
@@ -113,7 +113,8 @@ bool device_worker::state::count_verdict(const share_result& res, const job& j) 
         else ++st.shares_rejected;
         if (res.block) ++st.blocks;
     }
-    if (res.status != share_status::accepted) log("share rejected: " + res.reason + " (job " + j.id + ")");
+    if (res.status != share_status::accepted)
+        log("share rejected: " + res.reason + " (job " + j.id + ")", log_level::warn);
     if (!res.block) return false;
     log("found a block at height " + std::to_string(j.height) + " (job " + j.id + ")");
     // Another block on the same parent could only compete with this one.

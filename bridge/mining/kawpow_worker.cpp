@@ -161,7 +161,8 @@ void device_worker::state::run_kawpow() {
             unfit_epoch = next_epoch;
             log("the epoch " + std::to_string(next_epoch) + " dataset (" + gib(ds.bytes()) +
                 ") does not fit beside the current one: it is generated at the epoch boundary, and mining "
-                "pauses meanwhile");
+                "pauses meanwhile",
+                log_level::warn);
             return;
         }
         prepared_epoch = next_epoch;
@@ -248,7 +249,8 @@ void device_worker::state::run_kawpow() {
                     hardware_error_logged = true;
                     log("candidate nonce " + std::to_string(c.nonce) + " of job " + cur->id +
                         (in_batch ? " failed the CPU's light verification" : " lies outside the batch searched") +
-                        ": a hardware error, not submitted (further ones of this job are only counted)");
+                        ": a hardware error, not submitted (further ones of this job are only counted)",
+                        log_level::warn);
                 }
                 continue;
             }

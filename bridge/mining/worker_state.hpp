@@ -90,9 +90,8 @@ struct device_worker::state : std::enable_shared_from_this<device_worker::state>
 
     void init(const gpu::device_info& info, const char* algorithm);
 
-    void log(const std::string& text) const {
-        const std::string line = "device " + st.device_id + ": " + text;
-        opt.log(line);
+    void log(const std::string& text, log_level level = log_level::info) const {
+        opt.log.write(level, "device " + st.device_id + ": " + text);
     }
     bool stopping() const {
         std::lock_guard lock(mu);
