@@ -185,8 +185,8 @@ test::fake_script raven_node() {
 
 }  // namespace
 
-TEST_CASE("integration: a Ravencoin chain's OpenCL device is opened for KAWPOW, builds the epoch dataset and stops on "
-          "SIGTERM") {
+TEST_CASE("integration: a Ravencoin chain's OpenCL device is opened for KAWPOW and builds the epoch dataset until "
+          "SIGTERM stops it") {
     bool have_opencl = false;
     for (const auto& d : gpu::discover_devices().devices) have_opencl |= d.id == "opencl:0";
     if (!have_opencl) {

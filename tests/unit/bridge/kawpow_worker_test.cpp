@@ -169,7 +169,8 @@ public:
     }
 
     std::uint64_t batch_size(unsigned intensity) const override {
-        intensity_seen_ = intensity;
+        unsigned none = 0;
+        first_intensity_.compare_exchange_strong(none, intensity);
         return batch_;
     }
     double measured_rate() const override { return rate_; }
@@ -194,7 +195,9 @@ public:
         return switches_;
     }
     bool aborted() const { return abort_.load(); }
-    mutable std::atomic<unsigned> intensity_seen_{0};
+    // The intensity of the first batch_size() call (the worker may lower it later when a
+    // batch takes long on a loaded machine).
+    mutable std::atomic<unsigned> first_intensity_{0};
 
 private:
     mode mode_;
@@ -309,7 +312,8 @@ TEST_CASE("kawpow device worker: an honest device's candidates are light-verifie
     CHECK(st.share_difficulty > 0);
     CHECK(st.share_difficulty < 1.0);
     CHECK(st.job_height == 259);
-    CHECK(s->intensity_seen_.load() == 12);
+    CHECK(s->first_intensity_.load() == 12);
+    CHECK(st.intensity <= 12);
     // The dataset: epoch 0's prefix, generated once.
     CHECK(st.dag_epoch == 0);
     CHECK(st.dag_bytes == std::uint64_t{test_items} * 128);
@@ -333,8 +337,8 @@ TEST_CASE("kawpow device worker: an honest device's candidates are light-verifie
     CHECK(!f.listed(st.consumer));  // freed by stop()
 }
 
-TEST_CASE("kawpow device worker: a block is verified by the dispatcher, goes to the sink once, and the worker waits "
-          "for the next tip") {
+TEST_CASE("kawpow device worker: a block is verified by the dispatcher and goes to the sink once and the worker "
+          "waits for the next tip") {
     fixture f;
     REQUIRE(!f.d->on_template(raven_template()));  // bits 207fffff: every other hash is a block
     cpu_searcher* s = nullptr;
@@ -387,8 +391,8 @@ TEST_CASE("kawpow device worker: candidates hashed with the wrong program or dat
     CHECK(f.log_text().find("failed the CPU's light verification") != std::string::npos);
 }
 
-TEST_CASE("kawpow device worker: a period change takes the new program with the job, an epoch change switches the "
-          "dataset first") {
+TEST_CASE("kawpow device worker: a period change takes the new program with the job and an epoch change switches "
+          "the dataset first") {
     fixture f;
     REQUIRE(!f.d->on_template(raven_template()));  // height 259: period 86, epoch 0
     cpu_searcher* s = nullptr;
@@ -430,8 +434,8 @@ TEST_CASE("kawpow device worker: a period change takes the new program with the 
     CHECK(f.log_text().find("switching to the epoch 1 dataset") != std::string::npos);
 }
 
-TEST_CASE("kawpow device worker: the next epoch's dataset is prepared near the boundary when it fits, else built at the "
-          "boundary") {
+TEST_CASE("kawpow device worker: the next epoch's dataset is prepared near the boundary when it fits or else built "
+          "at the boundary") {
     fixture f;
     cpu_searcher* s = nullptr;
     bool fits = true;

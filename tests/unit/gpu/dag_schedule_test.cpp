@@ -16,7 +16,7 @@
 using sb::gpu::detail::dag_schedule;
 using sb::gpu::detail::kawpow_dag_progress_steps;
 
-TEST_CASE("kawpow dag schedule: fast launches cover every item once, in order, with progress per 1/64") {
+TEST_CASE("kawpow dag schedule: fast launches cover every item once and in order with progress per 1/64") {
     const std::uint64_t items = 1'000'003, group = 128;
     std::atomic<bool> abort{false};
     std::vector<double> reports;
@@ -46,7 +46,7 @@ TEST_CASE("kawpow dag schedule: fast launches cover every item once, in order, w
     for (std::size_t i = 1; i < reports.size(); ++i) CHECK(reports[i] > reports[i - 1]);
 }
 
-TEST_CASE("kawpow dag schedule: a slow launch shortens the next ones, and abort stops before the next launch") {
+TEST_CASE("kawpow dag schedule: a slow launch shortens the next ones and abort stops before the next launch") {
     const std::uint64_t items = 64 * 1024, group = 64;
     std::atomic<bool> abort{false};
     dag_schedule plan(items, group, {}, abort);
