@@ -48,7 +48,8 @@ void device_worker::state::run_kawpow() {
         return;
     }
     // This worker's nonces: en1 in the top bytes, the rest counted by `offset`, which goes on
-    // across jobs (2^48 nonces: days at any hashrate before it wraps to another header).
+    // across jobs (2^48 nonces: about 20 days at 160 MH/s before it wraps, long after the
+    // header changed: a job's time moves at least every job_refresh_interval).
     const unsigned shift = 64 - 8 * static_cast<unsigned>(en1.size());
     std::uint64_t prefix = 0;
     for (const std::uint8_t b : en1) prefix = (prefix << 8) | b;
