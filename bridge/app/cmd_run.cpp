@@ -27,6 +27,7 @@
 #include "dispatch/submitter.hpp"
 #include "mining/device_worker.hpp"
 #include "sb/gpu/device.hpp"
+#include "sb/gpu/kawpow_device.hpp"
 #include "sb/config/config.hpp"
 #include "sb/node/template_failover.hpp"
 #include "sb/core/block.hpp"
@@ -193,6 +194,7 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
             str("id", d.device_id);
             str("name", d.device_name);
             str("backend", d.backend);
+            str("algorithm", d.algorithm);
             str("state", bridge::mining::to_string(d.state));
             str("error", d.last_error);
             w.Key("intensity");
@@ -223,6 +225,25 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
             str("job_id", d.job_id);
             w.Key("job_height");
             w.Uint(d.job_height);
+            if (d.algorithm == "kawpow") {
+                // The dataset on the device (epoch -1: none yet), the one being switched to and
+                // the next epoch's prepared beside it (-1: none).
+                w.Key("dag");
+                w.StartObject();
+                w.Key("epoch");
+                w.Int(d.dag_epoch);
+                w.Key("bytes");
+                w.Uint64(d.dag_bytes);
+                w.Key("generation_s");
+                w.Double(d.dag_seconds);
+                w.Key("building_epoch");
+                w.Int(d.dag_building_epoch);
+                w.Key("progress");
+                w.Double(d.dag_progress);
+                w.Key("next_epoch");
+                w.Int(d.dag_next_epoch);
+                w.EndObject();
+            }
             w.EndObject();
         }
         w.EndArray();
@@ -296,6 +317,12 @@ bridge::block_hash_fn block_hash_for(const chain_params& chain) {
     };
 }
 
+// A device opened for its chain's algorithm: exactly one of the two.
+struct opened_device {
+    std::unique_ptr<gpu::sha256d_searcher> sha256d;
+    std::unique_ptr<gpu::kawpow_searcher> kawpow;
+};
+
 int run_daemon(const config::settings& s) {
     // The config validated log_level; every line below goes through the one facility.
     set_log_threshold(parse_log_level(s.log_level).value_or(log_level::info));
@@ -331,20 +358,32 @@ int run_daemon(const config::settings& s) {
         return exit_failure;
     }
 
-    // Local devices first: one that is missing or fails its self-test stops the daemon
-    // before anything listens.
-    std::vector<std::vector<std::unique_ptr<gpu::sha256d_searcher>>> searchers;
+    // Local devices first, for the algorithm of each chain's blocks: one that is missing or
+    // fails its self-test (SHA-256d) or kernel build (KAWPOW) stops the daemon before
+    // anything listens.
+    std::vector<std::vector<opened_device>> searchers;
     for (const auto& c : s.chains) {
         searchers.emplace_back();
+        const bool kawpow = pow::mined_algorithm(params(c.net)) == pow_algorithm::kawpow;
         for (const auto& dev : c.devices) {
             std::string detail;
-            auto opened = gpu::open_sha256d(dev.id, &detail);
-            if (!opened) {
-                base.with_prefix(c.id).error("device " + dev.id + " cannot be used: " + opened.error().message() +
-                                             (detail.empty() ? "" : ": " + detail));
+            opened_device od;
+            std::error_code ec;
+            if (kawpow) {
+                auto opened = gpu::open_kawpow(dev.id, &detail);
+                if (opened) od.kawpow = std::move(*opened);
+                else ec = opened.error();
+            } else {
+                auto opened = gpu::open_sha256d(dev.id, &detail);
+                if (opened) od.sha256d = std::move(*opened);
+                else ec = opened.error();
+            }
+            if (ec) {
+                base.with_prefix(c.id).error("device " + dev.id + " cannot be used" + (kawpow ? " for KAWPOW" : "") +
+                                             ": " + ec.message() + (detail.empty() ? "" : ": " + detail));
                 return exit_usage;
             }
-            searchers.back().push_back(std::move(*opened));
+            searchers.back().push_back(std::move(od));
         }
     }
 
@@ -478,18 +517,21 @@ int run_daemon(const config::settings& s) {
         }
         auto& opened = searchers[chains.size()];
         for (std::size_t i = 0; i < opened.size(); ++i) {
-            const auto info = opened[i]->info();
             bridge::mining::device_worker_options wopt;
             wopt.intensity = c.devices[i].intensity;
             wopt.payout_script = c.payout.script_pubkey;
             wopt.log = log;
-            auto worker = std::make_unique<bridge::mining::device_worker>(rt->dispatcher, std::move(opened[i]), wopt);
+            auto worker = opened[i].kawpow ? std::make_unique<bridge::mining::device_worker>(
+                                                 rt->dispatcher, std::move(opened[i].kawpow), wopt)
+                                           : std::make_unique<bridge::mining::device_worker>(
+                                                 rt->dispatcher, std::move(opened[i].sha256d), wopt);
+            const auto info = worker->stats();
             if (auto ec = worker->start()) {
-                log.error("device " + info.id + " cannot mine: " + ec.message());
+                log.error("device " + info.device_id + " cannot mine: " + ec.message());
                 return exit_usage;
             }
-            log.info("device " + info.id + " (" + info.name + ", " + info.backend + ") mining, intensity " +
-                     std::to_string(c.devices[i].intensity));
+            log.info("device " + info.device_id + " (" + info.device_name + ", " + info.backend + ") mining " +
+                     info.algorithm + ", intensity " + std::to_string(c.devices[i].intensity));
             rt->devices.push_back(std::move(worker));
         }
         rt->templates->start();
