@@ -36,10 +36,9 @@
 #include "sb/pow/algorithm.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
-#include "web/status_server.hpp"
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "stats/history.hpp"
+#include "stats/statistics.hpp"
+#include "web/server.hpp"
 
 namespace sb::app {
 namespace {
@@ -83,208 +82,6 @@ struct chain_runtime {
     }
 };
 
-// GET /api/status: per chain, the node, the tip, the current job, sessions, shares and
-// every block found with its fate.
-std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chains) {
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    auto str = [&w](std::string_view k, std::string_view v) {
-        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-        w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-    };
-    w.StartObject();
-    str("version", SB_VERSION);
-    w.Key("chains");
-    w.StartArray();
-    for (const auto& rt : chains) {
-        const auto ds = rt->dispatcher->stats();
-        const auto fs = rt->templates->status();
-        const auto ss = rt->submitter->status();
-        w.StartObject();
-        str("id", rt->settings.id);
-        str("network", params(rt->settings.net).name);
-        // "node": the node templates come from (the first when none does), as before
-        // several nodes; "nodes": every configured node in config order.
-        auto node_fields = [&](std::size_t i) {
-            const auto& ts = fs.nodes[i];
-            str("rpc_url", rt->settings.nodes[i].rpc_url);
-            // It answers HTTP (a refusal of the credentials included); "state" says more.
-            w.Key("reachable");
-            w.Bool(ts.state != node::node_state::connecting && ts.state != node::node_state::down);
-            str("state", node::to_string(ts.state));
-            str("last_error", ts.last_error);
-            w.Key("longpoll_active");
-            w.Bool(ts.longpoll_active);
-            w.Key("templates");
-            w.Uint64(ts.templates);
-        };
-        w.Key("node");
-        w.StartObject();
-        node_fields(fs.active.value_or(0));
-        w.EndObject();
-        w.Key("nodes");
-        w.StartArray();
-        for (std::size_t i = 0; i < fs.nodes.size(); ++i) {
-            w.StartObject();
-            node_fields(i);
-            w.Key("active");
-            w.Bool(fs.active == i);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("tip");
-        if (ds.height > 0) {
-            w.StartObject();
-            w.Key("height");
-            w.Uint(ds.height - 1);
-            str("hash", to_hex_reversed(ds.prev_block));
-            w.EndObject();
-        } else {
-            w.Null();
-        }
-        w.Key("job_height");
-        w.Uint(ds.height);
-        // "header_only": coinbase-only templates from the P2P tip while the RPC is down.
-        str("work_mode", rt->p2p && rt->p2p->header_only_active() ? "header_only" : "full");
-        w.Key("p2p_peers");
-        w.StartArray();
-        if (rt->p2p)
-            for (const auto& p : rt->p2p->peers()) {
-                w.StartObject();
-                str("address", p.address);
-                str("configured_as", p.configured_as);
-                w.Key("connected");
-                w.Bool(p.connected);
-                str("user_agent", p.user_agent);
-                w.Key("height");
-                w.Int(p.height);
-                w.Key("ping_ms");
-                if (p.ping_ms) w.Double(*p.ping_ms);
-                else w.Null();
-                w.Key("inbound");
-                w.Bool(p.inbound);
-                w.Key("since");
-                w.Int64(p.since);
-                w.EndObject();
-            }
-        w.EndArray();
-        w.Key("sessions");
-        w.Uint64(rt->stratum->connection_count());
-        // IPs banned for misbehaving Stratum sessions (config stratum_bans).
-        w.Key("stratum_bans");
-        w.StartArray();
-        for (const auto& b : rt->stratum->bans()) {
-            w.StartObject();
-            str("ip", b.ip);
-            w.Key("until");
-            w.Int64(std::chrono::duration_cast<std::chrono::seconds>(b.until.time_since_epoch()).count());
-            str("reason", b.reason);
-            w.Key("refused");
-            w.Uint64(b.refused);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("devices");
-        w.StartArray();
-        for (const auto& dw : rt->devices) {
-            const auto d = dw->stats();
-            w.StartObject();
-            str("id", d.device_id);
-            str("name", d.device_name);
-            str("backend", d.backend);
-            str("state", bridge::mining::to_string(d.state));
-            str("error", d.last_error);
-            w.Key("intensity");
-            w.Uint(d.intensity);
-            w.Key("hashes");
-            w.Uint64(d.hashes);
-            w.Key("hashrate_1m");
-            w.Double(d.hashrate_1m);
-            w.Key("hashrate_5m");
-            w.Double(d.hashrate_5m);
-            w.Key("candidates");
-            w.Uint64(d.candidates);
-            w.Key("dropped_candidates");
-            w.Uint64(d.dropped_candidates);
-            w.Key("hardware_errors");
-            w.Uint64(d.hardware_errors);
-            w.Key("shares");
-            w.StartObject();
-            w.Key("accepted");
-            w.Uint64(d.shares_accepted);
-            w.Key("rejected");
-            w.Uint64(d.shares_rejected);
-            w.EndObject();
-            w.Key("blocks");
-            w.Uint64(d.blocks);
-            w.Key("share_difficulty");
-            w.Double(d.share_difficulty);
-            str("job_id", d.job_id);
-            w.Key("job_height");
-            w.Uint(d.job_height);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("shares");
-        w.StartObject();
-        w.Key("accepted");
-        w.Uint64(ds.shares_accepted);
-        w.Key("rejected");
-        w.Uint64(ds.shares_rejected);
-        w.EndObject();
-        // Every found block under its current fate (submitter.hpp): found is their sum.
-        w.Key("blocks");
-        w.StartObject();
-        w.Key("found");
-        w.Uint64(ss.found);
-        w.Key("pending");
-        w.Uint64(ss.pending);
-        w.Key("accepted");
-        w.Uint64(ss.accepted);
-        w.Key("confirmed");
-        w.Uint64(ss.confirmed);
-        w.Key("orphaned");
-        w.Uint64(ss.orphaned);
-        w.Key("stale");
-        w.Uint64(ss.stale);
-        w.Key("rejected");
-        w.Uint64(ss.rejected);
-        w.Key("abandoned");
-        w.Uint64(ss.abandoned);
-        // Pending blocks retried in memory, those waiting in the journal for a slot
-        // (submitter.hpp "Bounds"), and those sent whose fate the chain watch follows.
-        w.Key("in_flight");
-        w.Uint64(ss.in_flight);
-        w.Key("parked");
-        w.Uint64(ss.parked);
-        w.Key("watched");
-        w.Uint64(ss.watched);
-        w.Key("recent");
-        w.StartArray();
-        for (const auto& b : ss.recent) {
-            w.StartObject();
-            str("hash", to_hex_reversed(b.hash));
-            w.Key("height");
-            w.Uint(b.height);
-            str("status", bridge::to_string(b.status));
-            str("reason", b.reason);
-            w.Key("confirmations");
-            w.Uint(b.confirmations);
-            w.Key("found_time");
-            w.Uint64(b.found_time);
-            w.Key("attempts");
-            w.Uint(b.attempts);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
-        w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    return std::string(sb.GetString(), sb.GetSize());
-}
-
 // The journal's block hash (journal.hpp): the chain's header-level proof-of-work
 // algorithm names a block by its serialized header. A block is longer than its header.
 bridge::block_hash_fn block_hash_for(const chain_params& chain) {
@@ -297,6 +94,59 @@ bridge::block_hash_fn block_hash_for(const chain_params& chain) {
 
 void log_line(const std::string& chain, std::string_view text) {
     std::fprintf(stderr, "[%s] %.*s\n", chain.c_str(), static_cast<int>(text.size()), text.data());
+}
+
+std::shared_ptr<bridge::stats::statistics> make_statistics(const config::settings& s) {
+    bridge::stats::statistics_options o;
+    o.version = SB_VERSION;
+    o.idle_after_intervals = s.stats.idle_after_intervals;
+    o.offline_after_intervals = s.stats.offline_after_intervals;
+    o.default_share_interval = std::chrono::seconds(s.stats.default_share_interval_s);
+    o.forget_offline_after = std::chrono::seconds(s.stats.forget_offline_after_s);
+    o.max_workers = s.stats.max_workers;
+    o.hashrate_drop_ratio = s.stats.hashrate_drop_ratio;
+    o.history_workers = s.stats.history_workers;
+    o.log = [](std::string_view t) { log_line("stats", t); };
+    return std::make_shared<bridge::stats::statistics>(o);
+}
+
+bridge::web::server_options web_options(const config::http_settings& h) {
+    bridge::web::server_options o;
+    o.host = h.listen.host;
+    o.port = h.listen.port;
+    o.token = h.token;
+    o.user = h.user;
+    o.password = h.password;
+    o.metrics_per_worker = h.metrics_per_worker;
+    o.metrics_max_workers = h.metrics_max_workers;
+    o.max_connections = h.max_connections;
+    o.max_websockets = h.max_websockets;
+    o.log = [](std::string_view t) { log_line("web", t); };
+    return o;
+}
+
+// What the statistics read of a chain at every tick; the parts outlive the statistics'
+// thread (stopped before the chains are destroyed) and may be null until built.
+bridge::stats::chain_sources stats_sources(chain_runtime& rt) {
+    bridge::stats::chain_sources src;
+    src.id = rt.settings.id;
+    src.net = rt.settings.net;
+    src.payout = rt.settings.payout.mode;
+    for (const auto& n : rt.settings.nodes) src.rpc_urls.push_back(n.rpc_url);
+    chain_runtime* r = &rt;
+    src.dispatcher = [r] { return r->dispatcher ? r->dispatcher->stats() : bridge::dispatcher_stats{}; };
+    src.templates = [r] { return r->templates ? r->templates->status() : node::failover_status{}; };
+    src.submitter = [r] { return r->submitter ? r->submitter->status() : bridge::submitter_status{}; };
+    src.sessions = [r] { return r->stratum ? r->stratum->snapshot() : std::vector<bridge::stratum::session_stats>{}; };
+    src.bans = [r] { return r->stratum ? r->stratum->bans() : std::vector<bridge::stratum::ban_info>{}; };
+    src.devices = [r] {
+        std::vector<bridge::mining::device_worker_stats> out;
+        for (const auto& d : r->devices) out.push_back(d->stats());
+        return out;
+    };
+    src.peers = [r] { return r->p2p ? r->p2p->peers() : std::vector<node::p2p::peer_status>{}; };
+    src.header_only = [r] { return r->p2p && r->p2p->header_only_active(); };
+    return src;
 }
 
 int run_daemon(const config::settings& s) {
@@ -329,6 +179,14 @@ int run_daemon(const config::settings& s) {
         std::fprintf(stderr, "solobridge: cannot create data_dir %s: %s\n", s.data_dir.c_str(), fs_ec.message().c_str());
         return exit_failure;
     }
+
+    // The dashboard's statistics and their history (never a reason not to mine: an unusable
+    // database leaves the statistics in memory, said in the log and on the dashboard).
+    auto stats = make_statistics(s);
+    std::shared_ptr<bridge::stats::history> history;
+    if (s.stats.history) history = bridge::stats::history::open(s.data_dir + "/stats.sqlite", [](std::string_view t) {
+        log_line("stats", t);
+    });
 
     // Local devices first: one that is missing or fails its self-test stops the daemon
     // before anything listens.
@@ -372,8 +230,10 @@ int run_daemon(const config::settings& s) {
         rt->submitter = std::make_unique<bridge::submitter>(asio::make_strand(io), nodes, rt->journal, sopt);
         rt->submitter->replay_journal();
 
+        const std::size_t stats_chain = stats->add_chain(stats_sources(*rt));
         bridge::dispatcher_options dopt = bridge::dispatcher_options_for(c);
         dopt.log = log;
+        dopt.share_sink = stats->sink(stats_chain);
         bridge::block_sink sink = rt->submitter->sink();
         if (alerts)
             sink = [sink, n = alerts.get(), id](bridge::found_block b) {
@@ -383,7 +243,16 @@ int run_daemon(const config::settings& s) {
                 sink(std::move(b));  // the block goes out first; the alert is an enqueue
                 n->post(bridge::alerts::block_found_event(id, height, hash, worker));
             };
-        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(sink));
+        // Found blocks go out first; the statistics hear of them after.
+        auto submit = [inner = std::move(sink), stats, stats_chain](bridge::found_block b) {
+            bridge::found_block record;
+            record.height = b.height;
+            record.hash = b.hash;
+            record.worker = b.worker;
+            inner(std::move(b));
+            stats->on_block_found(stats_chain, record, 0);
+        };
+        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(submit));
 
         node::template_source_options topt;
         topt.net = c.net;
@@ -392,11 +261,13 @@ int run_daemon(const config::settings& s) {
         bridge::dispatcher* d = rt->dispatcher.get();
         rt->templates = std::make_unique<node::template_failover>(
             asio::make_strand(io), nodes, topt,
-            [d, log, sub = rt->submitter.get()](std::shared_ptr<const node::block_template> t, node::template_reason) {
+            [d, log, sub = rt->submitter.get(), stats, stats_chain](std::shared_ptr<const node::block_template> t,
+                                                                     node::template_reason) {
                 // The chain reached the template's parent: a block found later at or below
                 // that height is stale if it loses (submitter.hpp).
                 if (t->height > 0) sub->note_tip(t->height - 1);
-                const auto ec = d->on_template(std::move(t));
+                const auto ec = d->on_template(t);
+                if (!ec) stats->on_template(stats_chain, *t);
                 // Behind the best tip: the dispatcher logged it; the source asks again.
                 if (ec == bridge::dispatch_errc::template_behind) return node::template_use::behind;
                 if (ec) log(std::string("template not used: ") + ec.message());
@@ -441,8 +312,9 @@ int run_daemon(const config::settings& s) {
                     ts->notify_new_tip();
                     return true;
                 };
-                popt.on_tip_template = [d, log](std::shared_ptr<const node::block_template> t) {
-                    const auto ec = d->on_template(std::move(t));
+                popt.on_tip_template = [d, log, stats, stats_chain](std::shared_ptr<const node::block_template> t) {
+                    const auto ec = d->on_template(t);
+                    if (!ec) stats->on_template(stats_chain, *t);
                     if (ec && ec != bridge::dispatch_errc::template_behind)
                         log("work on the new P2P tip not used: " + ec.message());
                 };
@@ -454,8 +326,9 @@ int run_daemon(const config::settings& s) {
                 };
                 popt.header_only = c.p2p_header_only_work;
                 popt.rpc_reachable = [ts] { return ts->may_supply(); };
-                popt.on_header_template = [d, log](std::shared_ptr<const node::block_template> t) {
-                    if (auto ec = d->on_template(std::move(t))) log("header-only template not used: " + ec.message());
+                popt.on_header_template = [d, log, stats, stats_chain](std::shared_ptr<const node::block_template> t) {
+                    if (auto ec = d->on_template(t)) log("header-only template not used: " + ec.message());
+                    else stats->on_template(stats_chain, *t);
                 };
                 rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
                 p2p_link* link = rt->p2p.get();
@@ -524,16 +397,20 @@ int run_daemon(const config::settings& s) {
     }
     std::fflush(stdout);
 
-    std::unique_ptr<bridge::web::status_server> web;
+    if (history) {
+        stats->set_history(history);
+        stats->restore(history->restored());
+    }
+    stats->start();
+    std::unique_ptr<bridge::web::server> web;
     if (s.http.enabled) {
-        web = std::make_unique<bridge::web::status_server>(io, s.http.listen.host, s.http.listen.port,
-                                                           [&chains] { return status_json(chains); });
+        web = std::make_unique<bridge::web::server>(io, stats, history, web_options(s.http));
         if (auto ec = web->start()) {
             std::fprintf(stderr, "solobridge: cannot listen for HTTP on %s: %s\n", s.http.listen.to_string().c_str(),
                          ec.message().c_str());
             return exit_failure;
         }
-        std::printf("status: http://%s:%u/api/status\n", s.http.listen.host.c_str(), static_cast<unsigned>(web->port()));
+        std::printf("dashboard: http://%s:%u/\n", s.http.listen.host.c_str(), static_cast<unsigned>(web->port()));
         std::fflush(stdout);
     }
 
@@ -590,6 +467,9 @@ int run_daemon(const config::settings& s) {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& t : pool) t.join();
+    // The last tick hands the history its final batch; then the history writes it.
+    stats->stop();
+    if (history) history->stop();
     verify_pool.join();
     p2p_verify_pool.stop();  // a headers batch still queued is abandoned, not waited for
     p2p_verify_pool.join();

@@ -137,6 +137,7 @@ struct block_view {
     std::string status;  // the submitter's fate name ("pending", "accepted", ...)
     std::string reason;
     std::uint32_t attempts = 0;
+    std::uint32_t confirmations = 0;  // while accepted or once confirmed; 0 when unknown
     std::string worker;  // who found it ("" when not known, e.g. found before a restart
                          // without history)
     std::optional<time_point> found_at;
@@ -156,24 +157,30 @@ struct template_view {
 
 struct node_view {
     std::string rpc_url;
+    // It answers HTTP (a refusal of the credentials included): state is neither
+    // "connecting" nor "down"; state says more.
     bool reachable = false;
-    std::string state;  // "connected", "connecting", "down"
-    std::string last_error;
+    std::string state;  // node_health.hpp: connected, connecting, down, unauthorized, ...
+    std::string last_error;  // what is wrong now and what to do; empty while connected
     bool longpoll_active = false;
     std::uint64_t templates = 0;
+    bool active = false;  // templates come from this node
 };
 
+// The submitter's counts: every found block under its current fate (found is their sum).
 struct chain_blocks {
-    std::uint64_t found = 0, accepted = 0, rejected = 0, stale = 0, abandoned = 0;
-    std::uint64_t in_flight = 0, parked = 0;
-    std::vector<block_view> recent;  // the submitter's recent blocks, newest last
+    std::uint64_t found = 0, pending = 0, accepted = 0, confirmed = 0, orphaned = 0, stale = 0, rejected = 0,
+                  abandoned = 0;
+    std::uint64_t in_flight = 0, parked = 0, watched = 0;
+    std::vector<block_view> recent;  // the submitter's recent blocks, oldest first
 };
 
 struct chain_view {
     std::string id;
     std::string network;
     std::string coin;  // "bitcoin", "ravencoin"
-    node_view node;
+    node_view node;               // the node templates come from (the first when none does)
+    std::vector<node_view> nodes;  // every configured node, in config order
     std::optional<std::uint32_t> tip_height;
     std::string tip_hash;
     std::uint32_t job_height = 0;

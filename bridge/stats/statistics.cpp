@@ -116,7 +116,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         template_view tmpl;
         // Tick thread only.
         std::unordered_map<std::string, dormant> dormant_workers;
-        std::string last_node_state;
+        std::vector<std::string> last_node_states;  // per node
         std::uint32_t last_height = 0;
         bool chain_dropped = false;
         share_counts minute_base;
@@ -471,27 +471,37 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         cv.id = c.src.id;
         cv.network = std::string(p.name);
         cv.coin = p.coin == coin_type::ravencoin ? "ravencoin" : "bitcoin";
-        cv.node.rpc_url = c.src.rpc_url;
         if (c.src.templates) {
-            const auto ts = c.src.templates();
-            cv.node.state = std::string(node::to_string(ts.rpc.state));
-            cv.node.reachable = ts.rpc.state == node::link_state::connected;
-            cv.node.last_error = ts.last_error.empty() ? ts.rpc.last_error : ts.last_error;
-            cv.node.longpoll_active = ts.longpoll_active;
-            cv.node.templates = ts.templates;
+            const auto fs = c.src.templates();
+            for (std::size_t i = 0; i < fs.nodes.size(); ++i) {
+                const auto& ts = fs.nodes[i];
+                node_view nv;
+                nv.rpc_url = i < c.src.rpc_urls.size() ? c.src.rpc_urls[i] : std::string();
+                nv.state = std::string(node::to_string(ts.state));
+                nv.reachable = ts.state != node::node_state::connecting && ts.state != node::node_state::down;
+                nv.last_error = ts.last_error;
+                nv.longpoll_active = ts.longpoll_active;
+                nv.templates = ts.templates;
+                nv.active = fs.active == i;
+                cv.nodes.push_back(std::move(nv));
+            }
+            if (!cv.nodes.empty()) cv.node = cv.nodes[fs.active.value_or(0)];
         }
-        if (cv.node.state != c.last_node_state) {
-            if (!c.last_node_state.empty()) {
+        if (cv.nodes.empty() && !c.src.rpc_urls.empty()) cv.node.rpc_url = c.src.rpc_urls.front();
+        c.last_node_states.resize(cv.nodes.size());
+        for (std::size_t i = 0; i < cv.nodes.size(); ++i) {
+            const auto& n = cv.nodes[i];
+            if (n.state == c.last_node_states[i]) continue;
+            if (!c.last_node_states[i].empty()) {
                 event e;
                 e.kind = event_kind::node_state;
                 e.chain = c.src.id;
-                e.state = cv.node.state;
-                e.detail = "node " + c.src.rpc_url + " is " + cv.node.state +
-                           (cv.node.last_error.empty() || cv.node.reachable ? "" : ": " + cv.node.last_error);
+                e.state = n.state;
+                e.detail = "node " + n.rpc_url + " is " + n.state + (n.last_error.empty() ? "" : ": " + n.last_error);
                 emit(std::move(e));
                 any_urgent = true;
             }
-            c.last_node_state = cv.node.state;
+            c.last_node_states[i] = n.state;
         }
         if (c.src.dispatcher) {
             const auto ds = c.src.dispatcher();
@@ -560,12 +570,16 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         if (c.src.submitter) {
             const auto ss = c.src.submitter();
             cv.blocks.found = ss.found;
+            cv.blocks.pending = ss.pending;
             cv.blocks.accepted = ss.accepted;
-            cv.blocks.rejected = ss.rejected;
+            cv.blocks.confirmed = ss.confirmed;
+            cv.blocks.orphaned = ss.orphaned;
             cv.blocks.stale = ss.stale;
+            cv.blocks.rejected = ss.rejected;
             cv.blocks.abandoned = ss.abandoned;
             cv.blocks.in_flight = ss.in_flight;
             cv.blocks.parked = ss.parked;
+            cv.blocks.watched = ss.watched;
             for (const auto& b : ss.recent) {
                 block_view bv;
                 bv.chain = c.src.id;
@@ -574,6 +588,9 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 bv.status = fate_name(b.status);
                 bv.reason = b.reason;
                 bv.attempts = b.attempts;
+                bv.confirmations = b.confirmations;
+                if (b.found_time != 0)
+                    bv.found_at = time_point(std::chrono::seconds(static_cast<std::int64_t>(b.found_time)));
                 cv.blocks.recent.push_back(std::move(bv));
             }
         }
@@ -589,6 +606,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         // Live consumers: Stratum sessions and devices.
         std::vector<stratum::session_stats> sessions;
         if (c.src.sessions) sessions = c.src.sessions();
+        cv.sessions = sessions.size();
         std::unordered_map<consumer_id, const stratum::session_stats*> by_consumer;
         struct worker_conn {
             std::uint32_t count = 0;
@@ -901,11 +919,13 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                     blocks.push_back(std::move(r));
                     continue;
                 }
-                if (it->view.status != b.status || it->view.reason != b.reason || it->view.attempts != b.attempts) {
+                if (it->view.status != b.status || it->view.reason != b.reason || it->view.attempts != b.attempts ||
+                    it->view.confirmations != b.confirmations) {
                     const bool fate_changed = it->view.status != b.status;
                     it->view.status = b.status;
                     it->view.reason = b.reason;
                     it->view.attempts = b.attempts;
+                    it->view.confirmations = b.confirmations;
                     it->dirty = true;
                     if (fate_changed) {
                         event e;

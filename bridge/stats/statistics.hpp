@@ -42,7 +42,7 @@
 #include "mining/device_worker.hpp"
 #include "sb/node/p2p/peer_manager.hpp"
 #include "sb/node/template.hpp"
-#include "sb/node/template_source.hpp"
+#include "sb/node/template_failover.hpp"
 #include "stats/events.hpp"
 #include "stats/share_event.hpp"
 #include "stats/snapshot.hpp"
@@ -89,9 +89,9 @@ struct chain_sources {
     std::string id;
     network net = network::bitcoin_regtest;
     config::payout_mode payout = config::payout_mode::fixed_address;
-    std::string rpc_url;
+    std::vector<std::string> rpc_urls;  // the chain's nodes, in config order
     std::function<dispatcher_stats()> dispatcher;
-    std::function<node::template_source_status()> templates;
+    std::function<node::failover_status()> templates;
     std::function<submitter_status()> submitter;
     std::function<std::vector<stratum::session_stats>()> sessions;
     std::function<std::vector<stratum::ban_info>()> bans;

@@ -22,7 +22,7 @@ struct fixture {
     std::mutex mu;
     std::vector<stratum::session_stats> sessions;
     submitter_status submitted;
-    node::template_source_status tsrc;
+    node::failover_status tsrc;
     std::shared_ptr<statistics> st;
     std::shared_ptr<share_sink> sink;
 
@@ -49,7 +49,7 @@ struct fixture {
         chain_sources src;
         src.id = "regtest";
         src.payout = payout;
-        src.rpc_url = "http://127.0.0.1:1";
+        src.rpc_urls = {"http://127.0.0.1:1"};
         src.sessions = [this] {
             std::lock_guard lock(mu);
             return sessions;
@@ -65,7 +65,9 @@ struct fixture {
         st->add_chain(src);
         sink = st->sink(0);
         st->subscribe(events);
-        tsrc.rpc.state = node::link_state::connected;
+        tsrc.active = 0;
+        tsrc.nodes.resize(1);
+        tsrc.nodes[0].state = node::node_state::connected;
     }
 
     void connect(consumer_id id, std::string worker, std::string ua = "bitaxe/BM1368/v2.4.0") {
@@ -318,12 +320,16 @@ TEST_CASE("statistics: found blocks and their fates, node state changes and hash
     REQUIRE(s->chains[0].last_block_found.has_value());
     {
         std::lock_guard lock(f.mu);
-        f.tsrc.rpc.state = node::link_state::down;
-        f.tsrc.last_error = "connection refused";
+        f.tsrc.active.reset();
+        f.tsrc.nodes[0].state = node::node_state::down;
+        f.tsrc.nodes[0].last_error = "connection refused";
     }
     s = f.tick();
     CHECK(f.events->count(event_kind::node_state) == 1);
     CHECK_FALSE(s->chains[0].node.reachable);
+    CHECK(s->chains[0].node.state == "down");
+    REQUIRE(s->chains[0].nodes.size() == 1);
+    CHECK_FALSE(s->chains[0].nodes[0].active);
 
     // A worker mining for over an hour at 10/s, then at 1/s for ten minutes.
     f.connect(3, "dropper");
