@@ -260,7 +260,7 @@ async function loadBlocks() {
       tr.appendChild(td);
       body.appendChild(tr);
     }
-    for (const b of blocks.slice(0, 100)) {
+    for (const b of blocks.slice(0, 25)) {
       const tr = el('tr');
       tr.appendChild(el('td', b.height));
       const fate = b.status + (b.reason ? ' (' + b.reason + ')' : '');
@@ -270,6 +270,13 @@ async function loadBlocks() {
       const h = el('td', b.hash, 'hash');
       h.title = b.hash;
       tr.appendChild(h);
+      body.appendChild(tr);
+    }
+    if (blocks.length > 25) {
+      const tr = el('tr');
+      const td = el('td', (blocks.length - 25) + ' older blocks in /api/v1/blocks', 'muted');
+      td.colSpan = 5;
+      tr.appendChild(td);
       body.appendChild(tr);
     }
   } catch (e) {

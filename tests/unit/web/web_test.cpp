@@ -50,11 +50,12 @@ struct fixture {
         st = std::make_shared<stats::statistics>(so);
         stats::chain_sources src;
         src.id = "regtest";
-        src.rpc_url = "http://127.0.0.1:1";
+        src.rpc_urls = {"http://127.0.0.1:1"};
         src.templates = [e = node_error] {
-            node::template_source_status t;
-            t.last_error = *e;
-            return t;
+            node::failover_status f;
+            f.nodes.resize(1);
+            f.nodes[0].last_error = *e;
+            return f;
         };
         st->add_chain(src);
         sink = st->sink(0);

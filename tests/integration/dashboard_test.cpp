@@ -1,0 +1,238 @@
+// The dashboard end to end (issue 14 "Tests"): a real bcoin regtest node, the daemon with
+// config/examples/regtest-bcoin.json, `solobridge cpu-miner` under a hostile worker name,
+// then the JSON API, the WebSocket, /metrics checked by `promtool check metrics` and
+// scraped by a real Prometheus server, and the page in Debian's Chromium
+// (tests/browser/dashboard.mjs). scripts/install-deps.sh installs prometheus, chromium and
+// the browser driver.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <rapidjson/document.h>
+
+#include "child_process.hpp"
+#include "eventually.hpp"
+#include "regtest_node.hpp"
+
+using namespace sb;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+const std::string hostile_worker = "demo.<img src=x onerror=alert(1)>";
+
+struct dashboard_daemon {
+    std::uint16_t stratum_port = test::free_loopback_port();
+    std::uint16_t http_port = test::free_loopback_port();
+    std::unique_ptr<test::child_process> process;
+
+    void start(test::regtest_node& node, const std::string& data_dir, const std::string& log,
+               std::vector<std::string> extra_env = {}) {
+        std::vector<std::string> env{"SB_NODE_RPC_URL=" + node.rpc_url(), "SB_NODE_RPC_PASSWORD=" + node.api_key(),
+                                     "SB_NODE_P2P=127.0.0.1:" + std::to_string(node.p2p_port()),
+                                     "SB_STRATUM_LISTEN=127.0.0.1:" + std::to_string(stratum_port),
+                                     "SB_HTTP_LISTEN=127.0.0.1:" + std::to_string(http_port), "SB_DATA_DIR=" + data_dir};
+        env.insert(env.end(), extra_env.begin(), extra_env.end());
+        process = std::make_unique<test::child_process>(
+            std::vector<std::string>{SB_SOLOBRIDGE_BIN, "--config",
+                                     std::string(SB_SOURCE_DIR) + "/config/examples/regtest-bcoin.json"},
+            env, log);
+        REQUIRE_MESSAGE(test::wait_for_port(http_port, 30s, process.get()), "no dashboard:\n" << process->output());
+    }
+
+    rapidjson::Document get(const std::string& path) {
+        const auto [code, body] = test::http_get_loopback(http_port, path);
+        rapidjson::Document d;
+        d.Parse(body.c_str());
+        if (code != 200 || d.HasParseError()) d.SetNull();
+        return d;
+    }
+};
+
+// The miner's row of /api/v1/workers once its 5 m hashrate is above zero.
+bool miner_has_hashrate(dashboard_daemon& d) {
+    auto w = d.get("/api/v1/workers?q=demo");
+    if (!w.IsObject() || w["total"].GetUint() != 1) return false;
+    const auto& row = w["workers"][0];
+    return std::string(row["name"].GetString()) == hostile_worker && row["hashrate"]["5m"].IsNumber() &&
+           row["hashrate"]["5m"].GetDouble() > 0 && std::string(row["state"].GetString()) == "online";
+}
+
+int run_shell(const std::string& command, const std::string& log, std::chrono::seconds timeout) {
+    test::child_process p({"/bin/sh", "-c", command}, {}, log);
+    const auto rc = p.wait_for_exit(timeout);
+    INFO(command << "\n" << p.output());
+    REQUIRE(rc.has_value());
+    return *rc;
+}
+
+}  // namespace
+
+TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metrics, Prometheus and a real browser") {
+    test::regtest_node node;
+    const std::string dir = node.dir();
+    dashboard_daemon d;
+    d.start(node, dir + "/bridge-data", dir + "/daemon.log");
+    INFO("daemon output:\n" << d.process->output());
+    test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
+                               "--user", hostile_worker, "--seconds", "240"},
+                              {}, dir + "/miner.log");
+    REQUIRE_MESSAGE(test::eventually([&] { return miner_has_hashrate(d); }, 60s), "miner output:\n" << miner.output());
+
+    {  // the WebSocket sends a snapshot, then an update at once when a block is found
+        asio::io_context io;
+        websocket::stream<asio::ip::tcp::socket> ws(io);
+        ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), d.http_port});
+        ws.handshake("127.0.0.1:" + std::to_string(d.http_port), "/ws");
+        beast::flat_buffer buf;
+        ws.read(buf);
+        rapidjson::Document first;
+        first.Parse(beast::buffers_to_string(buf.data()).c_str());
+        REQUIRE(first.IsObject());
+        CHECK(std::string(first["type"].GetString()) == "snapshot");
+        const auto found_before = first["chains"][0]["blocks"]["found"].GetUint64();
+        const auto at_before = first["time"].GetInt64();
+        bool block_update = false;
+        for (int i = 0; i < 120 && !block_update; ++i) {
+            buf.clear();
+            ws.read(buf);
+            rapidjson::Document u;
+            u.Parse(beast::buffers_to_string(buf.data()).c_str());
+            REQUIRE(u.IsObject());
+            CHECK(std::string(u["type"].GetString()) == "update");
+            if (u["chains"][0]["blocks"]["found"].GetUint64() <= found_before) continue;
+            for (const auto& e : u["events"].GetArray())
+                if (std::string(e["kind"].GetString()) == "block_found" && e["at"].GetInt64() >= at_before &&
+                    std::string(e["worker"].GetString()) == hostile_worker)
+                    block_update = true;
+        }
+        CHECK(block_update);
+    }
+
+    {  // /metrics passes promtool and a real Prometheus scrapes the hashrate
+        const auto [code, metrics] = test::http_get_loopback(d.http_port, "/metrics");
+        REQUIRE(code == 200);
+        const std::string file = dir + "/metrics.txt";
+        std::ofstream(file) << metrics;
+        CHECK(run_shell("promtool check metrics < " + file, dir + "/promtool.log", 60s) == 0);
+
+        const std::uint16_t prom_port = test::free_loopback_port();
+        const std::string prom_dir = dir + "/prometheus";
+        std::filesystem::create_directories(prom_dir + "/data");
+        std::ofstream(prom_dir + "/prometheus.yml") << "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                                                     << "scrape_configs:\n  - job_name: solobridge\n    static_configs:\n"
+                                                     << "      - targets: ['127.0.0.1:" << d.http_port << "']\n";
+        test::child_process prom({"/usr/bin/prometheus", "--config.file=" + prom_dir + "/prometheus.yml",
+                                  "--storage.tsdb.path=" + prom_dir + "/data",
+                                  "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
+                                 {}, prom_dir + "/prometheus.log");
+        REQUIRE_MESSAGE(test::wait_for_port(prom_port, 60s, &prom), prom.output());
+        std::string last;
+        const bool scraped = test::eventually(
+            [&] {
+                const auto [c, body] = test::http_get_loopback(
+                    prom_port, "/api/v1/query?query=solobridge_hashrate_hashes_per_second%7Bwindow%3D%225m%22%7D");
+                last = body;
+                rapidjson::Document q;
+                q.Parse(body.c_str());
+                if (c != 200 || !q.IsObject() || std::string(q["status"].GetString()) != "success") return false;
+                for (const auto& r : q["data"]["result"].GetArray())
+                    if (std::stod(r["value"][1].GetString()) > 0 &&
+                        std::string(r["metric"]["chain"].GetString()) == "regtest")
+                        return true;
+                return false;
+            },
+            60s);
+        INFO("prometheus answered: " << last << "\n" << prom.output());
+        CHECK(scraped);
+        prom.terminate();
+    }
+
+    {  // Chromium loads the page, sees live data, the table, the chart, the name as text, no console error
+        const std::string shot = std::string(SB_BINARY_DIR) + "/dashboard-screenshot.png";
+        std::filesystem::remove(shot);
+        const int rc = run_shell("node '" + std::string(SB_SOURCE_DIR) + "/tests/browser/dashboard.mjs' 'http://127.0.0.1:" +
+                                     std::to_string(d.http_port) + "/' '" + shot + "' '" + hostile_worker + "'",
+                                 dir + "/browser.log", 180s);
+        CHECK(rc == 0);
+        CHECK(std::filesystem::exists(shot));
+    }
+
+    miner.terminate();
+    CHECK(d.process->terminate() == 0);
+}
+
+TEST_CASE("integration: a damaged statistics database is reported and mining goes on; a restart keeps blocks and best shares") {
+    test::regtest_node node;
+    const std::string dir = node.dir();
+    const std::string data = dir + "/bridge-data";
+    std::filesystem::create_directories(data);
+    {
+        std::ofstream(data + "/stats.sqlite") << std::string(8192, 'x');
+    }
+    {
+        dashboard_daemon d;
+        d.start(node, data, dir + "/daemon1.log");
+        INFO("daemon output:\n" << d.process->output());
+        test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
+                                   "--user", "rig.one", "--max-shares", "3", "--seconds", "60"},
+                                  {}, dir + "/miner1.log");
+        REQUIRE(miner.wait_for_exit(90s) == 0);
+        auto st = d.get("/api/v1/status");
+        REQUIRE(st.IsObject());
+        CHECK_FALSE(st["history"]["available"].GetBool());
+        CHECK(std::string(st["history"]["error"].GetString()).find("stats.sqlite") != std::string::npos);
+        CHECK(st["chains"][0]["blocks"]["found"].GetUint64() >= 1);  // mined all the same
+        CHECK(d.process->output().find("history unavailable") != std::string::npos);
+        CHECK(d.process->terminate() == 0);
+    }
+    CHECK(std::filesystem::file_size(data + "/stats.sqlite") == 8192);  // never overwritten
+    std::filesystem::remove(data + "/stats.sqlite");
+    double best = 0;
+    {
+        dashboard_daemon d;
+        d.start(node, data, dir + "/daemon2.log");
+        test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
+                                   "--user", "rig.two", "--max-shares", "3", "--seconds", "60"},
+                                  {}, dir + "/miner2.log");
+        REQUIRE(miner.wait_for_exit(90s) == 0);
+        REQUIRE(test::eventually([&] { return d.get("/api/v1/workers?q=rig.two")["total"].GetUint() == 1; }, 10s));
+        best = d.get("/api/v1/workers?q=rig.two")["workers"][0]["best_share_all_time"].GetDouble();
+        CHECK(best > 0);
+        CHECK(d.process->terminate() == 0);  // the last tick writes the counters
+    }
+    dashboard_daemon d;
+    d.start(node, data, dir + "/daemon3.log");
+    INFO("daemon output:\n" << d.process->output());
+    auto st = d.get("/api/v1/status");
+    CHECK(st["history"]["available"].GetBool());
+    auto blocks = d.get("/api/v1/blocks");
+    REQUIRE(blocks.IsArray());
+    bool ours = false;
+    for (const auto& b : blocks.GetArray()) ours = ours || std::string(b["worker"].GetString()) == "rig.two";
+    CHECK(ours);
+    // The worker is back in memory when it mines again, with its all-time best.
+    test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
+                               "--user", "rig.two", "--max-shares", "1", "--seconds", "60"},
+                              {}, dir + "/miner3.log");
+    REQUIRE(miner.wait_for_exit(90s) == 0);
+    CHECK(test::eventually(
+        [&] {
+            auto w = d.get("/api/v1/workers?q=rig.two");
+            return w.IsObject() && w["total"].GetUint() == 1 && w["workers"][0]["best_share_all_time"].GetDouble() >= best &&
+                   w["workers"][0]["shares"]["accepted"].GetUint64() >= 4;
+        },
+        10s));
+    CHECK(d.process->terminate() == 0);
+}
