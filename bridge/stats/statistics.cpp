@@ -303,8 +303,14 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 woken = false;
                 urgent = false;
             }
-            if (std::chrono::steady_clock::now() >= next) next = std::chrono::steady_clock::now() + options.tick;
+            const auto began = std::chrono::steady_clock::now();
             tick(was_urgent);
+            // A tick costs O(workers) (about 10 ms per 1,000 workers here): past half the
+            // interval the next one waits twice as long as this one took, so the statistics
+            // never take more than half a core (50,000 workers: an update every ~2 s).
+            const auto took = std::chrono::steady_clock::now() - began;
+            const auto after = std::chrono::steady_clock::now();
+            if (after >= next) next = after + std::max<std::chrono::steady_clock::duration>(options.tick, 2 * took);
         }
         tick(false);  // the final batch for the history
     }
@@ -397,6 +403,10 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             snap->workers_tracked += static_cast<std::uint32_t>(c.worker_cells.load(std::memory_order_relaxed));
             snap->chains.push_back(std::move(cv));
         }
+        // Sorted once here, so that the API's default order costs nothing per request.
+        std::sort(snap->workers.begin(), snap->workers.end(), [](const worker_view& a, const worker_view& b) {
+            return std::tie(a.chain, a.name) < std::tie(b.chain, b.name);
+        });
         snap->rate_mixed = coins.size() > 1;
         snap->rate = bridge_rates.at(t);
         if (minute_point) {
@@ -614,6 +624,15 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             double best = 0;
         };
         std::unordered_map<std::string, worker_conn> conns_of;
+        conns_of.reserve(sessions.size());
+        by_consumer.reserve(sessions.size());
+        // Farms run a few firmware versions: classify each user agent once a tick.
+        std::unordered_map<std::string_view, std::string_view> families;
+        auto family = [&families](std::string_view ua) {
+            auto [it, fresh] = families.try_emplace(ua);
+            if (fresh) it->second = firmware_family(ua);
+            return std::string(it->second);
+        };
         for (const auto& s : sessions) {
             if (s.consumer != 0) by_consumer.emplace(s.consumer, &s);
             if (!s.authorized) continue;
@@ -660,7 +679,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 v.remote = s.remote;
                 v.tls = s.tls;
                 v.user_agent = s.user_agent;
-                v.firmware = std::string(firmware_family(s.user_agent));
+                v.firmware = family(s.user_agent);
                 v.worker = s.worker;
                 v.difficulty = s.difficulty;
                 v.version_mask = s.version_mask;
@@ -688,7 +707,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             v.remote = s.remote;
             v.tls = s.tls;
             v.user_agent = s.user_agent;
-            v.firmware = std::string(firmware_family(s.user_agent));
+            v.firmware = family(s.user_agent);
             v.worker = s.worker;
             v.difficulty = s.difficulty;
             v.version_mask = s.version_mask;
@@ -733,7 +752,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 if (const auto* s = cit->second.newest) {
                     v.difficulty = s->difficulty;
                     v.user_agent = s->user_agent;
-                    v.firmware = std::string(firmware_family(s->user_agent));
+                    v.firmware = family(s->user_agent);
                 }
             }
             bool device = false;

@@ -506,7 +506,8 @@ std::string workers_json(const snapshot& s, const worker_query& q) {
         return std::tie(a->chain, a->name) < std::tie(b->chain, b->name);
     };
     if (q.sort == "name") {
-        std::stable_sort(sel.begin(), sel.end(), [&](auto* a, auto* b) { return q.descending ? by_name(b, a) : by_name(a, b); });
+        // The snapshot holds its workers sorted by chain and name already.
+        if (q.descending) std::reverse(sel.begin(), sel.end());
     } else {
         std::stable_sort(sel.begin(), sel.end(), [&](auto* a, auto* b) {
             const double x = sort_value(*a, q.sort), y = sort_value(*b, q.sort);
@@ -692,21 +693,31 @@ public:
                 first = false;
                 out_ += k;
                 out_ += "=\"";
-                out_ += prometheus_label(val);
+                if (val.find_first_of("\\\"\n") == std::string_view::npos) {
+                    out_ += val;
+                } else {
+                    for (char c : val) {
+                        if (c == '\\') out_ += "\\\\";
+                        else if (c == '"') out_ += "\\\"";
+                        else if (c == '\n') out_ += "\\n";
+                        else out_ += c;
+                    }
+                }
                 out_ += '"';
             }
             out_ += '}';
         }
         out_ += ' ';
-        char buf[40];
         if (std::isnan(v)) out_ += "NaN";
         else if (std::isinf(v)) out_ += v > 0 ? "+Inf" : "-Inf";
         else {
-            std::snprintf(buf, sizeof buf, "%.17g", v);
-            out_ += buf;
+            char buf[32];
+            const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest exact form
+            out_.append(buf, r.ptr);
         }
         out_ += '\n';
     }
+    void reserve(std::size_t n) { out_.reserve(n); }
     std::string take() { return std::move(out_); }
 
 private:
@@ -717,6 +728,7 @@ private:
 
 std::string metrics_text(const snapshot& s, const metrics_options& o) {
     prom p;
+    p.reserve(4096 + (o.per_worker ? std::min(s.workers.size(), o.max_workers) * 1200 : 0));
     p.family("solobridge_info", "gauge", "The bridge's version.");
     p.sample("solobridge_info", {{"version", s.version}}, 1);
     p.family("solobridge_uptime_seconds", "gauge", "Seconds since the bridge started.");

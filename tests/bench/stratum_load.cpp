@@ -63,6 +63,7 @@
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/node/template.hpp"
+#include "stats/statistics.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
 #include "stratum/work_source.hpp"
@@ -85,12 +86,13 @@ struct options {
     unsigned client_threads = 1;
     unsigned tips = 3;         // new-tip rounds
     std::size_t connect_parallel = 512;  // connects in flight
+    bool stats = false;        // the dashboard's statistics as the dispatcher's share sink
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: sb_bench_stratum_load [--sessions N] [--seconds S] [--rate SHARES_PER_S] [--window W]\n"
-                 "                             [--server-threads T] [--client-threads T] [--tips K]\n");
+                 "                             [--server-threads T] [--client-threads T] [--tips K] [--stats 0|1]\n");
 }
 
 bool parse_options(int argc, char** argv, options& o) {
@@ -108,6 +110,7 @@ bool parse_options(int argc, char** argv, options& o) {
         else if (a == "--server-threads") o.server_threads = static_cast<unsigned>(d);
         else if (a == "--client-threads") o.client_threads = static_cast<unsigned>(d);
         else if (a == "--tips") o.tips = static_cast<unsigned>(d);
+        else if (a == "--stats") o.stats = d != 0;
         else return false;
     }
     return o.sessions > 0 && o.server_threads > 0 && o.client_threads > 0 && o.window > 0;
@@ -503,6 +506,21 @@ int server_main(const options& opt, int fd) {
     dopt.extranonce2_size = 8;
     dopt.log = [](std::string_view) {};
     std::atomic<std::uint64_t> blocks{0};
+    // With --stats 1: the statistics as in the daemon (share sink, a tick a second reading
+    // the sessions), so that shares/s with and without them compare.
+    std::shared_ptr<bridge::stats::statistics> stats;
+    bridge::stratum::server* srv_ptr = nullptr;
+    if (opt.stats) {
+        bridge::stats::statistics_options so;
+        so.log = [](std::string_view) {};
+        stats = std::make_shared<bridge::stats::statistics>(so);
+        bridge::stats::chain_sources src;
+        src.id = "regtest";
+        src.sessions = [&srv_ptr] {
+            return srv_ptr != nullptr ? srv_ptr->snapshot() : std::vector<bridge::stratum::session_stats>{};
+        };
+        dopt.share_sink = stats->sink(stats->add_chain(src));
+    }
     auto disp_owner = std::make_shared<bridge::dispatcher>(asio::make_strand(server_io), params(network::bitcoin_regtest),
                                                            dopt, [&blocks](bridge::found_block) { blocks.fetch_add(1); });
     bridge::dispatcher& disp = *disp_owner;
@@ -535,6 +553,8 @@ int server_main(const options& opt, int fd) {
         std::fprintf(stderr, "server start: %s\n", ec.message().c_str());
         return 1;
     }
+    srv_ptr = &srv;
+    if (stats) stats->start();
     std::vector<std::thread> server_threads;
     for (unsigned i = 0; i < opt.server_threads; ++i) server_threads.emplace_back([&] { server_io.run(); });
     ctl.send("port " + std::to_string(srv.listeners().front().port) + " " + std::to_string(rss_start_kib) + " " +
@@ -564,6 +584,7 @@ int server_main(const options& opt, int fd) {
             break;  // "quit", or the parent has gone
         }
     }
+    if (stats) stats->stop();  // before the server its tick reads
     srv.stop();
     disp.stop();
     server_work.reset();
@@ -671,6 +692,7 @@ int main(int argc, char** argv) {
     }
     ::close(sv[1]);
     control_channel ctl(sv[0]);
+    std::printf("statistics: %s\n", opt.stats ? "on (share sink + a tick a second)" : "off");
     std::printf("setup: sessions %zu, server threads %u (child process %d), client threads %u, cores %u (shared by client and server)\n",
                 opt.sessions, opt.server_threads, static_cast<int>(child), opt.client_threads,
                 std::thread::hardware_concurrency());
