@@ -826,12 +826,14 @@ std::string metrics_text(const snapshot& s, const metrics_options& o) {
         const std::size_t shown = std::min(ws.size(), o.max_workers);
         p.family("solobridge_metrics_workers_omitted", "gauge", "Workers left out of the per-worker series by the cap.");
         p.sample("solobridge_metrics_workers_omitted", {}, static_cast<double>(ws.size() - shown));
-        p.family("solobridge_worker_hashrate_hashes_per_second", "gauge", "A worker's hashrate by window.");
+        // Per worker the 5 m, 1 h and 1 d windows only: the 1 m one is noise at a share every
+        // few seconds, and 7 d is better taken from the history.
+        p.family("solobridge_worker_hashrate_hashes_per_second", "gauge", "A worker's hashrate by window (5m, 1h, 1d).");
         for (std::size_t i = 0; i < shown; ++i)
-            for (std::size_t k = 0; k < window_count; ++k)
+            for (const window k : {window::m5, window::h1, window::d1})
                 p.sample("solobridge_worker_hashrate_hashes_per_second",
-                         {{"chain", ws[i]->chain}, {"worker", ws[i]->name}, {"window", window_name(static_cast<window>(k))}},
-                         ws[i]->rate[k]);
+                         {{"chain", ws[i]->chain}, {"worker", ws[i]->name}, {"window", window_name(k)}},
+                         ws[i]->rate[static_cast<std::size_t>(k)]);
         p.family("solobridge_worker_shares_accepted_total", "counter", "A worker's accepted shares.");
         for (std::size_t i = 0; i < shown; ++i)
             p.sample("solobridge_worker_shares_accepted_total", {{"chain", ws[i]->chain}, {"worker", ws[i]->name}},

@@ -20,6 +20,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "stats/statistics.hpp"
+#include "web/serialize.hpp"
 #include "web/server.hpp"
 
 using namespace sb;
@@ -165,7 +166,22 @@ int main(int argc, char** argv) {
     measure("api_v1_workers_page_100", "/api/v1/workers", 200);
     measure("api_v1_workers_1000_by_hashrate", "/api/v1/workers?limit=1000&sort=hashrate_1h&order=desc", 50);
     measure("api_v1_workers_filtered", "/api/v1/workers?q=rig99&state=online", 100);
-    measure("metrics_per_worker_on", "/metrics", 30);
+    measure("metrics_per_worker_on_all", "/metrics", 30);
+    {
+        // The text alone, without the transfer: every worker, and the default cap.
+        const auto snap = w.st->latest();
+        for (std::size_t cap : {n, std::size_t{1000}}) {
+            std::vector<double> lat;
+            std::size_t bytes = 0;
+            for (int i = 0; i < 20; ++i) {
+                const auto t0 = steady::now();
+                bytes = web::metrics_text(*snap, {true, cap}).size();
+                lat.push_back(ms(steady::now() - t0));
+            }
+            const std::string what = "metrics_text_generation_cap_" + std::to_string(cap);
+            print_latency(what.c_str(), lat, bytes);
+        }
+    }
     measure("api_v1_status", "/api/v1/status", 100);
 
     // WebSocket dashboards: every update reaches every one.

@@ -29,7 +29,7 @@ try {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1100 },
+    viewport: { width: 1280, height: 1300 },
   });
   const page = context.pages()[0] || await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -80,7 +80,7 @@ try {
   // Blocks found by the miner are listed with their fate.
   await page.waitForFunction(() => document.querySelectorAll('#blocks tbody tr td.hash').length > 0, null, { timeout: 30000 });
 
-  await page.screenshot({ path: screenshot, fullPage: true });
+  await page.screenshot({ path: screenshot });
 } catch (e) {
   failures.push(String(e && e.stack || e));
 } finally {

@@ -332,7 +332,9 @@ function drawChart() {
     for (const [t, h] of state.live) if (t > after) data.push({ x: t, y: h });
   }
   const now = state.summary ? state.summary.time : Date.now() / 1000;
-  state.chart.options.scales.x.min = now - state.range;
+  // A bridge younger than the range: the chart starts when it started.
+  const started = state.summary ? state.summary.started_at - 60 : 0;
+  state.chart.options.scales.x.min = Math.max(now - state.range, Math.min(started, data.length ? data[0].x : started));
   state.chart.options.scales.x.max = now;
   state.chart.data.datasets[0].data = data;
   state.chart.update('none');
