@@ -250,7 +250,7 @@ int run_daemon(const config::settings& s) {
             record.hash = b.hash;
             record.worker = b.worker;
             inner(std::move(b));
-            stats->on_block_found(stats_chain, record, 0);
+            stats->on_block_found(stats_chain, record);
         };
         rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(submit));
 

@@ -277,7 +277,25 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             s.best_all_time = std::max(s.best_all_time, e.hash_difficulty);
         }
         // A block ends the round after it counted in it.
-        if (e.block) c.round.fetch_add(1, std::memory_order_acq_rel);
+        if (e.block) {
+            c.round.fetch_add(1, std::memory_order_acq_rel);
+            note_block_difficulty(c, printable_name(e.worker), e.hash_difficulty);
+        }
+    }
+
+    // The share event of a found block comes right after on_block_found (the dispatcher
+    // hands the block to the sink before it reports the share): its hash difficulty goes
+    // to the newest of that worker's blocks still without one. Blocks are rare; the lock
+    // is taken for them only.
+    void note_block_difficulty(chain_state& c, const std::string& worker, double difficulty) {
+        std::lock_guard lock(blocks_mu);
+        int looked = 0;
+        for (auto it = blocks.rbegin(); it != blocks.rend() && looked < 16; ++it, ++looked)
+            if (it->view.chain == c.src.id && it->view.worker == worker && it->view.difficulty == 0) {
+                it->view.difficulty = difficulty;
+                it->dirty = true;
+                return;
+            }
     }
 
     // ---- wake-ups -------------------------------------------------------------------
@@ -1119,7 +1137,7 @@ void statistics::on_template(std::size_t chain, const node::block_template& t) {
     if (new_height) impl_->wake(true);
 }
 
-void statistics::on_block_found(std::size_t chain, const found_block& b, double hash_difficulty) {
+void statistics::on_block_found(std::size_t chain, const found_block& b) {
     if (chain >= impl_->chains.size()) return;
     auto& c = *impl_->chains[chain];
     block_record r;
@@ -1129,7 +1147,6 @@ void statistics::on_block_found(std::size_t chain, const found_block& b, double 
     r.view.status = std::string(to_string(block_status::pending));
     r.view.worker = printable_name(b.worker);
     r.view.found_at = impl_->options.clock();
-    r.view.difficulty = hash_difficulty;
     event e;
     e.kind = event_kind::block_found;
     e.chain = c.src.id;

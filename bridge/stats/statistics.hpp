@@ -120,8 +120,10 @@ public:
     // A template the chain's dispatcher took (template facts: transactions, fees, weight).
     // Wakes the tick when the height changed (a new tip goes out at once).
     void on_template(std::size_t chain, const node::block_template& t);
-    // A block a share found (before it is submitted); wakes the tick at once.
-    void on_block_found(std::size_t chain, const found_block& b, double hash_difficulty);
+    // A block a share found (the block sink calls it after handing the block to the
+    // submitter); wakes the tick at once. The block's difficulty comes with the share
+    // event that follows (share_event::block).
+    void on_block_found(std::size_t chain, const found_block& b);
 
     // Subscribers of events (the alerts). Before or after start.
     void subscribe(std::shared_ptr<event_listener> l);

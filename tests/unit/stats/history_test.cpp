@@ -218,7 +218,15 @@ TEST_CASE("history: a restart keeps counters, best shares, blocks and series") {
         b.height = 9;
         b.hash[31] = 1;
         b.worker = "rig1";
-        st->on_block_found(0, b, 4096);
+        st->on_block_found(0, b);
+        share_event blk;  // the block's share, reported after the block went to the sink
+        blk.consumer = 1;
+        blk.worker = "rig1";
+        blk.share_difficulty = 2;
+        blk.hash_difficulty = 8192;
+        blk.block = true;
+        blk.at = now;
+        sink->on_share(blk);
         now += 61s;
         st->stop();  // the final tick writes the counters
         st->tick_now();
@@ -231,6 +239,7 @@ TEST_CASE("history: a restart keeps counters, best shares, blocks and series") {
     REQUIRE(h->restored().blocks.size() == 1);
     CHECK(h->restored().blocks[0].height == 9);
     CHECK(h->restored().blocks[0].worker == "rig1");
+    CHECK(h->restored().blocks[0].difficulty == 8192);
     CHECK_FALSE(h->restored().events.empty());
     auto st = make(h);
     auto sink = st->sink(0);
@@ -244,11 +253,12 @@ TEST_CASE("history: a restart keeps counters, best shares, blocks and series") {
     st->tick_now();
     const auto s = st->latest();
     REQUIRE(s->workers.size() == 1);
-    CHECK(s->workers[0].shares.accepted == 131);
+    CHECK(s->workers[0].shares.accepted == 132);
     CHECK(s->workers[0].shares.rejected() == 1);
-    CHECK(s->workers[0].best_all_time == 4096);
-    CHECK(s->chains[0].shares.accepted == 131);
-    CHECK(s->chains[0].best_all_time == 4096);
+    CHECK(s->workers[0].best_all_time == 8192);
+    CHECK(s->workers[0].shares.blocks == 1);
+    CHECK(s->chains[0].shares.accepted == 132);
+    CHECK(s->chains[0].best_all_time == 8192);
     const auto pts = series(*h, "worker", "regtest/rig1", 0, 2'000'000'000, 60);
     CHECK(pts.size() >= 2);
     const auto chain_pts = series(*h, "chain", "regtest", 0, 2'000'000'000, 60);

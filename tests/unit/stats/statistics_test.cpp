@@ -299,8 +299,8 @@ TEST_CASE("statistics: found blocks and their fates, node state changes and hash
     b.height = 5;
     b.hash[0] = 0xab;
     b.worker = "finder";
-    f.st->on_block_found(0, b, 1234);
-    f.st->on_block_found(0, b, 1234);  // a duplicate share of the block: one record
+    f.st->on_block_found(0, b);
+    f.st->on_block_found(0, b);  // a duplicate share of the block: one record
     auto s = f.tick();
     CHECK(f.events->count(event_kind::block_found) == 1);
     submitted_block sb;
