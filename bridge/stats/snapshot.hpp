@@ -219,10 +219,9 @@ struct snapshot {
     time_point at{};
     time_point started_at{};
     std::uint64_t sequence = 0;  // increases with every published snapshot
-    hashrates rate{};            // every chain together (hashes of different algorithms
-                                 // are summed only when one chain is configured; see
-                                 // bridge_rate_mixed)
-    bool rate_mixed = false;     // chains of different algorithms: rate is per chain only
+    hashrates rate{};            // every chain's summed
+    bool rate_mixed = false;     // chains of different algorithms (SHA-256d and KAWPOW
+                                 // hashes are not alike): read the rate per chain
     std::vector<chain_view> chains;
     std::vector<worker_view> workers;  // sorted by chain, then name
     std::vector<connection_view> connections;

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -369,7 +372,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         std::set<coin_type> coins;
         for (auto& cp : chains) {
             chain_state& c = *cp;
-            chain_view cv = chain_facts(c, now, batch, any_urgent);
+            chain_view cv = chain_facts(c, any_urgent);
             coins.insert(params(c.src.net).coin);
 
             // Chain totals from the stripes.
@@ -393,7 +396,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             cv.best_all_time = best_all;
             cv.odds = odds_for(cv.rate[static_cast<std::size_t>(window::h1)], cv.tmpl.network_difficulty);
 
-            workers_tick(c, cv, now, *snap, batch, minute_point, write_counters, any_urgent);
+            workers_tick(c, cv, now, *snap, batch, minute_point, write_counters);
             chain_drop(c, cv);
 
             const std::uint64_t changes = shares.accepted + shares.rejected();
@@ -493,7 +496,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
     }
 
     // Node, tip, template, peers, sessions, bans, devices, blocks of the submitter.
-    chain_view chain_facts(chain_state& c, time_point now, history_batch&, bool& any_urgent) {
+    chain_view chain_facts(chain_state& c, bool& any_urgent) {
         chain_view cv;
         const auto& p = params(c.src.net);
         cv.id = c.src.id;
@@ -622,13 +625,12 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 cv.blocks.recent.push_back(std::move(bv));
             }
         }
-        (void)now;
         return cv;
     }
 
     // Workers and connections of a chain: views, states, events, eviction, history rows.
     void workers_tick(chain_state& c, chain_view& cv, time_point now, snapshot& snap, history_batch& batch,
-                      bool minute_point, bool write_counters, bool&) {
+                      bool minute_point, bool write_counters) {
         const double t = unix_s(now);
         const std::uint64_t round = c.round.load(std::memory_order_acquire);
         // Live consumers: Stratum sessions and devices.
@@ -751,6 +753,8 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 if (!w->restored) {
                     if (auto it = c.dormant_workers.find(w->name); it != c.dormant_workers.end()) {
                         w->shares.add(it->second.shares);
+                        // The restored totals are not this minute's shares.
+                        w->minute_base.add(it->second.shares);
                         w->best_all_time = std::max(w->best_all_time, it->second.best_all_time);
                         c.dormant_workers.erase(it);
                     }

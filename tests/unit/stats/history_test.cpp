@@ -261,6 +261,15 @@ TEST_CASE("history: a restart keeps counters, best shares, blocks and series") {
     CHECK(s->chains[0].best_all_time == 8192);
     const auto pts = series(*h, "worker", "regtest/rig1", 0, 2'000'000'000, 60);
     CHECK(pts.size() >= 2);
+    // A minute after the restart: the point counts that minute's share, not the restored totals.
+    now += 61s;
+    st->tick_now();
+    now += 61s;
+    st->tick_now();
+    h->flush();
+    std::uint64_t most = 0;
+    for (const auto& p : series(*h, "worker", "regtest/rig1", 0, 2'000'000'000, 60)) most = std::max(most, p.accepted);
+    CHECK(most < 100);
     const auto chain_pts = series(*h, "chain", "regtest", 0, 2'000'000'000, 60);
     CHECK(chain_pts.size() >= 2);
     st->stop();

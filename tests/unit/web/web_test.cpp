@@ -332,7 +332,7 @@ TEST_CASE("web: a dashboard that stops reading is dropped, not buffered") {
     // Never read: the server's socket buffer fills, writes stall, the updates waiting pile
     // up one at a time until the client is dropped (max_ws_skipped_updates ticks later).
     bool dropped = false;
-    for (int i = 0; i < 200 && !dropped; ++i) {
+    for (int i = 0; i < 600 && !dropped; ++i) {
         std::this_thread::sleep_for(50ms);
         dropped = f.srv->websocket_count() == 0;
     }
