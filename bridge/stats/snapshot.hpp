@@ -227,6 +227,9 @@ struct snapshot {
     std::vector<connection_view> connections;
     std::vector<address_view> addresses;
     std::vector<event> events;  // the newest, oldest first
+    // Found blocks the statistics know (this run's and the newest restored from the
+    // history, max_blocks_in_memory at most), with worker and time; oldest first.
+    std::vector<block_view> found_blocks;
     history_view history;
     std::uint32_t workers_tracked = 0;  // worker cells in memory
     std::uint64_t workers_folded = 0;   // shares of new workers folded into "(other)" at the cap

@@ -989,6 +989,8 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 batch.blocks.push_back(r.view);
                 r.dirty = false;
             }
+        snap.found_blocks.reserve(blocks.size());
+        for (const auto& r : blocks) snap.found_blocks.push_back(r.view);
         // The last block found per chain.
         for (auto& cv : snap.chains)
             for (auto it = blocks.rbegin(); it != blocks.rend(); ++it)

@@ -596,6 +596,11 @@ std::string blocks_json(const snapshot& s, const std::vector<block_view>& stored
     // The history's records, updated by the snapshot's newer fates, plus blocks the
     // history does not hold yet; newest first.
     std::vector<block_view> all = stored;
+    for (const auto& b : s.found_blocks) {
+        auto it = std::find_if(all.begin(), all.end(), [&](const block_view& x) { return x.hash == b.hash && x.chain == b.chain; });
+        if (it == all.end()) all.push_back(b);
+        else *it = b;  // the statistics' record is at least as new as the history's
+    }
     for (const auto& c : s.chains)
         for (const auto& b : c.blocks.recent) {
             auto it = std::find_if(all.begin(), all.end(), [&](const block_view& x) { return x.hash == b.hash && x.chain == b.chain; });

@@ -51,7 +51,8 @@ std::optional<std::string> worker_json(const stats::snapshot& s, std::string_vie
 std::string connections_json(const stats::snapshot& s, std::size_t offset, std::size_t limit);
 std::string addresses_json(const stats::snapshot& s);
 std::string devices_json(const stats::snapshot& s);
-// Found blocks: the history's (newest first) merged with the snapshot's recent ones.
+// Found blocks, newest first: the history's merged with the statistics' records and the
+// submitters' recent fates.
 std::string blocks_json(const stats::snapshot& s, const std::vector<stats::block_view>& stored);
 std::string events_json(const stats::snapshot& s);
 std::string series_json(std::string_view scope, std::string_view key, std::int64_t step,

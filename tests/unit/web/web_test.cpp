@@ -163,6 +163,17 @@ TEST_CASE("web: the page, the API and /api/status are served with a Content-Secu
     CHECK(f.get("/api/v1/chains/nope").result() == http::status::not_found);
     CHECK(parse(f.get("/api/v1/devices").body()).IsArray());
     CHECK(parse(f.get("/api/v1/blocks").body()).IsArray());
+    found_block b;
+    b.height = 7;
+    b.hash[0] = 1;
+    b.worker = hostile;
+    f.st->on_block_found(0, b);
+    f.st->tick_now();
+    auto blocks = parse(f.get("/api/v1/blocks").body());
+    REQUIRE(blocks.Size() == 1);
+    CHECK(blocks[0]["height"].GetUint() == 7);
+    CHECK(std::string(blocks[0]["worker"].GetString()) == hostile);
+    CHECK(std::string(blocks[0]["status"].GetString()) == "pending");
     CHECK(parse(f.get("/api/v1/events").body()).IsArray());
     CHECK(parse(f.get("/api/v1/addresses").body()).IsArray());
     CHECK(parse(f.get("/api/v1/connections").body())["total"].GetUint() == 0);
