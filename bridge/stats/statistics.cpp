@@ -1194,6 +1194,8 @@ std::shared_ptr<const snapshot> statistics::latest() const {
 
 void statistics::start() {
     if (impl_->thread.joinable()) return;
+    // A first snapshot before anything can ask: every chain is in it from the start.
+    impl_->tick(false);
     impl_->thread = std::thread([s = impl_] { s->run(); });
 }
 

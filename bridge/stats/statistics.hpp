@@ -133,6 +133,7 @@ public:
     // The newest snapshot (an empty one before the first tick). Never null.
     std::shared_ptr<const snapshot> latest() const;
 
+    // Publishes a first snapshot on the caller's thread, then starts the statistics thread.
     void start();
     // Joins the thread after a last tick (which hands the history its final batch).
     void stop();

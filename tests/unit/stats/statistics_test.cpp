@@ -373,3 +373,18 @@ TEST_CASE("statistics: template facts and the odds of a block") {
     CHECK(c.odds.expected_s == doctest::Approx(1.0).epsilon(0.05));
     CHECK(f.find(*s, "a")->odds.expected_s == doctest::Approx(1.0).epsilon(0.05));
 }
+
+TEST_CASE("statistics: start publishes a snapshot with every chain before the first tick interval") {
+    statistics_options o;
+    o.tick = std::chrono::hours(1);
+    o.log = [](std::string_view) {};
+    statistics st(o);
+    chain_sources src;
+    src.id = "regtest";
+    st.add_chain(src);
+    CHECK(st.latest()->chains.empty());
+    st.start();
+    REQUIRE(st.latest()->chains.size() == 1);
+    CHECK(st.latest()->chains[0].id == "regtest");
+    st.stop();
+}
