@@ -15,10 +15,6 @@ notifier::notifier(notifier_options options)
                                options_.coalesce}),
       flush_timer_(io_),
       poll_timer_(io_) {
-    if (!options_.log)
-        options_.log = [](std::string_view t) {
-            std::fprintf(stderr, "[alerts] %.*s\n", static_cast<int>(t.size()), t.data());
-        };
     options_.event_queue = std::max<std::size_t>(1, options_.event_queue);
     const auto& hooks = options_.settings.webhooks;
     for (std::size_t i = 0; i < hooks.size(); ++i) {

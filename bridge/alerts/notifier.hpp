@@ -27,6 +27,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "sb/core/log.hpp"
 #include "alerts/event.hpp"
 #include "alerts/grouper.hpp"
 #include "alerts/limits.hpp"
@@ -45,7 +46,7 @@ struct notifier_options {
     delivery_options delivery;
     std::size_t event_queue = event_queue_limit;
     std::chrono::milliseconds poll_interval = alerts::poll_interval;
-    std::function<void(std::string_view)> log;  // default: stderr
+    logger log;  // default: stderr
 };
 
 struct notifier_status {

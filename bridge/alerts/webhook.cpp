@@ -24,7 +24,7 @@ bool refused_for_good(const send_result& r) {
 }  // namespace
 
 webhook_channel::webhook_channel(boost::asio::any_io_executor ex, std::string label, config::webhook_settings settings,
-                                 delivery_options options, log_fn log)
+                                 delivery_options options, logger log)
     : ex_(ex), settings_(std::move(settings)), options_(options), log_(std::move(log)), retry_timer_(ex) {
     status_.label = std::move(label);
 }

@@ -27,6 +27,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "sb/core/log.hpp"
 #include "alerts/event.hpp"
 #include "alerts/limits.hpp"
 #include "alerts/request.hpp"
@@ -58,10 +59,9 @@ struct webhook_status {
 
 class webhook_channel {
 public:
-    using log_fn = std::function<void(std::string_view)>;
 
     webhook_channel(boost::asio::any_io_executor ex, std::string label, config::webhook_settings settings,
-                    delivery_options options, log_fn log);
+                    delivery_options options, logger log);
     webhook_channel(const webhook_channel&) = delete;
     webhook_channel& operator=(const webhook_channel&) = delete;
 
@@ -92,7 +92,7 @@ private:
     boost::asio::any_io_executor ex_;
     config::webhook_settings settings_;
     delivery_options options_;
-    log_fn log_;
+    logger log_;
     std::optional<boost::asio::ssl::context> tls_;
     boost::asio::steady_timer retry_timer_;
     std::deque<queued> queue_;  // front: the message being sent, while busy_

@@ -24,6 +24,7 @@
 #include "dispatch/work.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
+#include "sb/core/log.hpp"
 #include "sb/core/result.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/node/template.hpp"
@@ -87,7 +88,7 @@ public:
     // A template became current: start what its first shares will need, off the caller's
     // thread (KAWPOW: the epoch contexts of its epoch and the next). Progress goes to log
     // while it lives: a build may outlast whoever started it.
-    using log_ptr = std::weak_ptr<const std::function<void(std::string_view)>>;
+    using log_ptr = std::weak_ptr<const logger>;
     virtual void prepare(const node::block_template& t, const log_ptr& log) const = 0;
 
     // ---- solutions ----------------------------------------------------------------------

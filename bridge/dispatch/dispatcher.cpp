@@ -47,10 +47,6 @@ using job_post = std::pair<std::weak_ptr<work_consumer>, std::shared_ptr<const j
 // Worker names kept in found blocks and statistics events.
 constexpr std::size_t max_worker_name_chars = 128;
 
-void default_log(std::string_view line) {
-    std::fprintf(stderr, "dispatcher: %.*s\n", static_cast<int>(line.size()), line.data());
-}
-
 std::uint32_t system_unix_time() {
     return static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -93,7 +89,7 @@ public:
           nonces_(algo_.extranonce1_bytes()),
           jobs_(algo_, chain_, store_options(options_), options_.log),
           tips_(options_.max_node_lag),
-          progress_log_(std::make_shared<const std::function<void(std::string_view)>>(options_.log)) {}
+          progress_log_(std::make_shared<const logger>(options_.log)) {}
 
     void start() {
         boost::asio::post(strand_, [self = shared_from_this()] { self->arm_timer(); });
@@ -261,7 +257,6 @@ public:
 
 private:
     static dispatcher_options with_defaults(dispatcher_options o) {
-        if (!o.log) o.log = default_log;
         if (!o.unix_time) o.unix_time = system_unix_time;
         return o;
     }
@@ -446,7 +441,7 @@ private:
     std::atomic<std::uint64_t> shares_rejected_{0};
     // The log as background work started by the algorithm sees it (prepare): gone once
     // the dispatcher stops, so an epoch build that outlasts it logs nothing.
-    std::shared_ptr<const std::function<void(std::string_view)>> progress_log_;  // under mu_; reset by stop()
+    std::shared_ptr<const logger> progress_log_;  // under mu_; reset by stop()
 };
 
 dispatcher::dispatcher(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options,

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include "sb/core/log.hpp"
 #include "dispatch/algorithm.hpp"
 #include "dispatch/job.hpp"
 #include "dispatch/job_store.hpp"
@@ -102,7 +103,7 @@ struct dispatcher_options {
     std::chrono::milliseconds max_node_lag = default_max_node_lag;
     // Clock for ntime bumps on refresh (Unix seconds); tests pin it. Default: system clock.
     std::function<std::uint32_t()> unix_time;
-    std::function<void(std::string_view)> log;  // default: stderr
+    logger log;  // default: stderr
     // Gets every judged share (stats/share_event.hpp); may be null.
     std::shared_ptr<stats::share_sink> share_sink;
 };

@@ -93,7 +93,7 @@ private:
             const int q = static_cast<int>(fraction * 4);
             if (q <= *quarter) return;
             *quarter = q;
-            if (auto l = log.lock(); l && *l)
+            if (auto l = log.lock())
                 (*l)("KAWPOW epoch " + std::to_string(epoch) + ": " + std::string(stage) + " " + std::to_string(q * 25) +
                      "%");
         });
