@@ -119,7 +119,7 @@ bool exec(sqlite3* db, const char* sql, std::string& error) {
 
 struct history::impl {
     std::string path;
-    std::function<void(std::string_view)> log;
+    logger log;
     sqlite3* db = nullptr;  // the writer's connection
 
     mutable std::mutex mu;  // guards the fields below
@@ -391,7 +391,7 @@ struct history::impl {
                 if (err.empty()) {
                     ++written;
                 } else {
-                    if (error != err && log) log("history: write failed: " + err);
+                    if (error != err) log.warn("history: write failed: " + err);
                     error = "write failed: " + err;
                     ++dropped;
                 }
@@ -423,7 +423,7 @@ struct history::impl {
     }
 };
 
-std::shared_ptr<history> history::open(const std::string& path, std::function<void(std::string_view)> log) {
+std::shared_ptr<history> history::open(const std::string& path, logger log) {
     std::shared_ptr<history> h(new history());
     h->impl_ = std::make_shared<impl>();
     auto& m = *h->impl_;
@@ -434,8 +434,8 @@ std::shared_ptr<history> history::open(const std::string& path, std::function<vo
         m.load(h->restored_);
         m.writer = std::thread([&m] { m.write_loop(); });
         m.reader = std::thread([&m] { m.read_loop(); });
-    } else if (m.log) {
-        m.log("history unavailable: " + m.error + " (statistics stay in memory; mining is not affected)");
+    } else {
+        m.log.error("history unavailable: " + m.error + " (statistics stay in memory; mining is not affected)");
     }
     return h;
 }

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "sb/core/log.hpp"
 #include "stats/snapshot.hpp"
 
 namespace sb::bridge::stats {
@@ -106,7 +107,7 @@ public:
     // Opens (creating or migrating) path and starts the writer and reader threads. Never
     // fails: on any error the history is unavailable (status().error says why) and
     // enqueue/queries do nothing. The restored state is in restored().
-    static std::shared_ptr<history> open(const std::string& path, std::function<void(std::string_view)> log = {});
+    static std::shared_ptr<history> open(const std::string& path, logger log = {});
     ~history();
     history(const history&) = delete;
     history& operator=(const history&) = delete;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
+#include <functional>
 #include <mutex>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -156,7 +156,6 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
     impl(asio::io_context& io_, std::shared_ptr<stats::statistics> s, std::shared_ptr<stats::history> h, server_options o)
         : io(io_), acceptor(asio::make_strand(io_)), stats(std::move(s)), hist(std::move(h)), options(std::move(o)) {
-        if (!options.log) options.log = [](std::string_view t) { std::fprintf(stderr, "web: %.*s\n", int(t.size()), t.data()); };
     }
 
     asio::io_context& io;
@@ -276,7 +275,7 @@ private:
         if (writing_) {
             // One message waits at most; a newer snapshot replaces it.
             if (pending_ && ++skipped_ > max_ws_skipped_updates) {
-                srv_->options.log("a dashboard fell behind by " + std::to_string(skipped_) + " updates: dropped");
+                srv_->options.log.warn("a dashboard fell behind by " + std::to_string(skipped_) + " updates: dropped");
                 closed_ = true;
                 beast::get_lowest_layer(ws_).close();
                 return;

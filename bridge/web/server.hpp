@@ -20,7 +20,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +27,8 @@
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include "sb/core/log.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -70,7 +71,7 @@ struct server_options {
     std::size_t metrics_max_workers = 1000;
     std::size_t max_connections = 256;
     std::size_t max_websockets = 128;
-    std::function<void(std::string_view)> log;  // default: stderr
+    logger log;  // default: stderr
 };
 
 // True for a loopback IP literal ("127.0.0.1", "::1", "[::1]", 127.x.y.z).
