@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -36,6 +37,7 @@
 #include "sb/pow/algorithm.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
+#include "stats/alert_feed.hpp"
 #include "stats/history.hpp"
 #include "stats/statistics.hpp"
 #include "web/server.hpp"
@@ -96,6 +98,22 @@ void log_line(const std::string& chain, std::string_view text) {
     std::fprintf(stderr, "[%s] %.*s\n", chain.c_str(), static_cast<int>(text.size()), text.data());
 }
 
+bool wants_hashrate_drops(const config::alert_settings& a) {
+    return std::any_of(a.webhooks.begin(), a.webhooks.end(), [](const config::webhook_settings& w) {
+        return w.events.test(static_cast<std::size_t>(config::alert_kind::hashrate_drop));
+    });
+}
+
+// An alert's end at a webhook, as an event of the dashboard and the history.
+bridge::stats::event delivery_event(const bridge::alerts::delivery_report& r) {
+    bridge::stats::event e;
+    e.kind = bridge::stats::event_kind::alert_sent;
+    e.chain = r.chain;
+    e.state = r.delivered ? "delivered" : "given_up";
+    e.detail = "alert \"" + r.title + "\" " + (r.delivered ? "delivered to " + r.webhook : "not delivered to " + r.webhook + ": " + r.detail);
+    return e;
+}
+
 std::shared_ptr<bridge::stats::statistics> make_statistics(const config::settings& s) {
     bridge::stats::statistics_options o;
     o.version = SB_VERSION;
@@ -105,6 +123,8 @@ std::shared_ptr<bridge::stats::statistics> make_statistics(const config::setting
     o.forget_offline_after = std::chrono::seconds(s.stats.forget_offline_after_s);
     o.max_workers = s.stats.max_workers;
     o.hashrate_drop_ratio = s.stats.hashrate_drop_ratio;
+    // The alerts' threshold, when a webhook wants hashrate drops (alert_feed posts them).
+    if (wants_hashrate_drops(s.alerts)) o.alert_drop_ratio = s.alerts.hashrate_drop_ratio;
     o.history_workers = s.stats.history_workers;
     o.log = [](std::string_view t) { log_line("stats", t); };
     return std::make_shared<bridge::stats::statistics>(o);
@@ -158,12 +178,16 @@ int run_daemon(const config::settings& s) {
     // a long batch (~10 ms a header) never delays a miner's share check.
     asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
+    // The dashboard's statistics (their history is opened below, once data_dir exists).
+    auto stats = make_statistics(s);
     // Alerts (config "alerts") run on their own thread; the block sink below only posts to
-    // it, and its watches sample the nodes' and the found blocks' status from there.
+    // it, its watches sample the nodes' and the found blocks' status from there, and the
+    // statistics post workers going offline and hashrate drops. Deliveries become events.
     std::unique_ptr<bridge::alerts::notifier> alerts;
     if (!s.alerts.webhooks.empty()) {
         bridge::alerts::notifier_options aopt;
         aopt.settings = s.alerts;
+        aopt.on_delivery = [stats](const bridge::alerts::delivery_report& r) { stats->note_event(delivery_event(r)); };
         alerts = std::make_unique<bridge::alerts::notifier>(std::move(aopt));
         std::string detail;
         if (auto ec = alerts->start(&detail)) {
@@ -180,9 +204,13 @@ int run_daemon(const config::settings& s) {
         return exit_failure;
     }
 
-    // The dashboard's statistics and their history (never a reason not to mine: an unusable
-    // database leaves the statistics in memory, said in the log and on the dashboard).
-    auto stats = make_statistics(s);
+    // The statistics' history (never a reason not to mine: an unusable database leaves the
+    // statistics in memory, said in the log and on the dashboard).
+    if (alerts) {
+        bridge::alerts::notifier* n = alerts.get();
+        stats->subscribe(std::make_shared<bridge::stats::alert_feed>(
+            [n](bridge::alerts::alert_event e) { n->post(std::move(e)); }, s.alerts.hashrate_drop_ratio));
+    }
     std::shared_ptr<bridge::stats::history> history;
     if (s.stats.history) history = bridge::stats::history::open(s.data_dir + "/stats.sqlite", [](std::string_view t) {
         log_line("stats", t);
@@ -413,6 +441,7 @@ int run_daemon(const config::settings& s) {
         if (auto ec = web->start()) {
             std::fprintf(stderr, "solobridge: cannot listen for HTTP on %s: %s\n", s.http.listen.to_string().c_str(),
                          ec.message().c_str());
+            stats->stop();  // its alert feed posts to the notifier, which is destroyed first
             return exit_failure;
         }
         std::printf("dashboard: http://%s:%u/\n", s.http.listen.host.c_str(), static_cast<unsigned>(web->port()));

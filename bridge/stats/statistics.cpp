@@ -1,6 +1,7 @@
 #include "stats/statistics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -29,7 +30,24 @@ double unix_s(time_point t) noexcept { return std::chrono::duration<double>(t.ti
 
 constexpr std::size_t max_name_chars = 128;
 
+// "3.21 TH/s": for event texts a person reads.
+std::string rate_text(double h) {
+    static constexpr const char* units[] = {"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"};
+    std::size_t i = 0;
+    while (h >= 1000 && i + 1 < std::size(units)) {
+        h /= 1000;
+        ++i;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g %s", h, units[i]);
+    return buf;
+}
+
 // ---- cells -------------------------------------------------------------------------
+
+// Whether a stream is in a hashrate drop, per threshold (statistics_options: the
+// dashboard's and the alerts').
+using drop_flags = std::array<bool, 2>;
 
 struct worker_cell {
     explicit worker_cell(std::string n, std::string a, time_point now)
@@ -51,7 +69,7 @@ struct worker_cell {
     // Tick thread only.
     worker_state state = worker_state::offline;
     bool seen_online = false;  // has been online since it entered memory
-    bool dropped = false;      // in a hashrate drop
+    drop_flags dropped{};      // in a hashrate drop, per threshold
     bool restored = false;     // its persisted totals were merged (or there were none)
     double difficulty = 0;     // the last share difficulty seen in force (kept once disconnected)
     std::uint64_t written_changes = 0;
@@ -121,7 +139,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         std::unordered_map<std::string, dormant> dormant_workers;
         std::vector<std::string> last_node_states;  // per node
         std::uint32_t last_height = 0;
-        bool chain_dropped = false;
+        drop_flags chain_dropped{};
         share_counts minute_base;
         std::uint64_t written_chain_changes = ~0ull;
         std::uint64_t chain_changes = 0;
@@ -141,7 +159,8 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
 
     explicit impl(statistics_options o) : options(std::move(o)) {
         if (!options.clock) options.clock = [] { return clock_type::now(); };
-        if (!options.log) options.log = [](std::string_view s) { std::fprintf(stderr, "stats: %.*s\n", int(s.size()), s.data()); };
+        drop_ratios = {options.hashrate_drop_ratio,
+                       options.alert_drop_ratio == options.hashrate_drop_ratio ? 0.0 : options.alert_drop_ratio};
         started_at = options.clock();
         auto empty = std::make_shared<snapshot>();
         empty->version = options.version;
@@ -151,6 +170,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
     }
 
     statistics_options options;
+    std::array<double, std::tuple_size_v<drop_flags>> drop_ratios{};  // the dashboard's, the alerts'
     time_point started_at;
     std::vector<std::unique_ptr<chain_state>> chains;
     std::shared_ptr<history> hist;
@@ -173,7 +193,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
     std::string last_history_error;
 
     std::mutex found_mu;
-    std::vector<event> found_events;  // from on_block_found, emitted by the next tick
+    std::vector<event> found_events;  // from on_block_found and note_event, emitted by the next tick
 
     std::mutex wake_mu;
     std::condition_variable wake_cv;
@@ -457,7 +477,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 e.kind = event_kind::history_error;
                 e.detail = "history unavailable: " + snap->history.error + " (statistics stay in memory)";
                 emit(std::move(e));
-                options.log(snap->history.error);
+                options.log.error(snap->history.error);
             }
             last_history_error = snap->history.error;
         }
@@ -908,35 +928,40 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         }
     }
 
-    // A hashrate drop (5 m below the ratio of 1 h) and its recovery (above halfway back).
-    void drop_check(bool& dropped, bool active, const hashrates& r, double age_s, const std::string& chain,
+    // A hashrate drop (5 m below a threshold's share of 1 h) and its recovery (above
+    // halfway back), per threshold (drop_ratios: 0 is off).
+    void drop_check(drop_flags& dropped, bool active, const hashrates& r, double age_s, const std::string& chain,
                     const std::string& worker) {
         const double h5 = r[static_cast<std::size_t>(window::m5)];
         const double h1 = r[static_cast<std::size_t>(window::h1)];
-        const double ratio = options.hashrate_drop_ratio;
-        if (!(ratio > 0)) return;
-        auto make = [&](event_kind k) {
-            event e;
-            e.kind = k;
-            e.chain = chain;
-            e.worker = worker;
-            e.value = h5;
-            e.reference = h1;
-            char buf[160];
-            std::snprintf(buf, sizeof buf, "%s hashrate %s: 5 m %.4g H/s against 1 h %.4g H/s",
-                          worker.empty() ? "chain" : "worker", k == event_kind::hashrate_drop ? "dropped" : "recovered",
-                          h5, h1);
-            e.detail = (worker.empty() ? chain + ": " : worker + ": ") + buf;
-            emit(std::move(e));
-        };
-        // A stream younger than the 1 h window has no reference yet.
-        if (!dropped && active && age_s >= window_seconds[static_cast<std::size_t>(window::h1)] && h1 > 0 &&
-            h5 < ratio * h1) {
-            dropped = true;
-            make(event_kind::hashrate_drop);
-        } else if (dropped && (h5 >= (1 + ratio) / 2 * h1 || !active)) {
-            dropped = false;
-            if (active) make(event_kind::hashrate_recovered);
+        for (std::size_t i = 0; i < drop_ratios.size(); ++i) {
+            const double ratio = drop_ratios[i];
+            if (!(ratio > 0)) continue;
+            auto make = [&](event_kind k) {
+                event e;
+                e.kind = k;
+                e.chain = chain;
+                e.worker = worker;
+                e.value = h5;
+                e.reference = h1;
+                e.ratio = ratio;
+                char buf[200];
+                std::snprintf(buf, sizeof buf, "hashrate %s %.0f %% of its 1 h average: 5 m %s, 1 h %s",
+                              k == event_kind::hashrate_drop ? "fell below" : "is back above",
+                              (k == event_kind::hashrate_drop ? ratio : (1 + ratio) / 2) * 100, rate_text(h5).c_str(),
+                              rate_text(h1).c_str());
+                e.detail = (worker.empty() ? "chain " + chain : "worker " + worker) + ": " + buf;
+                emit(std::move(e));
+            };
+            // A stream younger than the 1 h window has no reference yet.
+            if (!dropped[i] && active && age_s >= window_seconds[static_cast<std::size_t>(window::h1)] && h1 > 0 &&
+                h5 < ratio * h1) {
+                dropped[i] = true;
+                make(event_kind::hashrate_drop);
+            } else if (dropped[i] && (h5 >= (1 + ratio) / 2 * h1 || !active)) {
+                dropped[i] = false;
+                if (active) make(event_kind::hashrate_recovered);
+            }
         }
     }
 
@@ -1060,6 +1085,7 @@ const char* to_string(event_kind k) noexcept {
         case event_kind::node_state: return "node_state";
         case event_kind::new_tip: return "new_tip";
         case event_kind::history_error: return "history_error";
+        case event_kind::alert_sent: return "alert_sent";
     }
     return "unknown";
 }
@@ -1175,6 +1201,18 @@ void statistics::on_block_found(std::size_t chain, const found_block& b) {
         impl_->found_events.push_back(std::move(e));
     }
     impl_->wake(true);
+}
+
+void statistics::note_event(event e) noexcept {
+    try {
+        if (e.at.time_since_epoch().count() == 0) e.at = impl_->options.clock();
+        std::lock_guard lock(impl_->found_mu);
+        // Bounded while no tick takes them (never below the dashboard's own list).
+        if (impl_->found_events.size() >= max_recent_events) return;
+        impl_->found_events.push_back(std::move(e));
+    } catch (...) {
+        // Out of memory: the event is lost; mining goes on.
+    }
 }
 
 void statistics::subscribe(std::shared_ptr<event_listener> l) {

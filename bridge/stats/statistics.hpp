@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sb/core/log.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/submitter.hpp"
 #include "mining/device_worker.hpp"
@@ -73,12 +74,16 @@ struct statistics_options {
     std::chrono::milliseconds default_share_interval{10'000};
     std::chrono::seconds forget_offline_after{24 * 3600};
     std::size_t max_workers = 50'000;  // per chain
-    // A hashrate drop: the 5 m hashrate below this share of the 1 h hashrate.
+    // A hashrate drop: the 5 m hashrate below this share of the 1 h hashrate (0: none).
     double hashrate_drop_ratio = 0.5;
+    // A second threshold, the alerts' (alerts.hashrate_drop_ratio; 0: none, and the same
+    // as hashrate_drop_ratio: one): drops across it are events too, told apart by
+    // event::ratio.
+    double alert_drop_ratio = 0;
     std::size_t history_workers = default_history_workers;
     std::string version;
     std::function<std::chrono::system_clock::time_point()> clock;  // default: system clock
-    std::function<void(std::string_view)> log;                    // default: stderr
+    logger log;                                                   // default: stderr
 };
 
 // What one chain shows, read at every tick (each callable thread-safe; empty ones are
@@ -122,6 +127,11 @@ public:
     // submitter); wakes the tick at once. The block's difficulty comes with the share
     // event that follows (share_event::block).
     void on_block_found(std::size_t chain, const found_block& b);
+
+    // An event from outside the statistics (the alerts' deliveries): shown, kept in the
+    // history and told to subscribers like the statistics' own, at the next tick. Any
+    // thread; at most max_recent_events wait for a tick (more are dropped).
+    void note_event(event e) noexcept;
 
     // Subscribers of events (the alerts). Before or after start.
     void subscribe(std::shared_ptr<event_listener> l);

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "stats/alert_feed.hpp"
 #include "stats/statistics.hpp"
 
 using namespace sb;
@@ -387,4 +388,119 @@ TEST_CASE("statistics: start publishes a snapshot with every chain before the fi
     REQUIRE(st.latest()->chains.size() == 1);
     CHECK(st.latest()->chains[0].id == "regtest");
     st.stop();
+}
+
+TEST_CASE("statistics: each drop threshold is watched on its own; the alert feed posts offline, online and the alerts' drops") {
+    statistics_options o;
+    o.hashrate_drop_ratio = 0.5;  // the dashboard's
+    o.alert_drop_ratio = 0.2;     // the alerts'
+    o.idle_after_intervals = 3;
+    fixture f(o);
+    std::mutex posted_mu;
+    std::vector<bridge::alerts::alert_event> posted;
+    f.st->subscribe(std::make_shared<alert_feed>(
+        [&](bridge::alerts::alert_event a) {
+            std::lock_guard lock(posted_mu);
+            posted.push_back(std::move(a));
+        },
+        0.2));
+    auto posts = [&](config::alert_kind k) {
+        std::lock_guard lock(posted_mu);
+        std::vector<bridge::alerts::alert_event> out;
+        for (const auto& a : posted)
+            if (a.kind == k) out.push_back(a);
+        return out;
+    };
+    auto drops = [&](double ratio) {
+        std::lock_guard lock(f.events->mu);
+        std::vector<event> out;
+        for (const auto& e : f.events->events)
+            if (e.kind == event_kind::hashrate_drop && e.ratio == ratio) out.push_back(e);
+        return out;
+    };
+    auto mine = [&](int seconds, double difficulty) {
+        for (int i = 0; i < seconds; ++i) {
+            f.now += 1s;
+            f.share(3, "rig", difficulty);
+            if (i % 60 == 0) f.tick();
+        }
+        f.tick();
+    };
+
+    f.connect(3, "rig");
+    mine(4000, 10);  // over an hour at 10 difficulty-1 shares a second
+    CHECK(posts(config::alert_kind::worker_online).size() == 1);  // new: the grouper sends no recovery for it
+    CHECK(f.events->count(event_kind::hashrate_drop) == 0);
+    mine(600, 3);  // ten minutes at under half the rate, above a fifth
+    REQUIRE(drops(0.5).size() == 2);  // the worker and the chain
+    CHECK(drops(0.2).empty());
+    CHECK(posts(config::alert_kind::hashrate_drop).empty());
+    mine(600, 0.5);  // then under a fifth
+    REQUIRE(drops(0.2).size() == 2);
+    CHECK(drops(0.5).size() == 2);  // still in the first drop: not again
+    const auto alerted = posts(config::alert_kind::hashrate_drop);
+    REQUIRE(alerted.size() == 2);
+    CHECK(alerted[0].chain == "regtest");
+    CHECK(((alerted[0].subject == "rig" && alerted[1].subject == "regtest") ||
+           (alerted[0].subject == "regtest" && alerted[1].subject == "rig")));
+    for (const auto& a : alerted) CHECK(a.text.find("fell below 20 % of its 1 h average") != std::string::npos);
+
+    // The miner stops and disconnects: offline, posted once; it comes back: online.
+    f.disconnect_all();
+    f.now += 120s;
+    f.tick();
+    const auto offline = posts(config::alert_kind::worker_offline);
+    REQUIRE(offline.size() == 1);
+    CHECK(offline[0].subject == "rig");
+    CHECK(offline[0].text == "worker rig disconnected");
+    f.tick();
+    CHECK(posts(config::alert_kind::worker_offline).size() == 1);
+    f.connect(3, "rig");
+    mine(5, 1);
+    CHECK(posts(config::alert_kind::worker_online).size() == 2);
+
+    // An outside event (an alert delivered) is shown and heard, and is no alert itself.
+    event sent;
+    sent.kind = event_kind::alert_sent;
+    sent.chain = "regtest";
+    sent.state = "delivered";
+    sent.detail = "alert \"solobridge regtest: worker offline\" delivered to alerts.webhooks[0] (127.0.0.1)";
+    const std::size_t before = [&] {
+        std::lock_guard lock(posted_mu);
+        return posted.size();
+    }();
+    f.st->note_event(sent);
+    const auto s = f.tick();
+    CHECK(f.events->count(event_kind::alert_sent) == 1);
+    REQUIRE_FALSE(s->events.empty());
+    CHECK(s->events.back().kind == event_kind::alert_sent);
+    CHECK(s->events.back().detail == sent.detail);
+    std::lock_guard lock(posted_mu);
+    CHECK(posted.size() == before);
+}
+
+TEST_CASE("statistics: with the alerts' threshold equal to the dashboard's, a drop is one event and one alert") {
+    statistics_options o;
+    o.hashrate_drop_ratio = 0.5;
+    o.alert_drop_ratio = 0.5;
+    fixture f(o);
+    std::atomic<int> alerted{0};
+    f.st->subscribe(std::make_shared<alert_feed>(
+        [&](bridge::alerts::alert_event a) {
+            if (a.kind == config::alert_kind::hashrate_drop && a.subject == "rig") ++alerted;
+        },
+        0.5));
+    f.connect(3, "rig");
+    for (int i = 0; i < 4000; ++i) {
+        f.now += 1s;
+        f.share(3, "rig", 10);
+    }
+    f.tick();
+    for (int i = 0; i < 600; ++i) {
+        f.now += 1s;
+        f.share(3, "rig", 1);
+    }
+    f.tick();
+    CHECK(f.events->count(event_kind::hashrate_drop) == 2);  // the worker and the chain, once each
+    CHECK(alerted == 1);
 }
