@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "sb/node/node_health.hpp"
+
 namespace sb::bridge::web {
 
 namespace {
@@ -344,6 +346,7 @@ void event_obj(writer& w, const event& e) {
     ku64(w, "height", e.height);
     knum(w, "value", e.value);
     knum(w, "reference", e.reference);
+    knum(w, "ratio", e.ratio);
     kstr(w, "detail", e.detail);
     w.EndObject();
 }
@@ -674,6 +677,12 @@ std::string prometheus_label(std::string_view v) {
 
 namespace {
 
+// Every node state (node_health.hpp), for one solobridge_node_state series each.
+constexpr node::node_state all_node_states[] = {
+    node::node_state::connecting, node::node_state::connected, node::node_state::down,
+    node::node_state::unauthorized, node::node_state::starting, node::node_state::syncing,
+    node::node_state::no_peers,     node::node_state::wrong_chain, node::node_state::failing};
+
 class prom {
 public:
     void family(std::string_view name, std::string_view type, std::string_view help) {
@@ -776,6 +785,13 @@ std::string metrics_text(const snapshot& s, const metrics_options& o) {
     p.family("solobridge_node_up", "gauge", "1 while the node answers HTTP (its state says more).");
     for (const auto& c : s.chains)
         for (const auto& n : c.nodes) p.sample("solobridge_node_up", {{"chain", c.id}, {"node", n.rpc_url}}, n.reachable ? 1 : 0);
+    p.family("solobridge_node_state", "gauge", "1 for the node's current state (only connected supplies work).");
+    for (const auto& c : s.chains)
+        for (const auto& n : c.nodes)
+            for (const auto st : all_node_states) {
+                const std::string_view name = node::to_string(st);
+                p.sample("solobridge_node_state", {{"chain", c.id}, {"node", n.rpc_url}, {"state", name}}, n.state == name ? 1 : 0);
+            }
     p.family("solobridge_node_active", "gauge", "1 for the node templates come from.");
     for (const auto& c : s.chains)
         for (const auto& n : c.nodes) p.sample("solobridge_node_active", {{"chain", c.id}, {"node", n.rpc_url}}, n.active ? 1 : 0);

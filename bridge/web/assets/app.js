@@ -53,6 +53,12 @@ function duration(s) {
   return (s / (365.25 * 86400)).toPrecision(3) + ' years';
 }
 
+// Base units (satoshis; Ravencoin's have the same 8 decimals) as coins.
+function coins(v) {
+  if (v === null || v === undefined || !isFinite(v)) return '–';
+  return (v / 1e8).toFixed(8).replace(/\.?0+$/, '');
+}
+
 function percent(p) {
   if (p === null || p === undefined || !isFinite(p)) return '–';
   const v = p * 100;
@@ -81,6 +87,15 @@ function renderSummary(s) {
   $('workers-online').textContent = s.workers.online + ' online';
   $('workers-idle').textContent = s.workers.idle;
   $('workers-offline').textContent = s.workers.offline;
+  // Statistics never stop mining: a history that cannot be written is said here.
+  const notice = $('notice');
+  if (s.history.enabled && !s.history.available) {
+    notice.textContent = 'History unavailable: ' + (s.history.error || 'not opened') +
+      '. Mining goes on; statistics are kept in memory only and are lost at a restart.';
+    notice.hidden = false;
+  } else {
+    notice.hidden = true;
+  }
   let found = 0, last = 0;
   const chains = $("chains");
   clear(chains);
@@ -107,6 +122,21 @@ function renderSummary(s) {
   }
 }
 
+// A node's state as the template source reports it: only 'connected' supplies work;
+// starting, syncing and connecting are on their way; the rest need the operator.
+function nodeClass(state) {
+  if (state === 'connected') return 'ok';
+  if (state === 'connecting' || state === 'starting' || state === 'syncing') return 'warn';
+  return 'bad';
+}
+
+function nodeText(n) {
+  let t = n.state;
+  if (n.state === 'connected' && !n.longpoll_active) t += ' (no longpoll)';
+  if (n.state !== 'connected' && n.last_error) t += ': ' + n.last_error;
+  return t;
+}
+
 function renderChain(c) {
   const box = el('div', null, 'card chain');
   const title = el('div', null, 'label');
@@ -114,15 +144,25 @@ function renderChain(c) {
   box.appendChild(title);
   const dl = el('dl');
   const row = (k, v, cls) => { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v, cls)); };
-  row('Node', c.node.state + (c.node.reachable ? '' : (c.node.last_error ? ': ' + c.node.last_error : '')),
-      c.node.reachable ? 'ok' : 'bad');
+  const nodes = c.nodes && c.nodes.length ? c.nodes : [c.node];
+  for (const n of nodes) {
+    const label = nodes.length > 1 ? 'Node ' + n.rpc_url + (n.active ? ' (work)' : '') : 'Node';
+    row(label, nodeText(n), nodeClass(n.state));
+  }
   row('Height', c.tip ? c.tip.height : '–');
   row('Network difficulty', difficulty(c.template.network_difficulty));
-  row('Template', c.template.transactions + ' txs, fees ' + c.template.fees + ', weight ' + c.template.weight);
+  row('Template', c.template.transactions + ' txs, fees ' + coins(c.template.fees) + ', weight ' + c.template.weight +
+      ', coinbase ' + coins(c.template.coinbase_value));
   const peers = c.p2p_peers.length;
   row('P2P peers', peers === 0 ? 'none configured' : c.p2p_peers_connected + ' of ' + peers + ' connected',
       peers === 0 || c.p2p_peers_connected > 0 ? 'ok' : 'warn');
   row('Work', c.work_mode === 'full' ? 'full templates' : 'header-only (node RPC down)', c.work_mode === 'full' ? '' : 'warn');
+  row('Odds', duration(c.stats.odds.expected_seconds) + ' to a block · ' + percent(c.stats.odds.day) + ' a day');
+  const b = c.blocks;
+  const fates = ['pending', 'accepted', 'confirmed', 'orphaned', 'stale', 'rejected', 'abandoned']
+    .filter((f) => b[f] > 0).map((f) => b[f] + ' ' + f);
+  row('Blocks', b.found + ' found' + (fates.length ? ' · ' + fates.join(' · ') : ''),
+      b.orphaned + b.stale + b.rejected > 0 ? 'bad' : b.abandoned > 0 ? 'warn' : '');
   row('Best share', difficulty(c.stats.best_share_round) + ' this round · ' + difficulty(c.stats.best_share_all_time) + ' all time');
   row('Shares', c.stats.shares.accepted + ' accepted · ' + c.stats.shares.rejected + ' rejected · stale ' +
       c.stats.shares.stale_percent.toFixed(2) + ' %');
@@ -246,6 +286,23 @@ function setupWorkerControls() {
 
 // ---- blocks --------------------------------------------------------------------------
 
+// The submitter's fates (journal.hpp): accepted (in the node's main chain), confirmed
+// (mature), pending (sent, no verdict yet), abandoned (no verdict before the submitter gave
+// up: look the hash up on the node); orphaned, stale and rejected lost.
+function fateClass(status) {
+  if (status === 'accepted' || status === 'confirmed') return 'ok';
+  if (status === 'pending' || status === 'abandoned') return 'warn';
+  return 'bad';
+}
+
+function fateText(b) {
+  let t = b.status;
+  if ((b.status === 'accepted' || b.status === 'confirmed') && b.confirmations > 0)
+    t += ', ' + b.confirmations + (b.confirmations === 1 ? ' confirmation' : ' confirmations');
+  if (b.reason) t += ' (' + b.reason + ')';
+  return t;
+}
+
 async function loadBlocks() {
   try {
     const r = await fetch('/api/v1/blocks', { cache: 'no-store' });
@@ -263,8 +320,7 @@ async function loadBlocks() {
     for (const b of blocks.slice(0, 25)) {
       const tr = el('tr');
       tr.appendChild(el('td', b.height));
-      const fate = b.status + (b.reason ? ' (' + b.reason + ')' : '');
-      tr.appendChild(el('td', fate, b.status === 'accepted' || b.status === 'confirmed' ? 'ok' : b.status === 'pending' ? 'warn' : 'bad'));
+      tr.appendChild(el('td', fateText(b), fateClass(b.status)));
       tr.appendChild(el('td', b.worker || '–', 'name'));
       tr.appendChild(el('td', b.found_at ? new Date(b.found_at * 1000).toLocaleString() : '–'));
       const h = el('td', b.hash, 'hash');
@@ -356,7 +412,7 @@ function setupChart() {
 
 // ---- live updates --------------------------------------------------------------------
 
-let lastBlocks = -1;
+let lastBlocks = '';
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss://' : 'ws://';
@@ -368,9 +424,9 @@ function connect() {
     renderSummary(s);
     drawChart();
     loadWorkers();
-    let found = 0;
-    for (const c of s.chains) found += c.blocks.found + c.blocks.accepted + c.blocks.stale + c.blocks.rejected;
-    if (found !== lastBlocks) { lastBlocks = found; loadBlocks(); }
+    // The blocks table again when a block is found or a fate or a confirmation count changes.
+    const blocks = JSON.stringify(s.chains.map((c) => [c.blocks.found, c.blocks.recent.map((b) => [b.hash, b.status, b.confirmations])]));
+    if (blocks !== lastBlocks) { lastBlocks = blocks; loadBlocks(); }
     document.body.dataset.live = 'true';
   };
   ws.onclose = () => {

@@ -364,6 +364,11 @@ TEST_CASE("web: /metrics is Prometheus text with escaped labels and capped per-w
     CHECK(m.find("# TYPE solobridge_hashrate_hashes_per_second gauge") != std::string::npos);
     CHECK(m.find("solobridge_hashrate_hashes_per_second{chain=\"regtest\",window=\"5m\"}") != std::string::npos);
     CHECK(m.find("solobridge_metrics_workers_omitted 4") != std::string::npos);
+    // The node's state, one series per state: only the current one is 1.
+    const std::string node = "solobridge_node_state{chain=\"regtest\",node=\"http://127.0.0.1:1\",state=";
+    CHECK(m.find(node + "\"connecting\"} 1\n") != std::string::npos);
+    CHECK(m.find(node + "\"connected\"} 0\n") != std::string::npos);
+    CHECK(m.find(node + "\"unauthorized\"} 0\n") != std::string::npos);
     std::size_t worker_lines = 0;
     for (std::size_t p = 0; (p = m.find("\nsolobridge_worker_online{", p)) != std::string::npos; ++p) ++worker_lines;
     CHECK(worker_lines == 2);
