@@ -1,13 +1,15 @@
 // The dashboard end to end (issue 14 "Tests"): a real bcoin regtest node, the daemon with
-// config/examples/regtest-bcoin.json, `solobridge cpu-miner` under a hostile worker name,
-// then the JSON API, the WebSocket, /metrics checked by `promtool check metrics` and
-// scraped by a real Prometheus server, and the page in Debian's Chromium
-// (tests/browser/dashboard.mjs). scripts/install-deps.sh installs prometheus, chromium and
-// the browser driver.
+// config/examples/regtest-bcoin.json (plus alerts to a local webhook receiver),
+// `solobridge cpu-miner` under a hostile worker name, then the JSON API, the WebSocket,
+// /metrics checked by `promtool check metrics` and scraped by a real Prometheus server,
+// the page in Debian's Chromium (tests/browser/dashboard.mjs), and the alerts of a found
+// block and of the miner stopping. scripts/install-deps.sh installs prometheus, chromium
+// and the browser driver.
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -17,9 +19,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 #include <rapidjson/document.h>
+#include <rapidjson/ostreamwrapper.h>
+#include <rapidjson/writer.h>
 
 #include "child_process.hpp"
 #include "eventually.hpp"
+#include "receiver.hpp"
 #include "regtest_node.hpp"
 
 using namespace sb;
@@ -31,6 +36,42 @@ namespace websocket = beast::websocket;
 namespace {
 
 const std::string hostile_worker = "demo.<img src=x onerror=alert(1)>";
+const std::string example_config = std::string(SB_SOURCE_DIR) + "/config/examples/regtest-bcoin.json";
+
+// The example configuration with the top-level members of `extra` (a JSON object) added,
+// written to `path`.
+std::string example_config_with(const std::string& path, const std::string& extra) {
+    std::ifstream in(example_config);
+    std::stringstream text;
+    text << in.rdbuf();
+    rapidjson::Document d;
+    d.Parse<rapidjson::kParseCommentsFlag | rapidjson::kParseTrailingCommasFlag>(text.str().c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    rapidjson::Document x;
+    x.Parse(extra.c_str());
+    REQUIRE(x.IsObject());
+    for (auto& m : x.GetObject())
+        d.AddMember(rapidjson::Value(m.name, d.GetAllocator()), rapidjson::Value(m.value, d.GetAllocator()),
+                    d.GetAllocator());
+    std::ofstream out(path);
+    rapidjson::OStreamWrapper os(out);
+    rapidjson::Writer<rapidjson::OStreamWrapper> w(os);
+    d.Accept(w);
+    return path;
+}
+
+// The alerts of one kind the receiver has, as parsed JSON bodies, from request `from` on.
+std::vector<rapidjson::Document> alerts_of(const test::http_receiver& rx, const std::string& kind, std::size_t from = 0) {
+    std::vector<rapidjson::Document> out;
+    const auto reqs = rx.requests();
+    for (std::size_t i = from; i < reqs.size(); ++i) {
+        rapidjson::Document d;
+        d.Parse(reqs[i].body.c_str(), reqs[i].body.size());
+        if (d.IsObject() && d.HasMember("kind") && d["kind"].IsString() && kind == d["kind"].GetString())
+            out.push_back(std::move(d));
+    }
+    return out;
+}
 
 struct dashboard_daemon {
     std::uint16_t stratum_port = test::free_loopback_port();
@@ -38,16 +79,13 @@ struct dashboard_daemon {
     std::unique_ptr<test::child_process> process;
 
     void start(test::regtest_node& node, const std::string& data_dir, const std::string& log,
-               std::vector<std::string> extra_env = {}) {
+               const std::string& config = example_config) {
         std::vector<std::string> env{"SB_NODE_RPC_URL=" + node.rpc_url(), "SB_NODE_RPC_PASSWORD=" + node.api_key(),
                                      "SB_NODE_P2P=127.0.0.1:" + std::to_string(node.p2p_port()),
                                      "SB_STRATUM_LISTEN=127.0.0.1:" + std::to_string(stratum_port),
                                      "SB_HTTP_LISTEN=127.0.0.1:" + std::to_string(http_port), "SB_DATA_DIR=" + data_dir};
-        env.insert(env.end(), extra_env.begin(), extra_env.end());
-        process = std::make_unique<test::child_process>(
-            std::vector<std::string>{SB_SOLOBRIDGE_BIN, "--config",
-                                     std::string(SB_SOURCE_DIR) + "/config/examples/regtest-bcoin.json"},
-            env, log);
+        process = std::make_unique<test::child_process>(std::vector<std::string>{SB_SOLOBRIDGE_BIN, "--config", config},
+                                                        env, log);
         REQUIRE_MESSAGE(test::wait_for_port(http_port, 30s, process.get()), "no dashboard:\n" << process->output());
     }
 
@@ -79,11 +117,18 @@ int run_shell(const std::string& command, const std::string& log, std::chrono::s
 
 }  // namespace
 
-TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metrics, Prometheus and a real browser") {
+TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metrics, Prometheus, a real browser and alerts") {
     test::regtest_node node;
     const std::string dir = node.dir();
+    test::http_receiver rx;
+    // Alerts at most once a second per kind family: the CPU miner finds a block with nearly
+    // every share at regtest difficulty.
+    const std::string config = example_config_with(
+        dir + "/dashboard.json", R"({"alerts": {"min_interval_s": 1, "webhooks": [{"url": "http://127.0.0.1:)" +
+                                     std::to_string(rx.port()) +
+                                     R"(/hook", "events": ["block_found", "worker_offline", "worker_online"]}]}})");
     dashboard_daemon d;
-    d.start(node, dir + "/bridge-data", dir + "/daemon.log");
+    d.start(node, dir + "/bridge-data", dir + "/daemon.log", config);
     INFO("daemon output:\n" << d.process->output());
     test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(d.stratum_port),
                                "--user", hostile_worker, "--seconds", "240"},
@@ -169,7 +214,41 @@ TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metri
         CHECK(std::filesystem::exists(shot));
     }
 
-    miner.terminate();
+    {  // the webhook heard of the found block, and the dashboard of the delivery
+        REQUIRE(test::eventually([&] { return !alerts_of(rx, "block_found").empty(); }, 30s));
+        const auto found = alerts_of(rx, "block_found");
+        CHECK(std::string(found[0]["chain"].GetString()) == "regtest");
+        CHECK(std::string(found[0]["subjects"][0].GetString()).size() == 64);
+        CHECK(std::string(found[0]["text"].GetString()).find(" found by " + hostile_worker + ", hash ") !=
+              std::string::npos);
+        CHECK(test::eventually(
+            [&] {
+                auto ev = d.get("/api/v1/events");
+                if (!ev.IsArray()) return false;
+                for (const auto& e : ev.GetArray())
+                    if (std::string(e["kind"].GetString()) == "alert_sent" &&
+                        std::string(e["state"].GetString()) == "delivered" &&
+                        std::string(e["detail"].GetString()).find("solobridge regtest: ") != std::string::npos)
+                        return true;
+                return false;
+            },
+            30s));
+    }
+
+    {  // the miner stops: the worker goes offline and the webhook hears of it
+        const std::size_t before = rx.requests().size();
+        miner.terminate();
+        REQUIRE_MESSAGE(test::eventually([&] { return !alerts_of(rx, "worker_offline", before).empty(); }, 120s),
+                        "daemon output:\n" << d.process->output());
+        const auto off = alerts_of(rx, "worker_offline", before);
+        CHECK(std::string(off[0]["title"].GetString()) == "solobridge regtest: worker offline");
+        REQUIRE(off[0]["subjects"].Size() == 1);
+        CHECK(std::string(off[0]["subjects"][0].GetString()) == hostile_worker);
+        CHECK(std::string(off[0]["text"].GetString()) == "worker " + hostile_worker + " disconnected");
+        auto w = d.get("/api/v1/workers?q=demo");
+        REQUIRE(w.IsObject());
+        CHECK(std::string(w["workers"][0]["state"].GetString()) == "offline");
+    }
     CHECK(d.process->terminate() == 0);
 }
 
