@@ -162,7 +162,9 @@ function renderChain(c) {
   const fates = ['pending', 'accepted', 'confirmed', 'orphaned', 'stale', 'rejected', 'abandoned']
     .filter((f) => b[f] > 0).map((f) => b[f] + ' ' + f);
   row('Blocks', b.found + ' found' + (fates.length ? ' · ' + fates.join(' · ') : ''),
-      b.orphaned + b.stale + b.rejected > 0 ? 'bad' : b.abandoned > 0 ? 'warn' : '');
+      // A rejected block points at a fault (the node's reason says which); orphans and
+      // stale blocks are races that solo mining loses now and then.
+      b.rejected > 0 ? 'bad' : b.orphaned + b.stale + b.abandoned > 0 ? 'warn' : '');
   row('Best share', difficulty(c.stats.best_share_round) + ' this round · ' + difficulty(c.stats.best_share_all_time) + ' all time');
   row('Shares', c.stats.shares.accepted + ' accepted · ' + c.stats.shares.rejected + ' rejected · stale ' +
       c.stats.shares.stale_percent.toFixed(2) + ' %');
@@ -299,7 +301,6 @@ function fateText(b) {
   let t = b.status;
   if ((b.status === 'accepted' || b.status === 'confirmed') && b.confirmations > 0)
     t += ', ' + b.confirmations + (b.confirmations === 1 ? ' confirmation' : ' confirmations');
-  if (b.reason) t += ' (' + b.reason + ')';
   return t;
 }
 
@@ -320,7 +321,9 @@ async function loadBlocks() {
     for (const b of blocks.slice(0, 25)) {
       const tr = el('tr');
       tr.appendChild(el('td', b.height));
-      tr.appendChild(el('td', fateText(b), fateClass(b.status)));
+      const fate = el('td', fateText(b), 'fate ' + fateClass(b.status));
+      if (b.reason) fate.appendChild(el('div', b.reason, 'reason muted'));
+      tr.appendChild(fate);
       tr.appendChild(el('td', b.worker || '–', 'name'));
       tr.appendChild(el('td', b.found_at ? new Date(b.found_at * 1000).toLocaleString() : '–'));
       const h = el('td', b.hash, 'hash');
