@@ -106,7 +106,8 @@ class history {
 public:
     // Opens (creating or migrating) path and starts the writer and reader threads. Never
     // fails: on any error the history is unavailable (status().error says why) and
-    // enqueue/queries do nothing. The restored state is in restored().
+    // enqueue/queries do nothing. The restored state is in restored(). log: where an
+    // unusable database (error) and a failed write (warn) are said; default stderr.
     static std::shared_ptr<history> open(const std::string& path, logger log = {});
     ~history();
     history(const history&) = delete;
