@@ -105,6 +105,9 @@ function renderSummary(s) {
     chains.appendChild(renderChain(c));
   }
   if (s.chains.length > 0) {
+    // The first chain's odds (chains of different coins have no common odds; each chain's
+    // card has its own).
+    $('ttb-label').textContent = 'Expected time to a block' + (s.chains.length > 1 ? ' (' + s.chains[0].id + ')' : '');
     const o = s.chains[0].stats.odds;
     $('ttb').textContent = duration(o.expected_seconds);
     $('pday').textContent = percent(o.day);
