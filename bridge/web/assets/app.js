@@ -11,6 +11,7 @@ const state = {
   filter: '',
   stateFilter: '',
   range: 3600,
+  scope: 'scope=bridge',  // the chart's series (/api/v1/history)
   chart: null,
   live: [],          // [t, H/s] from WebSocket updates, for the 1 h view
   fetching: false,
@@ -81,9 +82,16 @@ function clear(node) { while (node.firstChild) node.removeChild(node.firstChild)
 function renderSummary(s) {
   state.summary = s;
   $('version').textContent = 'v' + s.version + ' · up ' + duration(s.uptime_seconds);
-  $('hr5m').textContent = hashrate(s.hashrate['5m']);
-  $('hr1h').textContent = hashrate(s.hashrate['1h']);
-  $('hr1d').textContent = hashrate(s.hashrate['1d']);
+  // SHA-256d and KAWPOW hashes do not add up: with both, the overview and the chart show
+  // the first chain's hashrate (each chain's card has its own).
+  const mixed = s.hashrate_mixed_algorithms && s.chains.length > 0;
+  const rate = mixed ? s.chains[0].stats.hashrate : s.hashrate;
+  const scope = mixed ? 'scope=chain&key=' + encodeURIComponent(s.chains[0].id) : 'scope=bridge';
+  if (scope !== state.scope) { state.scope = scope; state.live = []; loadChart(); }
+  $('hr-label').textContent = 'Hashrate (5 m' + (mixed ? ', ' + s.chains[0].id : '') + ')';
+  $('hr5m').textContent = hashrate(rate['5m']);
+  $('hr1h').textContent = hashrate(rate['1h']);
+  $('hr1d').textContent = hashrate(rate['1d']);
   $('workers-online').textContent = s.workers.online + ' online';
   $('workers-idle').textContent = s.workers.idle;
   $('workers-offline').textContent = s.workers.offline;
@@ -120,7 +128,7 @@ function renderSummary(s) {
   renderDevices(s.devices);
   renderEvents(s.events);
   if (state.range === 3600) {
-    state.live.push([s.time, s.hashrate['1m']]);
+    state.live.push([s.time, rate['1m']]);
     while (state.live.length > 3600) state.live.shift();
   }
 }
@@ -160,6 +168,7 @@ function renderChain(c) {
   row('P2P peers', peers === 0 ? 'none configured' : c.p2p_peers_connected + ' of ' + peers + ' connected',
       peers === 0 || c.p2p_peers_connected > 0 ? 'ok' : 'warn');
   row('Work', c.work_mode === 'full' ? 'full templates' : 'header-only (node RPC down)', c.work_mode === 'full' ? '' : 'warn');
+  row('Hashrate', hashrate(c.stats.hashrate['5m']) + ' (5 m) · ' + hashrate(c.stats.hashrate['1h']) + ' (1 h)');
   row('Odds', duration(c.stats.odds.expected_seconds) + ' to a block · ' + percent(c.stats.odds.day) + ' a day');
   const b = c.blocks;
   const fates = ['pending', 'accepted', 'confirmed', 'orphaned', 'stale', 'rejected', 'abandoned']
@@ -377,7 +386,7 @@ function makeChart() {
 async function loadChart() {
   let points = [];
   try {
-    const r = await fetch('/api/v1/history?scope=bridge&range=' + state.range, { cache: 'no-store' });
+    const r = await fetch('/api/v1/history?' + state.scope + '&range=' + state.range, { cache: 'no-store' });
     if (r.ok) points = (await r.json()).points.map((p) => ({ x: p[0], y: p[1] }));
   } catch (e) {
     points = [];
