@@ -20,6 +20,7 @@
 // drives the child over a socketpair (new templates, statistics). Client and server still
 // share the machine's cores: the figures are lower bounds for the server.
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -36,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -137,6 +139,18 @@ std::pair<long long, long long> cpu_us() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     return {ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec, ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec};
+}
+
+// The CPU time of the given threads together, in microseconds (user and system).
+long long threads_cpu_us(std::vector<std::thread>& threads) {
+    long long total = 0;
+    for (auto& t : threads) {
+        clockid_t id{};
+        timespec ts{};
+        if (pthread_getcpuclockid(t.native_handle(), &id) == 0 && clock_gettime(id, &ts) == 0)
+            total += ts.tv_sec * 1'000'000LL + ts.tv_nsec / 1000;
+    }
+    return total;
 }
 
 std::int64_t steady_ns(clock_type::time_point t) {
@@ -494,8 +508,9 @@ bool wait_until(const std::function<bool()>& done, double timeout_s) {
 // Commands, one per line: "template PREV BUMP" (a template; PREV != 0 is a new tip)
 // answered "t0 NS" (steady clock just before the dispatcher took it); "stats" answered
 // "stats ACCEPTED REJECTED BLOCKS CONNECTIONS RSS_KIB HWM_KIB LOG_LINES USER_US SYS_US"
-// (the CPU time of the server process so far); "cpu" answered "cpu USER_US SYS_US"
-// (without the cost of collecting the statistics); "quit".
+// (the CPU time of the server process so far); "cpu" answered "cpu USER_US SYS_US IO_US"
+// (without the cost of collecting the statistics; IO_US: the Stratum I/O threads' alone,
+// without the statistics' tick thread and this control thread); "quit".
 int server_main(const options& opt, int fd) {
     control_channel ctl(fd);
     const long rss_start_kib = vm_rss_kib();
@@ -572,7 +587,8 @@ int server_main(const options& opt, int fd) {
             ctl.send("t0 " + std::to_string(steady_ns(t0)));
         } else if (cmd == "cpu") {
             const auto [user, sys] = cpu_us();
-            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys));
+            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys) + " " +
+                     std::to_string(threads_cpu_us(server_threads)));
         } else if (cmd == "stats") {
             const auto d = disp.stats();
             ctl.send("stats " + std::to_string(d.shares_accepted) + " " + std::to_string(d.shares_rejected) + " " +
@@ -598,6 +614,7 @@ struct server_stats {
     long rss_kib = 0, hwm_kib = 0;
     std::uint64_t log_lines = 0;
     long long user_us = 0, sys_us = 0;  // server CPU time so far
+    long long io_us = 0;                // of it, the Stratum I/O threads' (ask_cpu only)
     double cpu_ms_since(const server_stats& before) const {
         return static_cast<double>(user_us + sys_us - before.user_us - before.sys_us) / 1000.0;
     }
@@ -626,7 +643,7 @@ server_stats ask_stats(control_channel& ctl) {
 server_stats ask_cpu(control_channel& ctl) {
     ctl.send("cpu");
     server_stats s;
-    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld", &s.user_us, &s.sys_us) != 2)
+    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld %lld", &s.user_us, &s.sys_us, &s.io_us) != 3)
         std::fprintf(stderr, "the server did not report its CPU time\n");
     return s;
 }
@@ -800,6 +817,11 @@ int main(int argc, char** argv) {
                 tp_replies ? 1000.0 * tp_cpu.cpu_ms_since(tp_before) / static_cast<double>(tp_replies) : 0.0,
                 tp_cpu.cpu_split_since(tp_before).c_str(), tp_replies, tp_cpu.cpu_ms_since(tp_before) / 1000.0 / tp_s,
                 std::thread::hardware_concurrency());
+    // The share path alone: what the statistics add on the threads that answer miners (their
+    // once-a-second tick runs on a thread of its own, counted above but not here).
+    std::printf("server_io_threads_cpu_per_share: %.2f us (the %u Stratum I/O thread%s alone)\n",
+                tp_replies ? static_cast<double>(tp_cpu.io_us - tp_before.io_us) / static_cast<double>(tp_replies) : 0.0,
+                opt.server_threads, opt.server_threads == 1 ? "" : "s");
     drain();
 
     // ---- submit reply latency at a fixed offered rate ------------------------------------
