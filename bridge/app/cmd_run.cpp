@@ -32,6 +32,7 @@
 #include "sb/node/template_failover.hpp"
 #include "sb/core/block.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/core/log.hpp"
 #include "sb/core/ravencoin.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/pow/algorithm.hpp"
@@ -94,10 +95,6 @@ bridge::block_hash_fn block_hash_for(const chain_params& chain) {
     };
 }
 
-void log_line(const std::string& chain, std::string_view text) {
-    std::fprintf(stderr, "[%s] %.*s\n", chain.c_str(), static_cast<int>(text.size()), text.data());
-}
-
 bool wants_hashrate_drops(const config::alert_settings& a) {
     return std::any_of(a.webhooks.begin(), a.webhooks.end(), [](const config::webhook_settings& w) {
         return w.events.test(static_cast<std::size_t>(config::alert_kind::hashrate_drop));
@@ -114,7 +111,7 @@ bridge::stats::event delivery_event(const bridge::alerts::delivery_report& r) {
     return e;
 }
 
-std::shared_ptr<bridge::stats::statistics> make_statistics(const config::settings& s) {
+std::shared_ptr<bridge::stats::statistics> make_statistics(const config::settings& s, const logger& log) {
     bridge::stats::statistics_options o;
     o.version = SB_VERSION;
     o.idle_after_intervals = s.stats.idle_after_intervals;
@@ -126,11 +123,11 @@ std::shared_ptr<bridge::stats::statistics> make_statistics(const config::setting
     // The alerts' threshold, when a webhook wants hashrate drops (alert_feed posts them).
     if (wants_hashrate_drops(s.alerts)) o.alert_drop_ratio = s.alerts.hashrate_drop_ratio;
     o.history_workers = s.stats.history_workers;
-    o.log = [](std::string_view t) { log_line("stats", t); };
+    o.log = log;
     return std::make_shared<bridge::stats::statistics>(o);
 }
 
-bridge::web::server_options web_options(const config::http_settings& h) {
+bridge::web::server_options web_options(const config::http_settings& h, const logger& log) {
     bridge::web::server_options o;
     o.host = h.listen.host;
     o.port = h.listen.port;
@@ -141,7 +138,7 @@ bridge::web::server_options web_options(const config::http_settings& h) {
     o.metrics_max_workers = h.metrics_max_workers;
     o.max_connections = h.max_connections;
     o.max_websockets = h.max_websockets;
-    o.log = [](std::string_view t) { log_line("web", t); };
+    o.log = log;
     return o;
 }
 
@@ -170,6 +167,9 @@ bridge::stats::chain_sources stats_sources(chain_runtime& rt) {
 }
 
 int run_daemon(const config::settings& s) {
+    // The config validated log_level; every line below goes through the one facility.
+    set_log_threshold(parse_log_level(s.log_level).value_or(log_level::info));
+    const logger base;
     asio::io_context io;
     // KAWPOW share verification (milliseconds each) runs here, off the I/O threads, so a
     // miner's reply never waits behind another miner's verification (stratum.md §5: 2 s).
@@ -179,7 +179,7 @@ int run_daemon(const config::settings& s) {
     asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
     // The dashboard's statistics (their history is opened below, once data_dir exists).
-    auto stats = make_statistics(s);
+    auto stats = make_statistics(s, base.with_prefix("stats"));
     // Alerts (config "alerts") run on their own thread; the block sink below only posts to
     // it, its watches sample the nodes' and the found blocks' status from there, and the
     // statistics post workers going offline and hashrate drops. Deliveries become events.
@@ -191,16 +191,17 @@ int run_daemon(const config::settings& s) {
         alerts = std::make_unique<bridge::alerts::notifier>(std::move(aopt));
         std::string detail;
         if (auto ec = alerts->start(&detail)) {
-            std::fprintf(stderr, "solobridge: alerts cannot start: %s (%s)\n", detail.c_str(), ec.message().c_str());
+            base.error("alerts cannot start: " + detail + " (" + ec.message() + ")");
             return exit_usage;
         }
-        std::printf("alerts: %zu webhook%s\n", s.alerts.webhooks.size(), s.alerts.webhooks.size() == 1 ? "" : "s");
+        base.info("alerts: " + std::to_string(s.alerts.webhooks.size()) +
+                  (s.alerts.webhooks.size() == 1 ? " webhook" : " webhooks"));
     }
 
     std::error_code fs_ec;
     std::filesystem::create_directories(s.data_dir, fs_ec);
     if (fs_ec) {
-        std::fprintf(stderr, "solobridge: cannot create data_dir %s: %s\n", s.data_dir.c_str(), fs_ec.message().c_str());
+        base.error("cannot create data_dir " + s.data_dir + ": " + fs_ec.message());
         return exit_failure;
     }
 
@@ -212,9 +213,7 @@ int run_daemon(const config::settings& s) {
             [n](bridge::alerts::alert_event e) { n->post(std::move(e)); }, s.alerts.hashrate_drop_ratio));
     }
     std::shared_ptr<bridge::stats::history> history;
-    if (s.stats.history) history = bridge::stats::history::open(s.data_dir + "/stats.sqlite", [](std::string_view t) {
-        log_line("stats", t);
-    });
+    if (s.stats.history) history = bridge::stats::history::open(s.data_dir + "/stats.sqlite", base.with_prefix("stats"));
 
     // Local devices first: one that is missing or fails its self-test stops the daemon
     // before anything listens.
@@ -225,8 +224,8 @@ int run_daemon(const config::settings& s) {
             std::string detail;
             auto opened = gpu::open_sha256d(dev.id, &detail);
             if (!opened) {
-                std::fprintf(stderr, "solobridge: [%s] device %s cannot be used: %s%s%s\n", c.id.c_str(), dev.id.c_str(),
-                             opened.error().message().c_str(), detail.empty() ? "" : ": ", detail.c_str());
+                base.with_prefix(c.id).error("device " + dev.id + " cannot be used: " + opened.error().message() +
+                                             (detail.empty() ? "" : ": " + detail));
                 return exit_usage;
             }
             searchers.back().push_back(std::move(*opened));
@@ -238,7 +237,7 @@ int run_daemon(const config::settings& s) {
         rt->settings = c;
         const chain_params& chain = params(c.net);
         const std::string id = c.id;
-        auto log = [id](std::string_view t) { log_line(id, t); };
+        const logger log = base.with_prefix(id);
 
         // Found blocks: every node and peer at once, the journal in parallel on its own thread.
         bridge::journal_options jopt;
@@ -246,8 +245,7 @@ int run_daemon(const config::settings& s) {
         jopt.block_hash = block_hash_for(chain);
         auto j = bridge::journal::open(s.data_dir + "/" + id + ".found-blocks", std::move(jopt));
         if (!j) {
-            std::fprintf(stderr, "solobridge: [%s] cannot open the found-block journal in %s: %s\n", id.c_str(),
-                         s.data_dir.c_str(), j.error().message().c_str());
+            log.error("cannot open the found-block journal in " + s.data_dir + ": " + j.error().message());
             return exit_failure;
         }
         rt->journal = std::shared_ptr<bridge::journal>(std::move(*j));
@@ -298,7 +296,7 @@ int run_daemon(const config::settings& s) {
                 if (!ec) stats->on_template(stats_chain, *t);
                 // Behind the best tip: the dispatcher logged it; the source asks again.
                 if (ec == bridge::dispatch_errc::template_behind) return node::template_use::behind;
-                if (ec) log(std::string("template not used: ") + ec.message());
+                if (ec) log.warn(std::string("template not used: ") + ec.message());
                 return node::template_use::used;
             });
 
@@ -344,7 +342,7 @@ int run_daemon(const config::settings& s) {
                     const auto ec = d->on_template(t);
                     if (!ec) stats->on_template(stats_chain, *t);
                     if (ec && ec != bridge::dispatch_errc::template_behind)
-                        log("work on the new P2P tip not used: " + ec.message());
+                        log.warn("work on the new P2P tip not used: " + ec.message());
                 };
                 popt.log = log;
                 // The P2P chain settles found blocks too (accepted / passed), RPC up or not.
@@ -355,7 +353,7 @@ int run_daemon(const config::settings& s) {
                 popt.header_only = c.p2p_header_only_work;
                 popt.rpc_reachable = [ts] { return ts->may_supply(); };
                 popt.on_header_template = [d, log, stats, stats_chain](std::shared_ptr<const node::block_template> t) {
-                    if (auto ec = d->on_template(t)) log("header-only template not used: " + ec.message());
+                    if (auto ec = d->on_template(t)) log.warn("header-only template not used: " + ec.message());
                     else stats->on_template(stats_chain, *t);
                 };
                 rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
@@ -364,7 +362,7 @@ int run_daemon(const config::settings& s) {
                     link->relay(b.block, b.hash, static_cast<std::int32_t>(b.height));
                 });
             } else {
-                log("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");
+                log.warn("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");
             }
         }
 
@@ -374,13 +372,9 @@ int run_daemon(const config::settings& s) {
         auto source = std::make_shared<bridge::stratum::dispatcher_source>(rt->dispatcher);
         rt->stratum = std::make_unique<bridge::stratum::server>(io, std::move(source), sopts);
         if (auto ec = rt->stratum->start()) {
-            std::fprintf(stderr, "solobridge: [%s] cannot start the Stratum listeners: %s\n", id.c_str(),
-                         ec.message().c_str());
+            log.error("cannot start the Stratum listeners: " + ec.message());
             return exit_failure;
         }
-        for (const auto& l : rt->stratum->listeners())
-            std::printf("[%s] stratum%s listening on %s:%u\n", id.c_str(), l.tls ? "+tls" : "", l.address.c_str(),
-                        static_cast<unsigned>(l.port));
         auto& opened = searchers[chains.size()];
         for (std::size_t i = 0; i < opened.size(); ++i) {
             const auto info = opened[i]->info();
@@ -390,12 +384,11 @@ int run_daemon(const config::settings& s) {
             wopt.log = log;
             auto worker = std::make_unique<bridge::mining::device_worker>(rt->dispatcher, std::move(opened[i]), wopt);
             if (auto ec = worker->start()) {
-                std::fprintf(stderr, "solobridge: [%s] device %s cannot mine: %s\n", id.c_str(), info.id.c_str(),
-                             ec.message().c_str());
+                log.error("device " + info.id + " cannot mine: " + ec.message());
                 return exit_usage;
             }
-            std::printf("[%s] device %s (%s, %s) mining, intensity %u\n", id.c_str(), info.id.c_str(), info.name.c_str(),
-                        info.backend.c_str(), c.devices[i].intensity);
+            log.info("device " + info.id + " (" + info.name + ", " + info.backend + ") mining, intensity " +
+                     std::to_string(c.devices[i].intensity));
             rt->devices.push_back(std::move(worker));
         }
         rt->templates->start();
@@ -403,9 +396,9 @@ int run_daemon(const config::settings& s) {
         const std::string work_from = c.nodes.size() == 1 ? c.nodes.front().rpc_url + " (1 node)"
                                                            : "the first healthy of " + std::to_string(c.nodes.size()) +
                                                                  " nodes (" + c.nodes.front().rpc_url + " first)";
-        std::printf("[%s] %s: work from %s, payout %s\n", id.c_str(), std::string(chain.name).c_str(), work_from.c_str(),
-                    c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
-                                                                        : "each miner's username address");
+        log.info(std::string(chain.name) + ": work from " + work_from + ", payout " +
+                 (c.payout.mode == config::payout_mode::fixed_address ? c.payout.address
+                                                                      : std::string("each miner's username address")));
         chains.push_back(std::move(rt));
         // Watched once `chains` holds the chain: a chain that fails above is destroyed on
         // return before the notifier (declared after `chains`) stops.
@@ -423,7 +416,6 @@ int run_daemon(const config::settings& s) {
             }));
         }
     }
-    std::fflush(stdout);
 
     if (history) {
         stats->set_history(history);
@@ -437,15 +429,13 @@ int run_daemon(const config::settings& s) {
     std::thread web_thread;
     std::unique_ptr<bridge::web::server> web;
     if (s.http.enabled) {
-        web = std::make_unique<bridge::web::server>(web_io, stats, history, web_options(s.http));
+        web = std::make_unique<bridge::web::server>(web_io, stats, history, web_options(s.http, base.with_prefix("web")));
         if (auto ec = web->start()) {
-            std::fprintf(stderr, "solobridge: cannot listen for HTTP on %s: %s\n", s.http.listen.to_string().c_str(),
-                         ec.message().c_str());
+            base.error("cannot listen for HTTP on " + s.http.listen.to_string() + ": " + ec.message());
             stats->stop();  // its alert feed posts to the notifier, which is destroyed first
             return exit_failure;
         }
-        std::printf("dashboard: http://%s:%u/\n", s.http.listen.host.c_str(), static_cast<unsigned>(web->port()));
-        std::fflush(stdout);
+        base.info("dashboard: http://" + s.http.listen.host + ":" + std::to_string(web->port()) + "/");
         web_thread = std::thread([&web_io] { web_io.run(); });
     }
 
@@ -461,30 +451,29 @@ int run_daemon(const config::settings& s) {
                 const auto ss = rt->submitter->status();
                 const std::uint64_t accepted = ds.shares_accepted, rejected = ds.shares_rejected;
                 auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
-                std::printf("[%s] height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
-                            "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, rejected %llu)\n",
-                            rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(), u(accepted),
-                            u(rejected), u(ss.found), u(ss.pending), u(ss.accepted), u(ss.confirmed), u(ss.orphaned),
-                            u(ss.stale), u(ss.rejected));
+                const logger log = base.with_prefix(rt->settings.id);
+                log.info(printf_string("height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
+                                       "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, "
+                                       "rejected %llu)",
+                                       ds.height, rt->stratum->connection_count(), u(accepted), u(rejected), u(ss.found),
+                                       u(ss.pending), u(ss.accepted), u(ss.confirmed), u(ss.orphaned), u(ss.stale),
+                                       u(ss.rejected)));
                 for (const auto& dw : rt->devices) {
                     const auto d = dw->stats();
-                    std::printf("[%s] device %s %s: %.3f MH/s (1 m), shares %llu accepted %llu rejected, %llu hardware "
-                                "errors, blocks %llu\n",
-                                rt->settings.id.c_str(), d.device_id.c_str(), bridge::mining::to_string(d.state),
-                                d.hashrate_1m / 1e6, static_cast<unsigned long long>(d.shares_accepted),
-                                static_cast<unsigned long long>(d.shares_rejected),
-                                static_cast<unsigned long long>(d.hardware_errors),
-                                static_cast<unsigned long long>(d.blocks));
+                    log.info(printf_string("device %s %s: %.3f MH/s (1 m), shares %llu accepted %llu rejected, %llu "
+                                           "hardware errors, blocks %llu",
+                                           d.device_id.c_str(), bridge::mining::to_string(d.state), d.hashrate_1m / 1e6,
+                                           u(d.shares_accepted), u(d.shares_rejected), u(d.hardware_errors),
+                                           u(d.blocks)));
                 }
             }
-            std::fflush(stdout);
             arm_status();
         });
     };
     arm_status();
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
-        std::printf("solobridge: signal %d, stopping\n", sig);
+        base.info("signal " + std::to_string(sig) + ", stopping");
         status.cancel();
         if (web) web->stop();
         for (auto& rt : chains) rt->stop();

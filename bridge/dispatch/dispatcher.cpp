@@ -220,7 +220,7 @@ public:
         auto verdict = judge_share(algo_, *entry, en1, s);
         const job& j = entry->get();
         if (!verdict.block_error.empty())
-            options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " + verdict.block_error);
+            options_.log.error("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " + verdict.block_error);
         if (verdict.block) {
             ++blocks_found_;
             if (sink_ && send_sibling(j)) {

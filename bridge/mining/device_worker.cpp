@@ -92,9 +92,8 @@ struct device_worker::state : std::enable_shared_from_this<device_worker::state>
     decayed_rate wall_1m{60}, wall_5m{300};  // hashes over wall time (dashboard)
     clock::time_point last_rate_update = clock::now();
 
-    void log(const std::string& text) const {
-        const std::string line = "device " + st.device_id + ": " + text;
-        opt.log(line);
+    void log(const std::string& text, log_level level = log_level::info) const {
+        opt.log.write(level, "device " + st.device_id + ": " + text);
     }
 
     void set_state(device_worker_state s) {
@@ -287,7 +286,7 @@ void device_worker::state::run() {
         if (!r) {
             std::string why = r.error().message();
             if (!detail.empty()) why += ": " + detail;
-            log("stopped: search failed: " + why);
+            log("stopped: search failed: " + why, log_level::error);
             std::lock_guard lock(mu);
             st.state = device_worker_state::failed;
             st.last_error = why;
@@ -344,7 +343,7 @@ void device_worker::state::run() {
                 if (res.block) ++st.blocks;
             }
             if (res.status != share_status::accepted)
-                log("share rejected: " + res.reason + " (job " + cur->id + ")");
+                log("share rejected: " + res.reason + " (job " + cur->id + ")", log_level::warn);
             if (res.block) {
                 log("found a block at height " + std::to_string(cur->height) + " (job " + cur->id + ")");
                 // Another block on the same parent could only compete with this one.

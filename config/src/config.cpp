@@ -213,6 +213,7 @@ const std::vector<override_spec>& override_specs() {
     static const std::vector<override_spec> specs = {
         {"SB_DATA_DIR", "--data-dir", "data_dir", {}},
         {"SB_HTTP_LISTEN", "--http-listen", "http.listen", {}},
+        {"SB_LOG_LEVEL", "--log-level", "log_level", {}},
         {"SB_NODE_RPC_URL", "--node-rpc-url", "chains[0].nodes[0].rpc_url", {}},
         {"SB_NODE_RPC_USER", "--node-rpc-user", "chains[0].nodes[0].rpc_user", {"rpc_cookie_file"}},
         {"SB_NODE_RPC_PASSWORD", "--node-rpc-password", "chains[0].nodes[0].rpc_password", {"rpc_cookie_file"}},

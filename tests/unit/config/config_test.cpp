@@ -431,6 +431,22 @@ TEST_CASE("config: environment and flags override the file and a flag wins") {
     CHECK(r.value->chains[0].stratum[0].listen.port == 4000);
 }
 
+TEST_CASE("config: log_level takes the five levels from the file and the override, and refuses others") {
+    auto r = load_text(replace(minimal, "{", R"({ "log_level": "warn",)"), "t.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->log_level == "warn");
+    std::vector<std::string> unknown;
+    std::vector<config_error> errors;
+    auto o = overrides_from_args({"--log-level", "debug"}, unknown, errors);
+    CHECK(errors.empty());
+    r = load_text(minimal, "t.json", o);
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->log_level == "debug");
+    const config_error e = only_error(load_text(replace(minimal, "{", R"({ "log_level": "verbose",)"), "t.json"));
+    CHECK(e.path == "log_level");
+    CHECK(e.message == "must be error, warn, info, debug or trace");
+}
+
 TEST_CASE("config: a cookie override replaces user and password from the file") {
     std::vector<std::string> unknown;
     std::vector<config_error> errors;

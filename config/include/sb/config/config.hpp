@@ -48,7 +48,7 @@ struct node_settings {
 struct difficulty_settings {
     double initial = 1024;             // share difficulty before vardiff has data
     double min = 0.001;                // lower clamp (tiny miners: NerdMiner, Bitaxe at start)
-    double max = 1e15;                 // upper clamp; also clamped to the network difficulty
+    double max = 1e15;                 // upper clamp; a job never asks more than its network difficulty
     double target_share_seconds = 10;  // vardiff aims at one share this often
 };
 
