@@ -143,7 +143,6 @@ function nodeClass(state) {
 
 function nodeText(n) {
   let t = n.state;
-  if (n.state === 'connected' && !n.longpoll_active) t += ' (no longpoll)';
   if (n.state !== 'connected' && n.last_error) t += ': ' + n.last_error;
   return t;
 }
