@@ -28,6 +28,7 @@
 #include "dispatch/submitter.hpp"
 #include "mining/device_worker.hpp"
 #include "sb/gpu/device.hpp"
+#include "sb/gpu/kawpow_device.hpp"
 #include "sb/config/config.hpp"
 #include "sb/node/template_failover.hpp"
 #include "sb/core/block.hpp"
@@ -166,6 +167,12 @@ bridge::stats::chain_sources stats_sources(chain_runtime& rt) {
     return src;
 }
 
+// A device opened for its chain's algorithm: exactly one of the two.
+struct opened_device {
+    std::unique_ptr<gpu::sha256d_searcher> sha256d;
+    std::unique_ptr<gpu::kawpow_searcher> kawpow;
+};
+
 int run_daemon(const config::settings& s) {
     // The config validated log_level; every line below goes through the one facility.
     set_log_threshold(parse_log_level(s.log_level).value_or(log_level::info));
@@ -215,20 +222,32 @@ int run_daemon(const config::settings& s) {
     std::shared_ptr<bridge::stats::history> history;
     if (s.stats.history) history = bridge::stats::history::open(s.data_dir + "/stats.sqlite", base.with_prefix("stats"));
 
-    // Local devices first: one that is missing or fails its self-test stops the daemon
-    // before anything listens.
-    std::vector<std::vector<std::unique_ptr<gpu::sha256d_searcher>>> searchers;
+    // Local devices first, for the algorithm of each chain's blocks: one that is missing or
+    // fails its self-test (SHA-256d) or kernel build (KAWPOW) stops the daemon before
+    // anything listens.
+    std::vector<std::vector<opened_device>> searchers;
     for (const auto& c : s.chains) {
         searchers.emplace_back();
+        const bool kawpow = pow::mined_algorithm(params(c.net)) == pow_algorithm::kawpow;
         for (const auto& dev : c.devices) {
             std::string detail;
-            auto opened = gpu::open_sha256d(dev.id, &detail);
-            if (!opened) {
-                base.with_prefix(c.id).error("device " + dev.id + " cannot be used: " + opened.error().message() +
-                                             (detail.empty() ? "" : ": " + detail));
+            opened_device od;
+            std::error_code ec;
+            if (kawpow) {
+                auto opened = gpu::open_kawpow(dev.id, &detail);
+                if (opened) od.kawpow = std::move(*opened);
+                else ec = opened.error();
+            } else {
+                auto opened = gpu::open_sha256d(dev.id, &detail);
+                if (opened) od.sha256d = std::move(*opened);
+                else ec = opened.error();
+            }
+            if (ec) {
+                base.with_prefix(c.id).error("device " + dev.id + " cannot be used" + (kawpow ? " for KAWPOW" : "") +
+                                             ": " + ec.message() + (detail.empty() ? "" : ": " + detail));
                 return exit_usage;
             }
-            searchers.back().push_back(std::move(*opened));
+            searchers.back().push_back(std::move(od));
         }
     }
 
@@ -377,18 +396,21 @@ int run_daemon(const config::settings& s) {
         }
         auto& opened = searchers[chains.size()];
         for (std::size_t i = 0; i < opened.size(); ++i) {
-            const auto info = opened[i]->info();
             bridge::mining::device_worker_options wopt;
             wopt.intensity = c.devices[i].intensity;
             wopt.payout_script = c.payout.script_pubkey;
             wopt.log = log;
-            auto worker = std::make_unique<bridge::mining::device_worker>(rt->dispatcher, std::move(opened[i]), wopt);
+            auto worker = opened[i].kawpow ? std::make_unique<bridge::mining::device_worker>(
+                                                 rt->dispatcher, std::move(opened[i].kawpow), wopt)
+                                           : std::make_unique<bridge::mining::device_worker>(
+                                                 rt->dispatcher, std::move(opened[i].sha256d), wopt);
+            const auto info = worker->stats();
             if (auto ec = worker->start()) {
-                log.error("device " + info.id + " cannot mine: " + ec.message());
+                log.error("device " + info.device_id + " cannot mine: " + ec.message());
                 return exit_usage;
             }
-            log.info("device " + info.id + " (" + info.name + ", " + info.backend + ") mining, intensity " +
-                     std::to_string(c.devices[i].intensity));
+            log.info("device " + info.device_id + " (" + info.device_name + ", " + info.backend + ") mining " +
+                     info.algorithm + ", intensity " + std::to_string(c.devices[i].intensity));
             rt->devices.push_back(std::move(worker));
         }
         rt->templates->start();

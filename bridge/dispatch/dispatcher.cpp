@@ -85,7 +85,7 @@ public:
           options_(with_defaults(std::move(options))),
           sink_(std::move(sink)),
           timer_(strand_),
-          algo_(algorithm_for(chain)),
+          algo_(options_.algorithm ? *options_.algorithm : algorithm_for(chain)),
           nonces_(algo_.extranonce1_bytes()),
           jobs_(algo_, chain_, store_options(options_), options_.log),
           tips_(options_.max_node_lag),

@@ -94,6 +94,7 @@ struct device_view {
     std::string id;  // "cpu", "opencl:0"
     std::string name;
     std::string backend;
+    std::string algorithm;  // "sha256d", "kawpow"
     std::string state;
     std::string error;
     std::string worker;  // the worker name its shares carry
@@ -110,6 +111,14 @@ struct device_view {
     double share_difficulty = 0;
     std::string job_id;
     std::uint32_t job_height = 0;
+    // KAWPOW: the dataset on the device (epoch -1: none yet), the epoch being switched to
+    // and the next one prepared beside it (-1: none).
+    int dag_epoch = -1;
+    std::uint64_t dag_bytes = 0;
+    double dag_seconds = 0;
+    int dag_building_epoch = -1;
+    double dag_progress = 0;
+    int dag_next_epoch = -1;
 };
 
 struct peer_view {

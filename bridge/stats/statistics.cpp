@@ -600,6 +600,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 dv.id = d.device_id;
                 dv.name = d.device_name;
                 dv.backend = d.backend;
+                dv.algorithm = d.algorithm;
                 dv.state = mining::to_string(d.state);
                 dv.error = d.last_error;
                 dv.intensity = d.intensity;
@@ -615,6 +616,12 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
                 dv.share_difficulty = d.share_difficulty;
                 dv.job_id = d.job_id;
                 dv.job_height = d.job_height;
+                dv.dag_epoch = d.dag_epoch;
+                dv.dag_bytes = d.dag_bytes;
+                dv.dag_seconds = d.dag_seconds;
+                dv.dag_building_epoch = d.dag_building_epoch;
+                dv.dag_progress = d.dag_progress;
+                dv.dag_next_epoch = d.dag_next_epoch;
                 dv.worker = "device " + d.device_id;
                 cv.devices.push_back(std::move(dv));
             }

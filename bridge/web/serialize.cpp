@@ -118,6 +118,7 @@ void device(writer& w, const device_view& d) {
     kstr(w, "id", d.id);
     kstr(w, "name", d.name);
     kstr(w, "backend", d.backend);
+    kstr(w, "algorithm", d.algorithm);
     kstr(w, "state", d.state);
     kstr(w, "error", d.error);
     kstr(w, "worker", d.worker);
@@ -137,6 +138,19 @@ void device(writer& w, const device_view& d) {
     knum(w, "share_difficulty", d.share_difficulty);
     kstr(w, "job_id", d.job_id);
     ku64(w, "job_height", d.job_height);
+    if (d.algorithm == "kawpow") {
+        // The dataset on the device (epoch -1: none yet), the one being switched to and the
+        // next epoch's prepared beside it (-1: none), as /api/status always had them.
+        key(w, "dag");
+        w.StartObject();
+        ki64(w, "epoch", d.dag_epoch);
+        ku64(w, "bytes", d.dag_bytes);
+        knum(w, "generation_s", d.dag_seconds);
+        ki64(w, "building_epoch", d.dag_building_epoch);
+        knum(w, "progress", d.dag_progress);
+        ki64(w, "next_epoch", d.dag_next_epoch);
+        w.EndObject();
+    }
     w.EndObject();
 }
 

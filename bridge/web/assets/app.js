@@ -196,8 +196,13 @@ function renderDevices(devices) {
   }
   for (const d of devices) {
     const tr = el('tr');
-    tr.appendChild(el('td', d.id + ' (' + d.name + ')', 'name'));
-    tr.appendChild(el('td', d.state + (d.error ? ': ' + d.error : ''), d.state === 'mining' ? 'ok' : 'warn'));
+    tr.appendChild(el('td', d.id + ' (' + d.name + ')' + (d.algorithm ? ' · ' + d.algorithm : ''), 'name'));
+    let st = d.state;
+    // KAWPOW: the epoch's dataset being built on the device, then the epoch searched.
+    if (d.dag && d.dag.building_epoch >= 0) st += ' (epoch ' + d.dag.building_epoch + ' dataset ' + percent(d.dag.progress) + ')';
+    else if (d.dag && d.dag.epoch >= 0) st += ' (epoch ' + d.dag.epoch + ')';
+    if (d.error) st += ': ' + d.error;
+    tr.appendChild(el('td', st, d.state === 'mining' ? 'ok' : d.state === 'failed' ? 'bad' : 'warn'));
     tr.appendChild(el('td', hashrate(d.hashrate_1m), 'num'));
     tr.appendChild(el('td', d.shares.accepted + ' / ' + d.shares.rejected, 'num'));
     tr.appendChild(el('td', d.hardware_errors, 'num'));
