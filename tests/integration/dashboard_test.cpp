@@ -254,7 +254,7 @@ TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metri
     CHECK(d.process->terminate() == 0);
 }
 
-TEST_CASE("integration: a damaged statistics database is reported and mining goes on; a restart keeps blocks and best shares") {
+TEST_CASE("integration: a damaged statistics database is reported and mining goes on, a restart keeps blocks and best shares") {
     test::regtest_node node;
     const std::string dir = node.dir();
     const std::string data = dir + "/bridge-data";

@@ -240,7 +240,7 @@ TEST_CASE("alerts delivery: a 429's Retry-After sets the wait within retry_max")
     REQUIRE(eventually([&] { return n.status().webhooks.at(0).sent == 1; }, wait_limit));
 }
 
-TEST_CASE("alerts delivery: a 4xx refusal is not retried; the next message goes out; both ends are reported") {
+TEST_CASE("alerts delivery: a 4xx refusal is not retried, the next message goes out, both ends are reported") {
     test::http_receiver rx;
     rx.script({401});
     fixture f;

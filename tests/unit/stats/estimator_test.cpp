@@ -77,7 +77,7 @@ TEST_CASE("estimator: a Poisson stream of shares is estimated within its noise")
     CHECK(h[m5] == doctest::Approx(expected).epsilon(0.35));
 }
 
-TEST_CASE("estimator: merged streams read as their sum; bad difficulties are ignored") {
+TEST_CASE("estimator: merged streams read as their sum, bad difficulties are ignored") {
     const double t0 = 1'700'000'000;
     decayed_rates a(t0), b(t0), sum(t0);
     for (int i = 1; i <= 3600; ++i) {

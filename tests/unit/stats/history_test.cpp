@@ -65,7 +65,7 @@ time_point at(std::int64_t s) { return time_point(std::chrono::seconds(s)); }
 
 }  // namespace
 
-TEST_CASE("history: a new database gets the current schema; a version-1 file is migrated and keeps its rows") {
+TEST_CASE("history: a new database gets the current schema, a version-1 file is migrated and keeps its rows") {
     temp_dir d;
     const std::string fresh = d.path + "/fresh.sqlite";
     {

@@ -177,7 +177,7 @@ TEST_CASE("statistics: shares from many threads are all counted (no share lost t
     CHECK(s->workers.size() == 10);
 }
 
-TEST_CASE("statistics: a worker goes idle, then offline, and comes back; subscribers hear it") {
+TEST_CASE("statistics: a worker goes idle, then offline, and comes back, subscribers hear it") {
     statistics_options o;
     o.idle_after_intervals = 3;
     o.offline_after_intervals = 10;
@@ -390,7 +390,7 @@ TEST_CASE("statistics: start publishes a snapshot with every chain before the fi
     st.stop();
 }
 
-TEST_CASE("statistics: each drop threshold is watched on its own; the alert feed posts offline, online and the alerts' drops") {
+TEST_CASE("statistics: each drop threshold is watched on its own, the alert feed posts offline, online and the alerts' drops") {
     statistics_options o;
     o.hashrate_drop_ratio = 0.5;  // the dashboard's
     o.alert_drop_ratio = 0.2;     // the alerts'

@@ -117,7 +117,7 @@ rapidjson::Document parse(const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("web: targets are split and percent-decoded; bad ones are refused") {
+TEST_CASE("web: targets are split and percent-decoded, bad ones are refused") {
     auto t = web::parse_target("/api/v1/workers/regtest/a%2Fb%20c?q=x%3Dy&limit=5&flag");
     REQUIRE(t);
     CHECK(t->path == "/api/v1/workers/regtest/a/b c");
@@ -199,7 +199,7 @@ TEST_CASE("web: a hostile worker name is JSON text that no page can take for mar
     CHECK(f.get("/api/v1/workers/regtest/nobody").result() == http::status::not_found);
 }
 
-TEST_CASE("web: workers are filtered, sorted and paged; bad parameters are refused") {
+TEST_CASE("web: workers are filtered, sorted and paged, bad parameters are refused") {
     fixture f({}, 25);
     f.run();
     auto page = parse(f.get("/api/v1/workers?limit=10&offset=20&sort=name").body());
@@ -216,7 +216,7 @@ TEST_CASE("web: workers are filtered, sorted and paged; bad parameters are refus
     CHECK(f.get("/api/v1/workers?bogus=1").result() == http::status::bad_request);
 }
 
-TEST_CASE("web: nothing changes state: only GET and HEAD; bodies and oversized heads are refused") {
+TEST_CASE("web: nothing changes state: only GET and HEAD, bodies and oversized heads are refused") {
     fixture f;
     f.run();
     auto post = f.get("/api/status", {}, http::verb::post);
@@ -295,7 +295,7 @@ TEST_CASE("web: off loopback a token or basic auth is required on every request 
     }
 }
 
-TEST_CASE("web: the WebSocket sends a snapshot, then updates; a cap on dashboards") {
+TEST_CASE("web: the WebSocket sends a snapshot, then updates, a cap on dashboards") {
     web::server_options o;
     o.max_websockets = 2;
     fixture f(o);
