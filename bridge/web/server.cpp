@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <functional>
 #include <mutex>
 
@@ -33,6 +34,14 @@ namespace {
 constexpr std::string_view content_security_policy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+// A query parameter that must be a whole decimal number, all of it (no sign for unsigned
+// types, no trailing text): "12abc" and "-1" are refused, not read as 12 or a huge offset.
+template <class T>
+bool whole_number(std::string_view s, T& out) noexcept {
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+    return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
 
 int hex_digit(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
@@ -535,12 +544,10 @@ void server::impl::route(const http::request<http::empty_body>& req, std::functi
     }
     if (path == "/api/v1/connections") {
         std::size_t offset = 0, limit = 100;
-        try {
-            if (auto o = param("offset"); !o.empty()) offset = std::stoul(o);
-            if (auto l = param("limit"); !l.empty()) limit = std::min<std::size_t>(std::stoul(l), max_page_size);
-        } catch (...) {
-            return done(error_response(req, http::status::bad_request, "offset and limit must be numbers"));
-        }
+        const std::string o = param("offset"), l = param("limit");
+        if ((!o.empty() && !whole_number(o, offset)) || (!l.empty() && !whole_number(l, limit)))
+            return done(error_response(req, http::status::bad_request, "offset and limit must be whole numbers"));
+        limit = std::min<std::size_t>(limit, max_page_size);
         return done(json_response(req, connections_json(*snap, offset, limit)));
     }
     if (path == "/api/v1/addresses") return done(json_response(req, addresses_json(*snap)));
@@ -561,12 +568,9 @@ void server::impl::route(const http::request<http::empty_body>& req, std::functi
         if (scope != "bridge" && scope != "chain" && scope != "worker")
             return done(error_response(req, http::status::bad_request, "scope must be bridge, chain or worker"));
         std::int64_t range = 3600, step = 0;
-        try {
-            if (auto x = param("range"); !x.empty()) range = std::stoll(x);
-            if (auto x = param("step"); !x.empty()) step = std::stoll(x);
-        } catch (...) {
-            return done(error_response(req, http::status::bad_request, "range and step must be numbers"));
-        }
+        const std::string range_text = param("range"), step_text = param("step");
+        if ((!range_text.empty() && !whole_number(range_text, range)) || (!step_text.empty() && !whole_number(step_text, step)))
+            return done(error_response(req, http::status::bad_request, "range and step must be whole numbers"));
         if (range <= 0 || range > 366 * 86400) return done(error_response(req, http::status::bad_request, "range out of bounds"));
         if (step == 0) step = range <= 86400 ? stats::step_minute : range <= 30 * 86400 ? stats::step_ten_minutes : stats::step_hour;
         if (step != stats::step_minute && step != stats::step_ten_minutes && step != stats::step_hour)

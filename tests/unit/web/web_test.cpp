@@ -214,6 +214,13 @@ TEST_CASE("web: workers are filtered, sorted and paged, bad parameters are refus
     CHECK(f.get("/api/v1/workers?sort=evil").result() == http::status::bad_request);
     CHECK(f.get("/api/v1/workers?state=sleeping").result() == http::status::bad_request);
     CHECK(f.get("/api/v1/workers?bogus=1").result() == http::status::bad_request);
+    // Numbers are whole numbers, all of them: no trailing text, no sign, no overflow.
+    CHECK(f.get("/api/v1/connections?offset=1").result() == http::status::ok);
+    CHECK(f.get("/api/v1/connections?offset=12abc").result() == http::status::bad_request);
+    CHECK(f.get("/api/v1/connections?offset=-1").result() == http::status::bad_request);
+    CHECK(f.get("/api/v1/connections?limit=99999999999999999999999").result() == http::status::bad_request);
+    CHECK(f.get("/api/v1/history?range=3600x").result() == http::status::bad_request);
+    CHECK(f.get("/api/v1/history?step=60&range=86400").result() == http::status::ok);
 }
 
 TEST_CASE("web: nothing changes state: only GET and HEAD, bodies and oversized heads are refused") {
