@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -72,6 +73,72 @@ public:
     virtual void post_close(std::string reason) = 0;
 };
 
+// The new-tip fan-out (server.hpp notify_fanout). A round starts when the first clean job
+// of a new tip (prev_block) is handed to a session; each session that hands its clean
+// notify of that round to the kernel adds the time since then.
+class fanout_meter {
+public:
+    using clock = std::chrono::steady_clock;
+
+    // cap: the most sessions a round records (the server's connection cap).
+    explicit fanout_meter(std::size_t cap) : cap_(cap) {}
+
+    // A job on its way to a session (on the work source's fan-out thread). The round of a
+    // clean job; 0 for any other.
+    std::uint64_t arrived(const job& j) {
+        if (!j.clean) return 0;
+        std::lock_guard lock(mu_);
+        if (round_ == 0 || j.prev_block != prev_) {
+            ++round_;
+            prev_ = j.prev_block;
+            job_id_ = j.id;
+            received_at_ = clock::now();
+            handed_.clear();
+        }
+        return round_;
+    }
+
+    // A session's clean notify of round has left for the kernel (the write returned).
+    void handed(std::uint64_t round, clock::time_point at) {
+        std::lock_guard lock(mu_);
+        // At most one per session; the cap bounds the rest.
+        if (round == round_ && handed_.size() < cap_) handed_.push_back(at - received_at_);
+    }
+
+    notify_fanout last() const {
+        notify_fanout f;
+        std::vector<clock::duration> v;
+        {
+            std::lock_guard lock(mu_);
+            if (round_ == 0) return f;
+            f.job_id = job_id_;
+            f.received_at = received_at_;
+            v = handed_;
+        }
+        f.sessions = v.size();
+        if (v.empty()) return f;
+        std::sort(v.begin(), v.end());
+        // Nearest rank.
+        auto rank = [&](double q) {
+            const auto r = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+            return v[std::clamp<std::size_t>(r, 1, v.size()) - 1];
+        };
+        f.p50 = rank(0.50);
+        f.p99 = rank(0.99);
+        f.last = v.back();
+        return f;
+    }
+
+private:
+    const std::size_t cap_;
+    mutable std::mutex mu_;
+    std::uint64_t round_ = 0;
+    hash256 prev_{};
+    std::string job_id_;
+    clock::time_point received_at_{};
+    std::vector<clock::duration> handed_;
+};
+
 }  // namespace
 
 struct detail::server_state : std::enable_shared_from_this<detail::server_state> {
@@ -95,6 +162,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
         : io(io_),
           source(std::move(source_)),
           options(std::move(options_)),
+          fanout(options.max_connections),
           bans(options.bans),
           quiet_log(options.quiet_close_log_interval) {}
 
@@ -117,6 +185,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     server_options options;
     std::vector<listener> listeners;  // fixed after start()
     notify_cache notifies;            // SHA-256d notify lines, once per job
+    fanout_meter fanout;
 
     mutable std::mutex mutex;  // guards everything below
     bool stopped = false;
@@ -166,10 +235,20 @@ public:
     }
 
     void post_job(std::shared_ptr<const job> j) {
-        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), j = std::move(j)] {
+        const std::uint64_t round = server_->fanout.arrived(*j);
+        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), j = std::move(j), round] {
             if (self->closed_ || !self->protocol_) return;
             session_output out;
             self->protocol_->on_job(j, clock::now(), out);
+            // A session counts once per tip (another clean job of the same tip is no new fan-out).
+            if (round != 0 && round != self->fanout_done_ && !out.lines.empty()) {
+                // Handed to the kernel once everything queued up to its notify is.
+                self->fanout_done_ = round;
+                std::size_t bytes = self->queued_bytes_;
+                for (const auto& l : out.lines) bytes += l.size();
+                self->fanout_round_ = round;
+                self->fanout_bytes_ = bytes;
+            }
             self->flush(out);
         });
     }
@@ -396,9 +475,11 @@ private:
         writing_ = true;
         write_started_ = clock::now();
         gather_lines();
-        asio::async_write(stream_, gather_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
-            self->on_write(ec);
-        });
+        asio::async_write(stream_, gather_,
+                          [self = this->shared_from_this()](const error_code& ec, std::size_t sent) {
+                              if (!ec) self->note_sent(sent);
+                              self->on_write(ec);
+                          });
     }
 
     // The buffers of the next write: the first queued lines. The deque keeps them in
@@ -428,8 +509,18 @@ private:
         return true;
     }
 
+    // Counts sent bytes towards a pending clean notify (fanout_meter).
+    void note_sent(std::size_t sent) {
+        if (fanout_round_ == 0) return;
+        fanout_bytes_ -= std::min(sent, fanout_bytes_);
+        if (fanout_bytes_ != 0) return;
+        server_->fanout.handed(fanout_round_, clock::now());
+        fanout_round_ = 0;
+    }
+
     // Drops sent bytes from the front of the queue (a partly sent line keeps its rest).
     void consume(std::size_t sent) {
+        note_sent(sent);
         while (sent > 0 && !queue_.empty()) {
             std::string& front = queue_.front();
             if (sent < front.size()) {
@@ -541,6 +632,9 @@ private:
     bool nonblocking_ = false;  // plain TCP socket in non-blocking mode: write_now() may write
     bool read_paused_ = false;
     bool closed_ = false;
+    std::uint64_t fanout_round_ = 0;  // a clean notify queued for the kernel (fanout_meter)
+    std::size_t fanout_bytes_ = 0;    // queued bytes up to the end of that notify
+    std::uint64_t fanout_done_ = 0;   // the last round this session counted in
 };
 
 // A connection to a TLS listener until its first byte shows what it speaks. The byte is
@@ -915,6 +1009,8 @@ std::vector<session_stats> server::snapshot() const {
     }
     return out;
 }
+
+notify_fanout server::last_fanout() const { return impl_->fanout.last(); }
 
 std::vector<ban_info> server::bans() const {
     std::vector<ban_list::ban> in_force;

@@ -380,6 +380,55 @@ TEST_CASE("stratum: a difficulty change reaches the miner only with the next job
     CHECK(shares.back().difficulty == doctest::Approx(d1));
 }
 
+TEST_CASE("stratum: the server reports the new-tip fan-out of its clean notifies") {
+    server_fixture f;
+    CHECK(f.srv->last_fanout().job_id.empty());
+    f.source->push_job(test::cpuminer_job(8, "f1"));
+    client a(f.port), b(f.port);
+    for (client* c : {&a, &b}) {
+        c->send_line(R"({"id":1,"method":"mining.subscribe","params":[]})");
+        c->read_json();
+        c->send_line(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+        c->read_json();
+        REQUIRE(method_of(c->read_json()) == "mining.set_difficulty");
+        check_notify(c->read_json(), "f1", true);
+    }
+    // A new session's first notify is sent clean, but it is no new tip.
+    CHECK(f.srv->last_fanout().job_id.empty());
+
+    auto tip = std::make_shared<job>(*test::cpuminer_job(8));
+    tip->id = "f2";
+    tip->clean = true;
+    tip->prev_block[0] ^= 1;
+    f.source->push_job(tip);
+    check_notify(a.read_json(), "f2", true);
+    check_notify(b.read_json(), "f2", true);
+    REQUIRE(server_fixture::eventually([&] { return f.srv->last_fanout().sessions == 2; }));
+    auto fo = f.srv->last_fanout();
+    CHECK(fo.job_id == "f2");
+    CHECK(fo.received_at != std::chrono::steady_clock::time_point{});
+    CHECK(fo.p50 <= fo.p99);
+    CHECK(fo.p99 <= fo.last);
+
+    // Another clean job on the same tip counts no session twice.
+    f.source->push_job(renamed(tip, "f3", true));
+    check_notify(a.read_json(), "f3", true);
+    check_notify(b.read_json(), "f3", true);
+    fo = f.srv->last_fanout();
+    CHECK(fo.job_id == "f2");
+    CHECK(fo.sessions == 2);
+
+    // The next tip starts a new round.
+    auto next = std::make_shared<job>(*tip);
+    next->id = "f4";
+    next->prev_block[0] ^= 2;
+    f.source->push_job(next);
+    check_notify(a.read_json(), "f4", true);
+    check_notify(b.read_json(), "f4", true);
+    REQUIRE(server_fixture::eventually([&] { return f.srv->last_fanout().sessions == 2; }));
+    CHECK(f.srv->last_fanout().job_id == "f4");
+}
+
 TEST_CASE("stratum: the line cap is 16 KiB and one byte more closes the session") {
     server_fixture f;
     client c(f.port);
