@@ -10,6 +10,9 @@
 // Threading: the io_context may be run by any number of threads. Each session runs on its
 // own strand; the connection table is guarded by one mutex, held briefly. Every public
 // member is thread-safe.
+//
+// Memory: an idle plain-TCP session holds no read or write buffer (docs/PERFORMANCE.md,
+// "What a session holds"); a TLS session keeps a read buffer, and OpenSSL its own state.
 #pragma once
 
 #include <chrono>

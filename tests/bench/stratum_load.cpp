@@ -909,7 +909,13 @@ int main(int argc, char** argv) {
                     tip_after.cpu_split_since(tip_before).c_str());
         // Inside the server: from the same t0 (tip known: the dispatcher takes the template)
         // to each session's clean notify handed to the kernel.
-        const auto f = ask_fanout(ctl);
+        // A client can read its notify before the server's write call has returned: wait
+        // (bounded) for the server's last sessions to be counted.
+        auto f = ask_fanout(ctl);
+        for (int i = 0; i < 100 && f.sessions < n; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            f = ask_fanout(ctl);
+        }
         const double reach_ms = ms_since(t0, f.received_at);
         std::printf("new_tip_fanout_in_server round %u: p50 %.2f ms, p99 %.2f ms, last %.2f ms (%zu sessions; tip known "
                     "to the first session's job %.2f ms, included)\n",

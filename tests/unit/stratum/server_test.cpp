@@ -480,6 +480,42 @@ TEST_CASE("stratum: a slow reader is dropped with bounded memory") {
     CHECK(f.source->live_consumers() == 0);
 }
 
+TEST_CASE("stratum: a reader that falls behind and catches up gets every line intact and in order") {
+    // Notifies of ~13 KiB (a 200-hash merkle branch), ~6.5 MiB of them: more than the
+    // kernel holds (a 4 KiB receive buffer here, at most tcp_wmem's 4 MiB on the server's
+    // side), so the server queues lines, some of them partly written, and sends the rest as
+    // the client reads.
+    constexpr int jobs = 500;
+    server_fixture f([](server_options& o) { o.write_queue_limit = 16 * 1024 * 1024; });
+    auto wide = std::make_shared<job>(*test::cpuminer_job(8));
+    wide->merkle_branch.assign(200, hash256{});
+    auto base = renamed(wide, "q0");
+    f.source->push_job(base);
+    client c(f.port, nullptr, 4096);
+    c.send_line(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    c.read_json();
+    c.send_line(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+    c.read_json();
+    REQUIRE(method_of(c.read_json()) == "mining.set_difficulty");
+    check_notify(c.read_json(), "q0", true);
+    for (int i = 1; i <= jobs; ++i) f.source->push_job(renamed(base, "q" + std::to_string(i)));
+    // Replies interleave with the queued notifies in the order they were produced.
+    c.send_line(R"({"id":3,"method":"mining.extranonce.subscribe","params":[]})");
+    bool replied = false;
+    for (int i = 1; i <= jobs; ++i) {
+        auto d = c.read_json();
+        if (method_of(d).empty()) {
+            check_true_reply(d, 3);
+            replied = true;
+            d = c.read_json();
+        }
+        check_notify(d, "q" + std::to_string(i), false);
+    }
+    if (!replied) check_true_reply(c.read_json(), 3);
+    CHECK(f.srv->connection_count() == 1);
+    CHECK_FALSE(f.logged("slow reader"));
+}
+
 TEST_CASE("stratum: the per-IP cap refuses extra connections") {
     server_fixture f([](server_options& o) { o.max_connections_per_ip = 2; });
     auto a = std::make_unique<client>(f.port);
