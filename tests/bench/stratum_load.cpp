@@ -3,7 +3,8 @@
 // Prints one figure per line; never fails on a figure (STYLE.md: benchmarks print).
 //
 // Phases: connect (subscribe + authorize, until each session has its first notify); idle
-// (the sessions only receive the dispatcher's keep-alive notifies); closed loop share
+// (the sessions only receive the dispatcher's keep-alive notifies); long-lived sessions
+// (32 more jobs on the tip, so that each session's ring of tracked jobs is full); closed loop share
 // throughput; submit reply latency at a fixed offered rate; new tip → clean notify to every
 // session, timed both by the clients (until each read its notify) and inside the server
 // (until each session's notify was handed to the kernel: stratum::server::last_fanout);
@@ -89,13 +90,15 @@ struct options {
     unsigned client_threads = 1;
     unsigned tips = 3;         // new-tip rounds
     double idle_seconds = 60;  // the idle phase (the dispatcher's keep-alive jobs come every 30 s)
+    unsigned steady_jobs = 32;  // jobs sent after it (stratum::max_tracked_jobs fills the ring)
     std::size_t connect_parallel = 512;  // connects in flight
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: sb_bench_stratum_load [--sessions N] [--seconds S] [--rate SHARES_PER_S] [--window W]\n"
-                 "                             [--server-threads T] [--client-threads T] [--tips K] [--idle-seconds S]\n");
+                 "                             [--server-threads T] [--client-threads T] [--tips K] [--idle-seconds S]\n"
+                 "                             [--steady-jobs J]\n");
 }
 
 bool parse_options(int argc, char** argv, options& o) {
@@ -114,6 +117,7 @@ bool parse_options(int argc, char** argv, options& o) {
         else if (a == "--client-threads") o.client_threads = static_cast<unsigned>(d);
         else if (a == "--tips") o.tips = static_cast<unsigned>(d);
         else if (a == "--idle-seconds") o.idle_seconds = d;
+        else if (a == "--steady-jobs") o.steady_jobs = static_cast<unsigned>(d);
         else return false;
     }
     return o.sessions > 0 && o.server_threads > 0 && o.client_threads > 0 && o.window > 0;
@@ -207,7 +211,9 @@ double ms_since(clock_type::time_point t0, clock_type::time_point t1) {
 }
 
 // The regtest fixture template; prev_tag != 0 changes previousblockhash (a new tip),
-// curtime_bump makes an otherwise identical template (a new job on the same tip).
+// curtime_bump != 0 makes a new template on the same tip: curtime and the coinbase value
+// (as fees of a new transaction would) move by it, so that the dispatcher makes a new job
+// (a template that differs only in its time is no new work).
 std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uint32_t curtime_bump) {
     rapidjson::Document all;
     all.Parse(fixture_json.c_str());
@@ -226,6 +232,7 @@ std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uin
         d["previousblockhash"].SetString(h, d.GetAllocator());
     }
     d["curtime"].SetUint(d["curtime"].GetUint() + curtime_bump);
+    d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + curtime_bump);
     auto t = node::parse_block_template(d, params(network::bitcoin_regtest));
     if (!t) {
         std::fprintf(stderr, "template: %s\n", t.error().message().c_str());
@@ -818,6 +825,21 @@ int main(int argc, char** argv) {
                               : 0.0);
         const auto idle_stats = ask_stats(ctl);
         std::printf("server_rss_after_idle: %ld KiB (heap %ld KiB)\n", idle_stats.rss_kib, idle_stats.heap_kib);
+    }
+
+    // ---- long-lived sessions --------------------------------------------------------------
+    // A session remembers its last jobs (stratum::max_tracked_jobs): what it holds after
+    // that many more, one after another as the keep-alive would bring them every 30 s.
+    if (opt.steady_jobs > 0) {
+        for (unsigned k = 0; k < opt.steady_jobs; ++k) fresh_job(1000 + k);
+        const auto steady = ask_stats(ctl);
+        std::printf("server_rss_after_%u_jobs: %ld KiB (%.2f KiB per session; heap %.2f KiB per session)\n",
+                    opt.steady_jobs, steady.rss_kib,
+                    connected ? static_cast<double>(steady.rss_kib - srv_rss_before_kib) / static_cast<double>(connected)
+                              : 0.0,
+                    connected ? static_cast<double>(steady.heap_kib - srv_heap_before_kib) /
+                                    static_cast<double>(connected)
+                              : 0.0);
     }
 
     // ---- closed-loop share throughput --------------------------------------------------
