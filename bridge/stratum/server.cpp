@@ -179,7 +179,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
           bans(options.bans),
           quiet_log(options.quiet_close_log_interval) {}
 
-    void log(std::string_view s) const { options.log(s); }
+    void log(std::string_view s, log_level level = log_level::info) const { options.log.write(level, s); }
 
     void do_accept(std::size_t index);
     void on_accept(std::size_t index, const error_code& ec, tcp::socket socket);
@@ -841,7 +841,7 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     if (ec) {
         if (ec == asio::error::operation_aborted) return;
         // Out of descriptors and the like: retry after a pause instead of spinning.
-        log("accept failed: " + ec.message());
+        log("accept failed: " + ec.message(), log_level::warn);
         auto& timer = listeners[index].retry;
         timer->expires_after(accept_retry_delay);
         timer->async_wait([self = shared_from_this(), index](const error_code& e) {
@@ -970,7 +970,7 @@ void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const s
         const bool vouched = mining_per_key.count(e.ban_key) != 0;
         switch (bans.add(e.ban_key, ban_score(why), reason, now, vouched)) {
             case ban_outcome::banned:
-                log(e.ban_key + ": banned for " + seconds_text(options.bans.duration) + ": " + reason);
+                log(e.ban_key + ": banned for " + seconds_text(options.bans.duration) + ": " + reason, log_level::warn);
                 break;
             case ban_outcome::withheld:
                 log(e.ban_key + ": not banned although its ban score reached " +
@@ -1030,7 +1030,7 @@ std::error_code server::start() {
         auto results = resolver.resolve(host, std::to_string(ls.listen.port),
                                         tcp::resolver::passive | tcp::resolver::numeric_service, ec);
         if (ec || results.empty()) {
-            m.log("listener " + ls.listen.to_string() + ": cannot resolve: " + ec.message());
+            m.log("listener " + ls.listen.to_string() + ": cannot resolve: " + ec.message(), log_level::error);
             if (ec) return ec;
             return std::make_error_code(std::errc::address_not_available);
         }
@@ -1049,7 +1049,7 @@ std::error_code server::start() {
         const auto local = l.acceptor->local_endpoint(ec);
         l.info = listener_info{local.address().to_string(), local.port(), ls.tls.has_value(),
                                !ls.tls || ls.tls->accept_plain};
-        m.log("listening on " + l.info.address + ":" + std::to_string(l.info.port) +
+        m.log("stratum listening on " + l.info.address + ":" + std::to_string(l.info.port) +
               (l.info.tls ? (l.info.plain ? " (TLS and plain TCP)" : " (TLS)") : ""));
         bound.push_back(std::move(l));
     }
