@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             session_output out;
             session.on_line(*line, session_protocol::clock::now(), out);
             for (const auto& l : out.lines)
-                if (l.empty() || l.back() != '\n') std::abort();
+                if (l.text().empty() || l.text().back() != '\n') std::abort();
             sha_open = out.close_reason.empty();
         }
         if (kawpow_open) {
@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 kawpow.on_verdict(k.verify[i], source.submit_kawpow_share(k.verify[i].consumer, k.verify[i].share),
                                   session_protocol::clock::now(), k);
             for (const auto& l : k.lines)
-                if (l.empty() || l.back() != '\n') std::abort();
+                if (l.text().empty() || l.text().back() != '\n') std::abort();
             kawpow_open = k.close_reason.empty();
         }
         if (!sha_open && !kawpow_open) break;
