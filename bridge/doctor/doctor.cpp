@@ -173,7 +173,7 @@ struct listener_probe {
 };
 
 // Binds every listener as the servers do (stratum/server.cpp resolves the host with
-// passive flags and takes the first result; web/status_server.cpp takes an IP literal
+// passive flags and takes the first result; web/server.cpp takes an IP literal
 // only), all at once, so listeners of this config that overlap fail as they would at a
 // start. The acceptors close when the function returns.
 void check_listeners(recorder& rec, const config::settings& s) {

@@ -165,6 +165,7 @@ bool session_core::subscribe(const message& m, clock::time_point now, output& ou
     subscribed_ = true;
     last_activity_ = now;
     stats_.extranonce1 = to_hex(reg_.extranonce1);
+    stats_.consumer = reg_.id;
     stats_.subscribed = true;
     if (is_string_param(m, 0)) stats_.user_agent = printable(string_param(m, 0), max_user_agent_chars);
     return true;
@@ -336,6 +337,7 @@ void session_protocol::on_configure(const message& m, output& out) {
             // min-bit-count is advisory (BIP310: the server may offer fewer bits).
             configured_ = true;
             version_mask_ = miner_mask & server_version_mask;
+            stats_.version_mask = version_mask_;
             entries.push_back({code, true, {}});
             entries.push_back({"version-rolling.mask", std::nullopt, u32_to_stratum_hex(version_mask_)});
         } else if (code == "minimum-difficulty") {

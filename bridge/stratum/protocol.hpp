@@ -65,6 +65,10 @@ struct session_stats {
     std::string user_agent;        // mining.subscribe params[0]
     std::string worker;            // mining.authorize username
     std::string extranonce1;       // hex
+    // The work source's id of this consumer (0 before subscribe): the statistics match
+    // share events (stats/share_event.hpp) to the connection by it.
+    consumer_id consumer = 0;
+    std::uint32_t version_mask = 0;  // BIP310 mask negotiated (0: no version rolling)
     bool subscribed = false;
     bool authorized = false;
     double difficulty = 0;         // last sent with set_difficulty / set_target (0: none yet)

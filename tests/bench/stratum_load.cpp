@@ -25,6 +25,7 @@
 // share the machine's cores: the figures are lower bounds for the server.
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -41,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -68,6 +70,7 @@
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/node/template.hpp"
+#include "stats/statistics.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
 #include "stratum/work_source.hpp"
@@ -92,13 +95,14 @@ struct options {
     double idle_seconds = 60;  // the idle phase (the dispatcher's keep-alive jobs come every 30 s)
     unsigned steady_jobs = 32;  // jobs sent after it (stratum::max_tracked_jobs fills the ring)
     std::size_t connect_parallel = 512;  // connects in flight
+    bool stats = false;        // the dashboard's statistics as the dispatcher's share sink
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: sb_bench_stratum_load [--sessions N] [--seconds S] [--rate SHARES_PER_S] [--window W]\n"
                  "                             [--server-threads T] [--client-threads T] [--tips K] [--idle-seconds S]\n"
-                 "                             [--steady-jobs J]\n");
+                 "                             [--steady-jobs J] [--stats 0|1]\n");
 }
 
 bool parse_options(int argc, char** argv, options& o) {
@@ -118,6 +122,7 @@ bool parse_options(int argc, char** argv, options& o) {
         else if (a == "--tips") o.tips = static_cast<unsigned>(d);
         else if (a == "--idle-seconds") o.idle_seconds = d;
         else if (a == "--steady-jobs") o.steady_jobs = static_cast<unsigned>(d);
+        else if (a == "--stats") o.stats = d != 0;
         else return false;
     }
     return o.sessions > 0 && o.server_threads > 0 && o.client_threads > 0 && o.window > 0;
@@ -147,6 +152,18 @@ std::pair<long long, long long> cpu_us() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     return {ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec, ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec};
+}
+
+// The CPU time of the given threads together, in microseconds (user and system).
+long long threads_cpu_us(std::vector<std::thread>& threads) {
+    long long total = 0;
+    for (auto& t : threads) {
+        clockid_t id{};
+        timespec ts{};
+        if (pthread_getcpuclockid(t.native_handle(), &id) == 0 && clock_gettime(id, &ts) == 0)
+            total += ts.tv_sec * 1'000'000LL + ts.tv_nsec / 1000;
+    }
+    return total;
 }
 
 std::int64_t steady_ns(clock_type::time_point t) {
@@ -508,9 +525,10 @@ bool wait_until(const std::function<bool()>& done, double timeout_s) {
 // answered "t0 NS" (steady clock just before the dispatcher took it); "stats" answered
 // "stats ACCEPTED REJECTED BLOCKS CONNECTIONS RSS_KIB HWM_KIB LOG_LINES USER_US SYS_US"
 // (the CPU time of the server process so far) "HEAP_KIB"; "cpu" answered "cpu USER_US
-// SYS_US" (without the cost of collecting the statistics); "fanout" answered "fanout
-// SESSIONS RECEIVED_NS P50_NS P99_NS LAST_NS" (server::last_fanout; RECEIVED_NS on the
-// steady clock); "quit".
+// SYS_US IO_US" (without the cost of collecting the statistics; IO_US: the Stratum I/O
+// threads' alone, without the statistics' tick thread and this control thread); "fanout"
+// answered "fanout SESSIONS RECEIVED_NS P50_NS P99_NS LAST_NS" (server::last_fanout;
+// RECEIVED_NS on the steady clock); "quit".
 int server_main(const options& opt, int fd) {
     control_channel ctl(fd);
     const long rss_start_kib = vm_rss_kib();
@@ -521,6 +539,21 @@ int server_main(const options& opt, int fd) {
     dopt.extranonce2_size = 8;
     dopt.log = [](std::string_view) {};
     std::atomic<std::uint64_t> blocks{0};
+    // With --stats 1: the statistics as in the daemon (share sink, a tick a second reading
+    // the sessions), so that shares/s with and without them compare.
+    std::shared_ptr<bridge::stats::statistics> stats;
+    bridge::stratum::server* srv_ptr = nullptr;
+    if (opt.stats) {
+        bridge::stats::statistics_options so;
+        so.log = [](std::string_view) {};
+        stats = std::make_shared<bridge::stats::statistics>(so);
+        bridge::stats::chain_sources src;
+        src.id = "regtest";
+        src.sessions = [&srv_ptr] {
+            return srv_ptr != nullptr ? srv_ptr->snapshot() : std::vector<bridge::stratum::session_stats>{};
+        };
+        dopt.share_sink = stats->sink(stats->add_chain(src));
+    }
     auto disp_owner = std::make_shared<bridge::dispatcher>(asio::make_strand(server_io), params(network::bitcoin_regtest),
                                                            dopt, [&blocks](bridge::found_block) { blocks.fetch_add(1); });
     bridge::dispatcher& disp = *disp_owner;
@@ -553,6 +586,8 @@ int server_main(const options& opt, int fd) {
         std::fprintf(stderr, "server start: %s\n", ec.message().c_str());
         return 1;
     }
+    srv_ptr = &srv;
+    if (stats) stats->start();
     std::vector<std::thread> server_threads;
     for (unsigned i = 0; i < opt.server_threads; ++i) server_threads.emplace_back([&] { server_io.run(); });
     ctl.send("port " + std::to_string(srv.listeners().front().port) + " " + std::to_string(rss_start_kib) + " " +
@@ -570,7 +605,8 @@ int server_main(const options& opt, int fd) {
             ctl.send("t0 " + std::to_string(steady_ns(t0)));
         } else if (cmd == "cpu") {
             const auto [user, sys] = cpu_us();
-            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys));
+            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys) + " " +
+                     std::to_string(threads_cpu_us(server_threads)));
         } else if (cmd == "stats") {
             const auto d = disp.stats();
             ctl.send("stats " + std::to_string(d.shares_accepted) + " " + std::to_string(d.shares_rejected) + " " +
@@ -587,6 +623,7 @@ int server_main(const options& opt, int fd) {
             break;  // "quit", or the parent has gone
         }
     }
+    if (stats) stats->stop();  // before the server its tick reads
     srv.stop();
     disp.stop();
     server_work.reset();
@@ -600,6 +637,7 @@ struct server_stats {
     long rss_kib = 0, hwm_kib = 0;
     std::uint64_t log_lines = 0;
     long long user_us = 0, sys_us = 0;  // server CPU time so far
+    long long io_us = 0;                // of it, the Stratum I/O threads' (ask_cpu only)
     long heap_kib = 0;
     double cpu_ms_since(const server_stats& before) const {
         return static_cast<double>(user_us + sys_us - before.user_us - before.sys_us) / 1000.0;
@@ -629,7 +667,7 @@ server_stats ask_stats(control_channel& ctl) {
 server_stats ask_cpu(control_channel& ctl) {
     ctl.send("cpu");
     server_stats s;
-    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld", &s.user_us, &s.sys_us) != 2)
+    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld %lld", &s.user_us, &s.sys_us, &s.io_us) != 3)
         std::fprintf(stderr, "the server did not report its CPU time\n");
     return s;
 }
@@ -719,6 +757,7 @@ int main(int argc, char** argv) {
     }
     ::close(sv[1]);
     control_channel ctl(sv[0]);
+    std::printf("statistics: %s\n", opt.stats ? "on (share sink + a tick a second)" : "off");
     std::printf("setup: sessions %zu, server threads %u (child process %d), client threads %u, cores %u (shared by client and server)\n",
                 opt.sessions, opt.server_threads, static_cast<int>(child), opt.client_threads,
                 std::thread::hardware_concurrency());
@@ -866,6 +905,11 @@ int main(int argc, char** argv) {
                 tp_replies ? 1000.0 * tp_cpu.cpu_ms_since(tp_before) / static_cast<double>(tp_replies) : 0.0,
                 tp_cpu.cpu_split_since(tp_before).c_str(), tp_replies, tp_cpu.cpu_ms_since(tp_before) / 1000.0 / tp_s,
                 std::thread::hardware_concurrency());
+    // The share path alone: what the statistics add on the threads that answer miners (their
+    // once-a-second tick runs on a thread of its own, counted above but not here).
+    std::printf("server_io_threads_cpu_per_share: %.2f us (the %u Stratum I/O thread%s alone)\n",
+                tp_replies ? static_cast<double>(tp_cpu.io_us - tp_before.io_us) / static_cast<double>(tp_replies) : 0.0,
+                opt.server_threads, opt.server_threads == 1 ? "" : "s");
     drain();
 
     // ---- submit reply latency at a fixed offered rate ------------------------------------
