@@ -911,6 +911,15 @@ load_result validate(const json_value& root) {
                         if (h->find(k) != nullptr)
                             val.error(std::string("http.") + k, h->find(k)->where(),
                                       "has no effect: http.enabled is false (remove one of the two)");
+                } else if (std::string host = s.http.listen.host;
+                           (host.size() > 2 && host.front() == '[' && host.back() == ']'
+                                ? classify_host(host.substr(1, host.size() - 2))
+                                : classify_host(host))
+                               .kind == bind_kind::name) {
+                    // Checked first: "localhost is not a loopback address" would be untrue.
+                    val.error("http.listen", h->find("listen") ? h->find("listen")->where() : h->where(),
+                              host + " is not an IP address: the dashboard binds only IP addresses (127.0.0.1:" +
+                                  std::to_string(s.http.listen.port) + " for this machine only)");
                 } else if (!is_loopback_literal(s.http.listen.host) && s.http.token.empty() && s.http.user.empty()) {
                     val.error("http.listen", h->find("listen") ? h->find("listen")->where() : h->where(),
                               s.http.listen.host + " is not a loopback address: the dashboard then requires http.token "

@@ -938,6 +938,10 @@ TEST_CASE("config: the dashboard's keys: auth is required off loopback, every ke
     CHECK(only_error(load_text(with_http(R"({ "enabled": false, "token": "0123456789abcdef" })"), "t.json")).path == "http.token");
     CHECK(only_error(load_text(with_http(R"({ "tokn": "x" })"), "t.json")).path == "http.tokn");
     CHECK(load_text(with_http(R"({ "listen": "[::1]:8080" })"), "t.json").value);
+    const config_error name = only_error(load_text(with_http(R"({ "listen": "localhost:8080" })"), "t.json"));
+    CHECK(name.path == "http.listen");
+    CHECK(name.message == "localhost is not an IP address: the dashboard binds only IP addresses (127.0.0.1:8080 for "
+                          "this machine only)");
 }
 
 TEST_CASE("config: the statistics' keys are read, bounded and never ignored") {
