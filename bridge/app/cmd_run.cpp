@@ -468,13 +468,24 @@ int run_daemon(const config::settings& s) {
         status.expires_after(status_interval);
         status.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
+            const auto snap = stats->latest();
             for (const auto& rt : chains) {
                 const auto ds = rt->dispatcher->stats();
                 const auto ss = rt->submitter->status();
                 const std::uint64_t accepted = ds.shares_accepted, rejected = ds.shares_rejected;
                 auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
                 const logger log = base.with_prefix(rt->settings.id);
-                log.info(printf_string("height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
+                // The chain's hashrate from accepted share difficulty (the dashboard's figures).
+                std::string rate = "hashrate unknown";
+                if (snap)
+                    for (const auto& c : snap->chains)
+                        if (c.id == rt->settings.id)
+                            rate = "hashrate " +
+                                   bridge::stats::rate_text(c.rate[static_cast<std::size_t>(bridge::stats::window::m5)]) +
+                                   " (5 m), " +
+                                   bridge::stats::rate_text(c.rate[static_cast<std::size_t>(bridge::stats::window::h1)]) +
+                                   " (1 h)";
+                log.info(rate + printf_string(", height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
                                        "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, "
                                        "rejected %llu)",
                                        ds.height, rt->stratum->connection_count(), u(accepted), u(rejected), u(ss.found),

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <iterator>
 
 namespace sb::bridge::stats {
 
@@ -55,6 +57,18 @@ void decayed_rates::merge(const decayed_rates& other, double now_s) noexcept {
 void decayed_rates::reset_start(double start_s) noexcept {
     start_s_ = start_s;
     last_s_ = std::max(last_s_, start_s);
+}
+
+std::string rate_text(double h) {
+    static constexpr const char* units[] = {"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"};
+    std::size_t i = 0;
+    while (h >= 1000 && i + 1 < std::size(units)) {
+        h /= 1000;
+        ++i;
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.3g %s", h, units[i]);
+    return buf;
 }
 
 double expected_block_seconds(double hashrate, double network_difficulty) noexcept {

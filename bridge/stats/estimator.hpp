@@ -24,6 +24,7 @@
 #include <array>
 #include <cstddef>
 #include <limits>
+#include <string>
 
 namespace sb::bridge::stats {
 
@@ -73,6 +74,9 @@ inline constexpr double min_bias_age_s = 5;
 // Expected seconds to a block at hashrate (hashes/s) and network difficulty; +infinity for
 // a hashrate or difficulty that is zero, negative or not finite.
 double expected_block_seconds(double hashrate, double network_difficulty) noexcept;
+
+// "3.21 TH/s": a hashrate for texts a person reads (events, the log's status line).
+std::string rate_text(double hashes_per_second);
 // The chance (0..1) of at least one block within seconds at that expected time
 // (1 - exp(-seconds / expected)); 0 for an infinite expected time.
 double block_probability(double expected_seconds, double seconds) noexcept;

@@ -30,19 +30,6 @@ double unix_s(time_point t) noexcept { return std::chrono::duration<double>(t.ti
 
 constexpr std::size_t max_name_chars = 128;
 
-// "3.21 TH/s": for event texts a person reads.
-std::string rate_text(double h) {
-    static constexpr const char* units[] = {"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s"};
-    std::size_t i = 0;
-    while (h >= 1000 && i + 1 < std::size(units)) {
-        h /= 1000;
-        ++i;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g %s", h, units[i]);
-    return buf;
-}
-
 // ---- cells -------------------------------------------------------------------------
 
 // Whether a stream is in a hashrate drop, per threshold (statistics_options: the
