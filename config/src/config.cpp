@@ -260,7 +260,9 @@ public:
         }
         for (const auto& [key, child] : v.members()) {
             if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-            const auto r = std::find_if(refused.begin(), refused.end(), [&](const refused_key& k) { return k.key == key; });
+            // Named capture: clang before 16 cannot capture a structured binding.
+            const auto r = std::find_if(refused.begin(), refused.end(),
+                                        [&name = key](const refused_key& k) { return k.key == name; });
             if (r != refused.end()) {
                 error(join(path, key), child.key_where(), std::string(r->why));
                 continue;
