@@ -1,4 +1,5 @@
 #include "web/status_server.hpp"
+#include "web/status_http.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
@@ -21,8 +22,7 @@ public:
         : stream_(std::move(socket)), status_(std::move(status)) {}
 
     void start() {
-        parser_.header_limit(max_request_bytes);
-        parser_.body_limit(0);
+        limit_status_request(parser_);
         stream_.expires_after(request_timeout);
         http::async_read(stream_, buffer_, parser_,
                          [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
@@ -31,26 +31,7 @@ public:
 private:
     void on_read(beast::error_code ec) {
         if (ec) return;  // closed, timed out or malformed: drop the connection
-        const auto& req = parser_.get();
-        response_.version(req.version());
-        response_.keep_alive(false);
-        response_.set(http::field::server, "solobridge");
-        response_.set(http::field::cache_control, "no-store");
-        if (req.method() != http::verb::get && req.method() != http::verb::head) {
-            response_.result(http::status::method_not_allowed);
-            response_.set(http::field::allow, "GET, HEAD");
-            response_.body() = "only GET\n";
-        } else if (req.target() == "/api/status") {
-            response_.result(http::status::ok);
-            response_.set(http::field::content_type, "application/json");
-            response_.body() = status_();
-        } else {
-            response_.result(http::status::not_found);
-            response_.set(http::field::content_type, "text/plain");
-            response_.body() = "not found; try /api/status\n";
-        }
-        response_.prepare_payload();
-        if (req.method() == http::verb::head) response_.body().clear();
+        response_ = make_status_response(parser_.get(), status_);
         stream_.expires_after(request_timeout);
         http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, std::size_t) {
             beast::error_code ignored;
@@ -60,12 +41,41 @@ private:
 
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
-    http::request_parser<http::empty_body> parser_;
-    http::response<http::string_body> response_;
+    status_request_parser parser_;
+    status_response response_;
     std::function<std::string()> status_;
 };
 
 }  // namespace
+
+void limit_status_request(status_request_parser& parser) {
+    parser.header_limit(max_request_bytes);
+    parser.body_limit(0);
+}
+
+status_response make_status_response(const status_request& req, const std::function<std::string()>& status_json) {
+    status_response response;
+    response.version(req.version());
+    response.keep_alive(false);
+    response.set(http::field::server, "solobridge");
+    response.set(http::field::cache_control, "no-store");
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        response.result(http::status::method_not_allowed);
+        response.set(http::field::allow, "GET, HEAD");
+        response.body() = "only GET\n";
+    } else if (req.target() == "/api/status") {
+        response.result(http::status::ok);
+        response.set(http::field::content_type, "application/json");
+        response.body() = status_json();
+    } else {
+        response.result(http::status::not_found);
+        response.set(http::field::content_type, "text/plain");
+        response.body() = "not found; try /api/status\n";
+    }
+    response.prepare_payload();
+    if (req.method() == http::verb::head) response.body().clear();
+    return response;
+}
 
 struct status_server::impl : std::enable_shared_from_this<impl> {
     impl(asio::io_context& io, std::string h, std::uint16_t p, std::function<std::string()> s)
