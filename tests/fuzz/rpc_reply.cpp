@@ -1,5 +1,6 @@
 // Fuzz target: the JSON-RPC reply envelope (single and batch), the submitblock verdict,
-// getblockchaininfo and the P2P anchor's getblockhash/getblockheader readers, fed the
+// the BIP23 proposal verdict, getblockchaininfo and the P2P anchor's
+// getblockhash/getblockheader readers, fed the
 // node's bytes. Nothing may crash, and every outcome must be coherent (an error code on
 // failure, a bounded message, a value on success).
 #include <cstdint>
@@ -25,9 +26,15 @@ void check(const sb::node::rpc_reply& r) {
         if (summary && summary->height < 0) std::abort();
         const auto raw = sb::node::parse_block_header_raw(r.value.get());
         if (raw && (raw->size() < 80 || raw->size() > 120)) std::abort();
+        // The doctor's BIP23 proposal verdict: valid exactly for null, else a bounded reason.
+        const auto proposal = sb::node::parse_proposal_verdict(r.value.get());
+        if (proposal && (proposal->valid != r.value.get().IsNull() || proposal->valid != proposal->reason.empty() ||
+                         proposal->reason.size() > sb::node::max_node_text_bytes))
+            std::abort();
         return;
     }
     if (r.error.code.category() != sb::node::node_category()) std::abort();
+    (void)sb::node::proposal_unsupported(r.error);
     if (r.error.code == sb::node::node_errc::rpc_error && r.error.message.size() > sb::node::max_node_text_bytes)
         std::abort();
 }
