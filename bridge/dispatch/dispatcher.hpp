@@ -94,7 +94,9 @@ struct dispatcher_options {
     std::chrono::milliseconds max_node_lag = default_max_node_lag;
     // Clock for ntime bumps on refresh (Unix seconds); tests pin it. Default: system clock.
     std::function<std::uint32_t()> unix_time;
-    std::function<void(std::string_view)> log;  // default: stderr
+    // Default: stderr. Also called from the thread that builds a KAWPOW epoch context,
+    // which may still run after the dispatcher is destroyed: capture nothing shorter-lived.
+    std::function<void(std::string_view)> log;
     // Gets every judged share (stats/share_event.hpp); may be null.
     std::shared_ptr<stats::share_sink> share_sink;
 };
