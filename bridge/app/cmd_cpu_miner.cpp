@@ -10,7 +10,9 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +31,11 @@
 
 namespace sb::app {
 namespace {
+
+// SIGINT/SIGTERM: finish like --seconds does (the summary is printed, exit 0 after an
+// accepted share).
+std::atomic<bool> stop_requested{false};
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -75,6 +82,9 @@ struct session_state {
     int next_id = 4;                // 1 subscribe, 2 authorize, 3 configure, then submits
     std::uint32_t version_mask = 0; // granted by mining.configure (0: no rolling)
     std::uint32_t version_roll = 0; // counter spread over the mask's bits
+    // The parent of the last block this miner solved: work on it is done (a CPU miner on
+    // regtest would otherwise send thousands of sibling blocks that cannot all win).
+    std::optional<hash256> solved_parent;
     // Set by client.reconnect: how long the server asked us to wait.
     std::optional<std::chrono::milliseconds> server_wait;
 };
@@ -299,6 +309,7 @@ public:
 
 private:
     bool limit_reached(clock::time_point now) const {
+        if (stop_requested.load()) return true;
         if (o_.seconds > 0 && now - start_ >= std::chrono::duration<double>(o_.seconds)) return true;
         return o_.max_shares > 0 && c_.accepted + c_.rejected >= o_.max_shares;
     }
@@ -380,7 +391,9 @@ private:
             const auto now = clock::now();
             if (limit_reached(now)) return outcome::finished;
             report(now, st);
-            if (!st.job) {
+            if (!st.job || st.job->prev_block == st.solved_parent) {
+                // No work, or the tip this job builds on already has our block: wait for
+                // the next notify.
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
                 continue;
             }
@@ -438,6 +451,10 @@ private:
             if (block) {
                 ++c_.blocks;
                 std::printf("cpu-miner: block candidate %s submitted\n", to_hex_reversed(hash).c_str());
+                st.solved_parent = st.job->prev_block;
+                st.nonce = nonce + 1;
+                if (st.nonce == 0) ++st.extranonce2;
+                return outcome::go_on;
             }
         }
         st.nonce = end;
@@ -491,6 +508,8 @@ int run_cpu_miner(args a) {
     // happens to listen there.
     if (!have_url) return usage_error("--url HOST:PORT is required (the bridge's Stratum listener)");
     miner m(o);
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
     return m.run();
 }
 

@@ -21,6 +21,7 @@
 #include "commands.hpp"
 #include "kawpow_p2p_verifier.hpp"
 #include "p2p_link.hpp"
+#include "alerts/notifier.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
 #include "dispatch/submitter.hpp"
@@ -307,6 +308,20 @@ int run_daemon(const config::settings& s) {
     // a long batch (~10 ms a header) never delays a miner's share check.
     asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
+    // Alerts (config "alerts") run on their own thread; the block sink below only posts to
+    // it, and its watches sample the nodes' and the found blocks' status from there.
+    std::unique_ptr<bridge::alerts::notifier> alerts;
+    if (!s.alerts.webhooks.empty()) {
+        bridge::alerts::notifier_options aopt;
+        aopt.settings = s.alerts;
+        alerts = std::make_unique<bridge::alerts::notifier>(std::move(aopt));
+        std::string detail;
+        if (auto ec = alerts->start(&detail)) {
+            std::fprintf(stderr, "solobridge: alerts cannot start: %s (%s)\n", detail.c_str(), ec.message().c_str());
+            return exit_usage;
+        }
+        std::printf("alerts: %zu webhook%s\n", s.alerts.webhooks.size(), s.alerts.webhooks.size() == 1 ? "" : "s");
+    }
 
     std::error_code fs_ec;
     std::filesystem::create_directories(s.data_dir, fs_ec);
@@ -359,7 +374,16 @@ int run_daemon(const config::settings& s) {
 
         bridge::dispatcher_options dopt = bridge::dispatcher_options_for(c);
         dopt.log = log;
-        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, rt->submitter->sink());
+        bridge::block_sink sink = rt->submitter->sink();
+        if (alerts)
+            sink = [sink, n = alerts.get(), id](bridge::found_block b) {
+                const std::uint32_t height = b.height;
+                const hash256 hash = b.hash;
+                std::string worker = b.worker;
+                sink(std::move(b));  // the block goes out first; the alert is an enqueue
+                n->post(bridge::alerts::block_found_event(id, height, hash, worker));
+            };
+        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(sink));
 
         node::template_source_options topt;
         topt.net = c.net;
@@ -482,6 +506,21 @@ int run_daemon(const config::settings& s) {
                     c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
                                                                         : "each miner's username address");
         chains.push_back(std::move(rt));
+        // Watched once `chains` holds the chain: a chain that fails above is destroyed on
+        // return before the notifier (declared after `chains`) stops.
+        if (alerts) {
+            node::template_failover* tf = chains.back()->templates.get();
+            for (std::size_t i = 0; i < c.nodes.size(); ++i)
+                alerts->watch(bridge::alerts::node_poller(id, c.nodes[i].rpc_url,
+                                                          [tf, i] { return tf->status().nodes.at(i); }));
+            bridge::submitter* sub = chains.back()->submitter.get();
+            alerts->watch(bridge::alerts::orphan_poller(id, [sub] {
+                std::vector<bridge::alerts::block_fate_sample> out;
+                for (const auto& b : sub->status().recent)
+                    out.push_back({to_hex_reversed(b.hash), b.height, b.status == bridge::block_status::orphaned, b.reason});
+                return out;
+            }));
+        }
     }
     std::fflush(stdout);
 
@@ -554,6 +593,7 @@ int run_daemon(const config::settings& s) {
     verify_pool.join();
     p2p_verify_pool.stop();  // a headers batch still queued is abandoned, not waited for
     p2p_verify_pool.join();
+    if (alerts) alerts->stop();  // its watches read the chains' template sources and submitters
     chains.clear();
     return exit_ok;
 }

@@ -9,7 +9,7 @@ namespace sb::app {
 
 namespace p2p = node::p2p;
 
-node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::string_view)> log) {
+node::p2p::kawpow_verifier make_kawpow_p2p_verifier(logger log) {
     return [log = std::move(log)](const ravencoin::kawpow_header& h, p2p::kawpow_check check,
                                   hash256& final_hash) -> std::error_code {
         const hash256 header_hash = h.header_hash();
@@ -22,8 +22,7 @@ node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::stri
         auto& cache = pow::ethash::global_epoch_cache();
         pow::ethash::context_ptr ctx = cache.find(epoch);
         if (!ctx) {
-            if (log)
-                log("p2p: building KAWPOW epoch " + std::to_string(epoch) +
+            log("p2p: building KAWPOW epoch " + std::to_string(epoch) +
                     " to check P2P headers (seconds; the check waits for it)");
             try {
                 ctx = cache.get(epoch);

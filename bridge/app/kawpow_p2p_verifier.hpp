@@ -16,6 +16,7 @@
 #include <functional>
 #include <string_view>
 
+#include "sb/core/log.hpp"
 #include "sb/node/p2p/header_chain.hpp"
 
 namespace sb::app {
@@ -23,6 +24,6 @@ namespace sb::app {
 // Full check: the header's epoch must be within pow::ethash::max_epoch (else
 // header_high_hash), the mix recomputed from the light cache must equal the header's
 // (else header_invalid_mix). log (may be empty) hears about epoch builds.
-node::p2p::kawpow_verifier make_kawpow_p2p_verifier(std::function<void(std::string_view)> log);
+node::p2p::kawpow_verifier make_kawpow_p2p_verifier(logger log);
 
 }  // namespace sb::app

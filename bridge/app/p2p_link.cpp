@@ -45,8 +45,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         m.target_outbound = o.target_outbound;
         m.use_dns_seeds = o.dns_seeds && !p2p::dns_seeds(c.net).empty();
         m.on_new_tip = [self](const p2p::tip_change& t) {
-            if (self->opts.log)
-                self->opts.log("p2p: new tip " + to_hex_reversed(t.new_tip) + " at height " + std::to_string(t.new_height));
+            self->opts.log("p2p: new tip " + to_hex_reversed(t.new_tip) + " at height " + std::to_string(t.new_height));
             const bool behind = self->opts.on_new_tip && self->opts.on_new_tip(t);
             if (behind) self->tip_work(t);
             self->settle_relayed();
@@ -65,7 +64,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
     }
 
     void log(const std::string& s) const {
-        if (opts.log) opts.log(s);
+        opts.log(s);
     }
 
     void schedule_header_only() {

@@ -15,6 +15,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "sb/core/log.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/node/p2p/peer_manager.hpp"
@@ -75,7 +76,7 @@ struct p2p_link_options {
     // has validated the block and answered. Our own block is left to the node: should the
     // node refuse it, nothing would have been mined on top of it.
     std::function<void(std::shared_ptr<const node::block_template>)> on_tip_template;
-    std::function<void(std::string_view)> log;
+    logger log;
     // A relayed block (relay with hash and height) settled by the P2P-validated active
     // chain, on the strand, once per block: accepted when the block is on the active chain
     // at or below a header a peer sent us (a peer holds it, or built on it); stale when

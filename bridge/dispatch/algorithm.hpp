@@ -24,6 +24,7 @@
 #include "dispatch/work.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
+#include "sb/core/log.hpp"
 #include "sb/core/result.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/node/template.hpp"
@@ -85,8 +86,10 @@ public:
     // header hash).
     virtual void retime(job& j, std::uint32_t ntime) const = 0;
     // A template became current: start what its first shares will need, off the caller's
-    // thread (KAWPOW: the epoch contexts of its epoch and the next, progress to log).
-    virtual void prepare(const node::block_template& t, const std::function<void(std::string_view)>& log) const = 0;
+    // thread (KAWPOW: the epoch contexts of its epoch and the next). Progress goes to log
+    // while it lives: a build may outlast whoever started it.
+    using log_ptr = std::weak_ptr<const logger>;
+    virtual void prepare(const node::block_template& t, const log_ptr& log) const = 0;
 
     // ---- solutions ----------------------------------------------------------------------
     // Rebuilds and hashes (SHA-256d) or checks the claimed mix (KAWPOW: the final hash from

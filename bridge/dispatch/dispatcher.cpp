@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
@@ -46,10 +47,6 @@ using job_post = std::pair<std::weak_ptr<work_consumer>, std::shared_ptr<const j
 // Worker names kept in found blocks and statistics events.
 constexpr std::size_t max_worker_name_chars = 128;
 
-void default_log(std::string_view line) {
-    std::fprintf(stderr, "dispatcher: %.*s\n", static_cast<int>(line.size()), line.data());
-}
-
 std::uint32_t system_unix_time() {
     return static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -91,7 +88,8 @@ public:
           algo_(algorithm_for(chain)),
           nonces_(algo_.extranonce1_bytes()),
           jobs_(algo_, chain_, store_options(options_), options_.log),
-          tips_(options_.max_node_lag) {}
+          tips_(options_.max_node_lag),
+          progress_log_(std::make_shared<const logger>(options_.log)) {}
 
     void start() {
         boost::asio::post(strand_, [self = shared_from_this()] { self->arm_timer(); });
@@ -102,6 +100,7 @@ public:
             std::lock_guard lock(mu_);
             if (stopped_) return;
             stopped_ = true;
+            progress_log_.reset();
         }
         boost::asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
     }
@@ -185,7 +184,7 @@ public:
             const bool clean = new_tip || tip_stale_;
             tip_stale_ = false;
             ++templates_;
-            algo_.prepare(*t, options_.log);
+            algo_.prepare(*t, progress_log_);
             failed = !jobs_.on_template(std::move(t), new_tip, clean);
             collect_posts(posts);
             last_broadcast_ = std::chrono::steady_clock::now();
@@ -222,12 +221,12 @@ public:
         const job& j = entry->get();
         if (!verdict.block_error.empty())
             options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " + verdict.block_error);
-        if (verdict.block && sink_) {
+        if (verdict.block) {
             ++blocks_found_;
-            sink_(found_block{j.height, verdict.result.hash, j.prev_block, std::move(*verdict.block), j.id, id,
-                              std::string(worker_of(s).substr(0, max_worker_name_chars))});
-        } else if (verdict.block) {
-            ++blocks_found_;
+            if (sink_ && send_sibling(j)) {
+                sink_(found_block{j.height, verdict.result.hash, j.prev_block, std::move(*verdict.block), j.id, id,
+                                  std::string(worker_of(s).substr(0, max_worker_name_chars))});
+            }
         }
         if (entry->full()) refresh_full();
         return finish(id, s, std::move(verdict.result));
@@ -243,6 +242,7 @@ public:
         out.work_stale = tip_stale_;
         out.jobs_issued = jobs_.jobs_issued();
         out.blocks_found = blocks_found_.load();
+        out.blocks_not_sent = blocks_not_sent_;
         out.shares_accepted = shares_accepted_.load();
         out.shares_rejected = shares_rejected_.load();
         if (const auto& t = jobs_.current_template()) {
@@ -257,7 +257,6 @@ public:
 
 private:
     static dispatcher_options with_defaults(dispatcher_options o) {
-        if (!o.log) o.log = default_log;
         if (!o.unix_time) o.unix_time = system_unix_time;
         return o;
     }
@@ -278,6 +277,27 @@ private:
             options_.share_sink->on_share(e);
         }
         return r;
+    }
+
+    // Whether a block on j's parent still goes to the block sink (max_blocks_per_parent).
+    bool send_sibling(const job& j) {
+        std::lock_guard lock(mu_);
+        auto [it, fresh] = blocks_per_parent_.try_emplace(j.prev_block, 0);
+        if (fresh && blocks_per_parent_.size() > max_parents_tracked) {
+            // Forget the parent with the fewest blocks other than this one (old tips).
+            auto victim = blocks_per_parent_.end();
+            for (auto p = blocks_per_parent_.begin(); p != blocks_per_parent_.end(); ++p)
+                if (p != it && (victim == blocks_per_parent_.end() || p->second < victim->second)) victim = p;
+            blocks_per_parent_.erase(victim);
+        }
+        if (++it->second <= max_blocks_per_parent) return true;
+        ++blocks_not_sent_;
+        if (it->second == max_blocks_per_parent + 1)
+            options_.log("more blocks on parent " + to_hex_reversed(j.prev_block) + " (height " + std::to_string(j.height) +
+                         ") than the " + std::to_string(max_blocks_per_parent) +
+                         " already sent: further ones are not sent (only one can extend that parent; the network "
+                         "target is trivial here)");
+        return false;
     }
 
     // A job whose duplicate set filled up turned stale: its payout gets a fresh job now
@@ -407,6 +427,10 @@ private:
     tip_tracker tips_;
     std::optional<hash256> behind_logged_;  // last refused parent that was logged
     bool tip_stale_ = false;
+    // Blocks handed on per parent (max_blocks_per_parent), for the last few parents.
+    static constexpr std::size_t max_parents_tracked = 16;
+    std::map<hash256, std::size_t> blocks_per_parent_;
+    std::uint64_t blocks_not_sent_ = 0;
     consumer_id next_consumer_ = 1;
     std::chrono::steady_clock::time_point last_broadcast_ = std::chrono::steady_clock::now();
     std::uint64_t templates_ = 0;
@@ -415,6 +439,9 @@ private:
     std::atomic<std::uint64_t> blocks_found_{0};
     std::atomic<std::uint64_t> shares_accepted_{0};  // since start, all consumers, gone ones included
     std::atomic<std::uint64_t> shares_rejected_{0};
+    // The log as background work started by the algorithm sees it (prepare): gone once
+    // the dispatcher stops, so an epoch build that outlasts it logs nothing.
+    std::shared_ptr<const logger> progress_log_;  // under mu_; reset by stop()
 };
 
 dispatcher::dispatcher(boost::asio::any_io_executor strand, const chain_params& chain, dispatcher_options options,

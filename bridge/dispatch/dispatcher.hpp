@@ -30,6 +30,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include "sb/core/log.hpp"
 #include "dispatch/algorithm.hpp"
 #include "dispatch/job.hpp"
 #include "dispatch/job_store.hpp"
@@ -47,6 +48,14 @@ namespace sb::bridge {
 
 // Every consumer gets a job with a new id at least this often (stratum.md §0 item 6).
 inline constexpr std::chrono::milliseconds job_refresh_interval{30'000};
+// Blocks on one parent handed to the block sink. Where the network target is trivial
+// (regtest, testnet's 20-minute rule, a fresh signet) a miner finds blocks faster than the
+// node can make the next template, and thousands of sibling blocks would all go to the
+// node and the journal although only one can extend the parent; ours compete with each
+// other. Beyond this many the shares are still blocks (answered accepted, counted,
+// logged once per parent) but are not sent. On a network with real difficulty two blocks
+// on one parent from one bridge do not happen.
+inline constexpr std::size_t max_blocks_per_parent = 8;
 // (The job store's limits are in job_store.hpp, the SHA-256d ntime window in algorithm.hpp.)
 
 // ---- errors ------------------------------------------------------------------------
@@ -94,9 +103,7 @@ struct dispatcher_options {
     std::chrono::milliseconds max_node_lag = default_max_node_lag;
     // Clock for ntime bumps on refresh (Unix seconds); tests pin it. Default: system clock.
     std::function<std::uint32_t()> unix_time;
-    // Default: stderr. Also called from the thread that builds a KAWPOW epoch context,
-    // which may still run after the dispatcher is destroyed: capture nothing shorter-lived.
-    std::function<void(std::string_view)> log;
+    logger log;  // default: stderr
     // Gets every judged share (stats/share_event.hpp); may be null.
     std::shared_ptr<stats::share_sink> share_sink;
 };
@@ -118,6 +125,7 @@ struct dispatcher_stats {
     std::uint64_t templates_behind = 0;   // refused: built on a tip older than the best
     std::uint64_t jobs_issued = 0;
     std::uint64_t blocks_found = 0;
+    std::uint64_t blocks_not_sent = 0;  // siblings beyond max_blocks_per_parent (see there)
     std::uint64_t shares_accepted = 0;  // since start, including consumers that have left
     std::uint64_t shares_rejected = 0;
     std::uint32_t height = 0;  // of the current template, 0 before the first

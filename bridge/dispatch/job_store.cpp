@@ -28,7 +28,7 @@ std::shared_ptr<job_entry> payout_jobs::find(std::string_view id) const {
 }
 
 job_store::job_store(const mining_algorithm& algo, const chain_params& chain, job_store_options options,
-                     std::function<void(std::string_view)> log)
+                     logger log)
     : algo_(algo), chain_(chain), options_(std::move(options)), log_(std::move(log)) {
     // A random first id: job ids of a previous run (a miner reconnecting with an old job)
     // are unlikely to meet this run's.

@@ -27,6 +27,7 @@
 #include "dispatch/job.hpp"
 #include "sb/config/config.hpp"
 #include "sb/core/bytes.hpp"
+#include "sb/core/log.hpp"
 
 namespace sb::bridge {
 
@@ -99,7 +100,7 @@ struct job_store_options {
 class job_store {
 public:
     job_store(const mining_algorithm& algo, const chain_params& chain, job_store_options options,
-              std::function<void(std::string_view)> log);
+              logger log);
 
     // Fixed-address mode: the one payout (its users counted by the caller); null otherwise.
     const std::shared_ptr<payout_jobs>& fixed() const noexcept { return fixed_; }
@@ -135,7 +136,7 @@ private:
     const mining_algorithm& algo_;
     const chain_params& chain_;
     job_store_options options_;
-    std::function<void(std::string_view)> log_;
+    logger log_;
     std::shared_ptr<const node::block_template> tmpl_;
     std::shared_ptr<payout_jobs> fixed_;
     std::map<bytes, std::shared_ptr<payout_jobs>> payouts_;

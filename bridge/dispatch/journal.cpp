@@ -178,10 +178,6 @@ bool pread_all(int fd, char* out, std::size_t size, std::uint64_t offset) {
     return true;
 }
 
-void default_log(std::string_view line) {
-    std::fprintf(stderr, "journal: %.*s\n", static_cast<int>(line.size()), line.data());
-}
-
 struct hash_key {
     std::size_t operator()(const hash256& h) const noexcept {
         std::size_t v = 0;
@@ -464,7 +460,6 @@ struct journal::load_request {
 std::size_t journal::hash_hasher::operator()(const hash256& h) const noexcept { return hash_key{}(h); }
 
 journal::journal(std::string path, journal_options options) : path_(std::move(path)), options_(std::move(options)) {
-    if (!options_.log) options_.log = default_log;
 }
 
 void journal::log(std::string_view line) const { options_.log(line); }

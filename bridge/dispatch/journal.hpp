@@ -73,6 +73,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sb/core/log.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/result.hpp"
 #include "sb/core/sha256.hpp"
@@ -207,7 +208,7 @@ enum class journal_step {
 
 struct journal_options {
     block_hash_fn block_hash;  // required
-    std::function<void(std::string_view)> log;  // default: stderr
+    logger log;  // default: stderr
     // Replaces ::fsync for the journal and its directory (tests and benchmarks: slow or
     // failing disks). Same contract as fsync(2): 0, or -1 with errno set.
     std::function<int(int fd)> fsync;
@@ -221,7 +222,6 @@ struct journal_options {
 
 class journal {
 public:
-    using log_fn = std::function<void(std::string_view)>;
     // Runs on the writer thread once the record is durable ({}), or could not be written
     // (io_error) or was never written (closed: the journal was destroyed first). Must not
     // block (post elsewhere what takes time) and must not call into this journal.

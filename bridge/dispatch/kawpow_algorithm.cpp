@@ -33,7 +33,7 @@ public:
 
     // Contexts built off every I/O thread before the first share needs them; the next
     // epoch's too, so the change of epoch costs no verification time.
-    void prepare(const node::block_template& t, const std::function<void(std::string_view)>& log) const override {
+    void prepare(const node::block_template& t, const log_ptr& log) const override {
         const int epoch = pow::ethash::epoch_number(t.height);
         prefetch(epoch + 1, log);
         prefetch(epoch, log);
@@ -85,15 +85,17 @@ public:
 private:
     // Starts the build of an epoch context on a thread of its own unless it is built or
     // being built; the build logs its progress by quarters (seconds on mainnet).
-    static void prefetch(int epoch, const std::function<void(std::string_view)>& log) {
+    static void prefetch(int epoch, const log_ptr& log) {
         auto& cache = pow::ethash::global_epoch_cache();
         if (epoch > pow::ethash::max_epoch || cache.find(epoch)) return;
         auto quarter = std::make_shared<int>(-1);  // touched by the one build thread only
         (void)cache.get_async(epoch, [log, epoch, quarter](std::string_view stage, double fraction) {
             const int q = static_cast<int>(fraction * 4);
-            if (q <= *quarter || !log) return;
+            if (q <= *quarter) return;
             *quarter = q;
-            log("KAWPOW epoch " + std::to_string(epoch) + ": " + std::string(stage) + " " + std::to_string(q * 25) + "%");
+            if (auto l = log.lock())
+                (*l)("KAWPOW epoch " + std::to_string(epoch) + ": " + std::string(stage) + " " + std::to_string(q * 25) +
+                     "%");
         });
     }
 };

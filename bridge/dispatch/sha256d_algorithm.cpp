@@ -19,7 +19,7 @@ public:
         return bridge::make_job(std::move(t), spec);
     }
     void retime(job& j, std::uint32_t ntime) const override { j.ntime = ntime; }
-    void prepare(const node::block_template&, const std::function<void(std::string_view)>&) const override {}
+    void prepare(const node::block_template&, const log_ptr&) const override {}
 
     solution evaluate(const job& j, byte_span extranonce1, const submission& sub) const override {
         solution sol;

@@ -23,10 +23,6 @@ namespace {
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
-void default_log(std::string_view line) {
-    std::fprintf(stderr, "submitter: %.*s\n", static_cast<int>(line.size()), line.data());
-}
-
 // A node's part in sending one block.
 enum class node_outcome {
     running,   // no verdict yet: sent, or waiting to be sent again
@@ -96,8 +92,7 @@ public:
     impl(asio::any_io_executor strand, std::vector<node::rpc_settings> nodes, std::shared_ptr<journal> jrnl,
          submitter_options options)
         : strand_(std::move(strand)), journal_(std::move(jrnl)), options_(std::move(options)), watch_timer_(strand_) {
-        if (!options_.log) options_.log = default_log;
-        for (auto& n : nodes) {
+            for (auto& n : nodes) {
             clients_.push_back(std::make_unique<node::rpc_client>(strand_, n, options_.client));
             watchers_.push_back(std::make_unique<node::rpc_client>(strand_, std::move(n), options_.client));
         }

@@ -77,6 +77,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "sb/core/log.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
 #include "sb/node/rpc_client.hpp"
@@ -111,7 +112,7 @@ struct submitter_options {
     std::size_t max_in_flight = max_pending_blocks;
     std::size_t refill_max_bytes = max_refill_bytes;
     node::client_options client;  // for each node's submit and watch connections
-    std::function<void(std::string_view)> log;  // default: stderr
+    logger log;  // default: stderr
 };
 
 // One block's fate, for the dashboard.

@@ -94,8 +94,7 @@ struct device_worker::state : std::enable_shared_from_this<device_worker::state>
 
     void log(const std::string& text) const {
         const std::string line = "device " + st.device_id + ": " + text;
-        if (opt.log) opt.log(line);
-        else std::fprintf(stderr, "%s\n", line.c_str());
+        opt.log(line);
     }
 
     void set_state(device_worker_state s) {

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "sb/core/log.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/gpu/device.hpp"
@@ -72,7 +73,7 @@ struct device_worker_options {
     bytes payout_script;
     std::string worker_name;  // share.worker, e.g. "device opencl:0"
     std::chrono::milliseconds share_interval = mining::share_interval;  // tests shorten it
-    std::function<void(std::string_view)> log;                          // default: stderr
+    logger log;                          // default: stderr
 };
 
 enum class device_worker_state {

@@ -64,7 +64,7 @@ void session_core::release() noexcept {
 }
 
 void session_core::log(std::string_view what) const {
-    if (settings_.log) settings_.log(what);
+    settings_.log(what);
 }
 
 session_core::clock::time_point session_core::deadline() const noexcept {

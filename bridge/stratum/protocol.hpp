@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sb/core/log.hpp"
 #include "sb/config/config.hpp"
 #include "sb/core/chain.hpp"
 #include "stratum/codec.hpp"
@@ -53,7 +54,7 @@ struct session_settings {
     // Where SHA-256d notify lines are built once per job for all sessions (the server's);
     // null: each session serializes its own.
     notify_cache* notifies = nullptr;
-    std::function<void(std::string_view)> log;  // may be empty
+    logger log;  // may be empty
 };
 
 // One connection as the dashboard shows it.

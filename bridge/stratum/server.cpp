@@ -96,10 +96,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
           source(std::move(source_)),
           options(std::move(options_)),
           bans(options.bans),
-          quiet_log(options.quiet_close_log_interval) {
-        if (!options.log)
-            options.log = [](std::string_view s) { std::clog << "stratum: " << s << '\n'; };
-    }
+          quiet_log(options.quiet_close_log_interval) {}
 
     void log(std::string_view s) const { options.log(s); }
 

@@ -22,6 +22,7 @@
 #include <system_error>
 #include <vector>
 
+#include "sb/core/log.hpp"
 #include "sb/config/config.hpp"
 #include "stratum/ban_list.hpp"
 #include "stratum/limits.hpp"
@@ -74,7 +75,7 @@ struct server_options {
     // terminator or Stratum proxy every miner appears as 127.0.0.1, and one misbehaving
     // miner would lock all of them out of reconnecting: such a setup sets this to false.
     bool ban_loopback = true;
-    std::function<void(std::string_view)> log;  // default: stderr, one line per event
+    logger log;  // default: stderr, one line per event
 };
 
 // The options for a configured chain (its Stratum listeners, dialect, payout mode,

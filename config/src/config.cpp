@@ -112,6 +112,95 @@ bool valid_device_id(std::string_view id) noexcept {
     return std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+std::string_view to_string(alert_kind k) noexcept {
+    switch (k) {
+        case alert_kind::block_found: return "block_found";
+        case alert_kind::block_orphaned: return "block_orphaned";
+        case alert_kind::worker_offline: return "worker_offline";
+        case alert_kind::worker_online: return "worker_online";
+        case alert_kind::hashrate_drop: return "hashrate_drop";
+        case alert_kind::node_down: return "node_down";
+        case alert_kind::node_unauthorized: return "node_unauthorized";
+        case alert_kind::node_up: return "node_up";
+    }
+    return "unknown";
+}
+
+std::optional<alert_kind> alert_kind_from_string(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < alert_kind_count; ++i)
+        if (to_string(static_cast<alert_kind>(i)) == s) return static_cast<alert_kind>(i);
+    return std::nullopt;
+}
+
+std::optional<webhook_url> parse_webhook_url(std::string_view url, std::string* why) {
+    auto fail = [why](const char* text) -> std::optional<webhook_url> {
+        if (why != nullptr) *why = text;
+        return std::nullopt;
+    };
+    auto starts_with_ci = [](std::string_view s, std::string_view prefix) {
+        if (s.size() < prefix.size()) return false;
+        for (std::size_t i = 0; i < prefix.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+        return true;
+    };
+    webhook_url out;
+    if (starts_with_ci(url, "https://")) {
+        out.tls = true;
+        out.port = 443;
+        url.remove_prefix(8);
+    } else if (starts_with_ci(url, "http://")) {
+        out.port = 80;
+        url.remove_prefix(7);
+    } else {
+        return fail("must start with http:// or https://");
+    }
+    if (url.find('#') != std::string_view::npos) return fail("has a fragment (#...), which is never sent: remove it");
+    const std::size_t end = url.find_first_of("/?");
+    const std::string_view authority = url.substr(0, end);
+    std::string_view rest = end == std::string_view::npos ? std::string_view() : url.substr(end);
+    if (authority.find('@') != std::string_view::npos)
+        return fail("has credentials in it: give them in \"token\" or \"headers\" instead");
+    std::string_view host = authority, port;
+    if (!authority.empty() && authority.front() == '[') {
+        const auto close = authority.find(']');
+        if (close == std::string_view::npos) return fail("has an IPv6 address without its closing ']'");
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') return fail("has text after the IPv6 address's ']'");
+        if (!after.empty()) port = after.substr(1);
+        if (host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos || host.empty())
+            return fail("has a bracketed host that is not an IPv6 address");
+    } else {
+        if (const auto colon = authority.find(':'); colon != std::string_view::npos) {
+            if (authority.find(':', colon + 1) != std::string_view::npos)
+                return fail("has an IPv6 address without brackets: write it as [address]:port");
+            host = authority.substr(0, colon);
+            port = authority.substr(colon + 1);
+            if (port.empty()) return fail("has ':' without a port after the host");
+        }
+        for (char c : host)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
+                return fail("has a host that is not a name or an address (IPv6 goes in brackets)");
+    }
+    if (host.empty() || host.size() > 253) return fail("needs a host, e.g. https://ntfy.sh/my-topic");
+    if (!port.empty() || authority.back() == ':') {
+        unsigned p = 0;
+        if (port.empty() || port.size() > 5) return fail("has a bad port (1-65535)");
+        for (char c : port) {
+            if (c < '0' || c > '9') return fail("has a bad port (1-65535)");
+            p = p * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (p == 0 || p > 65535) return fail("has a bad port (1-65535)");
+        out.port = static_cast<std::uint16_t>(p);
+    }
+    for (char c : rest)
+        if (c <= 0x20 || c >= 0x7f)
+            return fail("has a space or a character outside printable ASCII in its path: percent-encode it");
+    out.host = std::string(host);
+    out.target = rest.empty() ? "/" : rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+    return out;
+}
+
 std::string config_error::to_string() const {
     std::string s = at.to_string();
     if (!s.empty()) s += ": ";
@@ -628,6 +717,134 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     }
 }
 
+// True for an RFC 9110 token (a header name).
+bool is_header_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+void read_webhook(validator& val, const json_value& v, const std::string& path, webhook_settings& out) {
+    if (!val.object(v, path, {"url", "format", "events", "token", "headers", "ca_file"})) return;
+    if (auto f = val.string(v, "format", path, false, 16)) {
+        if (*f == "json") out.format = webhook_format::json;
+        else if (*f == "ntfy") out.format = webhook_format::ntfy;
+        else val.error(path + ".format", v.find("format")->where(), "must be \"json\" or \"ntfy\", not \"" + *f + "\"");
+    }
+    if (auto url = val.string(v, "url", path, true, 2048)) {
+        out.url = *url;
+        std::string why;
+        if (auto u = parse_webhook_url(*url, &why)) {
+            out.parsed = *u;
+            if (out.format == webhook_format::ntfy && (u->target == "/" || u->target.starts_with("/?")))
+                val.error(path + ".url", v.find("url")->where(),
+                          "needs the ntfy topic in its path, e.g. https://ntfy.sh/my-rigs-7f3a");
+        } else {
+            val.error(path + ".url", v.find("url")->where(), why);
+        }
+    }
+    if (const json_value* ev = val.array(v, "events", path, false, 1, alert_kind_count)) {
+        out.events.reset();
+        for (std::size_t i = 0; i < ev->items().size(); ++i) {
+            const json_value& item = ev->items()[i];
+            const std::string where = path + ".events[" + std::to_string(i) + "]";
+            const auto k = item.type() == kind::string ? alert_kind_from_string(item.as_string()) : std::nullopt;
+            if (!k) {
+                std::string known;
+                for (std::size_t j = 0; j < alert_kind_count; ++j)
+                    known += (known.empty() ? "" : ", ") + std::string(to_string(static_cast<alert_kind>(j)));
+                val.error(where, item.where(),
+                          (item.type() == kind::string ? "unknown event \"" + item.as_string() + "\""
+                                                       : std::string("must be a string")) +
+                              " (known: " + known + ")");
+            } else if (out.events.test(static_cast<std::size_t>(*k))) {
+                val.error(where, item.where(), "\"" + item.as_string() + "\" is listed twice");
+            } else {
+                out.events.set(static_cast<std::size_t>(*k));
+            }
+        }
+    }
+    if (auto t = val.string(v, "token", path, false, 1024)) {
+        const bool ok = !t->empty() && std::all_of(t->begin(), t->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+        if (!ok) val.error(path + ".token", v.find("token")->where(), "must be printable ASCII without spaces, not empty");
+        out.token = *t;
+    }
+    if (const json_value* h = v.find("headers")) {
+        const std::string hpath = path + ".headers";
+        if (h->type() != kind::object) {
+            val.error(hpath, h->where(), std::string("must be an object, not ") + json_value::describe(h->type()));
+        } else if (h->members().size() > max_webhook_headers) {
+            val.error(hpath, h->where(), "must have at most " + std::to_string(max_webhook_headers) + " headers");
+        } else {
+            // Headers the bridge writes itself; ntfy's title, priority and tags (and their
+            // aliases) come from the alert.
+            static constexpr std::array<std::string_view, 7> managed = {
+                "host", "content-length", "content-type", "transfer-encoding", "connection", "user-agent", "te"};
+            static constexpr std::array<std::string_view, 12> ntfy_managed = {
+                "x-title", "title", "ti", "t", "x-priority", "priority", "prio", "p", "x-tags", "tags", "tag", "ta"};
+            for (const auto& [name, value] : h->members()) {
+                const std::string where = hpath + "." + name;
+                auto is = [&](std::string_view n) { return iequals(name, n); };
+                if (!is_header_token(name) || name.size() > 128) {
+                    val.error(where, value.key_where(), "is not a valid HTTP header name");
+                } else if (std::any_of(managed.begin(), managed.end(), is)) {
+                    val.error(where, value.key_where(), "is set by solobridge itself; remove it");
+                } else if (out.format == webhook_format::ntfy && std::any_of(ntfy_managed.begin(), ntfy_managed.end(), is)) {
+                    val.error(where, value.key_where(),
+                              "is set by solobridge from the alert (ntfy's title, priority and tags); remove it");
+                } else if (is("authorization") && v.find("token") != nullptr) {
+                    val.error(where, value.key_where(), "give either \"token\" or an Authorization header, not both");
+                } else if (std::any_of(out.headers.begin(), out.headers.end(),
+                                       [&](const auto& other) { return iequals(other.first, name); })) {
+                    val.error(where, value.key_where(), "is given twice (header names ignore case)");
+                } else if (value.type() != kind::string) {
+                    val.error(where, value.where(), std::string("must be a string, not ") + json_value::describe(value.type()));
+                } else if (value.as_string().size() > 1024 ||
+                           !std::all_of(value.as_string().begin(), value.as_string().end(),
+                                        [](char c) { return c >= 0x20 && c < 0x7f; })) {
+                    val.error(where, value.where(), "must be printable ASCII of at most 1024 bytes");
+                } else {
+                    out.headers.emplace_back(name, value.as_string());
+                }
+            }
+        }
+    }
+    if (auto f = val.string(v, "ca_file", path, false)) {
+        if (f->empty()) val.error(path + ".ca_file", v.find("ca_file")->where(), "must not be empty");
+        else if (!out.parsed.host.empty() && !out.parsed.tls)
+            val.error(path + ".ca_file", v.find("ca_file")->where(), "has no effect: the URL is http://, not https://");
+        out.ca_file = *f;
+    }
+}
+
+void read_alerts(validator& val, const json_value& v, alert_settings& out) {
+    if (!val.object(v, "alerts", {"webhooks", "min_interval_s", "hashrate_drop_ratio"})) return;
+    if (const json_value* hooks = val.array(v, "webhooks", "alerts", true, 1, max_webhooks)) {
+        for (std::size_t i = 0; i < hooks->items().size(); ++i) {
+            webhook_settings w;
+            read_webhook(val, hooks->items()[i], "alerts.webhooks[" + std::to_string(i) + "]", w);
+            out.webhooks.push_back(std::move(w));
+        }
+    }
+    if (auto x = val.integer(v, "min_interval_s", "alerts", 0, max_alert_min_interval_s))
+        out.min_interval_s = static_cast<std::uint32_t>(*x);
+    if (auto x = val.number(v, "hashrate_drop_ratio", "alerts", 0.01, 0.99)) out.hashrate_drop_ratio = *x;
+    // hashrate_drop_ratio acts through hashrate_drop alerts only.
+    if (v.find("hashrate_drop_ratio") != nullptr && !out.webhooks.empty() &&
+        std::none_of(out.webhooks.begin(), out.webhooks.end(), [](const webhook_settings& w) {
+            return w.events.test(static_cast<std::size_t>(alert_kind::hashrate_drop));
+        }))
+        val.error("alerts.hashrate_drop_ratio", v.find("hashrate_drop_ratio")->where(),
+                  "has no effect: no webhook has \"hashrate_drop\" among its events");
+}
+
 // Where chains[i] was written (the document's start when it was not).
 location chains_at(const json_value& root, std::size_t i) {
     const json_value* chains = root.find("chains");
@@ -638,7 +855,7 @@ location chains_at(const json_value& root, std::size_t i) {
 load_result validate(const json_value& root) {
     validator val;
     settings s;
-    if (val.object(root, "", {"data_dir", "log_level", "http", "chains"})) {
+    if (val.object(root, "", {"data_dir", "log_level", "http", "chains", "alerts"})) {
         if (auto d = val.string(root, "data_dir", "", false)) {
             if (d->empty()) val.error("data_dir", root.find("data_dir")->where(), "must not be empty");
             s.data_dir = *d;
@@ -658,6 +875,7 @@ load_result validate(const json_value& root) {
                               "has no effect: http.enabled is false (remove one of the two)");
             }
         }
+        if (const json_value* a = root.find("alerts")) read_alerts(val, *a, s.alerts);
         if (const json_value* chains = val.array(root, "chains", "", true, 1, 16)) {
             std::set<std::string> ids;
             std::map<std::string, std::string> devices_used;  // a device mines one chain

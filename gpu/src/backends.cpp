@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "kawpow_internal.hpp"
 #include "sb/gpu/device.hpp"
 #include "sha256d_internal.hpp"
 
@@ -16,9 +17,9 @@ std::vector<backend_info> backends() {
         {"cuda", false, "not built: configure with the CUDA toolkit (nvcc) installed, SB_CUDA=AUTO|ON"},
 #endif
 #ifdef SB_HAVE_OPENCL
-        {"opencl", true, "built against the OpenCL ICD loader"},
+        {"opencl", true, "built with the OpenCL headers; libOpenCL.so.1 is loaded at run time"},
 #else
-        {"opencl", false, "not built: install ocl-icd-opencl-dev and opencl-headers, SB_OPENCL=AUTO|ON"},
+        {"opencl", false, "not built: install opencl-headers (and ocl-icd-libopencl1 to run), SB_OPENCL=AUTO|ON"},
 #endif
     };
 }
@@ -84,6 +85,43 @@ result<std::unique_ptr<sha256d_searcher>> open_sha256d(std::string_view device_i
         return refuse(detail, ec, id + ": refused, the start-up self-test failed: " + why);
     if (auto ec = detail::calibrate(*searcher, &why)) return refuse(detail, ec, id + ": calibration failed: " + why);
     return std::unique_ptr<sha256d_searcher>(std::move(searcher));
+}
+
+std::string kawpow_unavailable_reason(const device_info& device) {
+    if (device.backend == "cpu") return "the CPU reference verifies KAWPOW shares but does not mine them";
+#ifdef SB_HAVE_CUDA
+    if (device.backend == "cuda") return detail::cuda_kawpow_unavailable();
+#endif
+    return {};
+}
+
+result<std::unique_ptr<kawpow_searcher>> open_kawpow(std::string_view device_id, std::string* detail) {
+    const std::string id(device_id);
+    std::string why;
+    result<std::unique_ptr<detail::kawpow_backend>> opened = make_error_code(gpu_errc::unknown_device);
+    unsigned index = 0;
+    if (device_id == "cpu") {
+        return refuse(detail, gpu_errc::unsupported,
+                      "cpu: the CPU reference does not mine KAWPOW (one light evaluation takes milliseconds); "
+                      "use a GPU (see `solobridge devices`)");
+    } else if (device_id.starts_with("opencl:") && parse_index(device_id.substr(7), index)) {
+#ifdef SB_HAVE_OPENCL
+        opened = detail::opencl_open_kawpow(index, &why);
+#else
+        return refuse(detail, gpu_errc::backend_not_built, id + ": this binary was built without OpenCL");
+#endif
+    } else if (device_id.starts_with("cuda:") && parse_index(device_id.substr(5), index)) {
+#ifdef SB_HAVE_CUDA
+        opened = detail::cuda_open_kawpow(index, &why);
+#else
+        return refuse(detail, gpu_errc::backend_not_built, id + ": this binary was built without CUDA");
+#endif
+    } else {
+        return refuse(detail, gpu_errc::unknown_device,
+                      "'" + id + "' is not a device id (opencl:N, cuda:N; see `solobridge devices`)");
+    }
+    if (!opened) return refuse(detail, opened.error(), id + ": " + (why.empty() ? opened.error().message() : why));
+    return detail::make_kawpow_searcher(std::move(*opened));
 }
 
 }  // namespace sb::gpu

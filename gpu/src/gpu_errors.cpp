@@ -17,6 +17,8 @@ public:
             case gpu_errc::self_test_failed: return "self-test failed";
             case gpu_errc::invalid_argument: return "invalid argument";
             case gpu_errc::device_lost: return "device lost";
+            case gpu_errc::out_of_memory: return "not enough device memory";
+            case gpu_errc::unsupported: return "not supported by this device";
         }
         return "unknown gpu error";
     }

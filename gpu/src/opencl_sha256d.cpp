@@ -1,13 +1,10 @@
 // OpenCL backend of the SHA-256d search: device discovery over every platform (ids
 // opencl:0.. in ICD order) and a searcher that builds the embedded kernel at run time.
-#define CL_TARGET_OPENCL_VERSION 120
-#include <CL/cl.h>
-
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "opencl_api.hpp"
 #include "sha256d_internal.hpp"
 
 namespace sb::gpu::detail {
@@ -21,116 +18,6 @@ namespace {
 constexpr unsigned cl_nonces_per_item = 32;
 constexpr std::size_t cl_preferred_local_size = 256;
 constexpr std::uint64_t cl_max_launch_nonces = std::uint64_t{1} << 30;
-
-const char* cl_error_name(cl_int e) {
-    switch (e) {
-        case CL_SUCCESS: return "CL_SUCCESS";
-        case CL_DEVICE_NOT_FOUND: return "CL_DEVICE_NOT_FOUND";
-        case CL_DEVICE_NOT_AVAILABLE: return "CL_DEVICE_NOT_AVAILABLE";
-        case CL_COMPILER_NOT_AVAILABLE: return "CL_COMPILER_NOT_AVAILABLE";
-        case CL_MEM_OBJECT_ALLOCATION_FAILURE: return "CL_MEM_OBJECT_ALLOCATION_FAILURE";
-        case CL_OUT_OF_RESOURCES: return "CL_OUT_OF_RESOURCES";
-        case CL_OUT_OF_HOST_MEMORY: return "CL_OUT_OF_HOST_MEMORY";
-        case CL_BUILD_PROGRAM_FAILURE: return "CL_BUILD_PROGRAM_FAILURE";
-        case CL_INVALID_VALUE: return "CL_INVALID_VALUE";
-        case CL_INVALID_PLATFORM: return "CL_INVALID_PLATFORM";
-        case CL_INVALID_DEVICE: return "CL_INVALID_DEVICE";
-        case CL_INVALID_CONTEXT: return "CL_INVALID_CONTEXT";
-        case CL_INVALID_COMMAND_QUEUE: return "CL_INVALID_COMMAND_QUEUE";
-        case CL_INVALID_MEM_OBJECT: return "CL_INVALID_MEM_OBJECT";
-        case CL_INVALID_BUILD_OPTIONS: return "CL_INVALID_BUILD_OPTIONS";
-        case CL_INVALID_PROGRAM_EXECUTABLE: return "CL_INVALID_PROGRAM_EXECUTABLE";
-        case CL_INVALID_KERNEL_NAME: return "CL_INVALID_KERNEL_NAME";
-        case CL_INVALID_KERNEL_ARGS: return "CL_INVALID_KERNEL_ARGS";
-        case CL_INVALID_ARG_SIZE: return "CL_INVALID_ARG_SIZE";
-        case CL_INVALID_WORK_GROUP_SIZE: return "CL_INVALID_WORK_GROUP_SIZE";
-        case CL_INVALID_WORK_ITEM_SIZE: return "CL_INVALID_WORK_ITEM_SIZE";
-        case CL_INVALID_GLOBAL_WORK_SIZE: return "CL_INVALID_GLOBAL_WORK_SIZE";
-        case CL_INVALID_OPERATION: return "CL_INVALID_OPERATION";
-        case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
-        default: return "OpenCL error";
-    }
-}
-
-std::string cl_error_text(const char* call, cl_int e) {
-    return std::string(call) + ": " + cl_error_name(e) + " (" + std::to_string(e) + ")";
-}
-
-std::string platform_string(cl_platform_id p, cl_platform_info what) {
-    std::size_t n = 0;
-    if (clGetPlatformInfo(p, what, 0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
-    std::string s(n, '\0');
-    if (clGetPlatformInfo(p, what, n, s.data(), nullptr) != CL_SUCCESS) return {};
-    s.resize(std::strlen(s.c_str()));
-    return s;
-}
-
-std::string device_string(cl_device_id d, cl_device_info what) {
-    std::size_t n = 0;
-    if (clGetDeviceInfo(d, what, 0, nullptr, &n) != CL_SUCCESS || n == 0) return {};
-    std::string s(n, '\0');
-    if (clGetDeviceInfo(d, what, n, s.data(), nullptr) != CL_SUCCESS) return {};
-    s.resize(std::strlen(s.c_str()));
-    return s;
-}
-
-template <class T>
-T device_value(cl_device_id d, cl_device_info what) {
-    T v{};
-    if (clGetDeviceInfo(d, what, sizeof v, &v, nullptr) != CL_SUCCESS) return T{};
-    return v;
-}
-
-struct cl_device_entry {
-    cl_platform_id platform;
-    cl_device_id device;
-    device_info info;
-};
-
-// Every device of every platform, in ICD order. *note says why the list is empty.
-std::vector<cl_device_entry> enumerate(std::string* note) {
-    std::vector<cl_device_entry> out;
-    cl_uint np = 0;
-    cl_int e = clGetPlatformIDs(0, nullptr, &np);
-    if (e != CL_SUCCESS || np == 0) {
-        if (note)
-            *note = e == CL_SUCCESS || e == -1001 ? "opencl: no device (the ICD loader found no OpenCL platform)"
-                                                  : "opencl: no device (" + cl_error_text("clGetPlatformIDs", e) + ")";
-        return out;
-    }
-    std::vector<cl_platform_id> platforms(np);
-    if ((e = clGetPlatformIDs(np, platforms.data(), nullptr)) != CL_SUCCESS) {
-        if (note) *note = "opencl: no device (" + cl_error_text("clGetPlatformIDs", e) + ")";
-        return out;
-    }
-    std::string skipped;
-    for (cl_platform_id p : platforms) {
-        cl_uint nd = 0;
-        e = clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, nullptr, &nd);
-        if (e != CL_SUCCESS || nd == 0) {
-            if (e != CL_SUCCESS && e != CL_DEVICE_NOT_FOUND)
-                skipped += "; platform '" + platform_string(p, CL_PLATFORM_NAME) + "': " +
-                           cl_error_text("clGetDeviceIDs", e);
-            continue;
-        }
-        std::vector<cl_device_id> devices(nd);
-        if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, nd, devices.data(), nullptr) != CL_SUCCESS) continue;
-        const std::string platform =
-            platform_string(p, CL_PLATFORM_NAME) + " (" + platform_string(p, CL_PLATFORM_VERSION) + ")";
-        for (cl_device_id d : devices) {
-            cl_device_entry entry{p, d, {}};
-            entry.info.id = "opencl:" + std::to_string(out.size());
-            entry.info.backend = "opencl";
-            entry.info.name = device_string(d, CL_DEVICE_NAME);
-            entry.info.platform = platform;
-            entry.info.memory_bytes = device_value<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE);
-            entry.info.compute_units = device_value<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS);
-            out.push_back(std::move(entry));
-        }
-    }
-    if (out.empty() && note) *note = "opencl: no device (no platform reported a device" + skipped + ")";
-    return out;
-}
 
 class opencl_searcher final : public batched_searcher {
 public:
@@ -226,25 +113,15 @@ private:
 
 void opencl_discover(device_list& out) {
     std::string note;
-    auto devices = enumerate(&note);
+    auto devices = opencl_enumerate(&note);
     if (devices.empty()) out.notes.push_back(note);
     for (auto& d : devices) out.devices.push_back(std::move(d.info));
 }
 
 result<std::unique_ptr<batched_searcher>> opencl_open_sha256d(unsigned index, std::string* detail) {
-    std::string note;
-    auto devices = enumerate(&note);
-    if (devices.empty()) {
-        if (detail) *detail = note.substr(note.find(' ') + 1);  // without "opencl: "
-        return gpu_errc::no_device;
-    }
-    if (index >= devices.size()) {
-        if (detail)
-            *detail = "no such device (" + std::to_string(devices.size()) +
-                      " OpenCL device" + (devices.size() == 1 ? "" : "s") + ")";
-        return gpu_errc::unknown_device;
-    }
-    const cl_device_entry& entry = devices[index];
+    auto found = opencl_device_at(index, detail);
+    if (!found) return found.error();
+    const cl_device_entry& entry = *found;
     const auto fail = [&](const char* call, cl_int e) -> std::error_code {
         if (detail) *detail = cl_error_text(call, e);
         return gpu_errc::driver_error;
@@ -280,14 +157,7 @@ result<std::unique_ptr<batched_searcher>> opencl_open_sha256d(unsigned index, st
                                 " -DSB_MAX_CANDIDATES=" + std::to_string(max_search_candidates);
     e = clBuildProgram(g.program, 1, &entry.device, options.c_str(), nullptr, nullptr);
     if (e != CL_SUCCESS) {
-        std::size_t n = 0;
-        std::string log;
-        if (clGetProgramBuildInfo(g.program, entry.device, CL_PROGRAM_BUILD_LOG, 0, nullptr, &n) == CL_SUCCESS && n) {
-            log.resize(n);
-            clGetProgramBuildInfo(g.program, entry.device, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
-            log.resize(std::strlen(log.c_str()));
-        }
-        if (detail) *detail = cl_error_text("clBuildProgram", e) + "; build log:\n" + log;
+        if (detail) *detail = cl_error_text("clBuildProgram", e) + "; build log:\n" + cl_build_log(g.program, entry.device);
         return gpu_errc::build_failed;
     }
     g.kernel = clCreateKernel(g.program, "sb_sha256d_search", &e);

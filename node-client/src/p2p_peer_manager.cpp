@@ -120,7 +120,7 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
     std::size_t snapshot_discouraged = 0;
 
     void log(const std::string& s) const {
-        if (opts.log) opts.log("p2p: " + s);
+        opts.log("p2p: " + s);
     }
 
     std::size_t public_target() const {
@@ -413,7 +413,7 @@ peer_manager::peer_manager(asio::any_io_executor strand, header_chain& headers, 
 peer_manager::~peer_manager() {
     impl_->opts.on_new_tip = nullptr;
     impl_->opts.on_block_served = nullptr;
-    impl_->opts.log = nullptr;
+    impl_->opts.log = logger::none();
     stop();
 }
 

@@ -17,7 +17,7 @@ struct template_failover::impl : std::enable_shared_from_this<impl> {
     std::optional<std::size_t> active;
 
     void log(const std::string& line) const {
-        if (options.log) options.log(line);
+        options.log(line);
     }
 
     std::optional<std::size_t> first_connected() const {

@@ -198,7 +198,7 @@ private:
     }
 
     void log(const std::string& line) const {
-        if (options_.log) options_.log(line);
+        options_.log(line);
     }
 
     // ---- plain fetches -----------------------------------------------------------------

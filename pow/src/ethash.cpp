@@ -1,6 +1,7 @@
 // Ethash sizes, seeds, light cache, dataset items and epoch contexts (KAWPOW parameters).
 #include "sb/pow/ethash.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstring>
@@ -140,6 +141,21 @@ hash512 dataset_item_512(std::span<const hash512> light_cache, std::uint64_t ind
     sb_ethash_dataset_item_512(out.data(), light_cache.front().data(), static_cast<sb_u32>(light_cache.size()), index,
                                dataset_parents);
     return out;
+}
+
+void build_dataset(std::span<hash512> out, std::span<const hash512> light_cache, unsigned threads) {
+    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    const std::size_t n = out.size();
+    threads = static_cast<unsigned>(std::min<std::size_t>(threads, n == 0 ? 1 : n));
+    const auto fill = [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) out[i] = dataset_item_512(light_cache, i);
+    };
+    std::vector<std::thread> workers;
+    const std::size_t share = (n + threads - 1) / threads;
+    for (unsigned t = 1; t < threads; ++t)
+        workers.emplace_back(fill, std::min(n, t * share), std::min(n, (t + 1) * share));
+    fill(0, std::min(n, share));
+    for (auto& w : workers) w.join();
 }
 
 std::shared_ptr<const epoch_context> epoch_context::build(int epoch, const progress_fn& progress) {

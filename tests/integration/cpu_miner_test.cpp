@@ -50,9 +50,10 @@ TEST_CASE("integration: cpu-miner reconnects with back-off when the bridge stops
     const std::string data_dir = node.dir() + "/bridge-data";
     auto daemon = start_daemon(node, stratum_port, http_port, data_dir, node.dir() + "/daemon1.log");
 
-    // At regtest difficulty every share is a block: the node's height counts them.
+    // At regtest difficulty the share target is the network's (clamped): every share is a
+    // block, and the miner waits for the next tip after each. The node's height counts them.
     test::child_process miner({SB_SOLOBRIDGE_BIN, "cpu-miner", "--url", "127.0.0.1:" + std::to_string(stratum_port),
-                               "--user", "demo.rig1", "--max-shares", "10", "--seconds", "240"},
+                               "--user", "demo.rig1", "--seconds", "240"},
                               {}, node.dir() + "/miner.log");
     INFO("miner output:\n" << miner.output());
     REQUIRE(test::eventually([&] { return height(node) >= 1; }, std::chrono::seconds(120)));
@@ -69,14 +70,13 @@ TEST_CASE("integration: cpu-miner reconnects with back-off when the bridge stops
 
     daemon = start_daemon(node, stratum_port, http_port, data_dir, node.dir() + "/daemon2.log");
     INFO("second daemon output:\n" << daemon->output());
-    const auto rc = miner.wait_for_exit(std::chrono::seconds(200));
-    REQUIRE(rc.has_value());
-    CHECK(*rc == 0);
-    const std::string out = miner.output();
-    CHECK(count(out, "cpu-miner: authorized") >= 2);
-    CHECK(out.find(", 2 connections\n") != std::string::npos);
-    // Shares after the restart were blocks on the node too.
-    CHECK(test::eventually([&] { return height(node) > before_restart; }, std::chrono::seconds(30)));
+    // Shares after the restart are blocks on the node too.
+    REQUIRE(test::eventually([&] { return count(miner.output(), "cpu-miner: authorized") >= 2; },
+                             std::chrono::seconds(60)));
+    CHECK(test::eventually([&] { return height(node) > before_restart; }, std::chrono::seconds(60)));
+    // SIGTERM ends it like --seconds: the summary, exit 0 after accepted shares.
+    CHECK(miner.terminate() == 0);
+    CHECK(miner.output().find(", 2 connections\n") != std::string::npos);
     CHECK(daemon->terminate() == 0);
 }
 

@@ -123,6 +123,7 @@ TEST_CASE("p2p anchor: the header chain starts at bcoin's RPC header and follows
         synced_peer sp(io, n, chain);
         REQUIRE_MESSAGE(io.run_until([&] { return chain.tip().height == 40 || sp.closed; }, std::chrono::seconds(30)),
                         sp.why);
+        REQUIRE_MESSAGE(!sp.closed, "the peer closed: ", sp.why, " (", sp.closed->message(), ")");
         CHECK(to_hex_reversed(chain.tip().hash) == n.best_hash());
         // Only the headers above the anchor were fetched and held.
         CHECK(chain.size() == std::size_t(40 - a.height + 1));

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -13,7 +14,12 @@
 
 namespace sb::test {
 
-std::string vector_path(const std::string& name) { return std::string(SB_TEST_VECTORS_DIR) + "/" + name; }
+// SB_TEST_VECTORS_DIR in the environment overrides the source tree's folder: test binaries
+// copied to a machine without the tree (scripts/gpu-check.sh --prebuilt).
+std::string vector_path(const std::string& name) {
+    const char* dir = std::getenv("SB_TEST_VECTORS_DIR");
+    return std::string(dir != nullptr && *dir != '\0' ? dir : SB_TEST_VECTORS_DIR) + "/" + name;
+}
 
 std::vector<std::uint8_t> read_vector_bytes(const std::string& name) {
     std::ifstream in(vector_path(name), std::ios::binary);

@@ -715,8 +715,11 @@ TEST_CASE("share: threads submitting the same shares at once get each accepted e
     CHECK(st.shares_rejected == others * (threads - 1));
     REQUIRE(st.consumers.size() == 1);
     CHECK(f.tally->of(f.slot.id).accepted == others + blocks_expected * threads);
-    // Every submission of a block header reached the sink, duplicates included.
-    CHECK(f.block_count() == blocks_expected * threads);
+    // Every submission of a block header counts as a block; the sink got the first
+    // max_blocks_per_parent of them (all on one parent), the rest were not sent.
+    CHECK(st.blocks_found == blocks_expected * threads);
+    CHECK(f.block_count() == std::min<std::size_t>(blocks_expected * threads, bridge::max_blocks_per_parent));
+    CHECK(st.blocks_not_sent == blocks_expected * threads - f.block_count());
 }
 
 TEST_CASE("dispatcher: every judged share reaches the statistics sink once, rejections with their reason") {
@@ -752,4 +755,36 @@ TEST_CASE("dispatcher: every judged share reaches the statistics sink once, reje
     CHECK(sink->events[1].status == share_status::job_not_found);
     CHECK(sink->events[2].status == share_status::duplicate);
     CHECK(sink->workers[0] == "w1");
+}
+
+TEST_CASE("dispatcher: blocks on one parent beyond max_blocks_per_parent are accepted but not sent, logged once") {
+    auto o = fixture::options();
+    std::vector<std::string> logs;
+    std::mutex log_mu;
+    o.log = [&](std::string_view l) {
+        std::lock_guard lock(log_mu);
+        logs.emplace_back(l);
+    };
+    fixture f(o);
+    REQUIRE_FALSE(f.d.on_template(tmpl(1, 2)));
+    auto j = f.d.current_job(f.slot.id);
+    std::uint32_t next = 0;
+    for (std::size_t i = 0; i < bridge::max_blocks_per_parent + 5; ++i) {
+        const auto s = grind(*j, f.slot.extranonce1, true, next);
+        next = s.nonce + 1;
+        const auto r = f.d.submit_share(f.slot.id, s);
+        CHECK(r.status == share_status::accepted);
+        CHECK(r.block);
+    }
+    CHECK(f.block_count() == bridge::max_blocks_per_parent);
+    CHECK(f.d.stats().blocks_not_sent == 5);
+    // A new parent: blocks go out again.
+    REQUIRE_FALSE(f.d.on_template(tmpl(2, 3)));
+    j = f.d.current_job(f.slot.id);
+    CHECK(f.d.submit_share(f.slot.id, grind(*j, f.slot.extranonce1, true)).block);
+    CHECK(f.block_count() == bridge::max_blocks_per_parent + 1);
+    std::lock_guard lock(log_mu);
+    CHECK(std::count_if(logs.begin(), logs.end(), [](const std::string& l) {
+              return l.find("further ones are not sent") != std::string::npos;
+          }) == 1);
 }

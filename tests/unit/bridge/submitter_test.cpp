@@ -181,7 +181,7 @@ struct temp_journal {
     void open(bridge::journal_options o = {}) {
         j.reset();
         o.block_hash = sha256d_block;
-        if (!o.log) o.log = [](std::string_view) {};
+        o.log = sb::logger::none();
         auto r = bridge::journal::open((dir / "blocks.journal").string(), std::move(o));
         REQUIRE(r);
         j = std::move(*r);

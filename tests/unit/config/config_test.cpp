@@ -732,3 +732,152 @@ TEST_CASE("config: p2p_anchor refuses unknown values and genesis on Ravencoin") 
     CHECK(e.path == "chains[0].p2p_anchor");
     CHECK(e.message.find("X16R") != std::string::npos);
 }
+
+namespace {
+
+// minimal with an "alerts" section.
+std::string with_alerts(const std::string& alerts) {
+    return replace(minimal, R"(  "chains": [ {)", "  \"alerts\": " + alerts + ",\n  \"chains\": [ {");
+}
+
+}  // namespace
+
+TEST_CASE("config: alerts are read into webhooks with their format and events and token and headers and CA file") {
+    auto r = load_text(with_alerts(R"({
+      "webhooks": [
+        { "url": "https://ntfy.sh/my-rigs-7f3a", "format": "ntfy", "token": "tk_abc",
+          "events": ["block_found", "node_down", "node_up"] },
+        { "url": "http://127.0.0.1:9000/hook?farm=north", "headers": { "X-Api-Key": "k1" } },
+        { "url": "HTTPS://[::1]:8443", "ca_file": "/etc/solobridge/ca.pem", "events": ["hashrate_drop"] }
+      ],
+      "min_interval_s": 120,
+      "hashrate_drop_ratio": 0.4
+    })"), "t.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    const alert_settings& a = r.value->alerts;
+    REQUIRE(a.webhooks.size() == 3);
+    CHECK(a.min_interval_s == 120);
+    CHECK(a.hashrate_drop_ratio == doctest::Approx(0.4));
+    const webhook_settings& n = a.webhooks[0];
+    CHECK(n.format == webhook_format::ntfy);
+    CHECK(n.parsed.tls);
+    CHECK(n.parsed.host == "ntfy.sh");
+    CHECK(n.parsed.port == 443);
+    CHECK(n.parsed.target == "/my-rigs-7f3a");
+    CHECK(n.token == "tk_abc");
+    CHECK(n.events.count() == 3);
+    CHECK(n.events.test(static_cast<std::size_t>(alert_kind::node_down)));
+    CHECK_FALSE(n.events.test(static_cast<std::size_t>(alert_kind::worker_offline)));
+    const webhook_settings& j = a.webhooks[1];
+    CHECK(j.format == webhook_format::json);
+    CHECK_FALSE(j.parsed.tls);
+    CHECK(j.parsed.port == 9000);
+    CHECK(j.parsed.target == "/hook?farm=north");
+    CHECK(j.events.all());  // every kind when "events" is absent
+    REQUIRE(j.headers.size() == 1);
+    CHECK(j.headers[0] == std::pair<std::string, std::string>("X-Api-Key", "k1"));
+    const webhook_settings& v6 = a.webhooks[2];
+    CHECK(v6.parsed.host == "::1");
+    CHECK(v6.parsed.port == 8443);
+    CHECK(v6.parsed.target == "/");
+    CHECK(v6.ca_file == "/etc/solobridge/ca.pem");
+
+    auto plain = load_text(minimal, "t.json");
+    REQUIRE(plain.value);
+    CHECK(plain.value->alerts.webhooks.empty());
+    CHECK(plain.value->alerts.min_interval_s == default_alert_min_interval_s);
+    CHECK(plain.value->alerts.hashrate_drop_ratio == doctest::Approx(default_hashrate_drop_ratio));
+}
+
+TEST_CASE("config: webhook URLs are parsed with default ports and IPv6 and a query without a path") {
+    auto u = parse_webhook_url("http://hooks.example?x=1");
+    REQUIRE(u);
+    CHECK(u->port == 80);
+    CHECK(u->target == "/?x=1");
+    u = parse_webhook_url("https://hooks.example:8443/a/b");
+    REQUIRE(u);
+    CHECK(u->tls);
+    CHECK(u->port == 8443);
+    CHECK(u->target == "/a/b");
+    std::string why;
+    CHECK_FALSE(parse_webhook_url("https://hooks.example:/x", &why));
+    CHECK(why == "has ':' without a port after the host");
+    CHECK_FALSE(parse_webhook_url("https://[::1", &why));
+    CHECK(why == "has an IPv6 address without its closing ']'");
+    CHECK_FALSE(parse_webhook_url("https://", &why));
+    CHECK(why == "needs a host, e.g. https://ntfy.sh/my-topic");
+}
+
+TEST_CASE("config: wrong alert settings are refused with their key and the reason") {
+    struct bad {
+        const char* alerts;
+        const char* path;
+        const char* message;
+    };
+    const bad cases[] = {
+        {R"({})", "alerts.webhooks", "is required"},
+        {R"({ "webhooks": [] })", "alerts.webhooks", "must have 1 to 8 entries, not 0"},
+        {R"({ "webhooks": [ {} ] })", "alerts.webhooks[0].url", "is required"},
+        {R"({ "webhooks": [ { "url": "ftp://x/y" } ] })", "alerts.webhooks[0].url", "must start with http:// or https://"},
+        {R"({ "webhooks": [ { "url": "https://user:pw@ntfy.sh/t" } ] })", "alerts.webhooks[0].url",
+         "has credentials in it: give them in \"token\" or \"headers\" instead"},
+        {R"({ "webhooks": [ { "url": "https://ntfy.sh/t#frag" } ] })", "alerts.webhooks[0].url",
+         "has a fragment (#...), which is never sent: remove it"},
+        {R"({ "webhooks": [ { "url": "http://::1:80/t" } ] })", "alerts.webhooks[0].url",
+         "has an IPv6 address without brackets: write it as [address]:port"},
+        {R"({ "webhooks": [ { "url": "http://h:70000/t" } ] })", "alerts.webhooks[0].url", "has a bad port (1-65535)"},
+        {R"({ "webhooks": [ { "url": "http://h:0/t" } ] })", "alerts.webhooks[0].url", "has a bad port (1-65535)"},
+        {R"({ "webhooks": [ { "url": "http://h/a b" } ] })", "alerts.webhooks[0].url",
+         "has a space or a character outside printable ASCII in its path: percent-encode it"},
+        {R"({ "webhooks": [ { "url": "https://ntfy.sh/", "format": "ntfy" } ] })", "alerts.webhooks[0].url",
+         "needs the ntfy topic in its path, e.g. https://ntfy.sh/my-rigs-7f3a"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "format": "slack" } ] })", "alerts.webhooks[0].format",
+         "must be \"json\" or \"ntfy\", not \"slack\""},
+        {R"({ "webhooks": [ { "url": "https://h/x", "events": [] } ] })", "alerts.webhooks[0].events",
+         "must have 1 to 8 entries, not 0"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "events": ["block_foun"] } ] })", "alerts.webhooks[0].events[0]",
+         "unknown event \"block_foun\" (known: block_found, block_orphaned, worker_offline, worker_online, "
+         "hashrate_drop, node_down, node_unauthorized, node_up)"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "events": ["node_up", "node_up"] } ] })",
+         "alerts.webhooks[0].events[1]", "\"node_up\" is listed twice"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "token": "a b" } ] })", "alerts.webhooks[0].token",
+         "must be printable ASCII without spaces, not empty"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "headers": { "Host": "evil" } } ] })", "alerts.webhooks[0].headers.Host",
+         "is set by solobridge itself; remove it"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "format": "ntfy", "headers": { "X-Priority": "1" } } ] })",
+         "alerts.webhooks[0].headers.X-Priority",
+         "is set by solobridge from the alert (ntfy's title, priority and tags); remove it"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "token": "t", "headers": { "authorization": "Basic x" } } ] })",
+         "alerts.webhooks[0].headers.authorization", "give either \"token\" or an Authorization header, not both"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "headers": { "Bad Header": "v" } } ] })",
+         "alerts.webhooks[0].headers.Bad Header", "is not a valid HTTP header name"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "headers": { "X-A": "line\r\nX-B: 1" } } ] })",
+         "alerts.webhooks[0].headers.X-A", "must be printable ASCII of at most 1024 bytes"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "headers": { "X-A": "1", "x-a": "2" } } ] })",
+         "alerts.webhooks[0].headers.x-a", "is given twice (header names ignore case)"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "headers": { "X-A": 1 } } ] })", "alerts.webhooks[0].headers.X-A",
+         "must be a string, not a number"},
+        {R"({ "webhooks": [ { "url": "http://h/x", "ca_file": "/ca.pem" } ] })", "alerts.webhooks[0].ca_file",
+         "has no effect: the URL is http://, not https://"},
+        {R"({ "webhooks": [ { "url": "https://h/x" } ], "min_interval_s": 86401 })", "alerts.min_interval_s",
+         "must be between 0 and 86400, not 86401"},
+        {R"({ "webhooks": [ { "url": "https://h/x" } ], "min_interval_s": 1.5 })", "alerts.min_interval_s",
+         "must be an integer, not a fraction"},
+        {R"({ "webhooks": [ { "url": "https://h/x" } ], "hashrate_drop_ratio": 1.5 })", "alerts.hashrate_drop_ratio",
+         "must be between 0.01 and 0.99, not 1.5"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "events": ["block_found"] } ], "hashrate_drop_ratio": 0.3 })",
+         "alerts.hashrate_drop_ratio", "has no effect: no webhook has \"hashrate_drop\" among its events"},
+        {R"({ "webhooks": [ { "url": "https://h/x", "retries": 3 } ] })", "alerts.webhooks[0].retries",
+         "unknown key (known keys here: url, format, events, token, headers, ca_file)"},
+        {R"({ "webhooks": [ { "url": "https://h/x" } ], "email": "me@example.com" })", "alerts.email",
+         "unknown key (known keys here: webhooks, min_interval_s, hashrate_drop_ratio)"},
+        {R"([])", "alerts", "must be an object, not an array"},
+    };
+    for (const bad& b : cases) {
+        CAPTURE(b.alerts);
+        const config_error e = only_error(load_text(with_alerts(b.alerts), "t.json"));
+        CHECK(e.path == b.path);
+        CHECK(e.message == b.message);
+        CHECK(e.at.line >= 2);
+    }
+}

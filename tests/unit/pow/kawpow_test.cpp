@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "pow_test_support.hpp"
 #include "sb/core/hex.hpp"
@@ -166,4 +167,36 @@ TEST_CASE("kawpow: Ravencoin regtest blocks rebuild, hash to their block hash an
         CHECK(kawpow::verify(ctx, height, header.header_hash(), unreversed, header.nonce64, max_boundary) ==
               kawpow::verify_status::invalid_mix_hash);
     }
+}
+
+TEST_CASE("kawpow: a dataset of any size: light evaluation and the materialised prefix agree, and the count matters") {
+    // 2 MiB: an odd count of 1024-bit items, as on the chain (whose counts are prime).
+    constexpr std::uint32_t items_1024 = 16381;
+    const auto& ctx = context(0);
+    std::vector<ethash::hash512> dataset(2 * std::size_t{items_1024});
+    ethash::build_dataset(dataset, ctx.light_cache(), 2);
+    // The split over threads covers every item: samples at both ends and at the split.
+    for (const std::size_t i : {std::size_t{0}, std::size_t{1}, dataset.size() / 2 - 1, dataset.size() / 2,
+                                dataset.size() - 1})
+        CHECK_MESSAGE(dataset[i] == ctx.dataset_item_512(i), "item " << i);
+    CHECK(std::equal(dataset.front().begin(), dataset.front().end(), ctx.l1_cache().begin()));
+
+    const auto header = hash_hex("63155f732f2bf556967f906155b510c917e48e99685ead76ea83f4eca03ab12b");
+    for (const std::uint64_t height : {std::uint64_t{0}, std::uint64_t{3}, std::uint64_t{7499}}) {
+        const auto program = kawpow::program_for_height(height);
+        for (const std::uint64_t nonce : {std::uint64_t{0}, std::uint64_t{0x123456789abcdef0}, ~std::uint64_t{0}}) {
+            CAPTURE(height);
+            CAPTURE(nonce);
+            const auto light = kawpow::hash(ctx, program, items_1024, header, nonce);
+            CHECK(kawpow::hash_full(dataset, program, header, nonce) == light);
+            CHECK(kawpow::final_hash_from_mix(header, light.mix_hash, nonce) == light.final_hash);
+            CHECK(kawpow::hash(ctx, program, items_1024 - 2, header, nonce).mix_hash != light.mix_hash);
+        }
+    }
+    // The chain's count is what hash(ctx, height, ...) reads: vector 1 (height 49, epoch 0).
+    const auto v = read_hash_vector(vectors("kawpow.json", "hash")[1]);
+    const auto r = kawpow::hash(ctx, kawpow::program_for_height(v.height), ctx.full_dataset_num_items(), v.header_hash,
+                                v.nonce);
+    CHECK(r.mix_hash == v.mix_hash);
+    CHECK(r.final_hash == v.final_hash);
 }

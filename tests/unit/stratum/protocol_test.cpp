@@ -46,7 +46,7 @@ struct harness {
 
     session_settings with_defaults(session_settings s, bool as_given) {
         if (!as_given && s.difficulty.initial == config::difficulty_settings{}.initial) s.difficulty = diff(0.002);
-        if (!s.log) s.log = [this](std::string_view l) { logs.emplace_back(l); };
+        s.log = [this](std::string_view l) { logs.emplace_back(l); };
         return s;
     }
     bool logged(std::string_view needle) const {

@@ -3,6 +3,7 @@
 // common keys. Every key is documented in config/README.md.
 #pragma once
 
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -147,11 +148,77 @@ struct http_settings {
     endpoint listen{"127.0.0.1", 8080};
 };
 
+// ---- alerts (bridge/alerts) -----------------------------------------------------------
+
+// What an alert reports. The names are the config's ("block_found", ...) and the JSON
+// webhook's "kind". worker_online and node_up say that a subject reported offline / down
+// (or unauthorized) is back; they are only sent for a subject whose problem was sent.
+enum class alert_kind {
+    block_found,        // a share met the network target (the block went to the submitter)
+    block_orphaned,     // a found block left the main chain, or lost the race at its height
+    worker_offline,     // a worker sent no share for longer than the statistics allow
+    worker_online,      // a worker reported offline sends shares again
+    hashrate_drop,      // 5-minute hashrate below hashrate_drop_ratio of the 1-hour hashrate
+    node_down,          // the node's RPC cannot be reached
+    node_unauthorized,  // the node refuses the RPC credentials (HTTP 401/403)
+    node_up,            // a node reported down or unauthorized answers again
+};
+inline constexpr std::size_t alert_kind_count = 8;
+using alert_kinds = std::bitset<alert_kind_count>;
+std::string_view to_string(alert_kind k) noexcept;
+// The kind named s ("block_found", ...), or nullopt.
+std::optional<alert_kind> alert_kind_from_string(std::string_view s) noexcept;
+
+// How a webhook's requests look (bridge/alerts/request.hpp has the exact forms).
+enum class webhook_format {
+    json,  // POST of a JSON object (kind, chain, title, text, subjects, count, time, priority)
+    ntfy,  // ntfy's publishing form: POST to the topic URL, the text as the body, Title,
+           // Priority and Tags headers
+};
+
+// A webhook URL split for the HTTP client: http://host[:port][/path] or https://....
+struct webhook_url {
+    bool tls = false;          // https
+    std::string host;          // a name or an IP address (IPv6 without brackets)
+    std::uint16_t port = 0;    // 80 or 443 unless written
+    std::string target = "/";  // path and query as written (printable ASCII, no spaces)
+};
+// Parses an http:// or https:// URL (scheme case-insensitive). nullopt: another scheme,
+// user info, a fragment, an empty host, a bad port, or characters outside printable ASCII
+// (or spaces) in the path; *why says which.
+std::optional<webhook_url> parse_webhook_url(std::string_view url, std::string* why = nullptr);
+
+inline constexpr std::size_t max_webhooks = 8;
+inline constexpr std::size_t max_webhook_headers = 16;
+inline constexpr std::uint32_t default_alert_min_interval_s = 60;
+inline constexpr std::uint32_t max_alert_min_interval_s = 86'400;
+inline constexpr double default_hashrate_drop_ratio = 0.5;
+
+struct webhook_settings {
+    std::string url;  // as written
+    webhook_url parsed;
+    webhook_format format = webhook_format::json;
+    alert_kinds events = alert_kinds().set();  // every kind unless "events" lists some
+    std::string token;  // sent as "Authorization: Bearer <token>" (ntfy access tokens)
+    std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+    std::string ca_file;  // https: trust this PEM file instead of the system store
+};
+
+struct alert_settings {
+    std::vector<webhook_settings> webhooks;  // empty: no alerts
+    // Alerts of one kind family and chain go out at most once per this many seconds;
+    // what happens meanwhile is grouped into the next message (bridge/alerts/grouper.hpp).
+    std::uint32_t min_interval_s = default_alert_min_interval_s;
+    // hashrate_drop when the 5-minute hashrate falls below this share of the 1-hour one.
+    double hashrate_drop_ratio = default_hashrate_drop_ratio;
+};
+
 struct settings {
     std::string data_dir = "./solobridge-data";
     std::string log_level = "info";  // error, warn, info, debug, trace
     http_settings http;
     std::vector<chain_settings> chains;
+    alert_settings alerts;
 };
 
 inline constexpr std::size_t max_coinbase_tag_bytes = 40;

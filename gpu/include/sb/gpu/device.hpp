@@ -33,6 +33,8 @@ enum class gpu_errc {
     self_test_failed,     // the start-up known-answer test gave a wrong answer
     invalid_argument,     // count 0 or above 2^32, and the like
     device_lost,          // a search failed after the device was opened
+    out_of_memory,        // the device cannot hold what was asked (the detail says how much)
+    unsupported,          // the device does not do this (the cpu device and KAWPOW)
 };
 const std::error_category& gpu_category() noexcept;
 inline std::error_code make_error_code(gpu_errc e) noexcept { return {static_cast<int>(e), gpu_category()}; }
@@ -53,6 +55,9 @@ struct device_info {
     std::string platform;  // OpenCL platform, CUDA runtime/driver versions, "" for cpu
     std::uint64_t memory_bytes = 0;
     unsigned compute_units = 0;  // SMs, OpenCL compute units, or CPU threads
+    // The largest single buffer the driver allows (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE); 0
+    // when it sets no limit below memory_bytes.
+    std::uint64_t max_buffer_bytes = 0;
 };
 
 struct device_list {

@@ -25,6 +25,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "sb/core/log.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/node/limits.hpp"
 #include "sb/node/node_health.hpp"
@@ -68,7 +69,7 @@ struct template_source_options {
     // How the log names the node; empty: the RPC URL.
     std::string name;
     // One line per change of the node's state (not per retry), on the strand.
-    std::function<void(std::string_view)> log;
+    logger log;
     // Each change of state, on the strand, after status() shows it and before the
     // template that brought `connected` (if any) goes to the handler. problem: empty for
     // connected.

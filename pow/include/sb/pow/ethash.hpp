@@ -67,6 +67,11 @@ void build_light_cache(std::span<hash512> cache, const hash256& seed, const prog
 // Dataset item `index` (512-bit) from a light cache, with `dataset_parents` parents.
 hash512 dataset_item_512(std::span<const hash512> light_cache, std::uint64_t index) noexcept;
 
+// Materialises 512-bit dataset items 0 .. out.size() - 1 (the items do not depend on the
+// dataset's size, so any prefix of the epoch's dataset is exact), split over `threads`
+// threads (0: one per core). Seconds for a few MiB; the full dataset is a GPU's job.
+void build_dataset(std::span<hash512> out, std::span<const hash512> light_cache, unsigned threads = 0);
+
 // What KAWPOW light evaluation needs for one epoch. Immutable once built; share it freely
 // between threads through shared_ptr<const epoch_context>.
 class epoch_context {

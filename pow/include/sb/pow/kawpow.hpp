@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "sb/core/sha256.hpp"
@@ -39,6 +40,26 @@ hash_result hash(const ethash::epoch_context& ctx, std::uint64_t height, const h
 // As hash(), with a program already built for this height's period (search loops).
 hash_result hash(const ethash::epoch_context& ctx, const sb_progpow_program& program, const hash256& header_hash,
                  std::uint64_t nonce) noexcept;
+
+// ---- datasets of any size -------------------------------------------------------------
+// On the chain a hash reads the epoch's whole dataset: ethash::full_dataset_num_items(epoch)
+// 1024-bit items (what hash() above uses). These take the item count as a parameter so that
+// GPU kernels can be checked bit-exact against the reference on a dataset of a few MiB: a
+// prefix of the epoch's dataset (items do not depend on the count; only the modulus of the
+// DAG index does). At least min_dataset_items_1024 items: the L1 cache is the first 16 KiB.
+inline constexpr std::uint32_t min_dataset_items_1024 = 128;
+
+// Light evaluation over dataset_items_1024 items. Precondition: dataset_items_1024 >=
+// min_dataset_items_1024. With ctx.full_dataset_num_items() it is hash() above.
+hash_result hash(const ethash::epoch_context& ctx, const sb_progpow_program& program, std::uint32_t dataset_items_1024,
+                 const hash256& header_hash, std::uint64_t nonce) noexcept;
+
+// Evaluation over a materialised dataset (ethash::build_dataset): the 512-bit items of
+// dataset.size() / 2 1024-bit items, the L1 cache its first 256 items. Microseconds per hash
+// instead of light evaluation's milliseconds. Precondition: dataset.size() >=
+// 2 * min_dataset_items_1024 (an odd last 512-bit item is never read).
+hash_result hash_full(std::span<const ethash::hash512> dataset, const sb_progpow_program& program,
+                      const hash256& header_hash, std::uint64_t nonce) noexcept;
 
 // The final hash implied by a claimed mix_hash, without the DAG (two keccak-f800): cheap
 // first check of a share before the light evaluation.

@@ -21,6 +21,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "sb/core/log.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/node/p2p/addr.hpp"
@@ -68,7 +69,7 @@ struct peer_manager_options {
 
     std::function<void(const tip_change&)> on_new_tip;   // on the strand, right after validation
     std::function<void(const hash256&)> on_block_served;  // a peer fetched a relayed block
-    std::function<void(std::string_view)> log;
+    logger log;
 };
 
 // One row of the peer list (dashboard, GET /api/status).

@@ -35,9 +35,15 @@ typedef ulong sb_u64;
 
 #else /* host C / C++, and CUDA (device code uses the intrinsics, nvcc's host pass the C) */
 
+#if defined(__CUDACC_RTC__)
+/* NVRTC (kernels compiled at run time) has no C library headers. */
+typedef unsigned int sb_u32;
+typedef unsigned long long sb_u64;
+#else
 #include <stdint.h>
 typedef uint32_t sb_u32;
 typedef uint64_t sb_u64;
+#endif
 
 #if defined(__CUDACC__)
 #define SB_FN static __host__ __device__ __forceinline__
