@@ -791,7 +791,8 @@ void read_webhook(validator& val, const json_value& v, const std::string& path, 
                 "x-title", "title", "ti", "t", "x-priority", "priority", "prio", "p", "x-tags", "tags", "tag", "ta"};
             for (const auto& [name, value] : h->members()) {
                 const std::string where = hpath + "." + name;
-                auto is = [&](std::string_view n) { return iequals(name, n); };
+                // Named captures: clang before 16 cannot capture a structured binding.
+                auto is = [&header = name](std::string_view n) { return iequals(header, n); };
                 if (!is_header_token(name) || name.size() > 128) {
                     val.error(where, value.key_where(), "is not a valid HTTP header name");
                 } else if (std::any_of(managed.begin(), managed.end(), is)) {
@@ -802,7 +803,7 @@ void read_webhook(validator& val, const json_value& v, const std::string& path, 
                 } else if (is("authorization") && v.find("token") != nullptr) {
                     val.error(where, value.key_where(), "give either \"token\" or an Authorization header, not both");
                 } else if (std::any_of(out.headers.begin(), out.headers.end(),
-                                       [&](const auto& other) { return iequals(other.first, name); })) {
+                                       [&header = name](const auto& other) { return iequals(other.first, header); })) {
                     val.error(where, value.key_where(), "is given twice (header names ignore case)");
                 } else if (value.type() != kind::string) {
                     val.error(where, value.where(), std::string("must be a string, not ") + json_value::describe(value.type()));
