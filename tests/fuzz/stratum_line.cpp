@@ -1,7 +1,8 @@
 // Fuzz target: Stratum lines. The framing must never crash or accept a line over the cap,
 // and a session of one dialect fed the lines must survive them: SHA-256d, or KAWPOW with
-// the submits awaiting verification bounded. The first byte picks the dialect (odd:
-// KAWPOW), the rest is what the miner sent, framed in two reads.
+// the submits awaiting verification bounded, and misbehaviour (the ban score the server
+// adds to the client's IP) only ever with the close it causes. The first byte picks the
+// dialect (odd: KAWPOW), the rest is what the miner sent, framed in two reads.
 //
 // One dialect per input, each line parsed once (by the session, as the server does): the
 // cost of an input is its lines' JSON parses, and running both dialects and a third,
@@ -69,6 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         for (const auto& l : out.lines)
             if (l.empty() || l.back() != '\n') std::abort();
+        // Misbehaviour (what the server scores toward a ban) only with the close it causes.
+        if (out.why != misbehaviour::none && (out.close_reason.empty() || ban_score(out.why) == 0)) std::abort();
         if (!out.close_reason.empty()) break;
     }
     if (failed != reader.failed()) std::abort();
