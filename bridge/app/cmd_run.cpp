@@ -27,10 +27,12 @@
 #include "dispatch/submitter.hpp"
 #include "mining/device_worker.hpp"
 #include "sb/gpu/device.hpp"
+#include "sb/gpu/kawpow_device.hpp"
 #include "sb/config/config.hpp"
 #include "sb/node/template_failover.hpp"
 #include "sb/core/block.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/core/log.hpp"
 #include "sb/core/ravencoin.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/pow/algorithm.hpp"
@@ -192,6 +194,7 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
             str("id", d.device_id);
             str("name", d.device_name);
             str("backend", d.backend);
+            str("algorithm", d.algorithm);
             str("state", bridge::mining::to_string(d.state));
             str("error", d.last_error);
             w.Key("intensity");
@@ -222,6 +225,25 @@ std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chain
             str("job_id", d.job_id);
             w.Key("job_height");
             w.Uint(d.job_height);
+            if (d.algorithm == "kawpow") {
+                // The dataset on the device (epoch -1: none yet), the one being switched to and
+                // the next epoch's prepared beside it (-1: none).
+                w.Key("dag");
+                w.StartObject();
+                w.Key("epoch");
+                w.Int(d.dag_epoch);
+                w.Key("bytes");
+                w.Uint64(d.dag_bytes);
+                w.Key("generation_s");
+                w.Double(d.dag_seconds);
+                w.Key("building_epoch");
+                w.Int(d.dag_building_epoch);
+                w.Key("progress");
+                w.Double(d.dag_progress);
+                w.Key("next_epoch");
+                w.Int(d.dag_next_epoch);
+                w.EndObject();
+            }
             w.EndObject();
         }
         w.EndArray();
@@ -295,11 +317,16 @@ bridge::block_hash_fn block_hash_for(const chain_params& chain) {
     };
 }
 
-void log_line(const std::string& chain, std::string_view text) {
-    std::fprintf(stderr, "[%s] %.*s\n", chain.c_str(), static_cast<int>(text.size()), text.data());
-}
+// A device opened for its chain's algorithm: exactly one of the two.
+struct opened_device {
+    std::unique_ptr<gpu::sha256d_searcher> sha256d;
+    std::unique_ptr<gpu::kawpow_searcher> kawpow;
+};
 
 int run_daemon(const config::settings& s) {
+    // The config validated log_level; every line below goes through the one facility.
+    set_log_threshold(parse_log_level(s.log_level).value_or(log_level::info));
+    const logger base;
     asio::io_context io;
     // KAWPOW share verification (milliseconds each) runs here, off the I/O threads, so a
     // miner's reply never waits behind another miner's verification (stratum.md §5: 2 s).
@@ -317,33 +344,46 @@ int run_daemon(const config::settings& s) {
         alerts = std::make_unique<bridge::alerts::notifier>(std::move(aopt));
         std::string detail;
         if (auto ec = alerts->start(&detail)) {
-            std::fprintf(stderr, "solobridge: alerts cannot start: %s (%s)\n", detail.c_str(), ec.message().c_str());
+            base.error("alerts cannot start: " + detail + " (" + ec.message() + ")");
             return exit_usage;
         }
-        std::printf("alerts: %zu webhook%s\n", s.alerts.webhooks.size(), s.alerts.webhooks.size() == 1 ? "" : "s");
+        base.info("alerts: " + std::to_string(s.alerts.webhooks.size()) +
+                  (s.alerts.webhooks.size() == 1 ? " webhook" : " webhooks"));
     }
 
     std::error_code fs_ec;
     std::filesystem::create_directories(s.data_dir, fs_ec);
     if (fs_ec) {
-        std::fprintf(stderr, "solobridge: cannot create data_dir %s: %s\n", s.data_dir.c_str(), fs_ec.message().c_str());
+        base.error("cannot create data_dir " + s.data_dir + ": " + fs_ec.message());
         return exit_failure;
     }
 
-    // Local devices first: one that is missing or fails its self-test stops the daemon
-    // before anything listens.
-    std::vector<std::vector<std::unique_ptr<gpu::sha256d_searcher>>> searchers;
+    // Local devices first, for the algorithm of each chain's blocks: one that is missing or
+    // fails its self-test (SHA-256d) or kernel build (KAWPOW) stops the daemon before
+    // anything listens.
+    std::vector<std::vector<opened_device>> searchers;
     for (const auto& c : s.chains) {
         searchers.emplace_back();
+        const bool kawpow = pow::mined_algorithm(params(c.net)) == pow_algorithm::kawpow;
         for (const auto& dev : c.devices) {
             std::string detail;
-            auto opened = gpu::open_sha256d(dev.id, &detail);
-            if (!opened) {
-                std::fprintf(stderr, "solobridge: [%s] device %s cannot be used: %s%s%s\n", c.id.c_str(), dev.id.c_str(),
-                             opened.error().message().c_str(), detail.empty() ? "" : ": ", detail.c_str());
+            opened_device od;
+            std::error_code ec;
+            if (kawpow) {
+                auto opened = gpu::open_kawpow(dev.id, &detail);
+                if (opened) od.kawpow = std::move(*opened);
+                else ec = opened.error();
+            } else {
+                auto opened = gpu::open_sha256d(dev.id, &detail);
+                if (opened) od.sha256d = std::move(*opened);
+                else ec = opened.error();
+            }
+            if (ec) {
+                base.with_prefix(c.id).error("device " + dev.id + " cannot be used" + (kawpow ? " for KAWPOW" : "") +
+                                             ": " + ec.message() + (detail.empty() ? "" : ": " + detail));
                 return exit_usage;
             }
-            searchers.back().push_back(std::move(*opened));
+            searchers.back().push_back(std::move(od));
         }
     }
 
@@ -352,7 +392,7 @@ int run_daemon(const config::settings& s) {
         rt->settings = c;
         const chain_params& chain = params(c.net);
         const std::string id = c.id;
-        auto log = [id](std::string_view t) { log_line(id, t); };
+        const logger log = base.with_prefix(id);
 
         // Found blocks: every node and peer at once, the journal in parallel on its own thread.
         bridge::journal_options jopt;
@@ -360,8 +400,7 @@ int run_daemon(const config::settings& s) {
         jopt.block_hash = block_hash_for(chain);
         auto j = bridge::journal::open(s.data_dir + "/" + id + ".found-blocks", std::move(jopt));
         if (!j) {
-            std::fprintf(stderr, "solobridge: [%s] cannot open the found-block journal in %s: %s\n", id.c_str(),
-                         s.data_dir.c_str(), j.error().message().c_str());
+            log.error("cannot open the found-block journal in " + s.data_dir + ": " + j.error().message());
             return exit_failure;
         }
         rt->journal = std::shared_ptr<bridge::journal>(std::move(*j));
@@ -399,7 +438,7 @@ int run_daemon(const config::settings& s) {
                 const auto ec = d->on_template(std::move(t));
                 // Behind the best tip: the dispatcher logged it; the source asks again.
                 if (ec == bridge::dispatch_errc::template_behind) return node::template_use::behind;
-                if (ec) log(std::string("template not used: ") + ec.message());
+                if (ec) log.warn(std::string("template not used: ") + ec.message());
                 return node::template_use::used;
             });
 
@@ -444,7 +483,7 @@ int run_daemon(const config::settings& s) {
                 popt.on_tip_template = [d, log](std::shared_ptr<const node::block_template> t) {
                     const auto ec = d->on_template(std::move(t));
                     if (ec && ec != bridge::dispatch_errc::template_behind)
-                        log("work on the new P2P tip not used: " + ec.message());
+                        log.warn("work on the new P2P tip not used: " + ec.message());
                 };
                 popt.log = log;
                 // The P2P chain settles found blocks too (accepted / passed), RPC up or not.
@@ -455,7 +494,7 @@ int run_daemon(const config::settings& s) {
                 popt.header_only = c.p2p_header_only_work;
                 popt.rpc_reachable = [ts] { return ts->may_supply(); };
                 popt.on_header_template = [d, log](std::shared_ptr<const node::block_template> t) {
-                    if (auto ec = d->on_template(std::move(t))) log("header-only template not used: " + ec.message());
+                    if (auto ec = d->on_template(std::move(t))) log.warn("header-only template not used: " + ec.message());
                 };
                 rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
                 p2p_link* link = rt->p2p.get();
@@ -463,7 +502,7 @@ int run_daemon(const config::settings& s) {
                     link->relay(b.block, b.hash, static_cast<std::int32_t>(b.height));
                 });
             } else {
-                log("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");
+                log.warn("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");
             }
         }
 
@@ -473,28 +512,26 @@ int run_daemon(const config::settings& s) {
         auto source = std::make_shared<bridge::stratum::dispatcher_source>(rt->dispatcher);
         rt->stratum = std::make_unique<bridge::stratum::server>(io, std::move(source), sopts);
         if (auto ec = rt->stratum->start()) {
-            std::fprintf(stderr, "solobridge: [%s] cannot start the Stratum listeners: %s\n", id.c_str(),
-                         ec.message().c_str());
+            log.error("cannot start the Stratum listeners: " + ec.message());
             return exit_failure;
         }
-        for (const auto& l : rt->stratum->listeners())
-            std::printf("[%s] stratum%s listening on %s:%u\n", id.c_str(), l.tls ? "+tls" : "", l.address.c_str(),
-                        static_cast<unsigned>(l.port));
         auto& opened = searchers[chains.size()];
         for (std::size_t i = 0; i < opened.size(); ++i) {
-            const auto info = opened[i]->info();
             bridge::mining::device_worker_options wopt;
             wopt.intensity = c.devices[i].intensity;
             wopt.payout_script = c.payout.script_pubkey;
             wopt.log = log;
-            auto worker = std::make_unique<bridge::mining::device_worker>(rt->dispatcher, std::move(opened[i]), wopt);
+            auto worker = opened[i].kawpow ? std::make_unique<bridge::mining::device_worker>(
+                                                 rt->dispatcher, std::move(opened[i].kawpow), wopt)
+                                           : std::make_unique<bridge::mining::device_worker>(
+                                                 rt->dispatcher, std::move(opened[i].sha256d), wopt);
+            const auto info = worker->stats();
             if (auto ec = worker->start()) {
-                std::fprintf(stderr, "solobridge: [%s] device %s cannot mine: %s\n", id.c_str(), info.id.c_str(),
-                             ec.message().c_str());
+                log.error("device " + info.device_id + " cannot mine: " + ec.message());
                 return exit_usage;
             }
-            std::printf("[%s] device %s (%s, %s) mining, intensity %u\n", id.c_str(), info.id.c_str(), info.name.c_str(),
-                        info.backend.c_str(), c.devices[i].intensity);
+            log.info("device " + info.device_id + " (" + info.device_name + ", " + info.backend + ") mining " +
+                     info.algorithm + ", intensity " + std::to_string(c.devices[i].intensity));
             rt->devices.push_back(std::move(worker));
         }
         rt->templates->start();
@@ -502,9 +539,9 @@ int run_daemon(const config::settings& s) {
         const std::string work_from = c.nodes.size() == 1 ? c.nodes.front().rpc_url + " (1 node)"
                                                            : "the first healthy of " + std::to_string(c.nodes.size()) +
                                                                  " nodes (" + c.nodes.front().rpc_url + " first)";
-        std::printf("[%s] %s: work from %s, payout %s\n", id.c_str(), std::string(chain.name).c_str(), work_from.c_str(),
-                    c.payout.mode == config::payout_mode::fixed_address ? c.payout.address.c_str()
-                                                                        : "each miner's username address");
+        log.info(std::string(chain.name) + ": work from " + work_from + ", payout " +
+                 (c.payout.mode == config::payout_mode::fixed_address ? c.payout.address
+                                                                      : std::string("each miner's username address")));
         chains.push_back(std::move(rt));
         // Watched once `chains` holds the chain: a chain that fails above is destroyed on
         // return before the notifier (declared after `chains`) stops.
@@ -522,19 +559,16 @@ int run_daemon(const config::settings& s) {
             }));
         }
     }
-    std::fflush(stdout);
 
     std::unique_ptr<bridge::web::status_server> web;
     if (s.http.enabled) {
         web = std::make_unique<bridge::web::status_server>(io, s.http.listen.host, s.http.listen.port,
                                                            [&chains] { return status_json(chains); });
         if (auto ec = web->start()) {
-            std::fprintf(stderr, "solobridge: cannot listen for HTTP on %s: %s\n", s.http.listen.to_string().c_str(),
-                         ec.message().c_str());
+            base.error("cannot listen for HTTP on " + s.http.listen.to_string() + ": " + ec.message());
             return exit_failure;
         }
-        std::printf("status: http://%s:%u/api/status\n", s.http.listen.host.c_str(), static_cast<unsigned>(web->port()));
-        std::fflush(stdout);
+        base.info("status: http://" + s.http.listen.host + ":" + std::to_string(web->port()) + "/api/status");
     }
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -549,30 +583,29 @@ int run_daemon(const config::settings& s) {
                 const auto ss = rt->submitter->status();
                 const std::uint64_t accepted = ds.shares_accepted, rejected = ds.shares_rejected;
                 auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
-                std::printf("[%s] height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
-                            "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, rejected %llu)\n",
-                            rt->settings.id.c_str(), ds.height, rt->stratum->connection_count(), u(accepted),
-                            u(rejected), u(ss.found), u(ss.pending), u(ss.accepted), u(ss.confirmed), u(ss.orphaned),
-                            u(ss.stale), u(ss.rejected));
+                const logger log = base.with_prefix(rt->settings.id);
+                log.info(printf_string("height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
+                                       "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, "
+                                       "rejected %llu)",
+                                       ds.height, rt->stratum->connection_count(), u(accepted), u(rejected), u(ss.found),
+                                       u(ss.pending), u(ss.accepted), u(ss.confirmed), u(ss.orphaned), u(ss.stale),
+                                       u(ss.rejected)));
                 for (const auto& dw : rt->devices) {
                     const auto d = dw->stats();
-                    std::printf("[%s] device %s %s: %.3f MH/s (1 m), shares %llu accepted %llu rejected, %llu hardware "
-                                "errors, blocks %llu\n",
-                                rt->settings.id.c_str(), d.device_id.c_str(), bridge::mining::to_string(d.state),
-                                d.hashrate_1m / 1e6, static_cast<unsigned long long>(d.shares_accepted),
-                                static_cast<unsigned long long>(d.shares_rejected),
-                                static_cast<unsigned long long>(d.hardware_errors),
-                                static_cast<unsigned long long>(d.blocks));
+                    log.info(printf_string("device %s %s: %.3f MH/s (1 m), shares %llu accepted %llu rejected, %llu "
+                                           "hardware errors, blocks %llu",
+                                           d.device_id.c_str(), bridge::mining::to_string(d.state), d.hashrate_1m / 1e6,
+                                           u(d.shares_accepted), u(d.shares_rejected), u(d.hardware_errors),
+                                           u(d.blocks)));
                 }
             }
-            std::fflush(stdout);
             arm_status();
         });
     };
     arm_status();
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
-        std::printf("solobridge: signal %d, stopping\n", sig);
+        base.info("signal " + std::to_string(sig) + ", stopping");
         status.cancel();
         if (web) web->stop();
         for (auto& rt : chains) rt->stop();

@@ -63,8 +63,8 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         return m;
     }
 
-    void log(const std::string& s) const {
-        opts.log(s);
+    void log(const std::string& s, log_level level = log_level::info) const {
+        opts.log.write(level, s);
     }
 
     void schedule_header_only() {
@@ -99,11 +99,11 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         }
         auto t = p2p::header_only_template(headers, now_unix_s());
         if (!t) {
-            log("header-only work not possible: " + t.error().message());
+            log("header-only work not possible: " + t.error().message(), log_level::warn);
             return;
         }
         if (!active.exchange(true))
-            log("HEADER-ONLY WORK: the node's RPC is unreachable; mining coinbase-only blocks on the P2P tip");
+            log("HEADER-ONLY WORK: the node's RPC is unreachable; mining coinbase-only blocks on the P2P tip", log_level::warn);
         last_prev = t->prev_block;
         char bits[9];
         std::snprintf(bits, sizeof bits, "%08x", t->bits);

@@ -119,4 +119,11 @@ public:
 const mining_algorithm& algorithm_for(const chain_params& chain) noexcept;
 const mining_algorithm& algorithm_of(pow_algorithm a) noexcept;
 
+// KAWPOW whose light verification reads only the first dataset_items_1024 (at least
+// pow::kawpow::min_dataset_items_1024) 1024-bit items of each epoch's dataset, as the GPU
+// kernel tests do: for tests that mine on a device holding such a prefix (seconds to
+// generate on a CPU OpenCL driver instead of most of an hour). Its shares and blocks are
+// valid for that prefix only, never on a chain; the daemon never uses it.
+std::shared_ptr<const mining_algorithm> kawpow_mining_over_prefix(std::uint32_t dataset_items_1024);
+
 }  // namespace sb::bridge

@@ -85,7 +85,7 @@ public:
           options_(with_defaults(std::move(options))),
           sink_(std::move(sink)),
           timer_(strand_),
-          algo_(algorithm_for(chain)),
+          algo_(options_.algorithm ? *options_.algorithm : algorithm_for(chain)),
           nonces_(algo_.extranonce1_bytes()),
           jobs_(algo_, chain_, store_options(options_), options_.log),
           tips_(options_.max_node_lag),
@@ -220,7 +220,7 @@ public:
         auto verdict = judge_share(algo_, *entry, en1, s);
         const job& j = entry->get();
         if (!verdict.block_error.empty())
-            options_.log("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " + verdict.block_error);
+            options_.log.error("BLOCK at height " + std::to_string(j.height) + " cannot be assembled: " + verdict.block_error);
         if (verdict.block) {
             ++blocks_found_;
             if (sink_ && send_sibling(j)) {

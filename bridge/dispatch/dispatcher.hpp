@@ -106,6 +106,9 @@ struct dispatcher_options {
     logger log;  // default: stderr
     // Gets every judged share (stats/share_event.hpp); may be null.
     std::shared_ptr<stats::share_sink> share_sink;
+    // The proof-of-work algorithm; null (the daemon): the chain's, algorithm_for(chain).
+    // Tests of devices holding a dataset prefix give kawpow_mining_over_prefix().
+    std::shared_ptr<const mining_algorithm> algorithm;
 };
 
 // The options for a configured chain.

@@ -107,7 +107,7 @@ void job_store::push(payout_jobs& p, std::shared_ptr<const job> j) {
 bool job_store::build(payout_jobs& p, bool clean) {
     if (auto ec = algo_.can_mine(*tmpl_, chain_)) {
         const pow_algorithm a = chain_.algorithm_at(std::max(tmpl_->curtime, tmpl_->mintime));
-        log_("cannot build a job for height " + std::to_string(tmpl_->height) + ": its blocks are " +
+        log_.error("cannot build a job for height " + std::to_string(tmpl_->height) + ": its blocks are " +
              std::string(to_string(a)) + ", which solobridge does not mine");
         return false;
     }
@@ -120,7 +120,7 @@ bool job_store::build(payout_jobs& p, bool clean) {
     spec.coinbase.extranonce2_size = options_.extranonce2_size;
     auto j = algo_.make_job(tmpl_, spec);
     if (!j) {
-        log_("cannot build a job for height " + std::to_string(tmpl_->height) + ": " + j.error().message());
+        log_.error("cannot build a job for height " + std::to_string(tmpl_->height) + ": " + j.error().message());
         return false;
     }
     push(p, std::make_shared<const job>(std::move(*j)));

@@ -463,6 +463,7 @@ journal::journal(std::string path, journal_options options) : path_(std::move(pa
 }
 
 void journal::log(std::string_view line) const { options_.log(line); }
+void journal::log_error(std::string_view line) const { options_.log.error(line); }
 
 int journal::do_fsync(int fd) const { return options_.fsync ? options_.fsync(fd) : ::fsync(fd); }
 
@@ -578,7 +579,7 @@ std::error_code journal::open_file() {
             },
             truncated);
         if (!read_ok) {
-            log(errno_text("cannot read", path_));
+            log_error(errno_text("cannot read", path_));
             return journal_errc::io_error;
         }
         if (truncated) {
@@ -598,7 +599,7 @@ std::error_code journal::open_file() {
         tallied_ = tallied;
         skipped_ = skipped;
     } else if (errno != ENOENT) {
-        log(errno_text("cannot read", path_));
+        log_error(errno_text("cannot read", path_));
         return journal_errc::io_error;
     }
     file_ = old;
@@ -649,7 +650,7 @@ result<journal::built> journal::build(const snapshot& s) const {
     const std::string tmp = path_ + ".tmp";
     b.fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     if (b.fd < 0) {
-        log(errno_text("cannot create", tmp));
+        log_error(errno_text("cannot create", tmp));
         return journal_errc::io_error;
     }
     std::string out;
@@ -671,7 +672,7 @@ result<journal::built> journal::build(const snapshot& s) const {
             // The found record, byte for byte: a pending block keeps its bytes.
             line.resize(static_cast<std::size_t>(it.found_len));
             if (!pread_all(s.file->fd, line.data(), line.size(), it.found_offset)) {
-                log(errno_text("cannot read a found record of", path_));
+                log_error(errno_text("cannot read a found record of", path_));
                 ok = false;
                 break;
             }
@@ -688,8 +689,8 @@ result<journal::built> journal::build(const snapshot& s) const {
     std::string().swap(line);
     emit(true);
     if (!ok || do_fsync(b.fd) != 0) {
-        if (ok) log(errno_text("cannot fsync", tmp));
-        else log(errno_text("cannot write", tmp));
+        if (ok) log_error(errno_text("cannot fsync", tmp));
+        else log_error(errno_text("cannot write", tmp));
         ::unlink(tmp.c_str());
         return journal_errc::io_error;
     }
@@ -718,15 +719,15 @@ std::error_code journal::install(built& b, std::uint64_t x) {
             ok = pread_all(old->fd, chunk.data(), chunk.size(), at) && write_all(b.fd, chunk);
             at += chunk.size();
         }
-        if (!ok) log(errno_text("cannot copy the journal's tail to", tmp));
+        if (!ok) log_error(errno_text("cannot copy the journal's tail to", tmp));
         else if (do_fsync(b.fd) != 0) {
-            log(errno_text("cannot fsync", tmp));
+            log_error(errno_text("cannot fsync", tmp));
             ok = false;
         }
         if (ok) step(journal_step::compact_tail_copied);
     }
     if (ok && ::rename(tmp.c_str(), path_.c_str()) != 0) {
-        log(errno_text("cannot rename", tmp));
+        log_error(errno_text("cannot rename", tmp));
         ok = false;
     }
     if (!ok) {
@@ -738,7 +739,7 @@ std::error_code journal::install(built& b, std::uint64_t x) {
     const std::filesystem::path p(path_);
     const std::string dir = p.has_parent_path() ? p.parent_path().string() : std::string(".");
     if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-        if (do_fsync(dfd) != 0) log(errno_text("cannot fsync the directory of", path_));
+        if (do_fsync(dfd) != 0) log_error(errno_text("cannot fsync the directory of", path_));
         ::close(dfd);
     }
 
@@ -893,7 +894,7 @@ bool journal::write_batch(std::vector<queued>& batch) {
         if (ok) step(journal_step::batch_written);
         ok = ok && do_fsync(f->fd) == 0;
         if (!ok) {
-            log(errno_text("cannot append to", path_));
+            log_error(errno_text("cannot append to", path_));
             // Cut the file back to where this batch began (the records are reported lost).
             torn_ = !f || ::ftruncate(f->fd, static_cast<off_t>(end)) != 0;
         } else {

@@ -296,6 +296,7 @@ private:
     int do_fsync(int fd) const;
     void step(journal_step s) const;
     void log(std::string_view line) const;
+    void log_error(std::string_view line) const;
 
     const std::string path_;
     journal_options options_;

@@ -3,6 +3,8 @@
 // nonce whose top bytes are their extranonce1, and prove a mix hash that is light-verified
 // against the epoch's cache (pow::ethash::global_epoch_cache(): the current and the next
 // epoch, built in the background when a template arrives).
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <variant>
 
@@ -18,6 +20,9 @@ constexpr std::size_t nonce_prefix_bytes = 2;
 
 class kawpow_algorithm final : public mining_algorithm {
 public:
+    // dataset_items_1024: 0 for each epoch's full dataset (the chain's rule), else a prefix.
+    explicit kawpow_algorithm(std::uint32_t dataset_items_1024 = 0) : dataset_items_1024_(dataset_items_1024) {}
+
     const pow::header_algorithm& headers() const noexcept override {
         return pow::header_algorithm_of(pow_algorithm::kawpow);
     }
@@ -58,7 +63,12 @@ public:
         // Only a hash that could count costs a light evaluation (milliseconds).
         if (meets_network || sol.value <= share_target(s->difficulty)) {
             auto ctx = pow::ethash::global_epoch_cache().get(j.kawpow->epoch);
-            sol.invalid = pow::kawpow::hash(*ctx, j.height, s->header_hash, s->nonce).mix_hash != s->mix_hash;
+            const pow::kawpow::hash_result h =
+                dataset_items_1024_ == 0
+                    ? pow::kawpow::hash(*ctx, j.height, s->header_hash, s->nonce)
+                    : pow::kawpow::hash(*ctx, pow::kawpow::program_for_height(j.height), dataset_items_1024_,
+                                        s->header_hash, s->nonce);
+            sol.invalid = h.mix_hash != s->mix_hash;
         }
         if (meets_network && !sol.invalid) {
             if (auto b = assemble_kawpow_block(j, s->nonce, s->mix_hash)) sol.block = std::move(*b);
@@ -83,6 +93,8 @@ public:
     }
 
 private:
+    std::uint32_t dataset_items_1024_;
+
     // Starts the build of an epoch context on a thread of its own unless it is built or
     // being built; the build logs its progress by quarters (seconds on mainnet).
     static void prefetch(int epoch, const log_ptr& log) {
@@ -105,6 +117,11 @@ private:
 const mining_algorithm& kawpow_mining() noexcept {
     static const kawpow_algorithm a;
     return a;
+}
+
+std::shared_ptr<const mining_algorithm> kawpow_mining_over_prefix(std::uint32_t dataset_items_1024) {
+    return std::make_shared<const kawpow_algorithm>(
+        std::max(dataset_items_1024, pow::kawpow::min_dataset_items_1024));
 }
 
 }  // namespace sb::bridge

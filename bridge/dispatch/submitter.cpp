@@ -272,7 +272,7 @@ private:
         }
         if (changed && journal_)
             if (auto ec = journal_->mark(st->hash, s, reason, unix_now()))
-                options_.log("journal mark failed: " + ec.message());
+                options_.log.error("journal mark failed: " + ec.message());
     }
 
     void set_reason(const std::shared_ptr<block_state>& st, const std::string& reason) {
@@ -467,12 +467,12 @@ private:
             if (r.error.code == node::node_errc::cancelled) return;
             if (r.error.code == node::node_errc::rpc_error) {
                 // The node read the call and refused the block (e.g. -22 Block decode failed).
-                options_.log("BLOCK REJECTED by " + who + ": " + r.error.to_string());
+                options_.log.error("BLOCK REJECTED by " + who + ": " + r.error.to_string());
                 node_done(st, i, node_outcome::rejected, r.error.message);
                 return;
             }
             set_reason(st, r.error.to_string());
-            options_.log(who + ": submitblock failed (" + r.error.to_string() + "), will retry");
+            options_.log.warn(who + ": submitblock failed (" + r.error.to_string() + "), will retry");
             retry(st, i);
             return;
         }
@@ -488,7 +488,7 @@ private:
                 return;
             case node::submit_status::rejected:
             case node::submit_status::duplicate_invalid:
-                options_.log("BLOCK REJECTED by " + who + ": " + r.value.reason);
+                options_.log.error("BLOCK REJECTED by " + who + ": " + r.value.reason);
                 node_done(st, i, node_outcome::rejected, r.value.reason);
                 return;
         }

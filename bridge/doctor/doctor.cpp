@@ -25,6 +25,9 @@
 #include "dispatch/job.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/gpu/device.hpp"
+#include "sb/gpu/kawpow_device.hpp"
+#include "sb/pow/algorithm.hpp"
+#include "sb/pow/ethash.hpp"
 #include "sb/node/limits.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/template.hpp"
@@ -119,9 +122,34 @@ void check_payout(recorder& rec, const config::chain_settings& c) {
 }
 
 void check_devices(recorder& rec, const config::chain_settings& c) {
+    const bool kawpow = pow::mined_algorithm(params(c.net)) == pow_algorithm::kawpow;
     for (const auto& d : c.devices) {
         const std::string subject = chain_prefix(c) + "device " + d.id;
         std::string detail;
+        if (kawpow) {
+            auto opened = gpu::open_kawpow(d.id, &detail);
+            if (!opened) {
+                rec.add(outcome::fail, subject,
+                        "cannot be used for KAWPOW: " + opened.error().message() + (detail.empty() ? "" : ": " + detail),
+                        "`solobridge devices` lists this machine's devices and the KAWPOW epochs that fit: correct the "
+                        "id, or install the driver (CUDA also needs NVRTC)");
+                continue;
+            }
+            const gpu::device_info& info = (*opened)->info();
+            const int last = gpu::kawpow_max_epoch(info.memory_bytes, 1, info.max_buffer_bytes);
+            if (last < 0) {
+                rec.add(outcome::fail, subject,
+                        "opened for KAWPOW (" + info.name + ", " + info.backend + ") but no epoch's dataset fits in its " +
+                            std::to_string(info.memory_bytes >> 20) + " MiB",
+                        "use a device with more memory, or remove it from this chain's devices");
+                continue;
+            }
+            rec.add(outcome::ok, subject,
+                    "opened for KAWPOW (" + info.name + ", " + info.backend + "); datasets up to epoch " +
+                        std::to_string(last) + " (block " + std::to_string((last + 1) * pow::ethash::epoch_length - 1) +
+                        ") fit in its memory");
+            continue;
+        }
         auto opened = gpu::open_sha256d(d.id, &detail);
         if (!opened) {
             rec.add(outcome::fail, subject,

@@ -64,7 +64,10 @@ void session_core::release() noexcept {
 }
 
 void session_core::log(std::string_view what) const {
-    settings_.log(what);
+    if (stats_.remote.empty())
+        settings_.log(what);
+    else
+        settings_.log(stats_.remote + ": " + std::string(what));
 }
 
 session_core::clock::time_point session_core::deadline() const noexcept {
@@ -242,13 +245,22 @@ bool session_core::difficulty_changes(double d) {
 }
 
 void session_core::track_job(std::shared_ptr<const job> j, double difficulty) {
-    jobs_.push_back({std::move(j), difficulty});
-    while (jobs_.size() > max_tracked_jobs) jobs_.pop_front();
+    if (jobs_.size() < max_tracked_jobs) {
+        jobs_.push_back({std::move(j), difficulty});
+        return;
+    }
+    // Full: the newest takes the oldest's place.
+    jobs_[jobs_oldest_] = {std::move(j), difficulty};
+    jobs_oldest_ = (jobs_oldest_ + 1) % jobs_.size();
 }
 
 const session_core::tracked_job* session_core::find_job(std::string_view id) const noexcept {
-    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
-        if (it->j->id == id) return &*it;
+    // Newest first.
+    const std::size_t n = jobs_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+        const tracked_job& t = jobs_[(jobs_oldest_ + n - 1 - k) % n];
+        if (t.j->id == id) return &t;
+    }
     return nullptr;
 }
 

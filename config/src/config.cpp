@@ -212,6 +212,7 @@ const std::vector<override_spec>& override_specs() {
     static const std::vector<override_spec> specs = {
         {"SB_DATA_DIR", "--data-dir", "data_dir", {}},
         {"SB_HTTP_LISTEN", "--http-listen", "http.listen", {}},
+        {"SB_LOG_LEVEL", "--log-level", "log_level", {}},
         {"SB_NODE_RPC_URL", "--node-rpc-url", "chains[0].nodes[0].rpc_url", {}},
         {"SB_NODE_RPC_USER", "--node-rpc-user", "chains[0].nodes[0].rpc_user", {"rpc_cookie_file"}},
         {"SB_NODE_RPC_PASSWORD", "--node-rpc-password", "chains[0].nodes[0].rpc_password", {"rpc_cookie_file"}},
@@ -693,11 +694,7 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     if (auto x = val.integer(v, "stratum_max_connections_per_ip", path, 1, max_stratum_connections_per_ip))
         out.stratum_max_connections_per_ip = static_cast<std::uint32_t>(*x);
     if (const json_value* ds = val.array(v, "devices", path, false, 0, max_devices_per_chain)) {
-        if (chain != nullptr && chain->coin == coin_type::ravencoin && !ds->items().empty())
-            val.error(path + ".devices", ds->where(),
-                      "local devices mine SHA-256d chains only: KAWPOW (Ravencoin) device mining is not supported yet; "
-                      "point GPU miners at a Stratum listener instead");
-        else if (!ds->items().empty() && out.payout.mode == payout_mode::address_username && out.payout.address.empty() &&
+        if (!ds->items().empty() && out.payout.mode == payout_mode::address_username && out.payout.address.empty() &&
             v.find("payout") != nullptr)
             val.error(path + ".devices", ds->where(),
                       "local devices need payout.address in address-username mode (their blocks pay it)");
@@ -706,6 +703,11 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
             device_settings d;
             const std::string where = path + ".devices[" + std::to_string(i) + "]";
             read_device(val, ds->items()[i], where, d);
+            // KAWPOW needs a GPU's memory bandwidth: the CPU reference searches SHA-256d only.
+            if (d.id == "cpu" && chain != nullptr && chain->coin == coin_type::ravencoin)
+                val.error(where + ".id", ds->items()[i].find("id")->where(),
+                          "the \"cpu\" device mines SHA-256d only: a Ravencoin (KAWPOW) chain needs a GPU, "
+                          "\"cuda:N\" or \"opencl:N\" (see `solobridge devices`)");
             if (!d.id.empty()) {
                 auto [it, fresh] = seen.emplace(d.id, where);
                 if (!fresh)

@@ -18,11 +18,9 @@ extern const char* const ethash_dag_cu_source;     // generated: kernels/ethash_
 
 namespace {
 
-// Threads per block of the search (whole lane groups; two per warp) and of the generation;
-// progress reports per generation.
+// Threads per block of the search (whole lane groups; two per warp) and of the generation.
 constexpr unsigned cuda_search_block = 256;
 constexpr unsigned cuda_dag_block = 128;
-constexpr std::uint32_t cuda_dag_chunks = 64;
 
 static_assert(sizeof(kawpow_job) == 48, "the kernels read the job as 12 words");
 
@@ -121,7 +119,7 @@ public:
     std::uint32_t granularity() const override { return cuda_search_block; }
 
     result<std::unique_ptr<kawpow_dag>> generate(const kawpow_dataset& ds, const pow::ethash::progress_fn& progress,
-                                                 std::string* detail) override {
+                                                 const std::atomic<bool>& abort, std::string* detail) override {
         api_.ctx_set_current(ctx_);
         const std::uint64_t bytes = ds.bytes();
         const auto light = ds.context->light_cache();
@@ -146,18 +144,19 @@ public:
             return lost(detail, "cuMemcpyHtoDAsync", e);
         auto num_light = static_cast<std::uint32_t>(light.size());
         const std::uint64_t items = 2 * std::uint64_t{ds.items_1024};
-        const std::uint64_t chunk = std::max<std::uint64_t>(cuda_dag_block, (items / cuda_dag_chunks + cuda_dag_block - 1) /
-                                                                                cuda_dag_block * cuda_dag_block);
-        for (std::uint64_t start = 0; start < items; start += chunk) {
+        dag_schedule plan(items, cuda_dag_block, progress, abort);
+        std::uint64_t start = 0, count = 0;
+        while (plan.next(start, count)) {
             auto first = static_cast<std::uint32_t>(start);
-            auto n = static_cast<std::uint32_t>(std::min(chunk, items - start));
+            auto n = static_cast<std::uint32_t>(count);
             void* params[] = {&ptr, &light_dev, &num_light, &first, &n};
             const unsigned blocks = (n + cuda_dag_block - 1) / cuda_dag_block;
             e = api_.launch_kernel(dag_module_->fn(), blocks, 1, 1, cuda_dag_block, 1, 1, 0, dag_stream_, params, nullptr);
             if (e == CUDA_SUCCESS) e = api_.stream_synchronize(dag_stream_);
             if (e != CUDA_SUCCESS) return lost(detail, "cuLaunchKernel (dataset generation)", e);
-            if (progress) progress("dag", static_cast<double>(start + n) / static_cast<double>(items));
+            plan.finished();
         }
+        if (plan.aborted()) return kawpow_cancelled(info_, detail);
         return std::unique_ptr<kawpow_dag>(std::move(dag));
     }
 

@@ -19,6 +19,7 @@ public:
             case gpu_errc::device_lost: return "device lost";
             case gpu_errc::out_of_memory: return "not enough device memory";
             case gpu_errc::unsupported: return "not supported by this device";
+            case gpu_errc::cancelled: return "cancelled";
         }
         return "unknown gpu error";
     }

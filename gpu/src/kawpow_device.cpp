@@ -1,6 +1,7 @@
 // KAWPOW on devices, backend-independent: memory sizing, the period program source, and the
 // searcher that drives a backend (datasets, background compiles, self-checks, exact boundary).
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -94,6 +95,43 @@ kawpow_job make_kawpow_job(const kawpow_work& work, std::uint64_t start_nonce) n
     return job;
 }
 
+dag_schedule::dag_schedule(std::uint64_t items, std::uint64_t group, const pow::ethash::progress_fn& progress,
+                           const std::atomic<bool>& abort) noexcept
+    : items_(items),
+      group_(std::max<std::uint64_t>(group, 1)),
+      step_(std::max(group_, (items / kawpow_dag_progress_steps + group_ - 1) / group_ * group_)),
+      launch_(group_),
+      progress_(progress),
+      abort_(abort) {}
+
+bool dag_schedule::next(std::uint64_t& first, std::uint64_t& count) {
+    if (done_ >= items_ || aborted()) return false;
+    first = done_;
+    count = pending_ = std::min(launch_, items_ - done_);
+    started_ = std::chrono::steady_clock::now();
+    return true;
+}
+
+void dag_schedule::finished() {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    done_ += pending_;
+    if (secs < kawpow_max_generation_launch_seconds / 4) {
+        launch_ = std::min(step_, launch_ * 2);
+    } else if (secs > kawpow_max_generation_launch_seconds) {
+        const double scaled = static_cast<double>(launch_) * kawpow_max_generation_launch_seconds / secs;
+        launch_ = std::max(group_, static_cast<std::uint64_t>(scaled) / group_ * group_);
+    }
+    if (progress_ && (done_ - reported_ >= step_ || done_ >= items_)) {
+        reported_ = done_;
+        progress_("dag", static_cast<double>(done_) / static_cast<double>(items_));
+    }
+}
+
+std::error_code kawpow_cancelled(const device_info& info, std::string* detail) {
+    if (detail) *detail = info.id + ": dataset generation cancelled";
+    return gpu_errc::cancelled;
+}
+
 void read_kawpow_results(const std::uint32_t* words, std::vector<kawpow_hit>& hits, std::uint64_t& found) {
     found = words[0];
     const std::uint64_t stored = std::min<std::uint64_t>(found, max_kawpow_candidates);
@@ -172,6 +210,7 @@ public:
     searcher& operator=(const searcher&) = delete;
 
     const device_info& info() const override { return backend_->info(); }
+    void abort_generation() noexcept override { abort_.store(true); }
     const kawpow_dataset& dataset() const override { return dataset_; }
     double last_generation_seconds() const override { return generation_seconds_; }
     double measured_rate() const override { return rate_; }
@@ -191,7 +230,7 @@ public:
         dag_.reset();
         dataset_ = {};
         if (auto ec = check_room(ds, detail)) return ec;
-        generated g = generate(*backend_, ds, progress);
+        generated g = generate(*backend_, ds, progress, abort_);
         if (!g.dag) return refuse(detail, g.ec, g.detail);
         return install(ds, std::move(g.dag), g.seconds, detail);
     }
@@ -202,8 +241,9 @@ public:
         prepared_.reset();
         if (check_room(ds, nullptr)) return false;
         kawpow_backend* backend = backend_.get();
-        prepared_.emplace(preparation{ds, std::async(std::launch::async, [backend, ds, progress] {
-                                          return generate(*backend, ds, progress);
+        const std::atomic<bool>* abort = &abort_;  // a member: outlives the preparation
+        prepared_.emplace(preparation{ds, std::async(std::launch::async, [backend, ds, progress, abort] {
+                                          return generate(*backend, ds, progress, *abort);
                                       })});
         return true;
     }
@@ -280,10 +320,11 @@ private:
         std::future<generated> ready;
     };
 
-    static generated generate(kawpow_backend& backend, const kawpow_dataset& ds, const pow::ethash::progress_fn& progress) {
+    static generated generate(kawpow_backend& backend, const kawpow_dataset& ds, const pow::ethash::progress_fn& progress,
+                              const std::atomic<bool>& abort) {
         generated g;
         const auto started = std::chrono::steady_clock::now();
-        auto r = backend.generate(ds, progress, &g.detail);
+        auto r = backend.generate(ds, progress, abort, &g.detail);
         g.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         if (r) g.dag = std::move(*r);
         else g.ec = r.error();
@@ -410,6 +451,7 @@ private:
     }
 
     std::unique_ptr<kawpow_backend> backend_;  // first: outlives everything below
+    std::atomic<bool> abort_{false};           // abort_generation(): read by every generation
     kawpow_dataset dataset_;
     std::unique_ptr<kawpow_dag> dag_;
     double generation_seconds_ = 0;

@@ -4,6 +4,8 @@
 // once in kawpow_device.cpp. Only backends.cpp decides which backend functions exist.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -60,12 +62,13 @@ public:
     // The largest single buffer the device allows (OpenCL's CL_DEVICE_MAX_MEM_ALLOC_SIZE).
     virtual std::uint64_t max_buffer_bytes() const = 0;
     // Allocates and generates `dataset` on the device: the light cache uploaded, every
-    // 512-bit item computed (progress "dag" after each chunk), the light cache freed. Runs on
-    // its own queue/stream: safe while launch() runs on another thread. Errors: out_of_memory,
-    // device_lost, with the driver's words in *detail.
+    // 512-bit item computed in the launches of a dag_schedule (progress "dag" after each 1/64),
+    // the light cache freed. Runs on its own queue/stream: safe while launch() runs on another
+    // thread. Errors: out_of_memory, device_lost, with the driver's words in *detail;
+    // cancelled once abort is set (checked before each launch).
     virtual result<std::unique_ptr<kawpow_dag>> generate(const kawpow_dataset& dataset,
                                                          const pow::ethash::progress_fn& progress,
-                                                         std::string* detail) = 0;
+                                                         const std::atomic<bool>& abort, std::string* detail) = 0;
     // Copies 512-bit items [first, first + out.size()) of `dag` to the host.
     virtual std::error_code read(const kawpow_dag& dag, std::uint64_t first, std::span<pow::ethash::hash512> out,
                                  std::string* detail) = 0;
@@ -81,6 +84,41 @@ public:
     // Nonces per work-group / block: the launch granule.
     virtual std::uint32_t granularity() const = 0;
 };
+
+// The launches of one dataset generation of `items` 512-bit items, in work-groups of `group`
+// items. Progress is reported after each 1/kawpow_dag_progress_steps of the items (and at the
+// end). Launches start at one work-group and double while a launch takes under a quarter of
+// kawpow_max_generation_launch_seconds, up to one progress step (a GPU: a few dozen launches
+// in all); a launch that took longer shrinks the next ones in proportion (a CPU OpenCL driver:
+// many small launches), so abort is noticed within about that time.
+inline constexpr std::uint64_t kawpow_dag_progress_steps = 64;
+
+class dag_schedule {
+public:
+    dag_schedule(std::uint64_t items, std::uint64_t group, const pow::ethash::progress_fn& progress,
+                 const std::atomic<bool>& abort) noexcept;
+    // The next launch's first item and count; false when every item is done or abort is set.
+    bool next(std::uint64_t& first, std::uint64_t& count);
+    // The launch next() gave is complete.
+    void finished();
+    bool aborted() const noexcept { return abort_.load(std::memory_order_relaxed); }
+
+private:
+    std::uint64_t items_;
+    std::uint64_t group_;
+    std::uint64_t step_;    // items per progress report
+    std::uint64_t launch_;  // items of the next launch
+    std::uint64_t done_ = 0;
+    std::uint64_t reported_ = 0;  // items done at the last progress report
+    std::uint64_t pending_ = 0;   // items of the launch in flight
+    std::chrono::steady_clock::time_point started_{};
+    pow::ethash::progress_fn progress_;
+    const std::atomic<bool>& abort_;  // the searcher's: outlives the generation
+};
+
+// The cancelled error of a generation stopped by abort, with "<id>: dataset generation
+// cancelled" in *detail.
+std::error_code kawpow_cancelled(const device_info& info, std::string* detail);
 
 // Parses a result buffer (kawpow_result_words words) into hits.
 void read_kawpow_results(const std::uint32_t* words, std::vector<kawpow_hit>& hits, std::uint64_t& found);

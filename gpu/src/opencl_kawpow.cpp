@@ -19,11 +19,9 @@ extern const char* const ethash_dag_cl_source;     // generated: kernels/ethash_
 namespace {
 
 // Work-items per work-group of the search (a multiple of 16: whole lane groups) unless the
-// device allows fewer; work-items per work-group of the generation; progress reports per
-// generation (one chunk of items between them).
+// device allows fewer; work-items per work-group of the generation.
 constexpr std::size_t cl_search_group_size = 128;
 constexpr std::size_t cl_dag_group_size = 128;
-constexpr std::uint32_t cl_dag_chunks = 64;
 // The longest build log kept in an error line.
 constexpr std::size_t max_build_log_chars = 4000;
 
@@ -138,7 +136,7 @@ public:
     std::uint32_t granularity() const override { return static_cast<std::uint32_t>(group_); }
 
     result<std::unique_ptr<kawpow_dag>> generate(const kawpow_dataset& ds, const pow::ethash::progress_fn& progress,
-                                                 std::string* detail) override {
+                                                 const std::atomic<bool>& abort, std::string* detail) override {
         const std::uint64_t bytes = ds.bytes();
         const auto light = ds.context->light_cache();
         const std::uint64_t light_bytes = light.size() * 64;
@@ -170,12 +168,11 @@ public:
         const cl_mem light_mem = light_buffer.get();
         const auto num_light = static_cast<cl_uint>(light.size());
         const std::uint64_t items = 2 * std::uint64_t{ds.items_1024};
-        const std::uint64_t chunk =
-            std::max<std::uint64_t>(cl_dag_group_size, (items / cl_dag_chunks + cl_dag_group_size - 1) /
-                                                           cl_dag_group_size * cl_dag_group_size);
-        for (std::uint64_t start = 0; start < items; start += chunk) {
+        dag_schedule plan(items, cl_dag_group_size, progress, abort);
+        std::uint64_t start = 0, count = 0;
+        while (plan.next(start, count)) {
             const auto first = static_cast<cl_uint>(start);
-            const auto n = static_cast<cl_uint>(std::min(chunk, items - start));
+            const auto n = static_cast<cl_uint>(count);
             if ((e = clSetKernelArg(kernel.get(), 0, sizeof dag_mem, &dag_mem)) != CL_SUCCESS ||
                 (e = clSetKernelArg(kernel.get(), 1, sizeof light_mem, &light_mem)) != CL_SUCCESS ||
                 (e = clSetKernelArg(kernel.get(), 2, sizeof num_light, &num_light)) != CL_SUCCESS ||
@@ -190,8 +187,9 @@ public:
             if (e != CL_SUCCESS)
                 return is_allocation_failure(e) ? out_of_memory("clEnqueueNDRangeKernel", e)
                                                 : lost(detail, "clEnqueueNDRangeKernel", e);
-            if (progress) progress("dag", static_cast<double>(start + n) / static_cast<double>(items));
+            plan.finished();
         }
+        if (plan.aborted()) return kawpow_cancelled(entry_.info, detail);
         return std::unique_ptr<kawpow_dag>(std::move(dag));
     }
 

@@ -119,8 +119,8 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
     std::size_t snapshot_known = 0;
     std::size_t snapshot_discouraged = 0;
 
-    void log(const std::string& s) const {
-        opts.log("p2p: " + s);
+    void log(const std::string& s, log_level level = log_level::info) const {
+        opts.log.write(level, "p2p: " + s);
     }
 
     std::size_t public_target() const {
@@ -300,12 +300,13 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
                 log(who + " (configured): misbehaved: " + why + "; kept because it is configured (not discouraged)" +
                     retry);
             } else if (ec != p2p_errc::connect_failed) {
-                log(who + " (configured): disconnected: " + why + retry);
+                log(who + " (configured): disconnected: " + why + retry, log_level::warn);
             } else if (!s.connect_failure_logged) {
                 // Once per outage: the short retry would otherwise log every second.
                 s.connect_failure_logged = true;
                 log(who + " (configured): cannot connect: " + why + "; trying again at least every " +
-                    std::to_string(opts.connect_retry_configured.count()) + " ms until it answers");
+                    std::to_string(opts.connect_retry_configured.count()) + " ms until it answers",
+                    log_level::warn);
             }
             return;
         }

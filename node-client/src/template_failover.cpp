@@ -16,8 +16,8 @@ struct template_failover::impl : std::enable_shared_from_this<impl> {
     std::vector<node_state> states;
     std::optional<std::size_t> active;
 
-    void log(const std::string& line) const {
-        options.log(line);
+    void log(const std::string& line, log_level level = log_level::info) const {
+        options.log.write(level, line);
     }
 
     std::optional<std::size_t> first_connected() const {
@@ -48,7 +48,8 @@ struct template_failover::impl : std::enable_shared_from_this<impl> {
         if (was == now || nodes.size() < 2) return;
         if (!now) {
             log("no node supplies templates: " + nodes[i].url + " is " + std::string(to_string(state)) +
-                " and no other configured node is connected");
+                " and no other configured node is connected",
+                log_level::error);
             return;
         }
         std::string line = "templates now from node " + nodes[*now].url;

@@ -191,14 +191,14 @@ private:
             }
             log(line);
         } else {
-            log("node " + name_ + ": " + std::string(to_string(state)) + ": " + problem);
+            log("node " + name_ + ": " + std::string(to_string(state)) + ": " + problem, log_level::warn);
         }
         if (state != node_state::connected) last_problem_ = problem;
         if (options_.on_state) options_.on_state(state, state == node_state::connected ? std::string() : problem);
     }
 
-    void log(const std::string& line) const {
-        options_.log(line);
+    void log(const std::string& line, log_level level = log_level::info) const {
+        options_.log.write(level, line);
     }
 
     // ---- plain fetches -----------------------------------------------------------------

@@ -2,7 +2,7 @@
 // and a session of one dialect fed the lines must survive them: SHA-256d, or KAWPOW with
 // the submits awaiting verification bounded, and misbehaviour (the ban score the server
 // adds to the client's IP) only ever with the close it causes. The first byte picks the
-// dialect (odd: KAWPOW), the rest is what the miner sent, framed in two reads.
+// dialect (odd: KAWPOW), the rest is what the miner sent, in two reads.
 //
 // One dialect per input, each line parsed once (by the session, as the server does): the
 // cost of an input is its lines' JSON parses, and running both dialects and a third,
@@ -50,29 +50,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     else
         sha.emplace(source, nullptr, session_settings{}, session_protocol::clock::now());
     line_reader reader;
-    // Fed in two pieces so the split point is exercised too.
+    // The session's lines of what the reader holds; false once the session closed.
+    auto drain = [&] {
+        while (auto line = reader.next_line_view()) {
+            if (line->size() > max_line_bytes || line->empty()) std::abort();
+            session_output out;
+            const auto now = session_protocol::clock::now();
+            if (sha) {
+                sha->on_line(*line, now, out);
+            } else {
+                kawpow->on_line(*line, now, out);
+                if (kawpow->pending() > max_pending_kawpow_submits) std::abort();
+                // Half of the pending submits come back at once, the rest stay pending.
+                for (std::size_t i = 0; i < out.verify.size(); i += 2)
+                    kawpow->on_verdict(out.verify[i],
+                                       source.submit_kawpow_share(out.verify[i].consumer, out.verify[i].share), now, out);
+            }
+            for (const auto& l : out.lines)
+                if (l.text().empty() || l.text().back() != '\n') std::abort();
+            // Misbehaviour (what the server scores toward a ban) only with the close it causes.
+            if (out.why != misbehaviour::none && (out.close_reason.empty() || ban_score(out.why) == 0)) std::abort();
+            if (!out.close_reason.empty()) return false;
+        }
+        return true;
+    };
+    // Two reads, so the split point is exercised too; between them the server frees an
+    // idle reader's buffer (release) as it does when a read leaves no partial line.
     const std::size_t half = bytes.size() / 2;
     bool failed = static_cast<bool>(reader.feed(bytes.substr(0, half)));
-    if (!failed) failed = static_cast<bool>(reader.feed(bytes.substr(half)));
-    while (auto line = reader.next_line_view()) {
-        if (line->size() > max_line_bytes || line->empty()) std::abort();
-        session_output out;
-        const auto now = session_protocol::clock::now();
-        if (sha) {
-            sha->on_line(*line, now, out);
-        } else {
-            kawpow->on_line(*line, now, out);
-            if (kawpow->pending() > max_pending_kawpow_submits) std::abort();
-            // Half of the pending submits come back at once, the rest stay pending.
-            for (std::size_t i = 0; i < out.verify.size(); i += 2)
-                kawpow->on_verdict(out.verify[i], source.submit_kawpow_share(out.verify[i].consumer, out.verify[i].share),
-                                   now, out);
-        }
-        for (const auto& l : out.lines)
-            if (l.empty() || l.back() != '\n') std::abort();
-        // Misbehaviour (what the server scores toward a ban) only with the close it causes.
-        if (out.why != misbehaviour::none && (out.close_reason.empty() || ban_score(out.why) == 0)) std::abort();
-        if (!out.close_reason.empty()) break;
+    if (!failed && drain()) {
+        reader.release();
+        failed = static_cast<bool>(reader.feed(bytes.substr(half)));
+        if (!failed) drain();
     }
     if (failed != reader.failed()) std::abort();
     return 0;

@@ -15,6 +15,7 @@
 #include "sb/config/config.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/ravencoin.hpp"
+#include "sb/gpu/device.hpp"
 #include "vectors.hpp"
 
 using namespace sb;
@@ -245,4 +246,29 @@ TEST_CASE("doctor: a TLS listener whose certificate cannot be loaded fails as th
     CHECK(tls.result == doctor::outcome::fail);
     CHECK(tls.subject == "[c] stratum+tls 127.0.0.1:18090");
     CHECK(tls.fix.find("/nonexistent/cert.pem") != std::string::npos);
+}
+
+TEST_CASE("doctor: a Ravencoin chain's devices are opened for KAWPOW and say which epochs fit") {
+    node_answers a;
+    a.genesis = to_hex_reversed(params(network::ravencoin_regtest).genesis_hash);
+    a.template_json = member_json("ravencoin.json", "getblocktemplate_kawpow_with_tx");
+    test::fake_node node(script_for(a));
+    auto s = settings_for(node, "ravencoin-regtest", R"({ "address": "mpXwg4jMtRhuSpVq4xS3HFHmCmWp9NyGKt" })");
+    s.chains[0].devices.push_back({"opencl:999"});
+    bool have_opencl = false;
+    for (const auto& d : gpu::discover_devices().devices) have_opencl |= d.id == "opencl:0";
+    if (have_opencl) s.chains[0].devices.push_back({"opencl:0"});
+    const auto r = examine(s);
+    INFO(lines_of(r));
+    const auto& missing = find_check(r, "cannot be used for KAWPOW");
+    CHECK(missing.result == doctor::outcome::fail);
+    CHECK(missing.subject == "[c] device opencl:999");
+    if (have_opencl) {
+        const auto& ok = find_check(r, "opened for KAWPOW");
+        CHECK(ok.result == doctor::outcome::ok);
+        CHECK(ok.subject == "[c] device opencl:0");
+        CHECK(ok.finding.find("datasets up to epoch ") != std::string::npos);
+    } else {
+        MESSAGE("no OpenCL device here: only the missing device is checked");
+    }
 }

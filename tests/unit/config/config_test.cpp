@@ -431,6 +431,22 @@ TEST_CASE("config: environment and flags override the file and a flag wins") {
     CHECK(r.value->chains[0].stratum[0].listen.port == 4000);
 }
 
+TEST_CASE("config: log_level takes the five levels from the file and the override, and refuses others") {
+    auto r = load_text(replace(minimal, "{", R"({ "log_level": "warn",)"), "t.json");
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->log_level == "warn");
+    std::vector<std::string> unknown;
+    std::vector<config_error> errors;
+    auto o = overrides_from_args({"--log-level", "debug"}, unknown, errors);
+    CHECK(errors.empty());
+    r = load_text(minimal, "t.json", o);
+    REQUIRE_MESSAGE(r.value, errors_of(r));
+    CHECK(r.value->log_level == "debug");
+    const config_error e = only_error(load_text(replace(minimal, "{", R"({ "log_level": "verbose",)"), "t.json"));
+    CHECK(e.path == "log_level");
+    CHECK(e.message == "must be error, warn, info, debug or trace");
+}
+
 TEST_CASE("config: a cookie override replaces user and password from the file") {
     std::vector<std::string> unknown;
     std::vector<config_error> errors;
@@ -548,24 +564,38 @@ TEST_CASE("config: a device listed twice is refused in one chain and across chai
     CHECK(x.at.line == 6);
 }
 
-TEST_CASE("config: Ravencoin chains refuse local devices until KAWPOW device mining exists") {
+TEST_CASE("config: Ravencoin chains take GPU devices for KAWPOW and refuse the cpu device") {
     auto base = load_file(examples + "ravencoin-mainnet.json");
     REQUIRE_MESSAGE(base.value, errors_of(base));
-    // The example with a device added next to its network key.
+    // The example with devices added next to its network key.
     std::string text;
     {
         std::ifstream in(examples + "ravencoin-mainnet.json");
         text.assign(std::istreambuf_iterator<char>(in), {});
     }
-    const config_error e = only_error(load_text(
-        replace(text, R"("network": "ravencoin-mainnet",)", R"("network": "ravencoin-mainnet", "devices": [{"id": "opencl:0"}],)"),
-        "rvn.json"));
-    CHECK(e.path == "chains[0].devices");
+    // Devices pay payout.address in address-username mode (the example's).
+    const std::string with_address = replace(text, R"("payout": { "mode": "address-username" })",
+                                             R"("payout": { "mode": "address-username", "address": "RJJBTXXfgE5DjiPQpZSnYrQe73NhrBZ3ao" })");
+    REQUIRE(with_address != text);
+    const auto with_devices = [&](const std::string& devices) {
+        return replace(with_address, R"("network": "ravencoin-mainnet",)",
+                       R"("network": "ravencoin-mainnet", "devices": )" + devices + ",");
+    };
+    auto gpus = load_text(with_devices(R"([{"id": "opencl:0", "intensity": 18}, {"id": "cuda:1"}])"), "rvn.json");
+    REQUIRE_MESSAGE(gpus.value, errors_of(gpus));
+    const auto& devs = gpus.value->chains[0].devices;
+    REQUIRE(devs.size() == 2);
+    CHECK(devs[0].id == "opencl:0");
+    CHECK(devs[0].intensity == 18);
+    CHECK(devs[1].id == "cuda:1");
+    CHECK(devs[1].intensity == default_device_intensity);
+
+    const config_error e = only_error(load_text(with_devices(R"([{"id": "opencl:0"}, {"id": "cpu"}])"), "rvn.json"));
+    CHECK(e.path == "chains[0].devices[1].id");
+    CHECK(e.message.find("SHA-256d only") != std::string::npos);
     CHECK(e.message.find("KAWPOW") != std::string::npos);
     // An empty list is harmless.
-    CHECK(load_text(replace(text, R"("network": "ravencoin-mainnet",)", R"("network": "ravencoin-mainnet", "devices": [],)"),
-                    "rvn.json")
-              .value);
+    CHECK(load_text(with_devices("[]"), "rvn.json").value);
 }
 
 TEST_CASE("config: devices in address-username mode need a payout address") {

@@ -13,6 +13,22 @@
 
 #include "cuda_api.hpp"
 #include "kawpow_backend_test_support.hpp"
+// The device worker on this backend (kawpow_worker_tests.inc).
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "dispatch/algorithm.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "fake_node.hpp"  // io_runner
+#include "mining/device_worker.hpp"
+#include "raven_template.hpp"
+#include "sb/core/pow.hpp"
+#include "sb/core/ravencoin.hpp"
+#include "sb/core/uint256.hpp"
+#include "share_tally.hpp"
 #include "kawpow_internal.hpp"
 #include "sb/core/hex.hpp"
 #include "vectors.hpp"
@@ -28,6 +44,7 @@ using sb::test::nonce_hex;
 
 #define SB_TEST_BACKEND "cuda"
 #include "kawpow_backend_tests.inc"
+#include "kawpow_worker_tests.inc"
 
 TEST_CASE("cuda kawpow: the search and dataset kernels compile with NVRTC for sm_80, sm_86, sm_89 and sm_90") {
     namespace d = sb::gpu::detail;

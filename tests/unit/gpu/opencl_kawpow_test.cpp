@@ -9,6 +9,22 @@
 #include <vector>
 
 #include "kawpow_backend_test_support.hpp"
+// The device worker on this backend (kawpow_worker_tests.inc).
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "dispatch/algorithm.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "fake_node.hpp"  // io_runner
+#include "mining/device_worker.hpp"
+#include "raven_template.hpp"
+#include "sb/core/pow.hpp"
+#include "sb/core/ravencoin.hpp"
+#include "sb/core/uint256.hpp"
+#include "share_tally.hpp"
 #include "sb/core/hex.hpp"
 #include "vectors.hpp"
 
@@ -18,3 +34,4 @@ using sb::test::nonce_hex;
 
 #define SB_TEST_BACKEND "opencl"
 #include "kawpow_backend_tests.inc"
+#include "kawpow_worker_tests.inc"

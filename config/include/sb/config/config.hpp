@@ -48,7 +48,7 @@ struct node_settings {
 struct difficulty_settings {
     double initial = 1024;             // share difficulty before vardiff has data
     double min = 0.001;                // lower clamp (tiny miners: NerdMiner, Bitaxe at start)
-    double max = 1e15;                 // upper clamp; also clamped to the network difficulty
+    double max = 1e15;                 // upper clamp; a job never asks more than its network difficulty
     double target_share_seconds = 10;  // vardiff aims at one share this often
 };
 
@@ -89,8 +89,9 @@ struct payout_settings {
     std::vector<std::uint8_t> script_pubkey;  // fixed_address: its scriptPubKey
 };
 
-// A local mining device of a chain (issue 7): it mines the chain's jobs through the same
-// dispatcher as the Stratum miners. SHA-256d chains only for now.
+// A local mining device of a chain (issues 7 and 15): it mines the chain's jobs through the
+// same dispatcher as the Stratum miners, SHA-256d or KAWPOW as the chain's blocks need
+// ("cpu" mines SHA-256d only and is refused on a Ravencoin chain).
 inline constexpr unsigned min_device_intensity = 1;
 inline constexpr unsigned max_device_intensity = 32;
 inline constexpr unsigned default_device_intensity = 20;
@@ -98,7 +99,7 @@ inline constexpr std::size_t max_devices_per_chain = 16;
 
 struct device_settings {
     std::string id;  // "cpu", "cuda:N" or "opencl:N" (as `solobridge devices` lists them)
-    // Batch size: each step doubles the nonces per search call (sha256d_searcher::batch_size).
+    // Batch size: each step doubles the nonces per search call (the searchers' batch_size).
     unsigned intensity = default_device_intensity;
 };
 

@@ -39,6 +39,9 @@ log_level log_threshold() noexcept;
 // "2026-12-06T21:57:27.123Z": UTC, milliseconds (the stderr sink's timestamp).
 std::string utc_timestamp_ms();
 
+// printf into a std::string, for log lines with numbers formatted as printf does.
+std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
 class log_sink {
 public:
     virtual ~log_sink() = default;

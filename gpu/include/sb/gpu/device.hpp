@@ -35,6 +35,7 @@ enum class gpu_errc {
     device_lost,          // a search failed after the device was opened
     out_of_memory,        // the device cannot hold what was asked (the detail says how much)
     unsupported,          // the device does not do this (the cpu device and KAWPOW)
+    cancelled,            // KAWPOW: a dataset generation stopped by abort_generation()
 };
 const std::error_category& gpu_category() noexcept;
 inline std::error_code make_error_code(gpu_errc e) noexcept { return {static_cast<int>(e), gpu_category()}; }

@@ -84,6 +84,9 @@ struct kawpow_candidate {
 
 // Most candidates one search call returns; more are counted in dropped.
 inline constexpr std::size_t max_kawpow_candidates = 64;
+// A dataset generation's launches are shortened (from 1/64 of the dataset) until each takes
+// about this long at most: the longest an abort_generation() waits.
+inline constexpr double kawpow_max_generation_launch_seconds = 0.25;
 
 struct kawpow_outcome {
     std::vector<kawpow_candidate> candidates;  // in no particular order
@@ -102,8 +105,9 @@ public:
     // Blocking. Checks sampled items against the CPU and refuses the device when they differ.
     // A failed build ahead is built again here. Errors: out_of_memory (detail names the device,
     // the bytes needed and the bytes free), invalid_argument (too few or too many items, no
-    // context), self_test_failed, device_lost; after an error other than invalid_argument the
-    // searcher holds no dataset (the old one was freed to make room).
+    // context), self_test_failed, device_lost, cancelled (abort_generation); after an error
+    // other than invalid_argument the searcher holds no dataset (the old one was freed to make
+    // room).
     virtual std::error_code use_dataset(const kawpow_dataset& dataset, const pow::ethash::progress_fn& progress = {},
                                         std::string* detail = nullptr) = 0;
     // Starts generating `dataset` in the background, beside the current one, when device memory
@@ -111,6 +115,13 @@ public:
     // use_dataset switches at the boundary. True when started or already prepared. progress is
     // called on the background thread.
     virtual bool prepare_dataset(const kawpow_dataset& dataset, const pow::ethash::progress_fn& progress = {}) = 0;
+    // Makes every dataset generation of this searcher stop at its next launch with
+    // gpu_errc::cancelled: the one use_dataset or a preparation ahead is running, and every
+    // later one. For a shutdown: a slow device's generation (a CPU OpenCL driver takes most of
+    // an hour for epoch 0) must not hold up a stop. Launches are kept to about
+    // kawpow_max_generation_launch_seconds each, so the wait is at most about that long.
+    // Thread-safe (any thread, while use_dataset runs on another); cannot be undone.
+    virtual void abort_generation() noexcept = 0;
     // The dataset searches read (items_1024 == 0 before the first use_dataset).
     virtual const kawpow_dataset& dataset() const = 0;
     // Seconds the last generation took on the device (not counting the wait for a prepared one).
