@@ -19,9 +19,12 @@ outcome handle_line(const std::string& line, session_state& st, counters& c, std
     const bool has_method = d.HasMember("method") && d["method"].IsString();
     if (!has_method) {
         const int id = d.HasMember("id") && d["id"].IsInt() ? d["id"].GetInt() : -1;
-        const bool ok = d.HasMember("result") && !d["result"].IsNull() && !(d["result"].IsBool() && !d["result"].GetBool());
+        // A reply without "result" reads as null (RapidJSON's operator[] must not be asked
+        // for a missing member).
+        const rapidjson::Value null_result;
+        const rapidjson::Value& r = d.HasMember("result") ? d["result"] : null_result;
+        const bool ok = !r.IsNull() && !(r.IsBool() && !r.GetBool());
         if (id == 1) {  // subscribe: [[subscriptions], extranonce1, extranonce2_size]
-            const auto& r = d["result"];
             if (!ok || !r.IsArray() || r.Size() < 3 || !r[1].IsString() || !r[2].IsUint()) {
                 std::fprintf(err, "cpu-miner: subscribe failed: %.200s\n", line.c_str());
                 return outcome::reconnect;
@@ -48,7 +51,6 @@ outcome handle_line(const std::string& line, session_state& st, counters& c, std
             st.authorized = true;
             std::fprintf(out, "cpu-miner: authorized\n");
         } else if (id == 3) {  // configure: {"version-rolling":true,"version-rolling.mask":"..."}
-            const auto& r = d["result"];
             if (ok && r.IsObject() && r.HasMember("version-rolling") && r["version-rolling"].IsBool() &&
                 r["version-rolling"].GetBool() && r.HasMember("version-rolling.mask") &&
                 r["version-rolling.mask"].IsString()) {
