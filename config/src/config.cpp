@@ -351,7 +351,9 @@ public:
         }
         for (const auto& [key, child] : v.members()) {
             if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-            const auto r = std::find_if(refused.begin(), refused.end(), [&](const refused_key& k) { return k.key == key; });
+            // Named capture: clang before 16 cannot capture a structured binding.
+            const auto r = std::find_if(refused.begin(), refused.end(),
+                                        [&name = key](const refused_key& k) { return k.key == name; });
             if (r != refused.end()) {
                 error(join(path, key), child.key_where(), std::string(r->why));
                 continue;
@@ -792,7 +794,8 @@ void read_webhook(validator& val, const json_value& v, const std::string& path, 
                 "x-title", "title", "ti", "t", "x-priority", "priority", "prio", "p", "x-tags", "tags", "tag", "ta"};
             for (const auto& [name, value] : h->members()) {
                 const std::string where = hpath + "." + name;
-                auto is = [&](std::string_view n) { return iequals(name, n); };
+                // Named captures: clang before 16 cannot capture a structured binding.
+                auto is = [&header = name](std::string_view n) { return iequals(header, n); };
                 if (!is_header_token(name) || name.size() > 128) {
                     val.error(where, value.key_where(), "is not a valid HTTP header name");
                 } else if (std::any_of(managed.begin(), managed.end(), is)) {
@@ -803,7 +806,7 @@ void read_webhook(validator& val, const json_value& v, const std::string& path, 
                 } else if (is("authorization") && v.find("token") != nullptr) {
                     val.error(where, value.key_where(), "give either \"token\" or an Authorization header, not both");
                 } else if (std::any_of(out.headers.begin(), out.headers.end(),
-                                       [&](const auto& other) { return iequals(other.first, name); })) {
+                                       [&header = name](const auto& other) { return iequals(other.first, header); })) {
                     val.error(where, value.key_where(), "is given twice (header names ignore case)");
                 } else if (value.type() != kind::string) {
                     val.error(where, value.where(), std::string("must be a string, not ") + json_value::describe(value.type()));
