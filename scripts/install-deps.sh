@@ -5,10 +5,15 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  libboost1.81-dev rapidjson-dev doctest-dev libssl-dev libsqlite3-dev
+  libboost1.81-dev rapidjson-dev doctest-dev libssl-dev libsqlite3-dev sqlite3
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   nodejs npm curl
+  libjs-chart.js
+  prometheus chromium
 )
+# libjs-chart.js: the dashboard's chart library, embedded into the binary at build time.
+# prometheus (with promtool) and chromium: the dashboard's integration test scrapes /metrics
+# with a real Prometheus and loads the page in a real browser (tests/browser/).
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,9 +30,23 @@ done
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# The browser driver for tests/browser (playwright-core, pinned by its package-lock.json);
+# it drives Debian's Chromium and never downloads a browser of its own.
+browser_driver() {
+  local dir=$here/../tests/browser
+  if [[ -f $dir/node_modules/playwright-core/package.json ]] &&
+     cmp -s <(node -e 'console.log(require(process.argv[1]).dependencies["playwright-core"])' "$dir/package.json") \
+            <(node -e 'console.log(require(process.argv[1]).version)' "$dir/node_modules/playwright-core/package.json"); then
+    return
+  fi
+  echo "install-deps: installing playwright-core from npm into tests/browser"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+}
+
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all build and test packages are present"
   "$here/regtest-node.sh" install
+  browser_driver
   exit 0
 fi
 
@@ -43,3 +62,4 @@ export DEBIAN_FRONTEND=noninteractive
 
 # The regtest node for the demo and the integration tests comes from npm.
 "$here/regtest-node.sh" install
+browser_driver

@@ -43,6 +43,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+# The dashboard answers once the bridge has started its HTTP listener.
+for _ in $(seq 100); do
+  curl -sf -o /dev/null "http://127.0.0.1:$http_port/api/v1/status" && break
+  sleep 0.1
+done
+curl -sf -o /dev/null "http://127.0.0.1:$http_port/" || { echo "the dashboard does not answer; the bridge's log:" >&2; cat "$demo/bridge.log" >&2; exit 1; }
+
 build/solobridge cpu-miner --url "stratum+tcp://127.0.0.1:$stratum_port" --user demo.cpu0 >"$demo/miner.log" 2>&1 &
 pids+=($!)
 
@@ -52,7 +59,7 @@ solobridge demo is running on 127.0.0.1:
   regtest node   RPC $SB_NODE_RPC_URL   P2P $SB_NODE_P2P   (log $demo/node/node.log)
   bridge         Stratum stratum+tcp://127.0.0.1:$stratum_port   (log $demo/bridge.log)
   miner          solobridge cpu-miner, one CPU thread   (log $demo/miner.log)
-  status (JSON)  http://127.0.0.1:$http_port/api/status   (the full dashboard is not built yet)
+  dashboard      http://127.0.0.1:$http_port/   (JSON API /api/v1/, live /ws, Prometheus /metrics)
 
 Point another miner at stratum+tcp://<this machine>:$stratum_port to join (any username).
 Ctrl-C stops everything.

@@ -21,7 +21,7 @@ notifier::notifier(notifier_options options)
         wanted_ |= hooks[i].events;
         webhooks_.push_back(std::make_unique<webhook_channel>(
             io_.get_executor(), "alerts.webhooks[" + std::to_string(i) + "] (" + hooks[i].parsed.host + ")", hooks[i],
-            options_.delivery, [this](std::string_view t) { log(t); }));
+            options_.delivery, [this](std::string_view t) { log(t); }, options_.on_delivery));
     }
 }
 

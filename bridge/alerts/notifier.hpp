@@ -47,6 +47,8 @@ struct notifier_options {
     std::size_t event_queue = event_queue_limit;
     std::chrono::milliseconds poll_interval = alerts::poll_interval;
     logger log;  // default: stderr
+    // Every message's end at each webhook (webhook.hpp), on the notifier's thread.
+    delivery_fn on_delivery;
 };
 
 struct notifier_status {

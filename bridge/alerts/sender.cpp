@@ -19,8 +19,8 @@
 #include <optional>
 
 #include "alerts/errors.hpp"
-#include "alerts/event.hpp"
 #include "alerts/limits.hpp"
+#include "alerts/response.hpp"
 
 namespace sb::bridge::alerts {
 
@@ -33,11 +33,6 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
-// Retry-After is honoured up to a day (RFC 9110 §10.2.3; the HTTP-date form is ignored).
-constexpr std::chrono::seconds max_retry_after{86'400};
-// A redirect's Location as the log quotes it.
-constexpr std::size_t max_location_bytes = 200;
-
 bool is_ip_literal(const std::string& host) {
     error_code ec;
     asio::ip::make_address(host, ec);
@@ -48,16 +43,6 @@ std::string host_header(const config::webhook_url& u) {
     std::string h = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
     if (u.port != (u.tls ? 443 : 80)) h += ":" + std::to_string(u.port);
     return h;
-}
-
-std::chrono::seconds parse_retry_after(std::string_view v) {
-    if (v.empty() || v.size() > 9) return std::chrono::seconds(0);
-    std::int64_t s = 0;
-    for (char c : v) {
-        if (c < '0' || c > '9') return std::chrono::seconds(0);
-        s = s * 10 + (c - '0');
-    }
-    return std::min(std::chrono::seconds(s), max_retry_after);
 }
 
 // One request as a chain of handlers on the executor (Beast's client examples). Stream:
@@ -85,7 +70,7 @@ public:
         for (const auto& [name, value] : req.headers) req_.set(name, value);
         req_.body() = req.body;
         req_.prepare_payload();
-        parser_.body_limit(max_response_bytes);
+        limit_webhook_response(parser_);
     }
 
     void run() {
@@ -154,22 +139,7 @@ private:
     void on_read(error_code ec, std::size_t) {
         // The status is all we need: a response cut short after its header still counts.
         if (ec && !parser_.is_header_done()) return fail(ec, "reading the response of " + host_header(url_));
-        const auto& res = parser_.get();
-        send_result r;
-        r.status = res.result_int();
-        if (r.status < 200 || r.status > 299) {
-            r.ec = make_error_code(alerts_errc::http_status);
-            r.detail = host_header(url_) + " answered HTTP " + std::to_string(r.status);
-            if (r.status >= 300 && r.status < 400)
-                r.detail += " (a redirect" +
-                            (res[http::field::location].empty()
-                                 ? std::string()
-                                 : " to " + clean_text(res[http::field::location], max_location_bytes)) +
-                            ", not followed: configure the URL it points to)";
-            if (r.status == 429 || r.status == 503)
-                r.retry_after = parse_retry_after(res[http::field::retry_after]);
-        }
-        finish(std::move(r));
+        finish(judge_webhook_response(parser_.get().base(), host_header(url_)));
     }
 
     void fail(error_code ec, std::string what) {
@@ -202,7 +172,7 @@ private:
     asio::steady_timer deadline_;
     Stream stream_;
     http::request<http::string_body> req_;
-    http::response_parser<http::string_body> parser_;
+    webhook_response_parser parser_;
     beast::flat_buffer buffer_;
     bool timed_out_ = false;
     bool finished_ = false;

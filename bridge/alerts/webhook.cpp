@@ -24,8 +24,13 @@ bool refused_for_good(const send_result& r) {
 }  // namespace
 
 webhook_channel::webhook_channel(boost::asio::any_io_executor ex, std::string label, config::webhook_settings settings,
-                                 delivery_options options, logger log)
-    : ex_(ex), settings_(std::move(settings)), options_(options), log_(std::move(log)), retry_timer_(ex) {
+                                 delivery_options options, logger log, delivery_fn on_delivery)
+    : ex_(ex),
+      settings_(std::move(settings)),
+      options_(options),
+      log_(std::move(log)),
+      on_delivery_(std::move(on_delivery)),
+      retry_timer_(ex) {
     status_.label = std::move(label);
 }
 
@@ -41,6 +46,7 @@ void webhook_channel::enqueue(alert_message m) {
     if (queue_.size() - first_waiting >= options_.queue_limit) {
         const alert_message& old = queue_[first_waiting].message;
         log_(status_.label + ": queue full, dropping the oldest alert waiting (" + old.title + ")");
+        report(old, false, "dropped: the webhook's queue was full");
         queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(first_waiting));
         update([](webhook_status& s) { ++s.dropped; });
     }
@@ -60,6 +66,22 @@ void webhook_channel::send_next() {
                  options_.request_timeout, [this](send_result r) { on_result(std::move(r)); });
 }
 
+void webhook_channel::report(const alert_message& m, bool delivered, std::string detail) const {
+    if (!on_delivery_) return;
+    try {
+        delivery_report r;
+        r.webhook = status_.label;
+        r.kind = m.kind;
+        r.chain = m.chain;
+        r.title = m.title;
+        r.delivered = delivered;
+        r.detail = std::move(detail);
+        on_delivery_(r);
+    } catch (...) {
+        // Out of memory: the report is lost; the alert itself is not affected.
+    }
+}
+
 void webhook_channel::pop_front() {
     queue_.pop_front();
     attempts_ = 0;
@@ -73,6 +95,7 @@ void webhook_channel::on_result(send_result r) {
         if (attempts_ > 0)
             log_(status_.label + ": delivered \"" + title + "\" after " + std::to_string(attempts_ + 1) + " attempts");
         backoff_ = std::chrono::milliseconds(0);
+        report(queue_.front().message, true, {});  // before the counts, which tests wait on
         update([](webhook_status& s) {
             ++s.sent;
             s.retry_delay = std::chrono::milliseconds(0);
@@ -90,6 +113,7 @@ void webhook_channel::on_result(send_result r) {
         log_(status_.label + ": gave up \"" + title + "\" after " + std::to_string(attempts_) + " attempt" +
              (attempts_ == 1 ? "" : "s") + ": " + r.detail +
              (refused_for_good(r) ? " (the webhook refuses it: check the URL, token and headers)" : ""));
+        report(queue_.front().message, false, r.detail);
         update([](webhook_status& s) { ++s.given_up; });
         pop_front();
         return send_next();

@@ -57,11 +57,24 @@ struct webhook_status {
     std::string last_error;       // the last failure, empty until one
 };
 
+// A message's end at one webhook: taken (2xx), or given up (refused, retried for too long,
+// or dropped from a full queue). The dashboard records them as events.
+struct delivery_report {
+    std::string webhook;  // the label (webhook_status::label)
+    event_kind kind = event_kind::block_found;
+    std::string chain;
+    std::string title;  // alert_message::title: printable ASCII
+    bool delivered = false;
+    std::string detail;  // why it was given up; empty when delivered
+};
+// Called on the executor's thread; must return quickly and not throw.
+using delivery_fn = std::function<void(const delivery_report&)>;
+
 class webhook_channel {
 public:
 
     webhook_channel(boost::asio::any_io_executor ex, std::string label, config::webhook_settings settings,
-                    delivery_options options, logger log);
+                    delivery_options options, logger log, delivery_fn on_delivery = {});
     webhook_channel(const webhook_channel&) = delete;
     webhook_channel& operator=(const webhook_channel&) = delete;
 
@@ -83,6 +96,7 @@ private:
     void send_next();
     void on_result(send_result r);
     void pop_front();
+    void report(const alert_message& m, bool delivered, std::string detail) const;
     template <class F>
     void update(F&& f) {
         std::lock_guard lock(status_mutex_);
@@ -93,6 +107,7 @@ private:
     config::webhook_settings settings_;
     delivery_options options_;
     logger log_;
+    delivery_fn on_delivery_;
     std::optional<boost::asio::ssl::context> tls_;
     boost::asio::steady_timer retry_timer_;
     std::deque<queued> queue_;  // front: the message being sent, while busy_

@@ -26,11 +26,18 @@
 
 #include "commands.hpp"
 #include "dispatch/job.hpp"
+#include "mining/cpu_miner_lines.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 
 namespace sb::app {
 namespace {
+
+using bridge::mining::counters;
+using bridge::mining::handle_line;
+using bridge::mining::max_reconnect_delay;
+using bridge::mining::outcome;
+using bridge::mining::session_state;
 
 // SIGINT/SIGTERM: finish like --seconds does (the summary is printed, exit 0 after an
 // accepted share).
@@ -45,9 +52,9 @@ using clock = std::chrono::steady_clock;
 constexpr std::size_t max_line_bytes = 64 * 1024;
 constexpr std::uint32_t nonces_per_poll = 1u << 14;
 // Reconnecting: the first wait, doubled after every session that never got work, up to
-// the cap; a session that was authorized and got a job starts the next wait afresh.
+// the cap (cpu_miner_lines.hpp, which also caps a server's client.reconnect wait); a
+// session that was authorized and got a job starts the next wait afresh.
 constexpr std::chrono::milliseconds first_reconnect_delay{1000};
-constexpr std::chrono::milliseconds max_reconnect_delay{30'000};
 // A TCP connect that has not completed by then counts as failed.
 constexpr std::chrono::seconds connect_timeout{10};
 constexpr std::chrono::seconds report_interval{10};
@@ -62,40 +69,6 @@ struct options {
     bool version_rolling = false;  // BIP310: negotiate a mask and roll version bits
 };
 
-// Over the whole run, every session together.
-struct counters {
-    std::uint64_t hashes = 0, submitted = 0, accepted = 0, rejected = 0, blocks = 0;
-};
-
-// One connection's state.
-struct session_state {
-    std::string extranonce1_hex;
-    bytes extranonce1;
-    std::size_t extranonce2_size = 0;
-    double difficulty = 1.0;
-    double pending_difficulty = 1.0;  // applies from the next notify (stratum.md §0.5)
-    std::optional<bridge::job> job;
-    uint256 share_target;
-    std::uint64_t extranonce2 = 0;
-    std::uint32_t nonce = 0;
-    bool authorized = false;
-    int next_id = 4;                // 1 subscribe, 2 authorize, 3 configure, then submits
-    std::uint32_t version_mask = 0; // granted by mining.configure (0: no rolling)
-    std::uint32_t version_roll = 0; // counter spread over the mask's bits
-    // The parent of the last block this miner solved: work on it is done (a CPU miner on
-    // regtest would otherwise send thousands of sibling blocks that cannot all win).
-    std::optional<hash256> solved_parent;
-    // Set by client.reconnect: how long the server asked us to wait.
-    std::optional<std::chrono::milliseconds> server_wait;
-};
-
-// How a session (or the handling of one line) ended.
-enum class outcome {
-    go_on,      // the session continues
-    reconnect,  // the connection failed, dropped or became unusable: connect again
-    refused,    // the server refused our credentials: connecting again cannot help
-    finished,   // --seconds or --max-shares reached
-};
 
 std::string json_line(const char* method, const rapidjson::Value& params, int id) {
     rapidjson::StringBuffer sb;
@@ -129,107 +102,6 @@ bool parse_url(std::string_view url, options& o) {
     o.host = std::string(url.substr(0, colon));
     o.port = std::string(port);
     return true;
-}
-
-// Handles one line from the server.
-outcome handle_line(const std::string& line, session_state& st, counters& c) {
-    rapidjson::Document d;
-    d.Parse(line.c_str(), line.size());
-    if (d.HasParseError() || !d.IsObject()) {
-        std::fprintf(stderr, "cpu-miner: server sent a line that is not a JSON object: %.200s\n", line.c_str());
-        return outcome::reconnect;
-    }
-    const bool has_method = d.HasMember("method") && d["method"].IsString();
-    if (!has_method) {
-        const int id = d.HasMember("id") && d["id"].IsInt() ? d["id"].GetInt() : -1;
-        const bool ok = d.HasMember("result") && !d["result"].IsNull() && !(d["result"].IsBool() && !d["result"].GetBool());
-        if (id == 1) {  // subscribe: [[subscriptions], extranonce1, extranonce2_size]
-            const auto& r = d["result"];
-            if (!ok || !r.IsArray() || r.Size() < 3 || !r[1].IsString() || !r[2].IsUint()) {
-                std::fprintf(stderr, "cpu-miner: subscribe failed: %.200s\n", line.c_str());
-                return outcome::reconnect;
-            }
-            st.extranonce1_hex = r[1].GetString();
-            auto en1 = from_hex(st.extranonce1_hex, 64);
-            if (!en1) {
-                std::fprintf(stderr, "cpu-miner: extranonce1 is not hex: %.200s\n", line.c_str());
-                return outcome::reconnect;
-            }
-            st.extranonce1 = *en1;
-            st.extranonce2_size = r[2].GetUint();
-            if (st.extranonce2_size < 1 || st.extranonce2_size > 8) {
-                std::fprintf(stderr, "cpu-miner: extranonce2_size %zu is not 1..8\n", st.extranonce2_size);
-                return outcome::reconnect;
-            }
-            std::printf("cpu-miner: subscribed, extranonce1 %s, extranonce2 %zu bytes\n", st.extranonce1_hex.c_str(),
-                        st.extranonce2_size);
-        } else if (id == 2) {
-            if (!ok) {
-                std::fprintf(stderr, "cpu-miner: authorize refused: %.200s\n", line.c_str());
-                return outcome::refused;
-            }
-            st.authorized = true;
-            std::printf("cpu-miner: authorized\n");
-        } else if (id == 3) {  // configure: {"version-rolling":true,"version-rolling.mask":"..."}
-            const auto& r = d["result"];
-            if (ok && r.IsObject() && r.HasMember("version-rolling") && r["version-rolling"].IsBool() &&
-                r["version-rolling"].GetBool() && r.HasMember("version-rolling.mask") &&
-                r["version-rolling.mask"].IsString()) {
-                auto m = bridge::u32_from_stratum_hex(r["version-rolling.mask"].GetString());
-                if (m) st.version_mask = *m;
-            }
-            std::printf("cpu-miner: version rolling %s (mask %08x)\n", st.version_mask ? "on" : "refused",
-                        st.version_mask);
-        } else if (id >= 4) {
-            if (ok) {
-                ++c.accepted;
-            } else {
-                ++c.rejected;
-                std::printf("cpu-miner: share rejected: %.200s\n", line.c_str());
-            }
-        }
-        return outcome::go_on;
-    }
-    const std::string method = d["method"].GetString();
-    const rapidjson::Value* params = d.HasMember("params") && d["params"].IsArray() ? &d["params"] : nullptr;
-    if (method == "mining.set_difficulty" && params && params->Size() >= 1 && (*params)[0].IsNumber()) {
-        st.pending_difficulty = (*params)[0].GetDouble();
-    } else if (method == "mining.notify" && params && params->Size() >= 9) {
-        const auto& p = *params;
-        bridge::notify_params n;
-        auto str = [&](rapidjson::SizeType i) { return p[i].IsString() ? std::string(p[i].GetString()) : std::string(); };
-        n.job_id = str(0);
-        n.prevhash = str(1);
-        n.coinb1 = str(2);
-        n.coinb2 = str(3);
-        if (p[4].IsArray())
-            for (const auto& b : p[4].GetArray()) n.merkle_branch.emplace_back(b.IsString() ? b.GetString() : "");
-        n.version = str(5);
-        n.nbits = str(6);
-        n.ntime = str(7);
-        n.clean_jobs = p[8].IsBool() && p[8].GetBool();
-        auto j = bridge::job_from_notify(n, st.extranonce1.size(), st.extranonce2_size);
-        if (!j) {
-            std::fprintf(stderr, "cpu-miner: unusable notify (%s): %.300s\n", j.error().message().c_str(), line.c_str());
-            return outcome::go_on;
-        }
-        st.job = std::move(*j);
-        st.difficulty = st.pending_difficulty;
-        st.share_target = target_from_difficulty(st.difficulty);
-        st.extranonce2 = 0;
-        st.nonce = 0;
-    } else if (method == "client.reconnect") {
-        // [host, port, wait_seconds]: we stay on the configured URL (a server must not
-        // send its miners elsewhere unasked) and honour the wait up to our own cap.
-        std::chrono::milliseconds wait{0};
-        if (params && params->Size() >= 3 && (*params)[2].IsNumber() && (*params)[2].GetDouble() > 0)
-            wait = std::chrono::milliseconds(
-                static_cast<std::int64_t>(std::min((*params)[2].GetDouble() * 1000.0, double(max_reconnect_delay.count()))));
-        st.server_wait = wait;
-        std::printf("cpu-miner: server asked to reconnect\n");
-        return outcome::reconnect;
-    }
-    return outcome::go_on;
 }
 
 std::string hello_lines(const options& o) {
@@ -381,7 +253,7 @@ private:
                 inbuf.erase(0, nl + 1);
                 if (!line.empty() && line.back() == '\r') line.pop_back();
                 if (line.empty()) continue;
-                const outcome r = handle_line(line, st, c_);
+                const outcome r = handle_line(line, st, c_, stdout, stderr);
                 got_work = got_work || (st.authorized && st.job.has_value());
                 if (r != outcome::go_on) {
                     server_wait = st.server_wait;

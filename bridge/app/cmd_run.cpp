@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -38,10 +39,10 @@
 #include "sb/pow/algorithm.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
-#include "web/status_server.hpp"
-
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include "stats/alert_feed.hpp"
+#include "stats/history.hpp"
+#include "stats/statistics.hpp"
+#include "web/server.hpp"
 
 namespace sb::app {
 namespace {
@@ -85,228 +86,6 @@ struct chain_runtime {
     }
 };
 
-// GET /api/status: per chain, the node, the tip, the current job, sessions, shares and
-// every block found with its fate.
-std::string status_json(const std::vector<std::unique_ptr<chain_runtime>>& chains) {
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    auto str = [&w](std::string_view k, std::string_view v) {
-        w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-        w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-    };
-    w.StartObject();
-    str("version", SB_VERSION);
-    w.Key("chains");
-    w.StartArray();
-    for (const auto& rt : chains) {
-        const auto ds = rt->dispatcher->stats();
-        const auto fs = rt->templates->status();
-        const auto ss = rt->submitter->status();
-        w.StartObject();
-        str("id", rt->settings.id);
-        str("network", params(rt->settings.net).name);
-        // "node": the node templates come from (the first when none does), as before
-        // several nodes; "nodes": every configured node in config order.
-        auto node_fields = [&](std::size_t i) {
-            const auto& ts = fs.nodes[i];
-            str("rpc_url", rt->settings.nodes[i].rpc_url);
-            // It answers HTTP (a refusal of the credentials included); "state" says more.
-            w.Key("reachable");
-            w.Bool(ts.state != node::node_state::connecting && ts.state != node::node_state::down);
-            str("state", node::to_string(ts.state));
-            str("last_error", ts.last_error);
-            w.Key("longpoll_active");
-            w.Bool(ts.longpoll_active);
-            w.Key("templates");
-            w.Uint64(ts.templates);
-        };
-        w.Key("node");
-        w.StartObject();
-        node_fields(fs.active.value_or(0));
-        w.EndObject();
-        w.Key("nodes");
-        w.StartArray();
-        for (std::size_t i = 0; i < fs.nodes.size(); ++i) {
-            w.StartObject();
-            node_fields(i);
-            w.Key("active");
-            w.Bool(fs.active == i);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("tip");
-        if (ds.height > 0) {
-            w.StartObject();
-            w.Key("height");
-            w.Uint(ds.height - 1);
-            str("hash", to_hex_reversed(ds.prev_block));
-            w.EndObject();
-        } else {
-            w.Null();
-        }
-        w.Key("job_height");
-        w.Uint(ds.height);
-        // "header_only": coinbase-only templates from the P2P tip while the RPC is down.
-        str("work_mode", rt->p2p && rt->p2p->header_only_active() ? "header_only" : "full");
-        w.Key("p2p_peers");
-        w.StartArray();
-        if (rt->p2p)
-            for (const auto& p : rt->p2p->peers()) {
-                w.StartObject();
-                str("address", p.address);
-                str("configured_as", p.configured_as);
-                w.Key("connected");
-                w.Bool(p.connected);
-                str("user_agent", p.user_agent);
-                w.Key("height");
-                w.Int(p.height);
-                w.Key("ping_ms");
-                if (p.ping_ms) w.Double(*p.ping_ms);
-                else w.Null();
-                w.Key("inbound");
-                w.Bool(p.inbound);
-                w.Key("since");
-                w.Int64(p.since);
-                w.EndObject();
-            }
-        w.EndArray();
-        w.Key("sessions");
-        w.Uint64(rt->stratum->connection_count());
-        // IPs banned for misbehaving Stratum sessions (config stratum_bans).
-        w.Key("stratum_bans");
-        w.StartArray();
-        for (const auto& b : rt->stratum->bans()) {
-            w.StartObject();
-            str("ip", b.ip);
-            w.Key("until");
-            w.Int64(std::chrono::duration_cast<std::chrono::seconds>(b.until.time_since_epoch()).count());
-            str("reason", b.reason);
-            w.Key("refused");
-            w.Uint64(b.refused);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("devices");
-        w.StartArray();
-        for (const auto& dw : rt->devices) {
-            const auto d = dw->stats();
-            w.StartObject();
-            str("id", d.device_id);
-            str("name", d.device_name);
-            str("backend", d.backend);
-            str("algorithm", d.algorithm);
-            str("state", bridge::mining::to_string(d.state));
-            str("error", d.last_error);
-            w.Key("intensity");
-            w.Uint(d.intensity);
-            w.Key("hashes");
-            w.Uint64(d.hashes);
-            w.Key("hashrate_1m");
-            w.Double(d.hashrate_1m);
-            w.Key("hashrate_5m");
-            w.Double(d.hashrate_5m);
-            w.Key("candidates");
-            w.Uint64(d.candidates);
-            w.Key("dropped_candidates");
-            w.Uint64(d.dropped_candidates);
-            w.Key("hardware_errors");
-            w.Uint64(d.hardware_errors);
-            w.Key("shares");
-            w.StartObject();
-            w.Key("accepted");
-            w.Uint64(d.shares_accepted);
-            w.Key("rejected");
-            w.Uint64(d.shares_rejected);
-            w.EndObject();
-            w.Key("blocks");
-            w.Uint64(d.blocks);
-            w.Key("share_difficulty");
-            w.Double(d.share_difficulty);
-            str("job_id", d.job_id);
-            w.Key("job_height");
-            w.Uint(d.job_height);
-            if (d.algorithm == "kawpow") {
-                // The dataset on the device (epoch -1: none yet), the one being switched to and
-                // the next epoch's prepared beside it (-1: none).
-                w.Key("dag");
-                w.StartObject();
-                w.Key("epoch");
-                w.Int(d.dag_epoch);
-                w.Key("bytes");
-                w.Uint64(d.dag_bytes);
-                w.Key("generation_s");
-                w.Double(d.dag_seconds);
-                w.Key("building_epoch");
-                w.Int(d.dag_building_epoch);
-                w.Key("progress");
-                w.Double(d.dag_progress);
-                w.Key("next_epoch");
-                w.Int(d.dag_next_epoch);
-                w.EndObject();
-            }
-            w.EndObject();
-        }
-        w.EndArray();
-        w.Key("shares");
-        w.StartObject();
-        w.Key("accepted");
-        w.Uint64(ds.shares_accepted);
-        w.Key("rejected");
-        w.Uint64(ds.shares_rejected);
-        w.EndObject();
-        // Every found block under its current fate (submitter.hpp): found is their sum.
-        w.Key("blocks");
-        w.StartObject();
-        w.Key("found");
-        w.Uint64(ss.found);
-        w.Key("pending");
-        w.Uint64(ss.pending);
-        w.Key("accepted");
-        w.Uint64(ss.accepted);
-        w.Key("confirmed");
-        w.Uint64(ss.confirmed);
-        w.Key("orphaned");
-        w.Uint64(ss.orphaned);
-        w.Key("stale");
-        w.Uint64(ss.stale);
-        w.Key("rejected");
-        w.Uint64(ss.rejected);
-        w.Key("abandoned");
-        w.Uint64(ss.abandoned);
-        // Pending blocks retried in memory, those waiting in the journal for a slot
-        // (submitter.hpp "Bounds"), and those sent whose fate the chain watch follows.
-        w.Key("in_flight");
-        w.Uint64(ss.in_flight);
-        w.Key("parked");
-        w.Uint64(ss.parked);
-        w.Key("watched");
-        w.Uint64(ss.watched);
-        w.Key("recent");
-        w.StartArray();
-        for (const auto& b : ss.recent) {
-            w.StartObject();
-            str("hash", to_hex_reversed(b.hash));
-            w.Key("height");
-            w.Uint(b.height);
-            str("status", bridge::to_string(b.status));
-            str("reason", b.reason);
-            w.Key("confirmations");
-            w.Uint(b.confirmations);
-            w.Key("found_time");
-            w.Uint64(b.found_time);
-            w.Key("attempts");
-            w.Uint(b.attempts);
-            w.EndObject();
-        }
-        w.EndArray();
-        w.EndObject();
-        w.EndObject();
-    }
-    w.EndArray();
-    w.EndObject();
-    return std::string(sb.GetString(), sb.GetSize());
-}
-
 // The journal's block hash (journal.hpp): the chain's header-level proof-of-work
 // algorithm names a block by its serialized header. A block is longer than its header.
 bridge::block_hash_fn block_hash_for(const chain_params& chain) {
@@ -315,6 +94,77 @@ bridge::block_hash_fn block_hash_for(const chain_params& chain) {
         if (block.size() <= algo.header_bytes()) return std::nullopt;
         return algo.block_hash(block);
     };
+}
+
+bool wants_hashrate_drops(const config::alert_settings& a) {
+    return std::any_of(a.webhooks.begin(), a.webhooks.end(), [](const config::webhook_settings& w) {
+        return w.events.test(static_cast<std::size_t>(config::alert_kind::hashrate_drop));
+    });
+}
+
+// An alert's end at a webhook, as an event of the dashboard and the history.
+bridge::stats::event delivery_event(const bridge::alerts::delivery_report& r) {
+    bridge::stats::event e;
+    e.kind = bridge::stats::event_kind::alert_sent;
+    e.chain = r.chain;
+    e.state = r.delivered ? "delivered" : "given_up";
+    e.detail = "alert \"" + r.title + "\" " + (r.delivered ? "delivered to " + r.webhook : "not delivered to " + r.webhook + ": " + r.detail);
+    return e;
+}
+
+std::shared_ptr<bridge::stats::statistics> make_statistics(const config::settings& s, const logger& log) {
+    bridge::stats::statistics_options o;
+    o.version = SB_VERSION;
+    o.idle_after_intervals = s.stats.idle_after_intervals;
+    o.offline_after_intervals = s.stats.offline_after_intervals;
+    o.default_share_interval = std::chrono::seconds(s.stats.default_share_interval_s);
+    o.forget_offline_after = std::chrono::seconds(s.stats.forget_offline_after_s);
+    o.max_workers = s.stats.max_workers;
+    o.hashrate_drop_ratio = s.stats.hashrate_drop_ratio;
+    // The alerts' threshold, when a webhook wants hashrate drops (alert_feed posts them).
+    if (wants_hashrate_drops(s.alerts)) o.alert_drop_ratio = s.alerts.hashrate_drop_ratio;
+    o.history_workers = s.stats.history_workers;
+    o.log = log;
+    return std::make_shared<bridge::stats::statistics>(o);
+}
+
+bridge::web::server_options web_options(const config::http_settings& h, const logger& log) {
+    bridge::web::server_options o;
+    o.host = h.listen.host;
+    o.port = h.listen.port;
+    o.token = h.token;
+    o.user = h.user;
+    o.password = h.password;
+    o.metrics_per_worker = h.metrics_per_worker;
+    o.metrics_max_workers = h.metrics_max_workers;
+    o.max_connections = h.max_connections;
+    o.max_websockets = h.max_websockets;
+    o.log = log;
+    return o;
+}
+
+// What the statistics read of a chain at every tick; the parts outlive the statistics'
+// thread (stopped before the chains are destroyed) and may be null until built.
+bridge::stats::chain_sources stats_sources(chain_runtime& rt) {
+    bridge::stats::chain_sources src;
+    src.id = rt.settings.id;
+    src.net = rt.settings.net;
+    src.payout = rt.settings.payout.mode;
+    for (const auto& n : rt.settings.nodes) src.rpc_urls.push_back(n.rpc_url);
+    chain_runtime* r = &rt;
+    src.dispatcher = [r] { return r->dispatcher ? r->dispatcher->stats() : bridge::dispatcher_stats{}; };
+    src.templates = [r] { return r->templates ? r->templates->status() : node::failover_status{}; };
+    src.submitter = [r] { return r->submitter ? r->submitter->status() : bridge::submitter_status{}; };
+    src.sessions = [r] { return r->stratum ? r->stratum->snapshot() : std::vector<bridge::stratum::session_stats>{}; };
+    src.bans = [r] { return r->stratum ? r->stratum->bans() : std::vector<bridge::stratum::ban_info>{}; };
+    src.devices = [r] {
+        std::vector<bridge::mining::device_worker_stats> out;
+        for (const auto& d : r->devices) out.push_back(d->stats());
+        return out;
+    };
+    src.peers = [r] { return r->p2p ? r->p2p->peers() : std::vector<node::p2p::peer_status>{}; };
+    src.header_only = [r] { return r->p2p && r->p2p->header_only_active(); };
+    return src;
 }
 
 // A device opened for its chain's algorithm: exactly one of the two.
@@ -335,12 +185,16 @@ int run_daemon(const config::settings& s) {
     // a long batch (~10 ms a header) never delays a miner's share check.
     asio::thread_pool p2p_verify_pool(1);
     std::vector<std::unique_ptr<chain_runtime>> chains;
+    // The dashboard's statistics (their history is opened below, once data_dir exists).
+    auto stats = make_statistics(s, base.with_prefix("stats"));
     // Alerts (config "alerts") run on their own thread; the block sink below only posts to
-    // it, and its watches sample the nodes' and the found blocks' status from there.
+    // it, its watches sample the nodes' and the found blocks' status from there, and the
+    // statistics post workers going offline and hashrate drops. Deliveries become events.
     std::unique_ptr<bridge::alerts::notifier> alerts;
     if (!s.alerts.webhooks.empty()) {
         bridge::alerts::notifier_options aopt;
         aopt.settings = s.alerts;
+        aopt.on_delivery = [stats](const bridge::alerts::delivery_report& r) { stats->note_event(delivery_event(r)); };
         alerts = std::make_unique<bridge::alerts::notifier>(std::move(aopt));
         std::string detail;
         if (auto ec = alerts->start(&detail)) {
@@ -357,6 +211,16 @@ int run_daemon(const config::settings& s) {
         base.error("cannot create data_dir " + s.data_dir + ": " + fs_ec.message());
         return exit_failure;
     }
+
+    // The statistics' history (never a reason not to mine: an unusable database leaves the
+    // statistics in memory, said in the log and on the dashboard).
+    if (alerts) {
+        bridge::alerts::notifier* n = alerts.get();
+        stats->subscribe(std::make_shared<bridge::stats::alert_feed>(
+            [n](bridge::alerts::alert_event e) { n->post(std::move(e)); }, s.alerts.hashrate_drop_ratio));
+    }
+    std::shared_ptr<bridge::stats::history> history;
+    if (s.stats.history) history = bridge::stats::history::open(s.data_dir + "/stats.sqlite", base.with_prefix("stats"));
 
     // Local devices first, for the algorithm of each chain's blocks: one that is missing or
     // fails its self-test (SHA-256d) or kernel build (KAWPOW) stops the daemon before
@@ -411,8 +275,10 @@ int run_daemon(const config::settings& s) {
         rt->submitter = std::make_unique<bridge::submitter>(asio::make_strand(io), nodes, rt->journal, sopt);
         rt->submitter->replay_journal();
 
+        const std::size_t stats_chain = stats->add_chain(stats_sources(*rt));
         bridge::dispatcher_options dopt = bridge::dispatcher_options_for(c);
         dopt.log = log;
+        dopt.share_sink = stats->sink(stats_chain);
         bridge::block_sink sink = rt->submitter->sink();
         if (alerts)
             sink = [sink, n = alerts.get(), id](bridge::found_block b) {
@@ -422,7 +288,16 @@ int run_daemon(const config::settings& s) {
                 sink(std::move(b));  // the block goes out first; the alert is an enqueue
                 n->post(bridge::alerts::block_found_event(id, height, hash, worker));
             };
-        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(sink));
+        // Found blocks go out first; the statistics hear of them after.
+        auto submit = [inner = std::move(sink), stats, stats_chain](bridge::found_block b) {
+            bridge::found_block record;
+            record.height = b.height;
+            record.hash = b.hash;
+            record.worker = b.worker;
+            inner(std::move(b));
+            stats->on_block_found(stats_chain, record);
+        };
+        rt->dispatcher = std::make_shared<bridge::dispatcher>(asio::make_strand(io), chain, dopt, std::move(submit));
 
         node::template_source_options topt;
         topt.net = c.net;
@@ -431,11 +306,13 @@ int run_daemon(const config::settings& s) {
         bridge::dispatcher* d = rt->dispatcher.get();
         rt->templates = std::make_unique<node::template_failover>(
             asio::make_strand(io), nodes, topt,
-            [d, log, sub = rt->submitter.get()](std::shared_ptr<const node::block_template> t, node::template_reason) {
+            [d, log, sub = rt->submitter.get(), stats, stats_chain](std::shared_ptr<const node::block_template> t,
+                                                                     node::template_reason) {
                 // The chain reached the template's parent: a block found later at or below
                 // that height is stale if it loses (submitter.hpp).
                 if (t->height > 0) sub->note_tip(t->height - 1);
-                const auto ec = d->on_template(std::move(t));
+                const auto ec = d->on_template(t);
+                if (!ec) stats->on_template(stats_chain, *t);
                 // Behind the best tip: the dispatcher logged it; the source asks again.
                 if (ec == bridge::dispatch_errc::template_behind) return node::template_use::behind;
                 if (ec) log.warn(std::string("template not used: ") + ec.message());
@@ -478,8 +355,9 @@ int run_daemon(const config::settings& s) {
                     ts->notify_new_tip();
                     return true;
                 };
-                popt.on_tip_template = [d, log](std::shared_ptr<const node::block_template> t) {
-                    const auto ec = d->on_template(std::move(t));
+                popt.on_tip_template = [d, log, stats, stats_chain](std::shared_ptr<const node::block_template> t) {
+                    const auto ec = d->on_template(t);
+                    if (!ec) stats->on_template(stats_chain, *t);
                     if (ec && ec != bridge::dispatch_errc::template_behind)
                         log.warn("work on the new P2P tip not used: " + ec.message());
                 };
@@ -491,8 +369,9 @@ int run_daemon(const config::settings& s) {
                 };
                 popt.header_only = c.p2p_header_only_work;
                 popt.rpc_reachable = [ts] { return ts->may_supply(); };
-                popt.on_header_template = [d, log](std::shared_ptr<const node::block_template> t) {
-                    if (auto ec = d->on_template(std::move(t))) log.warn("header-only template not used: " + ec.message());
+                popt.on_header_template = [d, log, stats, stats_chain](std::shared_ptr<const node::block_template> t) {
+                    if (auto ec = d->on_template(t)) log.warn("header-only template not used: " + ec.message());
+                    else stats->on_template(stats_chain, *t);
                 };
                 rt->p2p = std::make_unique<node::p2p_link>(asio::make_strand(io), chain, popt);
                 node::p2p_link* link = rt->p2p.get();
@@ -558,15 +437,26 @@ int run_daemon(const config::settings& s) {
         }
     }
 
-    std::unique_ptr<bridge::web::status_server> web;
+    if (history) {
+        stats->set_history(history);
+        stats->restore(history->restored());
+    }
+    stats->start();
+    // The dashboard on a thread of its own: serializing a large /metrics or worker page
+    // (tens of milliseconds with 10,000 workers) never delays a miner's reply.
+    asio::io_context web_io;
+    auto web_work = asio::make_work_guard(web_io);
+    std::thread web_thread;
+    std::unique_ptr<bridge::web::server> web;
     if (s.http.enabled) {
-        web = std::make_unique<bridge::web::status_server>(io, s.http.listen.host, s.http.listen.port,
-                                                           [&chains] { return status_json(chains); });
+        web = std::make_unique<bridge::web::server>(web_io, stats, history, web_options(s.http, base.with_prefix("web")));
         if (auto ec = web->start()) {
             base.error("cannot listen for HTTP on " + s.http.listen.to_string() + ": " + ec.message());
+            stats->stop();  // its alert feed posts to the notifier, which is destroyed first
             return exit_failure;
         }
-        base.info("status: http://" + s.http.listen.host + ":" + std::to_string(web->port()) + "/api/status");
+        base.info("dashboard: http://" + s.http.listen.host + ":" + std::to_string(web->port()) + "/");
+        web_thread = std::thread([&web_io] { web_io.run(); });
     }
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -576,13 +466,24 @@ int run_daemon(const config::settings& s) {
         status.expires_after(status_interval);
         status.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
+            const auto snap = stats->latest();
             for (const auto& rt : chains) {
                 const auto ds = rt->dispatcher->stats();
                 const auto ss = rt->submitter->status();
                 const std::uint64_t accepted = ds.shares_accepted, rejected = ds.shares_rejected;
                 auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
                 const logger log = base.with_prefix(rt->settings.id);
-                log.info(printf_string("height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
+                // The chain's hashrate from accepted share difficulty (the dashboard's figures).
+                std::string rate = "hashrate unknown";
+                if (snap)
+                    for (const auto& c : snap->chains)
+                        if (c.id == rt->settings.id)
+                            rate = "hashrate " +
+                                   bridge::stats::rate_text(c.rate[static_cast<std::size_t>(bridge::stats::window::m5)]) +
+                                   " (5 m), " +
+                                   bridge::stats::rate_text(c.rate[static_cast<std::size_t>(bridge::stats::window::h1)]) +
+                                   " (1 h)";
+                log.info(rate + printf_string(", height %u, %zu miners, shares %llu accepted %llu rejected, blocks found %llu "
                                        "(pending %llu, accepted %llu, confirmed %llu, orphaned %llu, stale %llu, "
                                        "rejected %llu)",
                                        ds.height, rt->stratum->connection_count(), u(accepted), u(rejected), u(ss.found),
@@ -621,6 +522,12 @@ int run_daemon(const config::settings& s) {
     for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& t : pool) t.join();
+    web_work.reset();
+    web_io.stop();
+    if (web_thread.joinable()) web_thread.join();
+    // The last tick hands the history its final batch; then the history writes it.
+    stats->stop();
+    if (history) history->stop();
     verify_pool.join();
     p2p_verify_pool.stop();  // a headers batch still queued is abandoned, not waited for
     p2p_verify_pool.join();

@@ -89,8 +89,14 @@ bool parse_uint(std::string_view s, T& out) {
     return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+// Only the form format_journal_record writes: a line with another spelling of the same
+// record (upper-case hex) is not the journal's, whatever its check says.
+bool lower_hex(std::string_view s) noexcept {
+    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 bool parse_hash_display(std::string_view s, hash256& out) {
-    if (s.size() != hash_hex_chars) return false;
+    if (s.size() != hash_hex_chars || !lower_hex(s)) return false;
     auto h = from_hex_fixed<32>(s);
     if (!h) return false;
     std::reverse_copy(h->begin(), h->end(), out.begin());
@@ -289,7 +295,7 @@ result<journal_record> parse_journal_record(std::string_view line, const block_h
         r.type = journal_record::kind::found;
         if (!parse_uint(f[1], r.height) || !parse_hash_display(f[2], r.hash) || !parse_uint(f[3], r.time))
             return journal_errc::record_invalid;
-        if (f[4].size() > 2 * max_journal_block_bytes) return journal_errc::block_invalid;
+        if (f[4].size() > 2 * max_journal_block_bytes || !lower_hex(f[4])) return journal_errc::block_invalid;
         auto block = from_hex(f[4], 2 * max_journal_block_bytes);
         if (!block) return journal_errc::block_invalid;
         const std::optional<hash256> h = block_hash ? block_hash(*block) : std::nullopt;

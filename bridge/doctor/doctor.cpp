@@ -175,7 +175,7 @@ struct listener_probe {
 };
 
 // Binds every listener as the servers do (stratum/server.cpp resolves the host with
-// passive flags and takes the first result; web/status_server.cpp takes an IP literal
+// passive flags and takes the first result; web/server.cpp takes an IP literal
 // only), all at once, so listeners of this config that overlap fail as they would at a
 // start. The acceptors close when the function returns.
 void check_listeners(recorder& rec, const config::settings& s) {
@@ -419,7 +419,9 @@ private:
             }
             return false;
         }
-        std::string text(node::max_cookie_bytes + 1, '\0');
+        // As much as the RPC client reads, read as it reads it (node::cookie_credentials), so
+        // that the verdict is the client's; a user or password left empty is refused on top.
+        std::string text(node::max_cookie_bytes, '\0');
         const ssize_t n = ::read(fd, text.data(), text.size());
         ::close(fd);
         if (n < 0) {
@@ -427,9 +429,9 @@ private:
             return false;
         }
         text.resize(static_cast<std::size_t>(n));
-        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-        const auto colon = text.find(':');
-        if (text.size() > node::max_cookie_bytes || colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+        const auto credentials = node::cookie_credentials(text);
+        const std::size_t colon = credentials ? credentials->find(':') : std::string::npos;
+        if (!credentials || colon == 0 || colon + 1 == credentials->size()) {
             fail("cookie file " + path + " holds no user:password line",
                  "point rpc_cookie_file at the node's .cookie (" + cookie_location_hint(chain_.net) + ")");
             return false;

@@ -173,6 +173,13 @@ std::error_code line_reader::feed(std::string_view data) {
     return {};
 }
 
+void line_reader::release() noexcept {
+    if (pending_bytes() != 0) return;
+    std::string().swap(buffer_);
+    start_ = 0;
+    scan_ = 0;
+}
+
 std::optional<std::string> line_reader::next_line() {
     if (auto line = next_line_view()) return std::string(*line);
     return std::nullopt;

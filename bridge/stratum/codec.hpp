@@ -63,6 +63,9 @@ public:
     // Lines (blank ones included) next_line has consumed so far: when it changes, any
     // pending bytes belong to a new line.
     std::uint64_t lines_consumed() const noexcept { return lines_consumed_; }
+    // Frees the buffer when no byte is pending (an idle connection then holds none); the
+    // next feed allocates again. Invalidates the views next_line_view returned.
+    void release() noexcept;
 
 private:
     std::string buffer_;

@@ -4,7 +4,8 @@
 // the clean-notify fan-out of docs/PERFORMANCE.md).
 //
 // Thread-safe. Entries are keyed by the job object and hold it weakly, so the cache keeps
-// no job alive; dead entries are dropped as new ones arrive.
+// no job alive; dead entries are dropped as new ones arrive. A line is handed out shared:
+// the sessions write it from the same bytes (out_line), none holds a copy.
 #pragma once
 
 #include <array>
@@ -25,13 +26,13 @@ inline constexpr std::size_t notify_cache_sweep_at = 256;
 class notify_cache {
 public:
     // notify_job(to_notify(*j)) with clean_jobs = clean, built once per job and flag.
-    std::string line(const std::shared_ptr<const job>& j, bool clean);
+    std::shared_ptr<const std::string> line(const std::shared_ptr<const job>& j, bool clean);
     std::size_t size() const;
 
 private:
     struct entry {
         std::weak_ptr<const job> j;
-        std::array<std::string, 2> lines;  // [clean]; empty until first asked
+        std::array<std::shared_ptr<const std::string>, 2> lines;  // [clean]; null until first asked
     };
     mutable std::mutex mu_;
     std::unordered_map<const job*, entry> entries_;

@@ -64,7 +64,10 @@ void session_core::release() noexcept {
 }
 
 void session_core::log(std::string_view what) const {
-    settings_.log(what);
+    if (stats_.remote.empty())
+        settings_.log(what);
+    else
+        settings_.log(stats_.remote + ": " + std::string(what));
 }
 
 session_core::clock::time_point session_core::deadline() const noexcept {
@@ -162,6 +165,7 @@ bool session_core::subscribe(const message& m, clock::time_point now, output& ou
     subscribed_ = true;
     last_activity_ = now;
     stats_.extranonce1 = to_hex(reg_.extranonce1);
+    stats_.consumer = reg_.id;
     stats_.subscribed = true;
     if (is_string_param(m, 0)) stats_.user_agent = printable(string_param(m, 0), max_user_agent_chars);
     return true;
@@ -242,13 +246,22 @@ bool session_core::difficulty_changes(double d) {
 }
 
 void session_core::track_job(std::shared_ptr<const job> j, double difficulty) {
-    jobs_.push_back({std::move(j), difficulty});
-    while (jobs_.size() > max_tracked_jobs) jobs_.pop_front();
+    if (jobs_.size() < max_tracked_jobs) {
+        jobs_.push_back({std::move(j), difficulty});
+        return;
+    }
+    // Full: the newest takes the oldest's place.
+    jobs_[jobs_oldest_] = {std::move(j), difficulty};
+    jobs_oldest_ = (jobs_oldest_ + 1) % jobs_.size();
 }
 
 const session_core::tracked_job* session_core::find_job(std::string_view id) const noexcept {
-    for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
-        if (it->j->id == id) return &*it;
+    // Newest first.
+    const std::size_t n = jobs_.size();
+    for (std::size_t k = 0; k < n; ++k) {
+        const tracked_job& t = jobs_[(jobs_oldest_ + n - 1 - k) % n];
+        if (t.j->id == id) return &t;
+    }
     return nullptr;
 }
 
@@ -324,6 +337,7 @@ void session_protocol::on_configure(const message& m, output& out) {
             // min-bit-count is advisory (BIP310: the server may offer fewer bits).
             configured_ = true;
             version_mask_ = miner_mask & server_version_mask;
+            stats_.version_mask = version_mask_;
             entries.push_back({code, true, {}});
             entries.push_back({"version-rolling.mask", std::nullopt, u32_to_stratum_hex(version_mask_)});
         } else if (code == "minimum-difficulty") {

@@ -18,7 +18,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -54,7 +53,8 @@ struct session_settings {
     // Where SHA-256d notify lines are built once per job for all sessions (the server's);
     // null: each session serializes its own.
     notify_cache* notifies = nullptr;
-    logger log;  // may be empty
+    // Lines are prefixed with the session's stats().remote and ": " when it is set.
+    logger log;
 };
 
 // One connection as the dashboard shows it.
@@ -65,6 +65,10 @@ struct session_stats {
     std::string user_agent;        // mining.subscribe params[0]
     std::string worker;            // mining.authorize username
     std::string extranonce1;       // hex
+    // The work source's id of this consumer (0 before subscribe): the statistics match
+    // share events (stats/share_event.hpp) to the connection by it.
+    consumer_id consumer = 0;
+    std::uint32_t version_mask = 0;  // BIP310 mask negotiated (0: no version rolling)
     bool subscribed = false;
     bool authorized = false;
     double difficulty = 0;         // last sent with set_difficulty / set_target (0: none yet)
@@ -103,9 +107,27 @@ struct kawpow_pending_submit {
     kawpow_share share;
 };
 
+// One line for the connection, ending in "\n": its own text, or a text shared by the
+// sessions of a server (a SHA-256d notify, built once per job by the notify_cache), which
+// every session then writes from the same bytes instead of a copy each.
+class out_line {
+public:
+    out_line(std::string text) noexcept : own_(std::move(text)) {}  // NOLINT(google-explicit-constructor)
+    out_line(std::shared_ptr<const std::string> shared) noexcept  // NOLINT(google-explicit-constructor)
+        : shared_(std::move(shared)) {}
+
+    std::string_view text() const noexcept { return shared_ ? std::string_view(*shared_) : std::string_view(own_); }
+    bool shared() const noexcept { return shared_ != nullptr; }
+    friend bool operator==(const out_line& a, std::string_view b) noexcept { return a.text() == b; }
+
+private:
+    std::shared_ptr<const std::string> shared_;
+    std::string own_;
+};
+
 // What a session state machine hands the server after each event.
 struct session_output {
-    std::vector<std::string> lines;  // each ends in "\n", to be sent in order
+    std::vector<out_line> lines;  // to be sent in order
     std::string close_reason;        // non-empty: close the connection (after nothing more)
     misbehaviour why = misbehaviour::none;       // with close_reason
     // Set (after the epoch): handle no further line of this connection before then
@@ -216,7 +238,11 @@ protected:
     bytes payout_script_;                    // address-username mode
     std::shared_ptr<const job> latest_job_;  // newest job received before it could be sent
     bool notified_ = false;                  // a notify went out since authorize
-    std::deque<tracked_job> jobs_;           // newest last, at most max_tracked_jobs
+    // At most max_tracked_jobs, a ring once full (jobs_oldest_: where the next one goes).
+    // A vector (no allocation until the first notify, 24 bytes an entry) rather than a
+    // deque, which allocates ~600 bytes at once.
+    std::vector<tracked_job> jobs_;
+    std::size_t jobs_oldest_ = 0;
     session_stats stats_;
 
 private:

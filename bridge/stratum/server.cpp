@@ -2,15 +2,26 @@
 // the session I/O, Beast-example style: do_x / on_x handlers on one strand per session,
 // the error checked first in each handler, a bounded write queue that pauses reading and
 // drops a reader that falls too far behind.
+//
+// What an idle session holds is kept small (docs/PERFORMANCE.md, "What a session holds"):
+// a plain-TCP session waits for readability instead of keeping a read buffer (the bytes
+// are read into one buffer per I/O thread and copied into the line reader, which frees its
+// buffer again once no partial line is pending); lines are written straight from what the
+// protocol produced (a notify from the bytes every session shares) and only what the socket
+// does not take is queued, in a queue that exists only while it holds something; the
+// dashboard reads the protocol's own statistics under a per-session mutex instead of a
+// copy. TLS sessions keep their own read buffer (the TLS stream reads ahead).
 #include "stratum/server.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <deque>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
 
@@ -58,11 +69,13 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 tcp::socket& lowest_layer(tcp::socket& s) { return s; }
 tcp::socket& lowest_layer(tls_stream& s) { return s.next_layer(); }
 
-// What a session shares with the dashboard: a copy of its stats, under a mutex.
-struct stats_cell {
-    mutable std::mutex mutex;
-    session_stats stats;
-};
+// Where a plain-TCP session reads to: one buffer per I/O thread instead of one per
+// session. A read's bytes are fed to the session's line reader (a copy) before anything
+// else runs on the thread.
+std::span<char> thread_read_buffer() {
+    thread_local std::array<char, read_chunk_bytes> buffer;
+    return buffer;
+}
 
 // The server side a session reports to, and what the server can ask of a session.
 class session_handle {
@@ -71,6 +84,74 @@ public:
     // Posted to the session's strand: send line to a subscribed session.
     virtual void post_send(std::string line) = 0;
     virtual void post_close(std::string reason) = 0;
+    // What the dashboard shows of the connection now (any thread).
+    virtual session_stats stats() const = 0;
+};
+
+// The new-tip fan-out (server.hpp notify_fanout). A round starts when the first clean job
+// of a new tip (prev_block) is handed to a session; each session that hands its clean
+// notify of that round to the kernel adds the time since then.
+class fanout_meter {
+public:
+    using clock = std::chrono::steady_clock;
+
+    // cap: the most sessions a round records (the server's connection cap).
+    explicit fanout_meter(std::size_t cap) : cap_(cap) {}
+
+    // A job on its way to a session (on the work source's fan-out thread). The round of a
+    // clean job; 0 for any other.
+    std::uint64_t arrived(const job& j) {
+        if (!j.clean) return 0;
+        std::lock_guard lock(mu_);
+        if (round_ == 0 || j.prev_block != prev_) {
+            ++round_;
+            prev_ = j.prev_block;
+            job_id_ = j.id;
+            received_at_ = clock::now();
+            handed_.clear();
+        }
+        return round_;
+    }
+
+    // A session's clean notify of round has left for the kernel (the write returned).
+    void handed(std::uint64_t round, clock::time_point at) {
+        std::lock_guard lock(mu_);
+        // At most one per session; the cap bounds the rest.
+        if (round == round_ && handed_.size() < cap_) handed_.push_back(at - received_at_);
+    }
+
+    notify_fanout last() const {
+        notify_fanout f;
+        std::vector<clock::duration> v;
+        {
+            std::lock_guard lock(mu_);
+            if (round_ == 0) return f;
+            f.job_id = job_id_;
+            f.received_at = received_at_;
+            v = handed_;
+        }
+        f.sessions = v.size();
+        if (v.empty()) return f;
+        std::sort(v.begin(), v.end());
+        // Nearest rank.
+        auto rank = [&](double q) {
+            const auto r = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+            return v[std::clamp<std::size_t>(r, 1, v.size()) - 1];
+        };
+        f.p50 = rank(0.50);
+        f.p99 = rank(0.99);
+        f.last = v.back();
+        return f;
+    }
+
+private:
+    const std::size_t cap_;
+    mutable std::mutex mu_;
+    std::uint64_t round_ = 0;
+    hash256 prev_{};
+    std::string job_id_;
+    clock::time_point received_at_{};
+    std::vector<clock::duration> handed_;
 };
 
 }  // namespace
@@ -85,7 +166,6 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     };
     struct entry {
         std::weak_ptr<session_handle> session;
-        std::shared_ptr<stats_cell> stats;
         std::string ip;
         std::string ban_key;
         bool bannable = true;  // false: loopback with ban_loopback off
@@ -96,6 +176,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
         : io(io_),
           source(std::move(source_)),
           options(std::move(options_)),
+          fanout(options.max_connections),
           bans(options.bans),
           quiet_log(options.quiet_close_log_interval) {}
 
@@ -105,8 +186,8 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     void on_accept(std::size_t index, const error_code& ec, tcp::socket socket);
     // Starts the session of connection id (registered by on_accept) on listener index, over
     // TLS or plain TCP; its subscribe deadline runs from accepted_at.
-    void open_session(std::size_t index, std::uint64_t id, std::shared_ptr<stats_cell> cell, tcp::socket socket,
-                      bool tls, session_core::clock::time_point accepted_at);
+    void open_session(std::size_t index, std::uint64_t id, tcp::socket socket, bool tls,
+                      session_core::clock::time_point accepted_at);
     // Session id has had its first share accepted: its address is vouched for (no ban).
     void note_mining(std::uint64_t id);
     // A session ended; misbehaviour scores its IP (and may ban it). A quiet close (quiet:
@@ -118,6 +199,7 @@ struct detail::server_state : std::enable_shared_from_this<detail::server_state>
     server_options options;
     std::vector<listener> listeners;  // fixed after start()
     notify_cache notifies;            // SHA-256d notify lines, once per job
+    fanout_meter fanout;
 
     mutable std::mutex mutex;  // guards everything below
     bool stopped = false;
@@ -152,14 +234,15 @@ class session final : public session_handle, public std::enable_shared_from_this
 public:
     using clock = session_core::clock;
 
-    session(Stream stream, std::shared_ptr<detail::server_state> srv, std::uint64_t id, std::shared_ptr<stats_cell> cell,
-            const config::stratum_listener& listener, clock::time_point accepted_at)
+    // difficulty: the listener's (server_state::listeners, fixed after start, outlives
+    // the session through server_).
+    session(Stream stream, std::shared_ptr<detail::server_state> srv, std::uint64_t id,
+            const config::difficulty_settings& difficulty, clock::time_point accepted_at)
         : stream_(std::move(stream)),
           timer_(lowest_layer(stream_).get_executor()),
           server_(std::move(srv)),
           id_(id),
-          cell_(std::move(cell)),
-          listener_(listener),
+          difficulty_(&difficulty),
           accepted_at_(accepted_at) {}
 
     void start() {
@@ -167,11 +250,21 @@ public:
     }
 
     void post_job(std::shared_ptr<const job> j) {
-        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), j = std::move(j)] {
+        const std::uint64_t round = server_->fanout.arrived(*j);
+        asio::post(lowest_layer(stream_).get_executor(), [self = this->shared_from_this(), j = std::move(j), round] {
             if (self->closed_ || !self->protocol_) return;
             session_output out;
-            self->protocol_->on_job(j, clock::now(), out);
-            self->flush(out);
+            {
+                std::lock_guard lock(self->stats_mutex_);
+                self->protocol_->on_job(j, clock::now(), out);
+            }
+            // A session counts once per tip (another clean job of the same tip is no new fan-out).
+            std::uint64_t counted = 0;
+            if (round != 0 && round != self->fanout_done_ && !out.lines.empty()) {
+                counted = round;
+                self->fanout_done_ = round;
+            }
+            self->flush(out, counted);
         });
     }
 
@@ -180,8 +273,9 @@ public:
                    [self = this->shared_from_this(), line = std::move(line)]() mutable {
                        // Nothing unsolicited before the subscribe reply (NerdMiner; stratum.md §0.2).
                        if (self->closed_ || !self->protocol_ || !self->protocol_->subscribed()) return;
-                       self->enqueue(std::move(line));
-                       self->start_write();
+                       std::vector<out_line> lines;
+                       lines.emplace_back(std::move(line));
+                       self->send(lines);
                    });
     }
 
@@ -190,14 +284,22 @@ public:
                    [self = this->shared_from_this(), reason = std::move(reason)] { self->close(reason); });
     }
 
+    session_stats stats() const override {
+        std::lock_guard lock(stats_mutex_);
+        if (protocol_) return protocol_->stats();
+        session_stats s;  // not started yet
+        s.session_id = id_;
+        s.tls = is_tls;
+        return s;
+    }
+
 private:
     void do_start() {
         const auto& o = server_->options;
         error_code ec;
         const auto remote = lowest_layer(stream_).remote_endpoint(ec);
-        remote_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
         session_settings s;
-        s.difficulty = listener_.difficulty;
+        s.difficulty = *difficulty_;
         s.payout = o.payout;
         s.net = o.net;
         s.extranonce2_size = o.extranonce2_size;
@@ -207,29 +309,31 @@ private:
         s.rejected_submit_burst = o.rejected_submit_burst;
         s.rejected_submits_per_s = o.rejected_submits_per_s;
         s.notifies = &server_->notifies;
-        s.log = [log = o.log, remote = remote_](std::string_view what) {
-            log(remote + ": " + std::string(what));
-        };
-        protocol_ = std::make_unique<Protocol>(*server_->source, std::make_shared<forwarder>(this->weak_from_this()),
-                                               std::move(s), accepted_at_);
-        protocol_->stats().session_id = id_;
-        protocol_->stats().remote = remote_;
-        protocol_->stats().tls = is_tls;
-        publish_stats();
-        arm_timer();
-        if constexpr (!is_tls) {
-            // write_now() writes without waiting; async operations are unaffected.
-            error_code nb;
-            lowest_layer(stream_).non_blocking(true, nb);
-            nonblocking_ = !nb;
+        s.log = o.log;  // the protocol prefixes its lines with stats().remote
+        {
+            std::lock_guard lock(stats_mutex_);
+            protocol_.emplace(*server_->source, std::make_shared<forwarder>(this->weak_from_this()), std::move(s),
+                              accepted_at_);
+            auto& st = protocol_->stats();
+            st.session_id = id_;
+            st.remote = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
+            st.tls = is_tls;
         }
+        arm_timer();
         if constexpr (is_tls) {
             stream_.async_handshake(ssl::stream_base::server,
                                     [self = this->shared_from_this()](const error_code& e) { self->on_handshake(e); });
         } else {
+            // Reads and direct writes never wait: a readiness report can be spurious, and a
+            // write hands the socket only what it takes at once.
+            error_code nb;
+            lowest_layer(stream_).non_blocking(true, nb);
+            if (nb) return close("cannot make the socket non-blocking: " + nb.message());
             do_read();
         }
     }
+
+    const std::string& remote() const { return protocol_->stats().remote; }
 
     void on_handshake(const error_code& ec) {
         // The connection opened with a TLS record (the listener peeked at it): a real TLS
@@ -241,21 +345,21 @@ private:
         do_read();
     }
 
-    // The earliest of the protocol's deadline (subscribe or share idle), the line
-    // deadline while a partial line is pending (not while paced: the pending bytes then
-    // wait on us) and the end of a pacing pause.
+    // The earliest of the protocol's deadline (subscribe or share idle), the write-stall
+    // deadline while a write waits on the socket, the line deadline while a partial line
+    // is pending (not while paced: the pending bytes then wait on us) and the end of a
+    // pacing pause. An idle session's timer fires only at its protocol deadline.
     clock::time_point next_deadline() const {
         auto d = protocol_->deadline();
+        if (writing_) d = std::min(d, write_started_ + server_->options.write_stall_timeout);
         if (paced_until_) return std::min(d, *paced_until_);
         if (line_started_) d = std::min(d, *line_started_ + server_->options.line_timeout);
         return d;
     }
 
-    // One wait outstanding per generation; a re-arm makes older waits no-ops. The timer
-    // also ticks at least every write_stall_timeout to catch a stalled write, so that
-    // the write path never touches the timer.
+    // One wait outstanding per generation; a re-arm makes older waits no-ops.
     void arm_timer() {
-        armed_deadline_ = std::min(next_deadline(), clock::now() + server_->options.write_stall_timeout);
+        armed_deadline_ = next_deadline();
         timer_.expires_at(armed_deadline_);
         timer_.async_wait([self = this->shared_from_this(), gen = ++timer_generation_](const error_code&) {
             self->on_timer(gen);
@@ -263,7 +367,8 @@ private:
     }
 
     // A deadline that moved later fires the timer early: check and wait again. One that
-    // moved earlier (subscribe with a short idle timeout, a new partial line) re-arms.
+    // moved earlier (subscribe with a short idle timeout, a new partial line, a write that
+    // waits on the socket) re-arms.
     void rearm_if_earlier() {
         if (!closed_ && next_deadline() < armed_deadline_) arm_timer();
     }
@@ -295,18 +400,36 @@ private:
             return;
         }
         reading_ = true;
-        stream_.async_read_some(asio::buffer(read_buf_),
-                                [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
-                                    self->on_read(ec, n);
-                                });
+        if constexpr (is_tls) {
+            if (!read_buf_) read_buf_ = std::make_unique_for_overwrite<char[]>(read_chunk_bytes);
+            stream_.async_read_some(asio::buffer(read_buf_.get(), read_chunk_bytes),
+                                    [self = this->shared_from_this()](const error_code& ec, std::size_t n) {
+                                        self->reading_ = false;
+                                        self->on_read(ec, std::string_view(self->read_buf_.get(), n));
+                                    });
+        } else {
+            // No buffer while waiting: an idle connection holds none.
+            stream_.async_wait(tcp::socket::wait_read,
+                               [self = this->shared_from_this()](const error_code& ec) { self->on_readable(ec); });
+        }
     }
 
-    void on_read(const error_code& ec, std::size_t n) {
+    // Plain TCP: the socket has bytes (or an error, or EOF) to read.
+    void on_readable(const error_code& ec) {
         reading_ = false;
+        if (ec) return on_read(ec, {});
+        if (closed_) return;
+        const auto buffer = thread_read_buffer();
+        error_code rec;
+        const std::size_t n = stream_.read_some(asio::buffer(buffer.data(), buffer.size()), rec);
+        if (rec == asio::error::would_block || rec == asio::error::try_again) return do_read();
+        on_read(rec, std::string_view(buffer.data(), n));
+    }
+
+    void on_read(const error_code& ec, std::string_view data) {
         if (ec) return close(ec == asio::error::eof ? std::string("client closed the connection")
                                                     : "read failed: " + ec.message());
         if (closed_) return;
-        std::string_view data(read_buf_.data(), n);
         if constexpr (!is_tls) {
             if (sniffing_) {
                 // The first bytes of a plain connection: a TLS ClientHello is a client that
@@ -338,15 +461,20 @@ private:
         while (!paced_until_) {
             auto line = reader_.next_line_view();
             if (!line) break;
-            protocol_->on_line(*line, clock::now(), out);
+            {
+                std::lock_guard lock(stats_mutex_);
+                protocol_->on_line(*line, clock::now(), out);
+            }
             if (!out.close_reason.empty() || out.pause_until != clock::time_point{}) break;
         }
         // The line deadline runs from the first byte of the pending partial line (here,
-        // to within one read).
-        if (reader_.pending_bytes() == 0)
+        // to within one read). Without one the reader gives its buffer back.
+        if (reader_.pending_bytes() == 0) {
             line_started_.reset();
-        else if (!line_started_ || reader_.lines_consumed() != lines_seen_)
+            reader_.release();
+        } else if (!line_started_ || reader_.lines_consumed() != lines_seen_) {
             line_started_ = clock::now();
+        }
         lines_seen_ = reader_.lines_consumed();
         flush(out);
         if (closed_) return;
@@ -354,107 +482,146 @@ private:
         do_read();
     }
 
-    void flush(session_output& out) {
-        for (auto& line : out.lines) {
-            if (closed_) break;
-            enqueue(std::move(line));
-        }
+    // Sends what one event produced; fanout_round: the new-tip round (fanout_meter) when
+    // the lines end in that tip's clean notify.
+    void flush(session_output& out, std::uint64_t fanout_round = 0) {
         if (out.pause_until != clock::time_point{} && !closed_) {
             paced_until_ = std::max(paced_until_.value_or(out.pause_until), out.pause_until);
             rearm_if_earlier();
         }
         // Everything this event produced leaves in one write (set_difficulty with its
         // notify, the replies to pipelined submits): one syscall instead of one per line.
-        start_write();
+        send(out.lines, fanout_round);
         if constexpr (is_kawpow) {
             for (auto& p : out.verify) verify(std::move(p));
         }
-        publish_stats();
+        after_event();
         if (!out.close_reason.empty()) close(out.close_reason, out.why);
     }
 
-    // Queues a line; start_write() sends it.
-    void enqueue(std::string line) {
-        if (closed_) return;
-        if (queued_bytes_ + line.size() > server_->options.write_queue_limit)
-            return close("slow reader: write queue over " + std::to_string(server_->options.write_queue_limit) +
-                         " bytes");
-        queued_bytes_ += line.size();
-        queue_.push_back(std::move(line));
-    }
-
-    void start_write() {
-        if (!closed_ && !writing_ && !queue_.empty()) do_write();
-    }
-
-    // Sends the queue, up to max_gather_lines lines per write (writev). A plain TCP
-    // session first writes what the socket takes at once, without a completion handler to
-    // schedule (most writes: a reply, a notify); what is left goes through async_write.
-    void do_write() {
+    // Sends lines after anything still queued. A plain-TCP session with nothing queued
+    // writes them at once from where they are (the usual case: a reply, a notify) and
+    // queues only what the socket did not take; the queue's rest goes through async_write.
+    void send(std::vector<out_line>& lines, std::uint64_t fanout_round = 0) {
+        if (closed_ || lines.empty()) return;
+        std::size_t first = 0, offset = 0;
         if constexpr (!is_tls) {
-            if (nonblocking_ && write_now()) return resume_read_if_drained();
+            if (!writing_ && queued_bytes_ == 0 && !write_now(lines, first, offset)) return;
         }
-        writing_ = true;
-        write_started_ = clock::now();
-        gather_lines();
-        asio::async_write(stream_, gather_, [self = this->shared_from_this()](const error_code& ec, std::size_t) {
-            self->on_write(ec);
-        });
+        if (first == lines.size()) {
+            if (fanout_round != 0) server_->fanout.handed(fanout_round, clock::now());
+            return resume_read_if_drained();
+        }
+        std::size_t bytes = lines[first].text().size() - offset;
+        for (std::size_t i = first + 1; i < lines.size(); ++i) bytes += lines[i].text().size();
+        const auto limit = server_->options.write_queue_limit;
+        if (queued_bytes_ + bytes > limit)
+            return close("slow reader: write queue over " + std::to_string(limit) + " bytes");
+        if (!queue_) {
+            queue_ = std::make_unique<std::deque<out_line>>();
+            front_sent_ = offset;
+        }
+        for (std::size_t i = first; i < lines.size(); ++i) queue_->push_back(std::move(lines[i]));
+        queued_bytes_ += bytes;
+        if (fanout_round != 0) {
+            // Handed to the kernel once everything queued up to its notify is.
+            fanout_round_ = fanout_round;
+            fanout_bytes_ = queued_bytes_;
+        }
+        if (!writing_) do_write();
     }
 
-    // The buffers of the next write: the first queued lines. The deque keeps them in
-    // place while more lines are queued behind them, so the buffers stay valid.
-    void gather_lines() {
-        gather_.clear();
-        const std::size_t n = std::min(queue_.size(), max_gather_lines);
-        for (std::size_t i = 0; i < n; ++i) gather_.push_back(asio::buffer(queue_[i]));
-    }
-
-    // Plain TCP (the socket is non-blocking): writes until the queue is empty or the
-    // socket would block. True when nothing is left to send, or the session closed.
-    bool write_now() {
-        while (!queue_.empty()) {
-            gather_lines();
+    // Plain TCP, nothing queued: writes lines from first (its first offset bytes already
+    // sent) until all are sent or the socket would block, up to max_gather_lines a
+    // writev. Advances first and offset; false when the session closed.
+    bool write_now(const std::vector<out_line>& lines, std::size_t& first, std::size_t& offset) {
+        std::array<asio::const_buffer, max_gather_lines> buffers;
+        while (first < lines.size()) {
+            std::size_t n = 0;
+            for (std::size_t i = first; i < lines.size() && n < buffers.size(); ++i) {
+                auto t = lines[i].text();
+                if (i == first) t.remove_prefix(offset);
+                buffers[n++] = asio::buffer(t.data(), t.size());
+            }
             error_code ec;
-            const std::size_t sent = lowest_layer(stream_).write_some(gather_, ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) return false;
+            std::size_t sent = stream_.write_some(std::span(buffers.data(), n), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
             if (ec) {
                 close("write failed: " + ec.message());
-                return true;
+                return false;
             }
-            if (sent == 0) return false;
-            consume(sent);
+            if (sent == 0) return true;
+            while (sent > 0) {
+                const std::size_t rest = lines[first].text().size() - offset;
+                if (sent < rest) {
+                    offset += sent;
+                    break;
+                }
+                sent -= rest;
+                ++first;
+                offset = 0;
+            }
         }
-        gather_.clear();
         return true;
     }
 
-    // Drops sent bytes from the front of the queue (a partly sent line keeps its rest).
-    void consume(std::size_t sent) {
-        while (sent > 0 && !queue_.empty()) {
-            std::string& front = queue_.front();
-            if (sent < front.size()) {
-                front.erase(0, sent);
-                queued_bytes_ -= sent;
-                return;
-            }
-            sent -= front.size();
-            queued_bytes_ -= front.size();
-            queue_.pop_front();
+    // The queue's front lines (max_gather_lines at most) to the socket in one async_write;
+    // the write-stall deadline runs meanwhile.
+    void do_write() {
+        writing_ = true;
+        write_started_ = clock::now();
+        gather_.clear();
+        const std::size_t n = std::min(queue_->size(), max_gather_lines);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto t = (*queue_)[i].text();
+            if (i == 0) t.remove_prefix(front_sent_);
+            gather_.push_back(asio::buffer(t.data(), t.size()));
         }
+        rearm_if_earlier();
+        // The deque keeps the lines in place while more are queued behind them.
+        asio::async_write(stream_, gather_,
+                          [self = this->shared_from_this()](const error_code& ec, std::size_t sent) {
+                              self->on_write(ec, sent);
+                          });
     }
 
-    void on_write(const error_code& ec) {
+    void on_write(const error_code& ec, std::size_t sent) {
         writing_ = false;
         if (ec) return close("write failed: " + ec.message());
         if (closed_) return;
-        for (std::size_t i = gather_.size(); i > 0; --i) {
-            queued_bytes_ -= queue_.front().size();
-            queue_.pop_front();
+        consume(sent);
+        if (queue_->empty()) {
+            // Drained: the queue and the gather list go, until a socket is full again.
+            queue_.reset();
+            gather_ = {};
+            front_sent_ = 0;
+        } else {
+            do_write();
         }
-        gather_.clear();
-        if (!queue_.empty()) do_write();
         resume_read_if_drained();
+    }
+
+    // Drops sent bytes from the front of the queue (a partly sent line keeps its place and
+    // its offset), and reports a pending clean notify once it is out.
+    void consume(std::size_t sent) {
+        queued_bytes_ -= sent;
+        if (fanout_round_ != 0) {
+            fanout_bytes_ -= std::min(sent, fanout_bytes_);
+            if (fanout_bytes_ == 0) {
+                server_->fanout.handed(fanout_round_, clock::now());
+                fanout_round_ = 0;
+            }
+        }
+        while (sent > 0 && !queue_->empty()) {
+            const std::size_t rest = queue_->front().text().size() - front_sent_;
+            if (sent < rest) {
+                front_sent_ += sent;
+                return;
+            }
+            sent -= rest;
+            front_sent_ = 0;
+            queue_->pop_front();
+        }
     }
 
     void resume_read_if_drained() {
@@ -476,7 +643,10 @@ private:
                        [self, p = std::move(p), r = std::move(r)] {
                            if (self->closed_ || !self->protocol_) return;
                            session_output out;
-                           self->protocol_->on_verdict(p, r, clock::now(), out);
+                           {
+                               std::lock_guard lock(self->stats_mutex_);
+                               self->protocol_->on_verdict(p, r, clock::now(), out);
+                           }
                            self->flush(out);
                        });
         };
@@ -486,14 +656,12 @@ private:
             job();
     }
 
-    void publish_stats() {
-        if (!protocol_) return;
-        if (!mining_ && protocol_->stats().accepted > 0) {
+    // After each event: the first accepted share vouches for the address.
+    void after_event() {
+        if (!mining_ && protocol_ && protocol_->stats().accepted > 0) {
             mining_ = true;
             server_->note_mining(id_);
         }
-        std::lock_guard lock(cell_->mutex);
-        cell_->stats = protocol_->stats();
     }
 
     // Closes the connection; why scores its address. A quiet close (quiet: its kind) is
@@ -501,75 +669,76 @@ private:
     void close(const std::string& reason, misbehaviour why = misbehaviour::none, std::string_view quiet = {}) {
         if (closed_) return;
         closed_ = true;
-        if (quiet.empty()) server_->log(remote_ + ": closed: " + reason);
+        if (quiet.empty()) server_->log((protocol_ ? remote() : std::string("?")) + ": closed: " + reason);
         if (protocol_) protocol_->release();
         timer_.cancel();
         error_code ignored;
         lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
         lowest_layer(stream_).close(ignored);
-        queue_.clear();
+        queue_.reset();
+        gather_ = {};
         queued_bytes_ = 0;
+        fanout_round_ = 0;
         line_started_.reset();
         paced_until_.reset();
+        reader_.release();
         server_->on_closed(id_, why, reason, quiet);
     }
 
+    // Members, largest first where it costs nothing (docs/PERFORMANCE.md lists the bytes).
     Stream stream_;
     asio::steady_timer timer_;
-    clock::time_point armed_deadline_{};
-    std::optional<clock::time_point> line_started_;  // first byte of the pending partial line
-    std::uint64_t lines_seen_ = 0;                    // reader_.lines_consumed() after the last read
-    clock::time_point write_started_{};               // of the write in flight
-    std::uint64_t timer_generation_ = 0;
     std::shared_ptr<detail::server_state> server_;
     std::uint64_t id_;
-    std::shared_ptr<stats_cell> cell_;
-    config::stratum_listener listener_;
+    const config::difficulty_settings* difficulty_;  // the listener's
     clock::time_point accepted_at_;
-    std::string remote_;
-    std::unique_ptr<Protocol> protocol_;
+    clock::time_point armed_deadline_{};
+    clock::time_point write_started_{};               // of the async write in flight
+    std::uint64_t timer_generation_ = 0;
+    std::uint64_t lines_seen_ = 0;                    // reader_.lines_consumed() after the last read
+    std::optional<clock::time_point> line_started_;  // first byte of the pending partial line
+    std::optional<clock::time_point> paced_until_;   // reading paused until then (rejected submits)
+    // Guards protocol_ against stats() from other threads; the strand holds it while the
+    // protocol handles an event (it changes the statistics).
+    mutable std::mutex stats_mutex_;
+    std::optional<Protocol> protocol_;
     line_reader reader_;
-    std::string head_;              // plain: the first bytes, until classify_first_bytes decides
-    bool sniffing_ = !is_tls;       // plain: the first bytes are not classified yet
-    std::optional<clock::time_point> paced_until_;  // reading paused until then (rejected submits)
-    bool mining_ = false;           // note_mining was sent
-    std::array<char, read_chunk_bytes> read_buf_{};
-    std::deque<std::string> queue_;
-    std::vector<asio::const_buffer> gather_;  // the lines of the write in flight (front of queue_)
-    std::size_t queued_bytes_ = 0;
+    std::string head_;  // plain: the first bytes, until classify_first_bytes decides
+    // What the socket has not taken yet: exists only while it holds a line.
+    std::unique_ptr<std::deque<out_line>> queue_;
+    std::size_t front_sent_ = 0;              // bytes of the queue's front line already written
+    std::size_t queued_bytes_ = 0;            // in queue_, less front_sent_
+    std::vector<asio::const_buffer> gather_;  // the async write in flight (front of queue_)
+    std::uint64_t fanout_round_ = 0;          // a clean notify queued for the kernel (fanout_meter)
+    std::size_t fanout_bytes_ = 0;            // queued bytes up to the end of that notify
+    std::uint64_t fanout_done_ = 0;           // the last round this session counted in
+    std::unique_ptr<char[]> read_buf_;        // TLS only: the TLS stream reads into it
+    bool sniffing_ = !is_tls;                 // plain: the first bytes are not classified yet
+    bool mining_ = false;                     // note_mining was sent
     bool reading_ = false;
     bool writing_ = false;
-    bool nonblocking_ = false;  // plain TCP socket in non-blocking mode: write_now() may write
     bool read_paused_ = false;
     bool closed_ = false;
 };
 
-// A connection to a TLS listener until its first byte shows what it speaks. The byte is
-// peeked, not consumed, so the session that follows reads the connection from its start:
-// a TLS handshake record (0x16) gets a TLS session; plain Stratum a plain session where
-// the listener has tls.accept_plain, else a quiet close; any other byte a plain session
-// with accept_plain (its line parser judges it), else a garbage close. It holds the
-// connection's place in the session table meanwhile (caps, stop(), the subscribe
-// deadline, which runs on in the session from accepted_at).
 class first_byte_sniffer final : public session_handle, public std::enable_shared_from_this<first_byte_sniffer> {
 public:
     using clock = session_core::clock;
 
     first_byte_sniffer(tcp::socket socket, std::shared_ptr<detail::server_state> srv, std::size_t listener,
-                       std::uint64_t id, std::shared_ptr<stats_cell> cell, clock::time_point accepted_at)
+                       std::uint64_t id, clock::time_point accepted_at)
         : socket_(std::move(socket)),
           timer_(socket_.get_executor()),
           server_(std::move(srv)),
           listener_(listener),
           id_(id),
-          cell_(std::move(cell)),
-          accepted_at_(accepted_at) {}
+          accepted_at_(accepted_at),
+          connected_at_(std::chrono::system_clock::now()),
+          remote_(remote_text(socket_)) {}
 
     void start() {
         asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
             error_code ec;
-            const auto remote = self->socket_.remote_endpoint(ec);
-            self->remote_ = ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
             // The peek must never block an I/O thread (a readiness report can be spurious).
             self->socket_.non_blocking(true, ec);
             self->timer_.expires_at(self->accepted_at_ + self->server_->options.subscribe_timeout);
@@ -588,7 +757,21 @@ public:
                    [self = shared_from_this(), reason = std::move(reason)] { self->close(reason); });
     }
 
+    session_stats stats() const override {
+        session_stats s;
+        s.session_id = id_;
+        s.remote = remote_;
+        s.connected_at = connected_at_;
+        return s;
+    }
+
 private:
+    static std::string remote_text(const tcp::socket& s) {
+        error_code ec;
+        const auto remote = s.remote_endpoint(ec);
+        return ec ? std::string("?") : remote.address().to_string() + ":" + std::to_string(remote.port());
+    }
+
     void on_readable(const error_code& ec) {
         if (done_) return;
         if (ec) return close("read failed: " + ec.message());
@@ -616,7 +799,7 @@ private:
         timer_.cancel();
         error_code ignored;
         socket_.non_blocking(false, ignored);
-        server_->open_session(listener_, id_, std::move(cell_), std::move(socket_), tls, accepted_at_);
+        server_->open_session(listener_, id_, std::move(socket_), tls, accepted_at_);
     }
 
     void close(const std::string& reason, misbehaviour why = misbehaviour::none, std::string_view quiet = {}) {
@@ -635,9 +818,9 @@ private:
     std::shared_ptr<detail::server_state> server_;
     std::size_t listener_;
     std::uint64_t id_;
-    std::shared_ptr<stats_cell> cell_;
     clock::time_point accepted_at_;
-    std::string remote_;
+    std::chrono::system_clock::time_point connected_at_;
+    const std::string remote_;
     bool done_ = false;  // handed over or closed
 };
 
@@ -678,7 +861,6 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
     auto& l = listeners[index];
     const auto accepted_at = session_core::clock::now();
     std::uint64_t id = 0;
-    auto cell = std::make_shared<stats_cell>();
     {
         std::lock_guard lock(mutex);
         // A banned IP is closed before anything is read (or a TLS handshake is spent).
@@ -704,12 +886,12 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
         }
         id = next_id++;
         ++per_ip[ip];
-        sessions[id] = entry{{}, cell, ip, key, bannable};
+        sessions[id] = entry{{}, ip, key, bannable};
     }
     if (l.tls) {
         // A TLS listener first peeks at the first byte (first_byte_sniffer).
         auto sniffer = std::make_shared<first_byte_sniffer>(std::move(socket), shared_from_this(), index, id,
-                                                            std::move(cell), accepted_at);
+                                                            accepted_at);
         sniffer->start();
         bool stopping = false;
         {
@@ -720,24 +902,24 @@ void detail::server_state::on_accept(std::size_t index, const error_code& ec, tc
         }
         if (stopping) sniffer->post_close("server stopping");
     } else {
-        open_session(index, id, std::move(cell), std::move(socket), false, accepted_at);
+        open_session(index, id, std::move(socket), false, accepted_at);
     }
     do_accept(index);
 }
 
-void detail::server_state::open_session(std::size_t index, std::uint64_t id, std::shared_ptr<stats_cell> cell,
-                                        tcp::socket socket, bool tls, session_core::clock::time_point accepted_at) {
+void detail::server_state::open_session(std::size_t index, std::uint64_t id, tcp::socket socket, bool tls,
+                                        session_core::clock::time_point accepted_at) {
     auto& l = listeners[index];
     std::shared_ptr<session_handle> s;
     auto open = [&]<class Protocol>() {
         if (tls) {
             auto ts = std::make_shared<session<tls_stream, Protocol>>(
-                tls_stream(std::move(socket), *l.tls), shared_from_this(), id, cell, l.settings, accepted_at);
+                tls_stream(std::move(socket), *l.tls), shared_from_this(), id, l.settings.difficulty, accepted_at);
             ts->start();
             s = ts;
         } else {
             auto ps = std::make_shared<session<tcp::socket, Protocol>>(std::move(socket), shared_from_this(), id,
-                                                                       cell, l.settings, accepted_at);
+                                                                       l.settings.difficulty, accepted_at);
             ps->start();
             s = ps;
         }
@@ -836,6 +1018,8 @@ std::error_code server::start() {
                                ec);
             if (!ec) l.tls->use_certificate_chain_file(ls.tls->cert_file, ec);
             if (!ec) l.tls->use_private_key_file(ls.tls->key_file, ssl::context::pem, ec);
+            // OpenSSL frees a connection's record buffers (~34 KiB) while it is idle.
+            SSL_CTX_set_mode(l.tls->native_handle(), SSL_MODE_RELEASE_BUFFERS);
             if (ec) {
                 m.log("TLS listener " + ls.listen.to_string() + ": certificate or key: " + ec.message());
                 return ec;
@@ -903,19 +1087,20 @@ void server::stop() {
 }
 
 std::vector<session_stats> server::snapshot() const {
-    std::vector<std::shared_ptr<stats_cell>> cells;
+    std::vector<std::shared_ptr<session_handle>> open;
     {
         std::lock_guard lock(impl_->mutex);
-        for (auto& [id, e] : impl_->sessions) cells.push_back(e.stats);
+        open.reserve(impl_->sessions.size());
+        for (auto& [id, e] : impl_->sessions)
+            if (auto s = e.session.lock()) open.push_back(std::move(s));
     }
     std::vector<session_stats> out;
-    out.reserve(cells.size());
-    for (auto& c : cells) {
-        std::lock_guard lock(c->mutex);
-        out.push_back(c->stats);
-    }
+    out.reserve(open.size());
+    for (auto& s : open) out.push_back(s->stats());
     return out;
 }
+
+notify_fanout server::last_fanout() const { return impl_->fanout.last(); }
 
 std::vector<ban_info> server::bans() const {
     std::vector<ban_list::ban> in_force;

@@ -10,6 +10,9 @@
 // Threading: the io_context may be run by any number of threads. Each session runs on its
 // own strand; the connection table is guarded by one mutex, held briefly. Every public
 // member is thread-safe.
+//
+// Memory: an idle plain-TCP session holds no read or write buffer (docs/PERFORMANCE.md,
+// "What a session holds"); a TLS session keeps a read buffer, and OpenSSL its own state.
 #pragma once
 
 #include <chrono>
@@ -84,6 +87,19 @@ struct server_options {
 // keep their defaults and verify is empty.
 server_options server_options_for(const config::chain_settings& chain);
 
+// The new-tip fan-out as the server did it, for the newest tip: from its first clean job
+// reaching the server (the work source handing it to the first session) to each session's
+// clean notify being handed to the kernel (the write that took its last byte returned).
+// Sessions that got no notify (not yet authorized) and those whose notify is still queued
+// are not counted.
+struct notify_fanout {
+    std::string job_id;  // the tip's first clean job; empty before the first new tip
+    std::chrono::steady_clock::time_point received_at{};
+    std::size_t sessions = 0;  // clean notifies handed to the kernel so far
+    // Nearest-rank percentiles and the last one, after received_at.
+    std::chrono::nanoseconds p50{}, p99{}, last{};
+};
+
 // A ban in force, for the dashboard.
 struct ban_info {
     std::string ip;  // the address, or an IPv6 /64 as "prefix::/64"
@@ -122,6 +138,8 @@ public:
     std::size_t connection_count() const;
     // The bans in force, oldest first.
     std::vector<ban_info> bans() const;
+    // The newest tip's clean-notify fan-out so far.
+    notify_fanout last_fanout() const;
 
 private:
     friend struct test::access<server>;

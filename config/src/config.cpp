@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -351,7 +352,9 @@ public:
         }
         for (const auto& [key, child] : v.members()) {
             if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-            const auto r = std::find_if(refused.begin(), refused.end(), [&](const refused_key& k) { return k.key == key; });
+            // Named capture: clang before 16 cannot capture a structured binding.
+            const auto r = std::find_if(refused.begin(), refused.end(),
+                                        [&name = key](const refused_key& k) { return k.key == name; });
             if (r != refused.end()) {
                 error(join(path, key), child.key_where(), std::string(r->why));
                 continue;
@@ -794,7 +797,8 @@ void read_webhook(validator& val, const json_value& v, const std::string& path, 
                 "x-title", "title", "ti", "t", "x-priority", "priority", "prio", "p", "x-tags", "tags", "tag", "ta"};
             for (const auto& [name, value] : h->members()) {
                 const std::string where = hpath + "." + name;
-                auto is = [&](std::string_view n) { return iequals(name, n); };
+                // Named captures: clang before 16 cannot capture a structured binding.
+                auto is = [&header = name](std::string_view n) { return iequals(header, n); };
                 if (!is_header_token(name) || name.size() > 128) {
                     val.error(where, value.key_where(), "is not a valid HTTP header name");
                 } else if (std::any_of(managed.begin(), managed.end(), is)) {
@@ -805,7 +809,7 @@ void read_webhook(validator& val, const json_value& v, const std::string& path, 
                 } else if (is("authorization") && v.find("token") != nullptr) {
                     val.error(where, value.key_where(), "give either \"token\" or an Authorization header, not both");
                 } else if (std::any_of(out.headers.begin(), out.headers.end(),
-                                       [&](const auto& other) { return iequals(other.first, name); })) {
+                                       [&header = name](const auto& other) { return iequals(other.first, header); })) {
                     val.error(where, value.key_where(), "is given twice (header names ignore case)");
                 } else if (value.type() != kind::string) {
                     val.error(where, value.where(), std::string("must be a string, not ") + json_value::describe(value.type()));
@@ -848,6 +852,17 @@ void read_alerts(validator& val, const json_value& v, alert_settings& out) {
                   "has no effect: no webhook has \"hashrate_drop\" among its events");
 }
 
+// True for a loopback IP literal (127.0.0.0/8, ::1, bracketed or not). Names are not
+// resolved: "localhost" is not taken for loopback here.
+bool is_loopback_literal(std::string_view host) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host == "::1") return true;
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    char tail = 0;
+    const std::string h(host);
+    return std::sscanf(h.c_str(), "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) == 4 && a == 127 && b < 256 && c < 256 && d < 256;
+}
+
 // Where chains[i] was written (the document's start when it was not).
 location chains_at(const json_value& root, std::size_t i) {
     const json_value* chains = root.find("chains");
@@ -858,7 +873,7 @@ location chains_at(const json_value& root, std::size_t i) {
 load_result validate(const json_value& root) {
     validator val;
     settings s;
-    if (val.object(root, "", {"data_dir", "log_level", "http", "chains", "alerts"})) {
+    if (val.object(root, "", {"data_dir", "log_level", "http", "stats", "chains", "alerts"})) {
         if (auto d = val.string(root, "data_dir", "", false)) {
             if (d->empty()) val.error("data_dir", root.find("data_dir")->where(), "must not be empty");
             s.data_dir = *d;
@@ -870,12 +885,78 @@ load_result validate(const json_value& root) {
             s.log_level = *l;
         }
         if (const json_value* h = root.find("http")) {
-            if (val.object(*h, "http", {"enabled", "listen"})) {
+            if (val.object(*h, "http", {"enabled", "listen", "token", "user", "password", "metrics_per_worker",
+                                        "metrics_max_workers", "max_connections", "max_websockets"})) {
                 if (auto e = val.boolean(*h, "enabled", "http")) s.http.enabled = *e;
                 if (auto ep = val.listen(*h, "listen", "http", false)) s.http.listen = *ep;
-                if (!s.http.enabled && h->find("listen") != nullptr)
-                    val.error("http.listen", h->find("listen")->where(),
-                              "has no effect: http.enabled is false (remove one of the two)");
+                if (auto t = val.string(*h, "token", "http", false, 256)) {
+                    if (t->size() < min_http_token_chars)
+                        val.error("http.token", h->find("token")->where(),
+                                  "must be at least " + std::to_string(min_http_token_chars) + " characters");
+                    s.http.token = *t;
+                }
+                if (auto u = val.string(*h, "user", "http", false, 128)) s.http.user = *u;
+                if (auto pw = val.string(*h, "password", "http", false, 256)) s.http.password = *pw;
+                if (s.http.user.empty() != s.http.password.empty())
+                    val.error(s.http.user.empty() ? "http.password" : "http.user",
+                              h->find(s.http.user.empty() ? "password" : "user")->where(),
+                              "http.user and http.password go together (basic auth)");
+                if (auto b = val.boolean(*h, "metrics_per_worker", "http")) s.http.metrics_per_worker = *b;
+                if (auto x = val.integer(*h, "metrics_max_workers", "http", 1, max_http_metrics_workers))
+                    s.http.metrics_max_workers = static_cast<std::uint32_t>(*x);
+                if (h->find("metrics_max_workers") != nullptr && !s.http.metrics_per_worker)
+                    val.error("http.metrics_max_workers", h->find("metrics_max_workers")->where(),
+                              "has no effect: http.metrics_per_worker is false");
+                if (auto x = val.integer(*h, "max_connections", "http", 1, 10'000))
+                    s.http.max_connections = static_cast<std::uint32_t>(*x);
+                if (auto x = val.integer(*h, "max_websockets", "http", 1, 10'000))
+                    s.http.max_websockets = static_cast<std::uint32_t>(*x);
+                if (!s.http.enabled) {
+                    for (const char* k : {"listen", "token", "user", "password", "metrics_per_worker",
+                                          "metrics_max_workers", "max_connections", "max_websockets"})
+                        if (h->find(k) != nullptr)
+                            val.error(std::string("http.") + k, h->find(k)->where(),
+                                      "has no effect: http.enabled is false (remove one of the two)");
+                } else if (std::string host = s.http.listen.host;
+                           (host.size() > 2 && host.front() == '[' && host.back() == ']'
+                                ? classify_host(host.substr(1, host.size() - 2))
+                                : classify_host(host))
+                               .kind == bind_kind::name) {
+                    // Checked first: "localhost is not a loopback address" would be untrue.
+                    val.error("http.listen", h->find("listen") ? h->find("listen")->where() : h->where(),
+                              host + " is not an IP address: the dashboard binds only IP addresses (127.0.0.1:" +
+                                  std::to_string(s.http.listen.port) + " for this machine only)");
+                } else if (!is_loopback_literal(s.http.listen.host) && s.http.token.empty() && s.http.user.empty()) {
+                    val.error("http.listen", h->find("listen") ? h->find("listen")->where() : h->where(),
+                              s.http.listen.host + " is not a loopback address: the dashboard then requires http.token "
+                                                   "or http.user and http.password (or keep it on 127.0.0.1 behind an "
+                                                   "authenticating proxy)");
+                }
+            }
+        }
+        if (const json_value* st = root.find("stats")) {
+            if (val.object(*st, "stats", {"history", "idle_after_intervals", "offline_after_intervals",
+                                          "default_share_interval_s", "forget_offline_after_s", "max_workers",
+                                          "hashrate_drop_ratio", "history_workers"})) {
+                auto& o = s.stats;
+                if (auto b = val.boolean(*st, "history", "stats")) o.history = *b;
+                if (auto x = val.number(*st, "idle_after_intervals", "stats", 1, 1000)) o.idle_after_intervals = *x;
+                if (auto x = val.number(*st, "offline_after_intervals", "stats", 1, 10000)) o.offline_after_intervals = *x;
+                if (o.offline_after_intervals < o.idle_after_intervals)
+                    val.error("stats.offline_after_intervals", st->where(),
+                              "must not be below stats.idle_after_intervals (offline comes after idle)");
+                if (auto x = val.integer(*st, "default_share_interval_s", "stats", 1, 3600))
+                    o.default_share_interval_s = static_cast<std::uint32_t>(*x);
+                if (auto x = val.integer(*st, "forget_offline_after_s", "stats", 60, 365 * 86400))
+                    o.forget_offline_after_s = static_cast<std::uint32_t>(*x);
+                if (auto x = val.integer(*st, "max_workers", "stats", 1, 1'000'000))
+                    o.max_workers = static_cast<std::uint32_t>(*x);
+                if (auto x = val.number(*st, "hashrate_drop_ratio", "stats", 0, 0.99)) o.hashrate_drop_ratio = *x;
+                if (auto x = val.integer(*st, "history_workers", "stats", 0, 1'000'000))
+                    o.history_workers = static_cast<std::uint32_t>(*x);
+                if (!o.history && st->find("history_workers") != nullptr)
+                    val.error("stats.history_workers", st->find("history_workers")->where(),
+                              "has no effect: stats.history is false");
             }
         }
         if (const json_value* a = root.find("alerts")) read_alerts(val, *a, s.alerts);

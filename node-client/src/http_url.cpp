@@ -1,5 +1,5 @@
-// The small non-Beast parts of the RPC client: URL splitting, Basic-auth encoding,
-// status names. Kept out of rpc_client.cpp, the one Beast TU.
+// The small non-Beast parts of the RPC client: URL splitting, Basic-auth encoding, the
+// cookie file's credentials, status names. Kept out of rpc_client.cpp, the one Beast TU.
 #include <charconv>
 
 #include "sb/node/rpc_client.hpp"
@@ -79,6 +79,12 @@ std::string base64_encode(std::string_view bytes) {
         out += '=';
     }
     return out;
+}
+
+std::optional<std::string> cookie_credentials(std::string_view file_head) {
+    const std::string_view line = file_head.substr(0, file_head.find_first_of("\r\n"));
+    if (line.find(':') == std::string_view::npos) return std::nullopt;
+    return std::string(line);
 }
 
 std::string_view to_string(link_state s) noexcept {

@@ -309,12 +309,12 @@ private:
         ::close(fd);
         if (!cookie_problem_.empty()) return note_error(cookie_problem_);
         text.resize(got);
-        text.resize(std::min(text.size(), text.find_first_of("\r\n")));
-        if (text.find(':') == std::string::npos) {
+        const auto credentials = cookie_credentials(text);
+        if (!credentials) {
             cookie_problem_ = "cookie file " + path + " holds no user:password";
             return note_error(cookie_problem_);
         }
-        auth_header_ = "Basic " + base64_encode(text);
+        auth_header_ = "Basic " + base64_encode(*credentials);
     }
 
     // The unauthorized error for an HTTP 401/403, saying what to check.

@@ -42,7 +42,8 @@ void keccak_sponge(std::uint8_t* out, std::size_t out_bytes, std::size_t rate, s
         pos += rate;
     }
     std::uint8_t last[200] = {};
-    std::memcpy(last, in.data() + pos, in.size() - pos);
+    // An empty span may hold a null pointer, which memcpy must not get even for 0 bytes.
+    if (in.size() > pos) std::memcpy(last, in.data() + pos, in.size() - pos);
     last[in.size() - pos] ^= 0x01;
     last[rate - 1] ^= 0x80;
     for (std::size_t i = 0; i < rate_lanes; ++i) st[i] ^= load_le64(last + 8 * i);

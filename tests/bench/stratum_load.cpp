@@ -2,10 +2,14 @@
 // stratum::server fed by a real dispatcher, and N Stratum clients over loopback TCP.
 // Prints one figure per line; never fails on a figure (STYLE.md: benchmarks print).
 //
-// Phases: connect (subscribe + authorize, until each session has its first notify); closed
-// loop share throughput; submit reply latency at a fixed offered rate; new tip → clean
-// notify to every session; the server's resident memory before/after connecting and its
-// CPU time per submit and per notified session.
+// Phases: connect (subscribe + authorize, until each session has its first notify); idle
+// (the sessions only receive the dispatcher's keep-alive notifies); long-lived sessions
+// (32 more jobs on the tip, so that each session's ring of tracked jobs is full); closed loop share
+// throughput; submit reply latency at a fixed offered rate; new tip → clean notify to every
+// session, timed both by the clients (until each read its notify) and inside the server
+// (until each session's notify was handed to the kernel: stratum::server::last_fanout);
+// the server's resident memory and heap before/after connecting and its CPU time idle, per
+// submit and per notified session.
 //
 // Shares: each client submits arbitrary nonces (a per-session counter, so never a
 // duplicate; extranonce1 differs per session). The share difficulty is pinned so low that
@@ -20,6 +24,8 @@
 // drives the child over a socketpair (new templates, statistics). Client and server still
 // share the machine's cores: the figures are lower bounds for the server.
 #include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -36,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <future>
@@ -64,6 +71,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
+#include "stats/statistics.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
 #include "stratum/work_source.hpp"
@@ -85,13 +93,17 @@ struct options {
     unsigned server_threads = 1;
     unsigned client_threads = 1;
     unsigned tips = 3;         // new-tip rounds
+    double idle_seconds = 60;  // the idle phase (the dispatcher's keep-alive jobs come every 30 s)
+    unsigned steady_jobs = 32;  // jobs sent after it (stratum::max_tracked_jobs fills the ring)
     std::size_t connect_parallel = 512;  // connects in flight
+    bool stats = false;        // the dashboard's statistics as the dispatcher's share sink
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: sb_bench_stratum_load [--sessions N] [--seconds S] [--rate SHARES_PER_S] [--window W]\n"
-                 "                             [--server-threads T] [--client-threads T] [--tips K]\n");
+                 "                             [--server-threads T] [--client-threads T] [--tips K] [--idle-seconds S]\n"
+                 "                             [--steady-jobs J] [--stats 0|1]\n");
 }
 
 bool parse_options(int argc, char** argv, options& o) {
@@ -109,6 +121,9 @@ bool parse_options(int argc, char** argv, options& o) {
         else if (a == "--server-threads") o.server_threads = static_cast<unsigned>(d);
         else if (a == "--client-threads") o.client_threads = static_cast<unsigned>(d);
         else if (a == "--tips") o.tips = static_cast<unsigned>(d);
+        else if (a == "--idle-seconds") o.idle_seconds = d;
+        else if (a == "--steady-jobs") o.steady_jobs = static_cast<unsigned>(d);
+        else if (a == "--stats") o.stats = d != 0;
         else return false;
     }
     return o.sessions > 0 && o.server_threads > 0 && o.client_threads > 0 && o.window > 0;
@@ -128,6 +143,9 @@ long status_kib(const char* key) {
     return p ? std::strtol(p + std::strlen(key), nullptr, 10) : -1;
 }
 long vm_rss_kib() { return status_kib("VmRSS:"); }
+// Bytes malloc has handed out and not had back (glibc), in KiB: the heap without the
+// pages' slack.
+long heap_kib() { return static_cast<long>(mallinfo2().uordblks / 1024); }
 long vm_hwm_kib() { return status_kib("VmHWM:"); }
 
 // This process's CPU time so far (user, system), microseconds.
@@ -135,6 +153,18 @@ std::pair<long long, long long> cpu_us() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
     return {ru.ru_utime.tv_sec * 1'000'000LL + ru.ru_utime.tv_usec, ru.ru_stime.tv_sec * 1'000'000LL + ru.ru_stime.tv_usec};
+}
+
+// The CPU time of the given threads together, in microseconds (user and system).
+long long threads_cpu_us(std::vector<std::thread>& threads) {
+    long long total = 0;
+    for (auto& t : threads) {
+        clockid_t id{};
+        timespec ts{};
+        if (pthread_getcpuclockid(t.native_handle(), &id) == 0 && clock_gettime(id, &ts) == 0)
+            total += ts.tv_sec * 1'000'000LL + ts.tv_nsec / 1000;
+    }
+    return total;
 }
 
 std::int64_t steady_ns(clock_type::time_point t) {
@@ -199,7 +229,9 @@ double ms_since(clock_type::time_point t0, clock_type::time_point t1) {
 }
 
 // The regtest fixture template; prev_tag != 0 changes previousblockhash (a new tip),
-// curtime_bump makes an otherwise identical template (a new job on the same tip).
+// curtime_bump != 0 makes a new template on the same tip: curtime and the coinbase value
+// (as fees of a new transaction would) move by it, so that the dispatcher makes a new job
+// (a template that differs only in its time is no new work).
 std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uint32_t curtime_bump) {
     rapidjson::Document all;
     all.Parse(fixture_json.c_str());
@@ -218,6 +250,7 @@ std::shared_ptr<const node::block_template> make_template(int prev_tag, std::uin
         d["previousblockhash"].SetString(h, d.GetAllocator());
     }
     d["curtime"].SetUint(d["curtime"].GetUint() + curtime_bump);
+    d["coinbasevalue"].SetInt64(d["coinbasevalue"].GetInt64() + curtime_bump);
     auto t = node::parse_block_template(d, params(network::bitcoin_regtest));
     if (!t) {
         std::fprintf(stderr, "template: %s\n", t.error().message().c_str());
@@ -492,8 +525,11 @@ bool wait_until(const std::function<bool()>& done, double timeout_s) {
 // Commands, one per line: "template PREV BUMP" (a template; PREV != 0 is a new tip)
 // answered "t0 NS" (steady clock just before the dispatcher took it); "stats" answered
 // "stats ACCEPTED REJECTED BLOCKS CONNECTIONS RSS_KIB HWM_KIB LOG_LINES USER_US SYS_US"
-// (the CPU time of the server process so far); "cpu" answered "cpu USER_US SYS_US"
-// (without the cost of collecting the statistics); "quit".
+// (the CPU time of the server process so far) "HEAP_KIB"; "cpu" answered "cpu USER_US
+// SYS_US IO_US" (without the cost of collecting the statistics; IO_US: the Stratum I/O
+// threads' alone, without the statistics' tick thread and this control thread); "fanout"
+// answered "fanout SESSIONS RECEIVED_NS P50_NS P99_NS LAST_NS" (server::last_fanout;
+// RECEIVED_NS on the steady clock); "quit".
 int server_main(const options& opt, int fd) {
     control_channel ctl(fd);
     const long rss_start_kib = vm_rss_kib();
@@ -504,6 +540,21 @@ int server_main(const options& opt, int fd) {
     dopt.extranonce2_size = 8;
     dopt.log = [](std::string_view) {};
     std::atomic<std::uint64_t> blocks{0};
+    // With --stats 1: the statistics as in the daemon (share sink, a tick a second reading
+    // the sessions), so that shares/s with and without them compare.
+    std::shared_ptr<bridge::stats::statistics> stats;
+    bridge::stratum::server* srv_ptr = nullptr;
+    if (opt.stats) {
+        bridge::stats::statistics_options so;
+        so.log = [](std::string_view) {};
+        stats = std::make_shared<bridge::stats::statistics>(so);
+        bridge::stats::chain_sources src;
+        src.id = "regtest";
+        src.sessions = [&srv_ptr] {
+            return srv_ptr != nullptr ? srv_ptr->snapshot() : std::vector<bridge::stratum::session_stats>{};
+        };
+        dopt.share_sink = stats->sink(stats->add_chain(src));
+    }
     auto disp_owner = std::make_shared<bridge::dispatcher>(asio::make_strand(server_io), params(network::bitcoin_regtest),
                                                            dopt, [&blocks](bridge::found_block) { blocks.fetch_add(1); });
     bridge::dispatcher& disp = *disp_owner;
@@ -536,10 +587,12 @@ int server_main(const options& opt, int fd) {
         std::fprintf(stderr, "server start: %s\n", ec.message().c_str());
         return 1;
     }
+    srv_ptr = &srv;
+    if (stats) stats->start();
     std::vector<std::thread> server_threads;
     for (unsigned i = 0; i < opt.server_threads; ++i) server_threads.emplace_back([&] { server_io.run(); });
     ctl.send("port " + std::to_string(srv.listeners().front().port) + " " + std::to_string(rss_start_kib) + " " +
-             std::to_string(vm_rss_kib()));
+             std::to_string(vm_rss_kib()) + " " + std::to_string(heap_kib()));
 
     for (;;) {
         const std::string cmd = ctl.receive();
@@ -553,18 +606,25 @@ int server_main(const options& opt, int fd) {
             ctl.send("t0 " + std::to_string(steady_ns(t0)));
         } else if (cmd == "cpu") {
             const auto [user, sys] = cpu_us();
-            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys));
+            ctl.send("cpu " + std::to_string(user) + " " + std::to_string(sys) + " " +
+                     std::to_string(threads_cpu_us(server_threads)));
         } else if (cmd == "stats") {
             const auto d = disp.stats();
             ctl.send("stats " + std::to_string(d.shares_accepted) + " " + std::to_string(d.shares_rejected) + " " +
                      std::to_string(blocks.load()) + " " + std::to_string(srv.connection_count()) + " " +
                      std::to_string(vm_rss_kib()) + " " + std::to_string(vm_hwm_kib()) + " " +
                      std::to_string(server_log_lines.load()) + " " + std::to_string(cpu_us().first) + " " +
-                     std::to_string(cpu_us().second));
+                     std::to_string(cpu_us().second) + " " + std::to_string(heap_kib()));
+        } else if (cmd == "fanout") {
+            const auto f = srv.last_fanout();
+            ctl.send("fanout " + std::to_string(f.sessions) + " " + std::to_string(steady_ns(f.received_at)) + " " +
+                     std::to_string(f.p50.count()) + " " + std::to_string(f.p99.count()) + " " +
+                     std::to_string(f.last.count()));
         } else {
             break;  // "quit", or the parent has gone
         }
     }
+    if (stats) stats->stop();  // before the server its tick reads
     srv.stop();
     disp.stop();
     server_work.reset();
@@ -578,6 +638,8 @@ struct server_stats {
     long rss_kib = 0, hwm_kib = 0;
     std::uint64_t log_lines = 0;
     long long user_us = 0, sys_us = 0;  // server CPU time so far
+    long long io_us = 0;                // of it, the Stratum I/O threads' (ask_cpu only)
+    long heap_kib = 0;
     double cpu_ms_since(const server_stats& before) const {
         return static_cast<double>(user_us + sys_us - before.user_us - before.sys_us) / 1000.0;
     }
@@ -594,11 +656,11 @@ server_stats ask_stats(control_channel& ctl) {
     const std::string r = ctl.receive();
     server_stats s;
     unsigned long long a = 0, b = 0, c = 0, d = 0, g = 0;
-    long e = 0, f = 0;
+    long e = 0, f = 0, h = 0;
     long long u = 0, y = 0;
-    if (std::sscanf(r.c_str(), "stats %llu %llu %llu %llu %ld %ld %llu %lld %lld", &a, &b, &c, &d, &e, &f, &g, &u,
-                    &y) == 9)
-        s = {a, b, c, d, e, f, g, u, y};
+    if (std::sscanf(r.c_str(), "stats %llu %llu %llu %llu %ld %ld %llu %lld %lld %ld", &a, &b, &c, &d, &e, &f, &g, &u,
+                    &y, &h) == 10)
+        s = {a, b, c, d, e, f, g, u, y, h};
     return s;
 }
 
@@ -606,9 +668,33 @@ server_stats ask_stats(control_channel& ctl) {
 server_stats ask_cpu(control_channel& ctl) {
     ctl.send("cpu");
     server_stats s;
-    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld", &s.user_us, &s.sys_us) != 2)
+    if (std::sscanf(ctl.receive().c_str(), "cpu %lld %lld %lld", &s.user_us, &s.sys_us, &s.io_us) != 3)
         std::fprintf(stderr, "the server did not report its CPU time\n");
     return s;
+}
+
+// The server's own view of the newest tip's fan-out (server::last_fanout).
+struct server_fanout {
+    std::size_t sessions = 0;
+    clock_type::time_point received_at{};
+    double p50_ms = 0, p99_ms = 0, last_ms = 0;  // after received_at
+};
+
+server_fanout ask_fanout(control_channel& ctl) {
+    ctl.send("fanout");
+    server_fanout f;
+    unsigned long long n = 0;
+    long long at = 0, p50 = 0, p99 = 0, last = 0;
+    if (std::sscanf(ctl.receive().c_str(), "fanout %llu %lld %lld %lld %lld", &n, &at, &p50, &p99, &last) != 5) {
+        std::fprintf(stderr, "the server did not report its fan-out\n");
+        return f;
+    }
+    f.sessions = n;
+    f.received_at = clock_type::time_point(std::chrono::duration_cast<clock_type::duration>(std::chrono::nanoseconds(at)));
+    f.p50_ms = static_cast<double>(p50) / 1e6;
+    f.p99_ms = static_cast<double>(p99) / 1e6;
+    f.last_ms = static_cast<double>(last) / 1e6;
+    return f;
 }
 
 // A template in the server; returns the server's clock just before it took it.
@@ -672,13 +758,15 @@ int main(int argc, char** argv) {
     }
     ::close(sv[1]);
     control_channel ctl(sv[0]);
+    std::printf("statistics: %s\n", opt.stats ? "on (share sink + a tick a second)" : "off");
     std::printf("setup: sessions %zu, server threads %u (child process %d), client threads %u, cores %u (shared by client and server)\n",
                 opt.sessions, opt.server_threads, static_cast<int>(child), opt.client_threads,
                 std::thread::hardware_concurrency());
 
     unsigned port = 0;
-    long srv_rss_start_kib = 0, srv_rss_before_kib = 0;
-    if (std::sscanf(ctl.receive().c_str(), "port %u %ld %ld", &port, &srv_rss_start_kib, &srv_rss_before_kib) != 3) {
+    long srv_rss_start_kib = 0, srv_rss_before_kib = 0, srv_heap_before_kib = 0;
+    if (std::sscanf(ctl.receive().c_str(), "port %u %ld %ld %ld", &port, &srv_rss_start_kib, &srv_rss_before_kib,
+                    &srv_heap_before_kib) != 4) {
         std::fprintf(stderr, "the server did not start\n");
         return 1;
     }
@@ -725,6 +813,10 @@ int main(int argc, char** argv) {
     std::printf("server_rss_per_session: %.2f KiB (server process alone); budget 64 MiB + 8 KiB x %zu = %.0f KiB: %s\n",
                 srv_per_session, connected, budget_kib,
                 static_cast<double>(srv_after.rss_kib) <= budget_kib ? "within" : "over");
+    std::printf("server_heap_per_session: %.2f KiB (malloc'ed and not freed: %ld KiB before connecting, %ld KiB after)\n",
+                connected ? static_cast<double>(srv_after.heap_kib - srv_heap_before_kib) / static_cast<double>(connected)
+                          : 0.0,
+                srv_heap_before_kib, srv_after.heap_kib);
     std::printf("client_rss: %ld KiB before connecting, %ld KiB after (%.2f KiB per session, the load generator)\n",
                 cli_rss_before_kib, cli_rss_after_kib,
                 connected ? static_cast<double>(cli_rss_after_kib - cli_rss_before_kib) / static_cast<double>(connected)
@@ -755,6 +847,41 @@ int main(int argc, char** argv) {
         wait_until([&] { return st.notifies.load() >= before + connected; }, 30);
     };
 
+    // ---- idle ----------------------------------------------------------------------------
+    // Nothing but the dispatcher's keep-alive jobs (every 30 s) reaches the sessions.
+    if (opt.idle_seconds > 0) {
+        const auto idle_before = ask_cpu(ctl);
+        const auto notifies_before = st.notifies.load();
+        std::this_thread::sleep_for(std::chrono::duration<double>(opt.idle_seconds));
+        const auto idle_after = ask_cpu(ctl);
+        const double per_session_per_min =
+            connected ? 1000.0 * idle_after.cpu_ms_since(idle_before) / static_cast<double>(connected) /
+                            (opt.idle_seconds / 60.0)
+                      : 0.0;
+        std::printf("idle: server CPU %.2f us per session per minute (%s over %.0f s; %.2f keep-alive notifies per "
+                    "session)\n",
+                    per_session_per_min, idle_after.cpu_split_since(idle_before).c_str(), opt.idle_seconds,
+                    connected ? static_cast<double>(st.notifies.load() - notifies_before) / static_cast<double>(connected)
+                              : 0.0);
+        const auto idle_stats = ask_stats(ctl);
+        std::printf("server_rss_after_idle: %ld KiB (heap %ld KiB)\n", idle_stats.rss_kib, idle_stats.heap_kib);
+    }
+
+    // ---- long-lived sessions --------------------------------------------------------------
+    // A session remembers its last jobs (stratum::max_tracked_jobs): what it holds after
+    // that many more, one after another as the keep-alive would bring them every 30 s.
+    if (opt.steady_jobs > 0) {
+        for (unsigned k = 0; k < opt.steady_jobs; ++k) fresh_job(1000 + k);
+        const auto steady = ask_stats(ctl);
+        std::printf("server_rss_after_%u_jobs: %ld KiB (%.2f KiB per session; heap %.2f KiB per session)\n",
+                    opt.steady_jobs, steady.rss_kib,
+                    connected ? static_cast<double>(steady.rss_kib - srv_rss_before_kib) / static_cast<double>(connected)
+                              : 0.0,
+                    connected ? static_cast<double>(steady.heap_kib - srv_heap_before_kib) /
+                                    static_cast<double>(connected)
+                              : 0.0);
+    }
+
     // ---- closed-loop share throughput --------------------------------------------------
     reset_counters();
     const auto tp_before = ask_cpu(ctl);
@@ -779,6 +906,11 @@ int main(int argc, char** argv) {
                 tp_replies ? 1000.0 * tp_cpu.cpu_ms_since(tp_before) / static_cast<double>(tp_replies) : 0.0,
                 tp_cpu.cpu_split_since(tp_before).c_str(), tp_replies, tp_cpu.cpu_ms_since(tp_before) / 1000.0 / tp_s,
                 std::thread::hardware_concurrency());
+    // The share path alone: what the statistics add on the threads that answer miners (their
+    // once-a-second tick runs on a thread of its own, counted above but not here).
+    std::printf("server_io_threads_cpu_per_share: %.2f us (the %u Stratum I/O thread%s alone)\n",
+                tp_replies ? static_cast<double>(tp_cpu.io_us - tp_before.io_us) / static_cast<double>(tp_replies) : 0.0,
+                opt.server_threads, opt.server_threads == 1 ? "" : "s");
     drain();
 
     // ---- submit reply latency at a fixed offered rate ------------------------------------
@@ -842,6 +974,19 @@ int main(int argc, char** argv) {
                     round, qmin, q50, q99, qmax, n, connected, all ? "" : " [timed out]",
                     connected ? 1000.0 * tip_after.cpu_ms_since(tip_before) / static_cast<double>(connected) : 0.0,
                     tip_after.cpu_split_since(tip_before).c_str());
+        // Inside the server: from the same t0 (tip known: the dispatcher takes the template)
+        // to each session's clean notify handed to the kernel.
+        // A client can read its notify before the server's write call has returned: wait
+        // (bounded) for the server's last sessions to be counted.
+        auto f = ask_fanout(ctl);
+        for (int i = 0; i < 100 && f.sessions < n; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            f = ask_fanout(ctl);
+        }
+        const double reach_ms = ms_since(t0, f.received_at);
+        std::printf("new_tip_fanout_in_server round %u: p50 %.2f ms, p99 %.2f ms, last %.2f ms (%zu sessions; tip known "
+                    "to the first session's job %.2f ms, included)\n",
+                    round, reach_ms + f.p50_ms, reach_ms + f.p99_ms, reach_ms + f.last_ms, f.sessions, reach_ms);
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
 

@@ -223,6 +223,21 @@ TEST_CASE("doctor: cookie files are checked for the user we run as, and a readab
           doctor::outcome::ok);
     CHECK(find_check(r, "accepts the cookie").result == doctor::outcome::ok);
 
+    // The file is read as the RPC client reads it: the first line of its first
+    // max_cookie_bytes, whatever follows (the doctor used to refuse a file this long).
+    std::ofstream(cookie) << "__cookie__:" << node.api_key() << "\r\n" << std::string(2000, 'x') << "\n";
+    const auto long_file = examine(s);
+    INFO(lines_of(long_file));
+    CHECK(find_check(long_file, "cookie file " + cookie + " readable by user " + doctor::effective_user()).result ==
+          doctor::outcome::ok);
+    CHECK(find_check(long_file, "accepts the cookie").result == doctor::outcome::ok);
+    // An empty password is refused before the node is asked.
+    std::ofstream(cookie) << "__cookie__:\n";
+    const auto empty_password = examine(s);
+    INFO(lines_of(empty_password));
+    CHECK(find_check(empty_password, "cookie file " + cookie + " holds no user:password line").result ==
+          doctor::outcome::fail);
+
     // A cookie of another run is refused by the node.
     std::ofstream(cookie) << "__cookie__:not-the-key\n";
     const auto stale = examine(s);

@@ -240,11 +240,17 @@ TEST_CASE("alerts delivery: a 429's Retry-After sets the wait within retry_max")
     REQUIRE(eventually([&] { return n.status().webhooks.at(0).sent == 1; }, wait_limit));
 }
 
-TEST_CASE("alerts delivery: a 4xx refusal is not retried; the next message goes out") {
+TEST_CASE("alerts delivery: a 4xx refusal is not retried, the next message goes out, both ends are reported") {
     test::http_receiver rx;
     rx.script({401});
     fixture f;
     f.opt.settings.webhooks = {hook(url_of(rx, "/hook"))};
+    std::mutex reports_mutex;
+    std::vector<delivery_report> reports;
+    f.opt.on_delivery = [&](const delivery_report& r) {
+        std::lock_guard lock(reports_mutex);
+        reports.push_back(r);
+    };
     notifier n(f.opt);
     REQUIRE_FALSE(n.start());
     n.post(ev(event_kind::block_found, "btc", "h1", "first"));
@@ -256,6 +262,18 @@ TEST_CASE("alerts delivery: a 4xx refusal is not retried; the next message goes 
     CHECK(reqs[1].body.find("\"second\"") != std::string::npos);
     CHECK(f.logged("gave up"));
     CHECK(f.logged("check the URL, token and headers"));
+    // The dashboard hears of both: the first given up with the reason, the second delivered.
+    std::lock_guard lock(reports_mutex);
+    REQUIRE(reports.size() == 2);
+    CHECK(reports[0].webhook == "alerts.webhooks[0] (127.0.0.1)");
+    CHECK(reports[0].kind == event_kind::block_found);
+    CHECK(reports[0].chain == "btc");
+    CHECK(reports[0].title == "solobridge btc: block found");
+    CHECK_FALSE(reports[0].delivered);
+    CHECK(reports[0].detail.find("401") != std::string::npos);
+    CHECK(reports[1].kind == event_kind::block_orphaned);
+    CHECK(reports[1].delivered);
+    CHECK(reports[1].detail.empty());
 }
 
 TEST_CASE("alerts delivery: a redirect is not followed and not retried") {

@@ -71,7 +71,7 @@ TEST_CASE("alerts node watch: the poller samples the status and reports a node d
     CHECK(ev[0].kind == event_kind::node_up);
 }
 
-TEST_CASE("alerts orphan watch: a block that becomes orphaned is reported once; the first sample is the baseline") {
+TEST_CASE("alerts orphan watch: a block that becomes orphaned is reported once, the first sample is the baseline") {
     std::vector<block_fate_sample> recent = {{"aa", 10, true, "lost the race"}, {"bb", 11, false, {}}};
     auto poll = orphan_poller("btc", [&] { return recent; });
     CHECK(poll().empty());  // aa was orphaned before: not news

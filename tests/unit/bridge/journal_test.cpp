@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -225,6 +226,35 @@ TEST_CASE("journal: corrupt records are refused by the parser") {
     const hash256 c = sha256d(byte_span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
     CHECK(bridge::parse_journal_record(body + " " + to_hex(byte_span(c.data(), 4)), sha256d_block).error() ==
           bridge::journal_errc::record_invalid);
+}
+
+TEST_CASE("journal: upper-case hex is refused even with a correct check value") {
+    // Found by the journal fuzz target (tests/fuzz/corpus/journal/upper_case_hash): a block
+    // record whose hash has one upper-case digit and whose check value matches. It parsed,
+    // and formatted back to another line.
+    const std::string fuzzed = "block 8 ababababababababababababAbababababababababababababababababababab 1700000300 confirmed 1700000400 - 23543765";
+    CHECK(bridge::parse_journal_record(fuzzed, sha256d_block).error() == bridge::journal_errc::record_invalid);
+    std::string lower = fuzzed.substr(0, fuzzed.rfind(' '));
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](char c) { return c == 'A' ? 'a' : c; });
+    const hash256 lc = sha256d(byte_span(reinterpret_cast<const std::uint8_t*>(lower.data()), lower.size()));
+    const std::string canonical = lower + " " + to_hex(byte_span(lc.data(), 4));
+    auto r = bridge::parse_journal_record(canonical, sha256d_block);
+    REQUIRE(r);
+    CHECK(bridge::format_journal_record(*r) == canonical);
+
+    // A found record with its block in upper case, check value recomputed.
+    bridge::journal_record f;
+    f.block = fake_block(0xab);  // hex digits with letters in them
+    f.hash = hash_of(f.block);
+    const std::string line = bridge::format_journal_record(f);
+    std::string body = line.substr(0, line.rfind(' '));
+    const std::size_t block_at = body.rfind(' ') + 1;
+    std::transform(body.begin() + static_cast<long>(block_at), body.end(), body.begin() + static_cast<long>(block_at),
+                   [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+    REQUIRE(body != line.substr(0, line.rfind(' ')));
+    const hash256 bc = sha256d(byte_span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+    CHECK(bridge::parse_journal_record(body + " " + to_hex(byte_span(bc.data(), 4)), sha256d_block).error() ==
+          bridge::journal_errc::block_invalid);
 }
 
 TEST_CASE("journal: a Ravencoin block is kept under its KAWPOW hash through the owner's block-hash function") {

@@ -63,12 +63,21 @@ struct null_consumer : bridge::work_consumer {
     void on_job(std::shared_ptr<const bridge::job>) override {}
 };
 
-struct fixture {
-    test::io_runner io;
+// What the dispatcher logged. The log function holds it: an epoch build the dispatcher
+// started runs on a thread of its own and may report progress after the test is over.
+struct log_store {
     std::mutex mu;
-    std::vector<bridge::found_block> blocks;
     std::vector<std::string> logs;
     std::vector<std::pair<std::string, std::thread::id>> log_threads;
+};
+
+struct fixture {
+    test::io_runner io;
+    std::shared_ptr<log_store> logged = std::make_shared<log_store>();
+    std::mutex& mu = logged->mu;
+    std::vector<bridge::found_block> blocks;
+    std::vector<std::string>& logs = logged->logs;
+    std::vector<std::pair<std::string, std::thread::id>>& log_threads = logged->log_threads;
     std::shared_ptr<test::share_tally> tally = std::make_shared<test::share_tally>();
     bridge::dispatcher d;
     std::shared_ptr<null_consumer> consumer = std::make_shared<null_consumer>();
@@ -86,10 +95,10 @@ struct fixture {
         o.fixed_payout_script = payout();
         o.coinbase_tag = "/test/";
         o.share_sink = tally;
-        o.log = [this](std::string_view line) {
-            std::lock_guard lock(mu);
-            logs.emplace_back(line);
-            log_threads.emplace_back(std::string(line), std::this_thread::get_id());
+        o.log = [store = logged](std::string_view line) {
+            std::lock_guard lock(store->mu);
+            store->logs.emplace_back(line);
+            store->log_threads.emplace_back(std::string(line), std::this_thread::get_id());
         };
         return o;
     }

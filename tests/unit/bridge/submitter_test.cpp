@@ -775,8 +775,8 @@ TEST_CASE("submitter: a replay above the in-flight bound sends the lowest height
 }
 
 TEST_CASE("submitter: a refill loads at most its byte budget of parked blocks at once") {
-    // Parked blocks of 600 bytes with a 1000-byte budget: they come back one or two at a
-    // time, never all at once, and every one is delivered.
+    // Parked blocks of 600 bytes with a 1000-byte budget: they come back one per refill,
+    // never all at once, and every one is delivered.
     temp_journal tj;
     fake_chain chain;
     chain.set_tip(499);
@@ -803,5 +803,9 @@ TEST_CASE("submitter: a refill loads at most its byte budget of parked blocks at
         max_in_flight = std::max<std::size_t>(max_in_flight, s.status().in_flight);
         return s.status().accepted == 8;
     }));
-    CHECK(max_in_flight <= 2);
+    // A refill starts only while at most half of max_in_flight (4) are being sent and brings
+    // back one block (the budget): never more than 5 at once, however slowly the node
+    // answers. (This bound held 2 when the node answered each block before the next refill
+    // came back, which a slow run, e.g. under the sanitizers, does not keep.)
+    CHECK(max_in_flight <= opt.max_in_flight / 2 + 1);
 }

@@ -188,7 +188,7 @@ TEST_CASE("tip_tracker: the node is followed exactly when its lag reaches max_no
     CHECK(t.on_template(tip(4), 5, t0 + lag) == bridge::template_verdict::on_best);
 }
 
-TEST_CASE("tip order: a P2P tip before the old template's reply; the reply is refused and the node asked again") {
+TEST_CASE("tip order: a P2P tip before the old template's reply, the reply refused and the node asked again") {
     scripted_node n;
     test::io_runner io;
     bridge_under_test b(io, n);

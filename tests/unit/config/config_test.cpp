@@ -394,7 +394,7 @@ TEST_CASE("config: a wildcard listener and a specific one on the same port are r
     CHECK(load_text(replace(two_chains, "0.0.0.0:3333", "0.0.0.0:3334"), "t.json").value);
 
     // The dashboard on [::] takes port 8080 on 127.0.0.1 too.
-    const config_error h = only_error(load_text(replace(minimal, "127.0.0.1:3333", "127.0.0.1:8080").insert(1, R"("http": { "listen": "[::]:8080" },)"), "t.json"));
+    const config_error h = only_error(load_text(replace(minimal, "127.0.0.1:3333", "127.0.0.1:8080").insert(1, R"("http": { "listen": "[::]:8080", "token": "0123456789abcdef" },)"), "t.json"));
     CHECK(h.path == "chains[0].stratum[0].listen");
     CHECK(h.message.find("overlaps http.listen ([::]:8080)") != std::string::npos);
 
@@ -910,4 +910,61 @@ TEST_CASE("config: wrong alert settings are refused with their key and the reaso
         CHECK(e.message == b.message);
         CHECK(e.at.line >= 2);
     }
+}
+
+TEST_CASE("config: the dashboard's keys: auth is required off loopback, every key is read or refused") {
+    auto with_http = [](std::string http) { return replace(minimal, R"("chains": [)", "\"http\": " + http + ", \"chains\": ["); };
+    auto ok = load_text(with_http(R"({ "listen": "127.0.0.1:8081", "metrics_per_worker": true, "metrics_max_workers": 50,
+        "max_connections": 10, "max_websockets": 5 })"), "t.json");
+    REQUIRE(ok.value);
+    CHECK(ok.value->http.metrics_per_worker);
+    CHECK(ok.value->http.metrics_max_workers == 50);
+    CHECK(ok.value->http.max_connections == 10);
+    CHECK(ok.value->http.max_websockets == 5);
+    CHECK(ok.value->http.token.empty());
+
+    const config_error open = only_error(load_text(with_http(R"({ "listen": "0.0.0.0:8080" })"), "t.json"));
+    CHECK(open.path == "http.listen");
+    CHECK(open.message.find("requires http.token") != std::string::npos);
+    auto token = load_text(with_http(R"({ "listen": "0.0.0.0:8080", "token": "0123456789abcdef" })"), "t.json");
+    REQUIRE(token.value);
+    CHECK(token.value->http.token == "0123456789abcdef");
+    auto basic = load_text(with_http(R"({ "listen": "192.0.2.7:8080", "user": "me", "password": "pw" })"), "t.json");
+    REQUIRE(basic.value);
+    CHECK(basic.value->http.user == "me");
+    CHECK(only_error(load_text(with_http(R"({ "listen": "0.0.0.0:8080", "token": "short" })"), "t.json")).path == "http.token");
+    CHECK(only_error(load_text(with_http(R"({ "user": "me" })"), "t.json")).path == "http.user");
+    CHECK(only_error(load_text(with_http(R"({ "metrics_max_workers": 5 })"), "t.json")).path == "http.metrics_max_workers");
+    CHECK(only_error(load_text(with_http(R"({ "enabled": false, "token": "0123456789abcdef" })"), "t.json")).path == "http.token");
+    CHECK(only_error(load_text(with_http(R"({ "tokn": "x" })"), "t.json")).path == "http.tokn");
+    CHECK(load_text(with_http(R"({ "listen": "[::1]:8080" })"), "t.json").value);
+    const config_error name = only_error(load_text(with_http(R"({ "listen": "localhost:8080" })"), "t.json"));
+    CHECK(name.path == "http.listen");
+    CHECK(name.message == "localhost is not an IP address: the dashboard binds only IP addresses (127.0.0.1:8080 for "
+                          "this machine only)");
+}
+
+TEST_CASE("config: the statistics' keys are read, bounded and never ignored") {
+    auto with_stats = [](std::string st) { return replace(minimal, R"("chains": [)", "\"stats\": " + st + ", \"chains\": ["); };
+    auto r = load_text(with_stats(R"({ "history": true, "idle_after_intervals": 4, "offline_after_intervals": 20,
+        "default_share_interval_s": 15, "forget_offline_after_s": 7200, "max_workers": 1000, "hashrate_drop_ratio": 0.3,
+        "history_workers": 10 })"), "t.json");
+    REQUIRE(r.value);
+    const auto& s = r.value->stats;
+    CHECK(s.history);
+    CHECK(s.idle_after_intervals == 4);
+    CHECK(s.offline_after_intervals == 20);
+    CHECK(s.default_share_interval_s == 15);
+    CHECK(s.forget_offline_after_s == 7200);
+    CHECK(s.max_workers == 1000);
+    CHECK(s.hashrate_drop_ratio == doctest::Approx(0.3));
+    CHECK(s.history_workers == 10);
+    CHECK(load_text(minimal, "t.json").value->stats.history);
+    CHECK(only_error(load_text(with_stats(R"({ "idle_after_intervals": 10, "offline_after_intervals": 5 })"), "t.json")).path ==
+          "stats.offline_after_intervals");
+    CHECK(only_error(load_text(with_stats(R"({ "history": false, "history_workers": 5 })"), "t.json")).path ==
+          "stats.history_workers");
+    CHECK(only_error(load_text(with_stats(R"({ "max_workers": 0 })"), "t.json")).path == "stats.max_workers");
+    CHECK(only_error(load_text(with_stats(R"({ "hashrate_drop_ratio": 2 })"), "t.json")).path == "stats.hashrate_drop_ratio");
+    CHECK(only_error(load_text(with_stats(R"({ "histroy": true })"), "t.json")).path == "stats.histroy");
 }

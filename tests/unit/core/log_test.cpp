@@ -92,7 +92,7 @@ TEST_CASE("log: lines below the threshold are dropped, at and above it kept") {
     CHECK(log.enabled(sb::log_level::debug));
 }
 
-TEST_CASE("log: a callable hears every line with its prefix whatever the threshold; none() hears nothing") {
+TEST_CASE("log: a callable hears every line with its prefix whatever the threshold, none() hears nothing") {
     threshold_guard g;
     sb::set_log_threshold(sb::log_level::error);
     std::vector<std::string> heard;

@@ -244,7 +244,10 @@ TEST_CASE("template: missing required fields each give their named error") {
         {"coinbasevalue", template_errc::coinbasevalue_missing},
         {"transactions", template_errc::transactions_missing},
     };
-    for (const auto& [field, errc] : fields) {
+    // No structured binding: CAPTURE's lambda cannot capture one before clang 16.
+    for (const auto& entry : fields) {
+        const char* const field = entry.first;
+        const template_errc errc = entry.second;
         CAPTURE(field);
         rapidjson::Document d = gbt("bcoin_postsegwit");
         d.RemoveMember(field);

@@ -81,7 +81,8 @@ TEST_CASE("progpow: kiss99 draws 1 to 4 and 100000 match the spec") {
 TEST_CASE("progpow: fill_mix lanes 0 and 13 match the spec") {
     const auto& v = kawpow("fill_mix");
     const std::uint64_t seed = nonce_hex(v["seed"].GetString());
-    for (const auto& [key, lane] : {std::pair{"lane_0", 0u}, std::pair{"lane_13", 13u}}) {
+    for (const auto& [name, lane] : {std::pair{"lane_0", 0u}, std::pair{"lane_13", 13u}}) {
+        const char* const key = name;  // CHECK_MESSAGE's lambda cannot capture a binding before clang 16
         sb_u32 mix[32];
         sb_progpow_fill_mix(mix, seed, lane);
         const auto& want = v[key];

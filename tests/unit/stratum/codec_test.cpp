@@ -43,6 +43,26 @@ TEST_CASE("codec: a line split over many reads is joined") {
     CHECK(drain(r) == std::vector<std::string>{line});
 }
 
+TEST_CASE("codec: release frees the reader's buffer only when no byte is pending") {
+    line_reader r;
+    REQUIRE_FALSE(r.feed("{\"a\":1}\n{\"b\""));
+    CHECK(drain(r) == std::vector<std::string>{"{\"a\":1}"});
+    // A partial line is kept through a release.
+    r.release();
+    CHECK(r.pending_bytes() == 4);
+    REQUIRE_FALSE(r.feed(":2}\r\n"));
+    CHECK(drain(r) == std::vector<std::string>{"{\"b\":2}"});
+    const auto consumed = r.lines_consumed();
+    r.release();
+    CHECK(r.pending_bytes() == 0);
+    CHECK(r.lines_consumed() == consumed);
+    // The reader works on after a release, and the line cap still holds.
+    REQUIRE_FALSE(r.feed("{\"c\":3}\n"));
+    CHECK(drain(r) == std::vector<std::string>{"{\"c\":3}"});
+    r.release();
+    CHECK(r.feed(std::string(max_line_bytes + 1, 'x')) == codec_errc::line_too_long);
+}
+
 TEST_CASE("codec: the line cap accepts max_line_bytes and refuses one byte more") {
     // Source: stratum.md §0.1 (cap ~16 KiB); boundary ±1, terminated and not yet terminated.
     for (const char* term : {"\n", "\r\n"}) {

@@ -26,6 +26,7 @@
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/kawpow_protocol.hpp"
 #include "stratum/protocol_common.hpp"
+#include "stratum_test_support.hpp"
 #include "vectors.hpp"
 
 using namespace sb;
@@ -119,7 +120,7 @@ struct harness {
         auto pending = std::move(out.verify);
         out.verify.clear();
         for (const auto& v : pending) p.on_verdict(v, src.submit_kawpow_share(v.consumer, v.share), now, out);
-        return out.lines;
+        return test::texts(out.lines);
     }
     // Sends a line and leaves its submits pending.
     kawpow_session_protocol::output send_unverified(const std::string& line) {
@@ -259,10 +260,10 @@ TEST_CASE("kawpow stratum: T-Rex gets set_target only when the target changes an
     kawpow_session_protocol::output out;
     h.p.on_job(j, h.now, out);
     REQUIRE(out.lines.size() == 1);
-    const auto second = read_notify(out.lines[0]);
+    const auto second = read_notify(std::string(out.lines[0].text()));
     CHECK(second.target == first.target);
     CHECK(second.id != first.id);
-    CHECK_FALSE(json(out.lines[0])["params"][4].GetBool());
+    CHECK_FALSE(json(std::string(out.lines[0].text()))["params"][4].GetBool());
     // The same job again is never re-sent (XMRig closes on a duplicate job).
     kawpow_session_protocol::output again;
     h.p.on_job(j, h.now, again);
@@ -296,7 +297,7 @@ TEST_CASE("kawpow stratum: malformed submits get the pool error texts and no ver
                                      c.params + "]}");
         CHECK(out.verify.empty());
         REQUIRE(out.lines.size() == 1);
-        auto d = json(out.lines[0]);
+        auto d = json(std::string(out.lines[0].text()));
         CHECK(d["id"].GetInt() == id);
         CHECK(d["error"][0].GetInt() == 20);
         CHECK(std::string(d["error"][1].GetString()) == c.text);
@@ -368,7 +369,7 @@ TEST_CASE("kawpow stratum: submits beyond the pending bound are refused without 
         } else {
             CHECK(out.verify.empty());
             REQUIRE(out.lines.size() == 1);
-            CHECK(out.lines[0].find("too many shares awaiting verification") != std::string::npos);
+            CHECK(out.lines[0].text().find("too many shares awaiting verification") != std::string::npos);
         }
     }
     CHECK(pending == max_pending_kawpow_submits);
@@ -445,7 +446,7 @@ TEST_CASE("kawpow stratum: set_target precedes the notify of a harder job and of
         REQUIRE(j);
         kawpow_session_protocol::output out;
         h.p.on_job(j, h.now, out);
-        return out.lines;
+        return test::texts(out.lines);
     };
     // The same tip with harder bits (testnet once its 20-minute minimum-difficulty window
     // closes): the session's own difficulty, 1024, is back.

@@ -264,7 +264,8 @@ TEST_CASE("kawpow server: with the config's default difficulty kawpowminer, T-Re
         CAPTURE(s.agent);
         clients.push_back(std::make_unique<client>(f.port));
         client& c = *clients.back();
-        const auto [prefix, j] = handshake(c, s.agent);
+        const auto [prefix, job] = handshake(c, s.agent);
+        const auto& j = job;  // the lambda below cannot capture a binding before clang 16
         CHECK(j.target >= network);
         const auto [nonce, h] =
             mine_where(j, prefix, [&](const uint256& v) { return s.sends(j, v) && v <= network; });

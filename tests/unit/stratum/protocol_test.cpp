@@ -59,12 +59,12 @@ struct harness {
         closed = out.close_reason;
         why = out.why;
         pause_until = out.pause_until;
-        return out.lines;
+        return test::texts(out.lines);
     }
     std::vector<std::string> job(std::shared_ptr<const bridge::job> j) {
         session_protocol::output out;
         p.on_job(std::move(j), now, out);
-        return out.lines;
+        return test::texts(out.lines);
     }
     void handshake(const std::string& user = "x", const std::string& pass = "x") {
         REQUIRE(send(R"({"id":1,"method":"mining.subscribe","params":["test/1"]})").size() == 1);
@@ -542,14 +542,16 @@ TEST_CASE("stratum: the notify cache gives the line a session would build for ea
     for (bool clean : {false, true}) {
         notify_params n = to_notify(*j);
         n.clean_jobs = clean;
-        CHECK(cache.line(j, clean) == notify_job(n));
-        CHECK(cache.line(j, clean) == notify_job(n));  // from the cache the second time
+        const auto first = cache.line(j, clean);
+        REQUIRE(first);
+        CHECK(*first == notify_job(n));
+        CHECK(cache.line(j, clean) == first);  // the same shared text the second time
     }
     CHECK(cache.size() == 1);
     // A job that died is never served for a new one allocated in its place.
     for (int i = 0; i < 600; ++i) {
         auto k = test::cpuminer_job(4, "j" + std::to_string(i));
-        CHECK(cache.line(k, true).find("\"j" + std::to_string(i) + "\"") != std::string::npos);
+        CHECK(cache.line(k, true)->find("\"j" + std::to_string(i) + "\"") != std::string::npos);
     }
     CHECK(cache.size() <= notify_cache_sweep_at + 1);
 }
@@ -566,6 +568,51 @@ TEST_CASE("stratum: sessions sharing a notify cache send the same notify as one 
     REQUIRE(la.size() == lb.size());
     CHECK(la == lb);
     CHECK(cache.size() == 1);
+}
+
+TEST_CASE("stratum: a session remembers its last max_tracked_jobs jobs and forgets the oldest first") {
+    harness h;
+    h.handshake();
+    auto notified = [&](const std::string& id) {
+        const auto lines = h.job(test::cpuminer_job(8, id));
+        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) {
+            return l.find("\"mining.notify\"") != std::string::npos && l.find("\"" + id + "\"") != std::string::npos;
+        });
+    };
+    const auto n = max_tracked_jobs + 8;
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(notified("t" + std::to_string(i)));
+    // The last max_tracked_jobs are remembered (a job id is never sent twice) ...
+    CHECK_FALSE(notified("t" + std::to_string(n - 1)));
+    CHECK_FALSE(notified("t" + std::to_string(n - max_tracked_jobs)));
+    // ... the one before them is not: it is sent again, as the newest,
+    CHECK(notified("t" + std::to_string(n - max_tracked_jobs - 1)));
+    // and the oldest of them made way for it.
+    CHECK(notified("t" + std::to_string(n - max_tracked_jobs)));
+}
+
+TEST_CASE("stratum: sessions sharing a notify cache write the same bytes, not a copy each") {
+    notify_cache cache;
+    session_settings s;
+    s.notifies = &cache;
+    harness a(s), b(s);
+    a.handshake();
+    b.handshake();
+    auto j = test::cpuminer_job(8, "78", std::nullopt, true);
+    session_output oa, ob;
+    a.p.on_job(j, a.now, oa);
+    b.p.on_job(j, b.now, ob);
+    REQUIRE_FALSE(oa.lines.empty());
+    REQUIRE_FALSE(ob.lines.empty());
+    const out_line& na = oa.lines.back();
+    const out_line& nb = ob.lines.back();
+    CHECK(na.shared());
+    CHECK(na.text().data() == nb.text().data());
+    CHECK(na == *cache.line(j, true));
+    // A reply is the session's own.
+    session_output reply;
+    a.p.on_line(R"({"id":9,"method":"mining.ping","params":[]})", a.now, reply);
+    REQUIRE(reply.lines.size() == 1);
+    CHECK_FALSE(reply.lines[0].shared());
 }
 
 namespace {

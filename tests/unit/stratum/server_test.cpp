@@ -381,6 +381,55 @@ TEST_CASE("stratum: a difficulty change reaches the miner only with the next job
     CHECK(shares.back().difficulty == doctest::Approx(d1));
 }
 
+TEST_CASE("stratum: the server reports the new-tip fan-out of its clean notifies") {
+    server_fixture f;
+    CHECK(f.srv->last_fanout().job_id.empty());
+    f.source->push_job(test::cpuminer_job(8, "f1"));
+    client a(f.port), b(f.port);
+    for (client* c : {&a, &b}) {
+        c->send_line(R"({"id":1,"method":"mining.subscribe","params":[]})");
+        c->read_json();
+        c->send_line(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+        c->read_json();
+        REQUIRE(method_of(c->read_json()) == "mining.set_difficulty");
+        check_notify(c->read_json(), "f1", true);
+    }
+    // A new session's first notify is sent clean, but it is no new tip.
+    CHECK(f.srv->last_fanout().job_id.empty());
+
+    auto tip = std::make_shared<job>(*test::cpuminer_job(8));
+    tip->id = "f2";
+    tip->clean = true;
+    tip->prev_block[0] ^= 1;
+    f.source->push_job(tip);
+    check_notify(a.read_json(), "f2", true);
+    check_notify(b.read_json(), "f2", true);
+    REQUIRE(server_fixture::eventually([&] { return f.srv->last_fanout().sessions == 2; }));
+    auto fo = f.srv->last_fanout();
+    CHECK(fo.job_id == "f2");
+    CHECK(fo.received_at != std::chrono::steady_clock::time_point{});
+    CHECK(fo.p50 <= fo.p99);
+    CHECK(fo.p99 <= fo.last);
+
+    // Another clean job on the same tip counts no session twice.
+    f.source->push_job(renamed(tip, "f3", true));
+    check_notify(a.read_json(), "f3", true);
+    check_notify(b.read_json(), "f3", true);
+    fo = f.srv->last_fanout();
+    CHECK(fo.job_id == "f2");
+    CHECK(fo.sessions == 2);
+
+    // The next tip starts a new round.
+    auto next = std::make_shared<job>(*tip);
+    next->id = "f4";
+    next->prev_block[0] ^= 2;
+    f.source->push_job(next);
+    check_notify(a.read_json(), "f4", true);
+    check_notify(b.read_json(), "f4", true);
+    REQUIRE(server_fixture::eventually([&] { return f.srv->last_fanout().sessions == 2; }));
+    CHECK(f.srv->last_fanout().job_id == "f4");
+}
+
 TEST_CASE("stratum: the line cap is 16 KiB and one byte more closes the session") {
     server_fixture f;
     client c(f.port);
@@ -430,6 +479,42 @@ TEST_CASE("stratum: a slow reader is dropped with bounded memory") {
     CHECK(server_fixture::eventually([&] { return f.srv->connection_count() == 0; }));
     CHECK(server_fixture::eventually([&] { return f.logged("slow reader"); }));
     CHECK(f.source->live_consumers() == 0);
+}
+
+TEST_CASE("stratum: a reader that falls behind and catches up gets every line intact and in order") {
+    // Notifies of ~13 KiB (a 200-hash merkle branch), ~6.5 MiB of them: more than the
+    // kernel holds (a 4 KiB receive buffer here, at most tcp_wmem's 4 MiB on the server's
+    // side), so the server queues lines, some of them partly written, and sends the rest as
+    // the client reads.
+    constexpr int jobs = 500;
+    server_fixture f([](server_options& o) { o.write_queue_limit = 16 * 1024 * 1024; });
+    auto wide = std::make_shared<job>(*test::cpuminer_job(8));
+    wide->merkle_branch.assign(200, hash256{});
+    auto base = renamed(wide, "q0");
+    f.source->push_job(base);
+    client c(f.port, nullptr, 4096);
+    c.send_line(R"({"id":1,"method":"mining.subscribe","params":[]})");
+    c.read_json();
+    c.send_line(R"({"id":2,"method":"mining.authorize","params":["x","x"]})");
+    c.read_json();
+    REQUIRE(method_of(c.read_json()) == "mining.set_difficulty");
+    check_notify(c.read_json(), "q0", true);
+    for (int i = 1; i <= jobs; ++i) f.source->push_job(renamed(base, "q" + std::to_string(i)));
+    // Replies interleave with the queued notifies in the order they were produced.
+    c.send_line(R"({"id":3,"method":"mining.extranonce.subscribe","params":[]})");
+    bool replied = false;
+    for (int i = 1; i <= jobs; ++i) {
+        auto d = c.read_json();
+        if (method_of(d).empty()) {
+            check_true_reply(d, 3);
+            replied = true;
+            d = c.read_json();
+        }
+        check_notify(d, "q" + std::to_string(i), false);
+    }
+    if (!replied) check_true_reply(c.read_json(), 3);
+    CHECK(f.srv->connection_count() == 1);
+    CHECK_FALSE(f.logged("slow reader"));
 }
 
 TEST_CASE("stratum: the per-IP cap refuses extra connections") {

@@ -33,11 +33,13 @@ class basic_client {
 public:
     static constexpr bool is_tls = std::is_same_v<Stream, ssl::stream<tcp::socket>>;
 
-    explicit basic_client(std::uint16_t port, ssl::context* tls = nullptr)
+    // receive_buffer > 0: the socket's receive buffer (SO_RCVBUF, set before connecting,
+    // which also stops the kernel from growing it): a small one makes the server queue.
+    explicit basic_client(std::uint16_t port, ssl::context* tls = nullptr, int receive_buffer = 0)
         requires(!is_tls)
         : stream_(io_) {
         (void)tls;
-        connect(port);
+        connect(port, receive_buffer);
     }
     basic_client(std::uint16_t port, ssl::context& tls)
         requires(is_tls)
@@ -112,8 +114,14 @@ public:
     }
 
 private:
-    void connect(std::uint16_t port) {
+    void connect(std::uint16_t port, int receive_buffer = 0) {
         boost::system::error_code ec;
+        if (receive_buffer > 0) {
+            lowest().open(tcp::v4(), ec);
+            REQUIRE_MESSAGE(!ec, ec.message());
+            lowest().set_option(tcp::socket::receive_buffer_size(receive_buffer), ec);
+            REQUIRE_MESSAGE(!ec, ec.message());
+        }
         lowest().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
         REQUIRE_MESSAGE(!ec, ec.message());
     }

@@ -146,4 +146,11 @@ std::uint32_t nonce_where(const job& j, byte_span extranonce1, byte_span extrano
     return 0;
 }
 
+std::vector<std::string> texts(const std::vector<bridge::stratum::out_line>& lines) {
+    std::vector<std::string> out;
+    out.reserve(lines.size());
+    for (const auto& l : lines) out.emplace_back(l.text());
+    return out;
+}
+
 }  // namespace sb::test

@@ -13,6 +13,7 @@
 #include "dispatch/job.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/uint256.hpp"
+#include "stratum/protocol.hpp"
 #include "stratum/work_source.hpp"
 
 namespace sb::test {
@@ -68,5 +69,8 @@ std::shared_ptr<const bridge::job> regtest_job(std::size_t en2_size, const std::
 // that pred accepts; fails the test when none of the next 100000 does.
 std::uint32_t nonce_where(const bridge::job& j, byte_span extranonce1, byte_span extranonce2,
                           const std::function<bool(const uint256&)>& pred, std::uint32_t from = 0);
+
+// The text of each line a session produced.
+std::vector<std::string> texts(const std::vector<bridge::stratum::out_line>& lines);
 
 }  // namespace sb::test

@@ -144,9 +144,34 @@ inline constexpr std::uint32_t max_stratum_ban_threshold = 100'000;
 inline constexpr std::uint32_t max_stratum_ban_duration_s = 7 * 24 * 3600;
 inline constexpr std::uint32_t max_stratum_connections_per_ip = 20'000;
 
+// The dashboard, API, WebSocket and /metrics listener (bridge/web/server.hpp).
 struct http_settings {
     bool enabled = true;
     endpoint listen{"127.0.0.1", 8080};
+    // Required (one of them) when listen is not a loopback address: a bearer token (also
+    // accepted as the basic-auth password), or a basic-auth user and password.
+    std::string token;
+    std::string user;
+    std::string password;
+    bool metrics_per_worker = false;         // per-worker series in /metrics
+    std::uint32_t metrics_max_workers = 1000;  // the busiest ones; the rest counted
+    std::uint32_t max_connections = 256;
+    std::uint32_t max_websockets = 128;
+};
+
+inline constexpr std::size_t min_http_token_chars = 16;
+inline constexpr std::uint32_t max_http_metrics_workers = 100'000;
+
+// The statistics and their history (bridge/stats/statistics.hpp, history.hpp).
+struct stats_settings {
+    bool history = true;  // data_dir/stats.sqlite
+    double idle_after_intervals = 6;     // online → idle after this many expected share intervals without a share
+    double offline_after_intervals = 30; // idle → offline
+    std::uint32_t default_share_interval_s = 10;  // the interval before a worker has a hashrate
+    std::uint32_t forget_offline_after_s = 86'400;  // an offline worker leaves memory (not the history)
+    std::uint32_t max_workers = 50'000;             // worker cells in memory per chain
+    double hashrate_drop_ratio = 0.5;  // an event when the 5 m hashrate falls below this share of 1 h (0: off)
+    std::uint32_t history_workers = 1000;  // per-worker series written per chain per minute (the busiest)
 };
 
 // ---- alerts (bridge/alerts) -----------------------------------------------------------
@@ -218,6 +243,7 @@ struct settings {
     std::string data_dir = "./solobridge-data";
     std::string log_level = "info";  // error, warn, info, debug, trace
     http_settings http;
+    stats_settings stats;
     std::vector<chain_settings> chains;
     alert_settings alerts;
 };

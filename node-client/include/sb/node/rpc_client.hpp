@@ -143,4 +143,9 @@ std::optional<http_url> parse_http_url(std::string_view url);
 // RFC 4648 base64 (with padding), for the Basic Authorization header.
 std::string base64_encode(std::string_view bytes);
 
+// The "user:password" of a cookie file (Core writes "__cookie__:<hex>") from the file's
+// first bytes (the client reads at most max_cookie_bytes): the text before the first CR or
+// LF. nullopt when that text holds no ':'.
+std::optional<std::string> cookie_credentials(std::string_view file_head);
+
 }  // namespace sb::node

@@ -1,0 +1,98 @@
+// The dashboard in a real browser: Debian's Chromium, driven by playwright-core (no browser
+// download: executablePath is the system's). Called by tests/integration/dashboard_test.cpp
+// with the daemon running and a miner mining:
+//
+//   node tests/browser/dashboard.mjs URL SCREENSHOT.png WORKER_NAME
+//
+// Loads the page, waits for live data over the WebSocket, checks the workers table (the
+// worker with a non-zero hashrate, its hostile name shown as text), the chart (points
+// drawn) and that the console had no error, then saves a screenshot. Exit 0 when every
+// check passed; otherwise prints why and exits 1.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url, screenshot, worker] = process.argv.slice(2);
+if (!url || !screenshot || !worker) {
+  console.error('usage: dashboard.mjs URL SCREENSHOT.png WORKER_NAME');
+  process.exit(2);
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
+const failures = [];
+const consoleErrors = [];
+let context;
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 1300 },
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push('page error: ' + e.message));
+  // An alert would mean the hostile name ran as markup.
+  page.on('dialog', async (d) => { failures.push('a dialog opened: ' + d.message()); await d.dismiss(); });
+
+  await page.goto(url, { waitUntil: 'load', timeout: 30000 });
+  await page.waitForFunction(() => document.body.dataset.live === 'true', null, { timeout: 30000 });
+
+  // The workers table: the miner's row, online, with a hashrate. Waited for as a whole: a
+  // CPU miner on a busy machine can pause for a few seconds (it waits for the next tip after
+  // each block) and read "idle" in between.
+  const rowOk = await page.waitForFunction((name) => {
+    for (const tr of document.querySelectorAll('#workers tbody tr')) {
+      const cells = tr.querySelectorAll('td');
+      if (cells.length > 3 && cells[0].textContent === name && cells[1].textContent === 'online' &&
+          /[1-9]/.test(cells[2].textContent) && /H\/s/.test(cells[2].textContent)) return true;
+    }
+    return false;
+  }, worker, { timeout: 60000 }).then(() => true, () => false);
+  if (!rowOk) {
+    const row = await page.evaluate((name) => {
+      for (const tr of document.querySelectorAll('#workers tbody tr')) {
+        const cells = [...tr.querySelectorAll('td')].map((c) => c.textContent);
+        if (cells[0] === name) return cells;
+      }
+      return null;
+    }, worker);
+    failures.push(row ? 'the worker row never read online with a hashrate: ' + row.join(' | ') : 'the worker row is missing');
+  }
+
+  // Its name is text: no element was made from it.
+  const injected = await page.evaluate(() => document.querySelectorAll('main img, main script').length);
+  if (injected !== 0) failures.push(injected + ' img/script elements in the page: a name became markup');
+
+  // The chart has points (live ones at least) and a canvas that was drawn on.
+  await page.waitForFunction(() => {
+    const c = window.Chart && window.Chart.getChart('chart');
+    return c && c.data.datasets[0].data.length >= 2;
+  }, null, { timeout: 30000 });
+  const drawn = await page.evaluate(() => {
+    const canvas = document.getElementById('chart');
+    const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let nonblank = 0;
+    for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) nonblank++;
+    return nonblank;
+  });
+  if (drawn === 0) failures.push('the chart canvas is blank');
+
+  // Blocks found by the miner are listed with their fate.
+  await page.waitForFunction(() => document.querySelectorAll('#blocks tbody tr td.hash').length > 0, null, { timeout: 30000 });
+
+  await page.screenshot({ path: screenshot });
+} catch (e) {
+  failures.push(String(e && e.stack || e));
+} finally {
+  if (context) await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+for (const e of consoleErrors) failures.push('console error: ' + e);
+if (failures.length) {
+  for (const f of failures) console.error('FAIL: ' + f);
+  process.exit(1);
+}
+console.log('dashboard: live data, workers table, chart and blocks checked; no console errors; screenshot ' + screenshot);
