@@ -25,13 +25,19 @@
 #include <rapidjson/writer.h>
 
 #include "commands.hpp"
-#include "cpu_miner_lines.hpp"
 #include "dispatch/job.hpp"
+#include "mining/cpu_miner_lines.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 
 namespace sb::app {
 namespace {
+
+using bridge::mining::counters;
+using bridge::mining::handle_line;
+using bridge::mining::max_reconnect_delay;
+using bridge::mining::outcome;
+using bridge::mining::session_state;
 
 // SIGINT/SIGTERM: finish like --seconds does (the summary is printed, exit 0 after an
 // accepted share).

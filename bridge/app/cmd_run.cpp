@@ -20,8 +20,6 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "kawpow_p2p_verifier.hpp"
-#include "p2p_link.hpp"
 #include "alerts/notifier.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "dispatch/journal.hpp"
@@ -30,6 +28,8 @@
 #include "sb/gpu/device.hpp"
 #include "sb/gpu/kawpow_device.hpp"
 #include "sb/config/config.hpp"
+#include "sb/node/p2p/kawpow_verifier.hpp"
+#include "sb/node/p2p_link.hpp"
 #include "sb/node/template_failover.hpp"
 #include "sb/core/block.hpp"
 #include "sb/core/hex.hpp"
@@ -72,7 +72,7 @@ struct chain_runtime {
     std::shared_ptr<bridge::dispatcher> dispatcher;
     std::unique_ptr<node::template_failover> templates;  // from the first healthy node
     std::unique_ptr<bridge::stratum::server> stratum;
-    std::unique_ptr<p2p_link> p2p;
+    std::unique_ptr<node::p2p_link> p2p;
     // Local mining devices (config "devices"), one thread each, on this dispatcher.
     std::vector<std::unique_ptr<bridge::mining::device_worker>> devices;
 
@@ -326,29 +326,27 @@ int run_daemon(const config::settings& s) {
             if (n.p2p) p2p_peers.push_back({n.p2p->host, n.p2p->port});
         for (const auto& e : c.p2p_peers) p2p_peers.push_back({e.host, e.port});
         if (!p2p_peers.empty()) {
-            if (p2p_supported(chain)) {
-                p2p_link_options popt;
+            if (node::p2p_supported(chain)) {
+                node::p2p_link_options popt;
                 popt.peers = std::move(p2p_peers);
                 popt.target_outbound = c.p2p_target_outbound;
                 popt.dns_seeds = c.p2p_dns_seeds;
                 popt.data_dir = s.data_dir;
                 // The header chain's root: genesis, or a header from the first healthy node's
                 // RPC (Ravencoin always: X16R headers cannot be checked).
-                popt.anchor_from_rpc = c.p2p_anchor == config::p2p_anchor_mode::rpc || p2p_needs_rpc_anchor(chain);
+                popt.anchor_from_rpc = c.p2p_anchor == config::p2p_anchor_mode::rpc || chain.p2p_needs_rpc_anchor;
                 popt.anchor_node = [tf = rt->templates.get(), nodes] {
-                    p2p_link_options::anchor_choice pick;
+                    node::p2p_link_options::anchor_choice pick;
                     if (const auto i = tf->active_node()) pick.node = nodes[*i];
                     else pick.pending = tf->may_supply();  // some node's verdict is still to come
                     return pick;
                 };
-                if (chain.coin == coin_type::ravencoin) {
-                    popt.kawpow_verifier = make_kawpow_p2p_verifier(log);
-                    // KAWPOW headers (headers, cmpctblock) are light-verified off the P2P strand (~10 ms a
-                    // header, seconds for a new epoch).
-                    popt.offload = [&p2p_verify_pool](std::function<void()> task) {
-                        asio::post(p2p_verify_pool, std::move(task));
-                    };
-                }
+                // KAWPOW headers (headers, cmpctblock) are light-verified off the P2P strand (~10 ms a
+                // header, seconds for a new epoch); neither is used where no header is KAWPOW.
+                popt.kawpow_verifier = node::p2p::make_kawpow_verifier(log);
+                popt.offload = [&p2p_verify_pool](std::function<void()> task) {
+                    asio::post(p2p_verify_pool, std::move(task));
+                };
                 node::template_failover* ts = rt->templates.get();
                 bridge::submitter* sub = rt->submitter.get();
                 popt.on_new_tip = [d, ts, sub](const node::p2p::tip_change& t) {
@@ -375,8 +373,8 @@ int run_daemon(const config::settings& s) {
                     if (auto ec = d->on_template(t)) log.warn("header-only template not used: " + ec.message());
                     else stats->on_template(stats_chain, *t);
                 };
-                rt->p2p = std::make_unique<p2p_link>(asio::make_strand(io), chain, popt);
-                p2p_link* link = rt->p2p.get();
+                rt->p2p = std::make_unique<node::p2p_link>(asio::make_strand(io), chain, popt);
+                node::p2p_link* link = rt->p2p.get();
                 rt->submitter->set_relay([link](const bridge::found_block& b) {
                     link->relay(b.block, b.hash, static_cast<std::int32_t>(b.height));
                 });

@@ -34,6 +34,9 @@ namespace sb::bridge {
 
 // SHA-256d ntime window after the job's ntime (ckpool: job_ntime ≤ ntime ≤ job_ntime + 7000).
 inline constexpr std::uint32_t max_ntime_ahead_s = 7000;
+// SHA-256d nonces tried for a header that misses the job's target (assemble_unsolved;
+// at regtest's easiest target half of them do).
+inline constexpr std::uint32_t max_unsolved_nonces = 256;
 
 // A solution as a consumer submitted it: the SHA-256d Stratum fields, or KAWPOW's nonce,
 // header hash and mix hash.
@@ -61,6 +64,17 @@ struct solution {
     std::string block_error;
     // SHA-256d: the header version the miner hashed (BIP310 "bits only" form resolved).
     std::uint32_t header_version = 0;
+};
+
+// A block of a job without a valid proof of work (assemble_unsolved).
+struct unsolved_block {
+    bytes block;
+    // SHA-256d: the header's hash (internal order) and whether it meets the job's target
+    // all the same (true only when every one of max_unsolved_nonces nonces met it, as
+    // at the easiest regtest targets). KAWPOW: nullopt and false (a zero mix hash proves
+    // nothing, whatever the final hash it implies).
+    std::optional<hash256> header_hash;
+    bool meets_target = false;
 };
 
 class mining_algorithm {
@@ -107,6 +121,14 @@ public:
                                                            const submission& s) const noexcept = 0;
     virtual std::optional<share_status> check_after_stale(const job& j, const submission& s,
                                                           const solution& sol) const noexcept = 0;
+
+    // ---- proposals ----------------------------------------------------------------------
+    // The block a solution of j would make, assembled as evaluate assembles it but with a
+    // solution that is no proof of work, for a BIP23 proposal (the node checks everything
+    // but the proof of work: the doctor's fire drill). SHA-256d: extranonces all zero and
+    // the first nonce from 0 whose header misses j's target; KAWPOW: nonce 0 and a zero
+    // mix hash. Errors: those of block assembly (job.hpp).
+    virtual result<unsolved_block> assemble_unsolved(const job& j) const = 0;
 
     // ---- Stratum conventions ------------------------------------------------------------
     // The share target of a Stratum difficulty (both dialects use Bitcoin's difficulty-1

@@ -13,7 +13,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -28,6 +27,7 @@
 #include "sb/config/config.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/log.hpp"
+#include "sb/core/sha256.hpp"
 
 namespace sb::bridge {
 
@@ -66,18 +66,11 @@ public:
     bool remember(const hash256& key);
 
 private:
-    struct hash_key {
-        std::size_t operator()(const hash256& h) const noexcept {
-            std::size_t v = 0;
-            std::memcpy(&v, h.data(), sizeof v);  // a hash output: already uniform
-            return v;
-        }
-    };
     std::shared_ptr<const job> job_;
     std::atomic<bool> stale_{false};
     std::atomic<bool> full_{false};
     mutable std::mutex seen_mu_;
-    std::unordered_set<hash256, hash_key> seen_;
+    std::unordered_set<hash256, hash256_hasher> seen_;
 };
 
 // The jobs of one payout script, oldest first.

@@ -178,14 +178,6 @@ bool pread_all(int fd, char* out, std::size_t size, std::uint64_t offset) {
     return true;
 }
 
-struct hash_key {
-    std::size_t operator()(const hash256& h) const noexcept {
-        std::size_t v = 0;
-        std::memcpy(&v, h.data(), sizeof v);  // a hash output: already uniform
-        return v;
-    }
-};
-
 // What applying one record did, for callers that keep more per entry (offsets).
 struct applied {
     enum class what { created, updated, ignored, tallied } how = what::ignored;
@@ -195,7 +187,7 @@ struct applied {
 // Applies a parsed record to entries (the replay rules in journal.hpp). keep_bytes: found
 // records keep their block in the entry.
 applied apply_record(journal_record& r, std::vector<journal_entry>& entries,
-                     std::unordered_map<hash256, std::size_t, hash_key>& index, journal_counts& tallied,
+                     std::unordered_map<hash256, std::size_t, hash256_hasher>& index, journal_counts& tallied,
                      bool keep_bytes, bool& unknown_mark) {
     unknown_mark = false;
     using kind = journal_record::kind;
@@ -343,7 +335,7 @@ result<journal_record> parse_journal_record(std::string_view line, const block_h
 journal_replay replay_journal(std::string_view text, const block_hash_fn& block_hash,
                               const std::function<void(std::string_view)>& warn) {
     journal_replay out;
-    std::unordered_map<hash256, std::size_t, hash_key> index;
+    std::unordered_map<hash256, std::size_t, hash256_hasher> index;
     std::size_t line_no = 0;
     while (!text.empty()) {
         ++line_no;
@@ -457,7 +449,6 @@ struct journal::load_request {
     std::function<void(std::vector<journal_entry>)> done;
 };
 
-std::size_t journal::hash_hasher::operator()(const hash256& h) const noexcept { return hash_key{}(h); }
 
 journal::journal(std::string path, journal_options options) : path_(std::move(path)), options_(std::move(options)) {
 }
@@ -538,7 +529,7 @@ std::error_code journal::open_file() {
     if (int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
         old = std::make_shared<file_handle>(fd);
         std::vector<journal_entry> entries;
-        std::unordered_map<hash256, std::size_t, hash_key> index;
+        std::unordered_map<hash256, std::size_t, hash256_hasher> index;
         std::vector<entry_rec> recs;
         journal_counts tallied{};
         std::size_t line_no = 0, skipped = 0;
@@ -746,8 +737,8 @@ std::error_code journal::install(built& b, std::uint64_t x) {
     std::lock_guard lock(mu_);
     auto fresh = std::make_shared<file_handle>(b.fd);
     b.fd = -1;
-    std::unordered_map<hash256, std::uint64_t, hash_key> moved(b.found_offsets.begin(), b.found_offsets.end());
-    std::unordered_map<hash256, bool, hash_key> dropped;
+    std::unordered_map<hash256, std::uint64_t, hash256_hasher> moved(b.found_offsets.begin(), b.found_offsets.end());
+    std::unordered_map<hash256, bool, hash256_hasher> dropped;
     for (const auto& h : b.dropped) dropped.emplace(h, true);
     std::vector<entry_rec> kept;
     kept.reserve(entries_.size() - std::min(entries_.size(), b.dropped.size()));

@@ -77,6 +77,7 @@
 #include "sb/core/bytes.hpp"
 #include "sb/core/result.hpp"
 #include "sb/core/sha256.hpp"
+#include "sb/core/test_access.hpp"
 
 namespace sb::bridge {
 
@@ -267,23 +268,22 @@ public:
     // Compacts the file now and waits for it. Errors: io_error (the old file is kept and
     // appending goes on there).
     std::error_code compact();
-    // Bytes in the file now (what is written; queued records are not counted).
-    std::uint64_t file_bytes() const;
     bool contains(const hash256& hash) const;
-    // Records skipped as invalid when the file was opened.
-    std::size_t skipped_at_open() const;
     const std::string& path() const noexcept { return path_; }
 
 private:
+    friend struct test::access<journal>;
+    // Tests only (test::access). Bytes in the file now (what is written; queued records
+    // are not counted); records skipped as invalid when the file was opened.
+    std::uint64_t file_bytes() const;
+    std::size_t skipped_at_open() const;
+
     struct file_handle;
     struct entry_rec;
     struct queued;
     struct snapshot;
     struct built;
     struct load_request;
-    struct hash_hasher {
-        std::size_t operator()(const hash256& h) const noexcept;
-    };
 
     journal(std::string path, journal_options options);
     std::error_code open_file();
@@ -304,7 +304,7 @@ private:
     // Entries, offsets and the file generation.
     mutable std::mutex mu_;
     std::vector<entry_rec> entries_;                               // in the order found
-    std::unordered_map<hash256, std::size_t, hash_hasher> index_;  // hash → entries_ index
+    std::unordered_map<hash256, std::size_t, hash256_hasher> index_;  // hash → entries_ index
     journal_counts tallied_{};       // blocks folded into tally records
     std::shared_ptr<file_handle> file_;  // the current file (read by load() through pread)
     std::uint64_t file_end_ = 0;         // bytes written to it

@@ -92,6 +92,14 @@ public:
         return std::nullopt;
     }
 
+    result<unsolved_block> assemble_unsolved(const job& j) const override {
+        auto block = assemble_kawpow_block(j, 0, hash256{});
+        if (!block) return block.error();
+        unsolved_block out;
+        out.block = std::move(*block);
+        return out;
+    }
+
 private:
     std::uint32_t dataset_items_1024_;
 

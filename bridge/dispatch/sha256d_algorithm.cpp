@@ -64,6 +64,24 @@ public:
         if (((sol.header_version ^ j.version) & ~s.version_mask) != 0) return share_status::bad_version;
         return std::nullopt;
     }
+
+    result<unsolved_block> assemble_unsolved(const job& j) const override {
+        const bytes en1(j.coinbase.extranonce1_size, 0);
+        const bytes en2(j.coinbase.extranonce2_size, 0);
+        result<block_header> header = job_errc::no_template;
+        unsolved_block out;
+        for (std::uint32_t nonce = 0; nonce < max_unsolved_nonces; ++nonce) {
+            header = rebuild_header(j, en1, en2, j.ntime, nonce, j.version);
+            if (!header) return header.error();
+            out.header_hash = header->hash();
+            out.meets_target = uint256::from_hash(*out.header_hash) <= j.target;
+            if (!out.meets_target) break;
+        }
+        auto block = assemble_block(j, en1, en2, *header);
+        if (!block) return block.error();
+        out.block = std::move(*block);
+        return out;
+    }
 };
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include <optional>
 
 #include "sb/core/sha256.hpp"
+#include "sb/core/test_access.hpp"
 
 namespace sb::bridge {
 
@@ -70,11 +71,13 @@ public:
     p2p_verdict on_p2p_tip(const hash256& hash, std::uint32_t height);
 
     std::optional<chain_tip> best() const noexcept { return best_; }
-    // Since when the node's templates have been behind the best tip (no template used
-    // since); nullopt when the last template was used.
-    std::optional<clock::time_point> behind_since() const noexcept { return behind_since_; }
 
 private:
+    friend struct test::access<tip_tracker>;
+    // Tests only (test::access): since when the node's templates have been behind the
+    // best tip (no template used since); nullopt when the last template was used.
+    std::optional<clock::time_point> behind_since() const noexcept { return behind_since_; }
+
     std::chrono::milliseconds max_node_lag_;
     std::optional<chain_tip> best_;
     std::optional<clock::time_point> behind_since_;

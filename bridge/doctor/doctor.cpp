@@ -21,6 +21,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "dispatch/algorithm.hpp"
 #include "dispatch/coinbase.hpp"
 #include "dispatch/job.hpp"
 #include "sb/core/hex.hpp"
@@ -29,6 +30,7 @@
 #include "sb/pow/algorithm.hpp"
 #include "sb/pow/ethash.hpp"
 #include "sb/node/limits.hpp"
+#include "sb/node/node_rpc.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/template.hpp"
 
@@ -309,7 +311,7 @@ std::string coins_text(std::int64_t units, const chain_params& chain) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "%lld.%08lld", static_cast<long long>(units / coin_units),
                   static_cast<long long>(units % coin_units));
-    return std::string(buf) + (chain.coin == coin_type::bitcoin ? " BTC" : " RVN");
+    return std::string(buf) + " " + std::string(chain.ticker);
 }
 
 // A P2PKH script of twenty zero bytes: the drill's payout where the config has none
@@ -328,39 +330,25 @@ struct drill_block {
     bytes block;
 };
 
-// The block the dispatcher would submit for t: the job as dispatcher.cpp build_job makes
-// it (make_job / make_kawpow_job with the chain's coinbase spec), assembled as a share
-// that solved it would be (assemble_block / assemble_kawpow_block). SHA-256d: extranonces
-// all zero and the first nonce whose header misses the target; KAWPOW: nonce 0 and a zero
-// mix hash (no valid proof of work either). Fills d's height and hash fields.
+// The block the dispatcher would submit for t: the job as the dispatcher makes it (the
+// chain's mining algorithm with the chain's coinbase spec), assembled as a share that
+// solved it would be, but with no valid proof of work (mining_algorithm::
+// assemble_unsolved). Fills d's height, algorithm and hash fields.
 result<drill_block> build_drill_block(std::shared_ptr<const node::block_template> t, const coinbase_spec& cs,
-                                      bool kawpow, drill_record& d) {
+                                      const mining_algorithm& algo, drill_record& d) {
     job_spec spec;
     spec.id = "doctor";
     spec.clean = true;
     spec.coinbase = cs;
-    auto j = kawpow ? make_kawpow_job(std::move(t), spec) : make_job(std::move(t), spec);
+    auto j = algo.make_job(std::move(t), spec);
     if (!j) return j.error();
     d.height = j->height;
-    d.kawpow = kawpow;
-    if (kawpow) {
-        auto block = assemble_kawpow_block(*j, 0, hash256{});
-        if (!block) return block.error();
-        return drill_block{std::move(*j), std::move(*block)};
-    }
-    const bytes en1(j->coinbase.extranonce1_size, 0);
-    const bytes en2(j->coinbase.extranonce2_size, 0);
-    result<block_header> header = job_errc::no_template;
-    for (std::uint32_t nonce = 0; nonce < max_drill_nonces; ++nonce) {
-        header = rebuild_header(*j, en1, en2, j->ntime, nonce, j->version);
-        if (!header) return header.error();
-        d.block_hash = header->hash();
-        d.header_meets_target = uint256::from_hash(d.block_hash) <= j->target;
-        if (!d.header_meets_target) break;
-    }
-    auto block = assemble_block(*j, en1, en2, *header);
-    if (!block) return block.error();
-    return drill_block{std::move(*j), std::move(*block)};
+    d.kawpow = algo.headers().id() == pow_algorithm::kawpow;
+    auto unsolved = algo.assemble_unsolved(*j);
+    if (!unsolved) return unsolved.error();
+    d.block_hash = unsolved->header_hash.value_or(hash256{});
+    d.header_meets_target = unsolved->meets_target;
+    return drill_block{std::move(*j), std::move(unsolved->block)};
 }
 
 class node_examiner {
@@ -539,30 +527,33 @@ private:
     // failures ("" for the getblocktemplate check, which also reports success).
     std::shared_ptr<const node::block_template> fetch_template(node::rpc_client& client, const std::string& label) {
         const node::template_request req{chain_.net == network::bitcoin_signet, {}};
-        auto r = runner_.wait<node::rpc_reply>([&](auto h) { node::getblocktemplate(client, req, h, {timeout_}); });
+        auto r = runner_.wait<node::rpc_result<node::block_template>>(
+            [&](auto h) { node::fetch_block_template(client, req, params_, h, {timeout_}); });
         const std::string what = label + "getblocktemplate with rules " +
                                  (req.signet ? "[\"segwit\",\"signet\"]" : "[\"segwit\"]");
+        if (!r.ok() && r.error.code.category() == node::template_category()) {
+            fail(what + ": answer refused: " + r.error.code.message(),
+                 "the node sends templates solobridge cannot use: report it with the node's name and version");
+            return nullptr;
+        }
         if (!r.ok()) {
             std::string fix = "see the node's log";
             if (r.error.rpc_code == -9)
                 fix = std::string("the node has no peers: connect it to the network") +
-                      (params_.coin == coin_type::ravencoin ? " (Ravencoin on regtest: start it with -bypassdownload)" : "");
+                      (params_.node_no_peers_option.empty()
+                           ? ""
+                           : " (on regtest: start it with " + std::string(params_.node_no_peers_option) + ")");
             else if (r.error.rpc_code == -10)
                 fix = "the node is still downloading blocks: wait until it is synced";
             fail(what + " failed: " + r.error.to_string(), fix);
             return nullptr;
         }
-        auto t = node::parse_block_template(r.value.get(), params_);
-        if (!t) {
-            fail(what + ": answer refused: " + t.error().message(),
-                 "the node sends templates solobridge cannot use: report it with the node's name and version");
-            return nullptr;
-        }
+        auto t = std::make_shared<const node::block_template>(std::move(r.value));
         if (label.empty())
             ok(what + ": height " + std::to_string(t->height) + ", " + count_text(t->transactions.size(), "transaction") +
                ", " + coins_text(t->coinbase_value, params_) +
                (t->segwit_active ? ", segwit active" : ", segwit not active"));
-        return std::make_shared<const node::block_template>(std::move(*t));
+        return t;
     }
 
     void fire_drill(node::rpc_client& client, std::shared_ptr<const node::block_template> tmpl) {
@@ -576,17 +567,17 @@ private:
                 tmpl = fetch_template(client, "fire drill: ");
                 if (!tmpl) return;
             }
-            if (params_.coin == coin_type::ravencoin) {
-                const pow_algorithm algo = params_.algorithm_at(std::max(tmpl->curtime, tmpl->mintime));
-                if (algo != pow_algorithm::kawpow)
-                    return fail("fire drill: the next block is " + std::string(to_string(algo)) +
-                                    ", which solobridge does not mine",
-                                "mine this chain once its blocks are KAWPOW");
+            const mining_algorithm& algo = algorithm_for(params_);
+            if (algo.can_mine(*tmpl, params_)) {
+                const pow_algorithm next = params_.algorithm_at(std::max(tmpl->curtime, tmpl->mintime));
+                return fail("fire drill: the next block is " + std::string(to_string(next)) +
+                                ", which solobridge does not mine",
+                            "mine this chain once its blocks are " + std::string(to_string(algo.headers().id())));
             }
             drill_record d;
             d.chain_id = chain_.id;
             d.node_url = node_.rpc_url;
-            auto built = build_drill_block(tmpl, cs, params_.coin == coin_type::ravencoin, d);
+            auto built = build_drill_block(tmpl, cs, algo, d);
             if (!built)
                 return fail("fire drill: cannot build the block: " + built.error().message(), "report it with this output");
             bytes& block = built->block;

@@ -36,8 +36,6 @@ inline constexpr std::chrono::milliseconds default_reach_timeout{5'000};
 // Templates fetched for one node's fire drill when the tip moves under it (the node
 // answers "inconclusive-not-best-prevblk").
 inline constexpr int max_drill_attempts = 3;
-// Nonces tried to find a header that misses the target (regtest: half of them do).
-inline constexpr std::uint32_t max_drill_nonces = 256;
 // Header lag (headers - blocks) still counted as synced: a header can arrive just before
 // its block.
 inline constexpr std::uint64_t max_synced_header_lag = 2;

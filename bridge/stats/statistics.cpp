@@ -508,7 +508,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         const auto& p = params(c.src.net);
         cv.id = c.src.id;
         cv.network = std::string(p.name);
-        cv.coin = p.coin == coin_type::ravencoin ? "ravencoin" : "bitcoin";
+        cv.coin = std::string(p.coin_name);
         if (c.src.templates) {
             const auto fs = c.src.templates();
             for (std::size_t i = 0; i < fs.nodes.size(); ++i) {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "sb/core/test_access.hpp"
 #include "stratum/limits.hpp"
 
 namespace sb::bridge::stratum {
@@ -114,10 +115,12 @@ public:
         return out;
     }
 
+private:
+    friend struct test::access<ban_list>;
+    // Tests only (test::access): addresses banned, and addresses with a score.
     std::size_t banned_count() const noexcept { return bans_.size(); }
     std::size_t scored_count() const noexcept { return scores_.size(); }
 
-private:
     struct scored {
         std::uint32_t score = 0;
         clock::time_point last;

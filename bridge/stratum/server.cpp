@@ -34,6 +34,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include "sb/pow/algorithm.hpp"
 #include "stratum/codec.hpp"
 #include "stratum/kawpow_protocol.hpp"
 
@@ -986,7 +987,7 @@ void detail::server_state::on_closed(std::uint64_t id, misbehaviour why, const s
 server_options server_options_for(const config::chain_settings& chain) {
     server_options o;
     o.listeners = chain.stratum;
-    o.dialect = params(chain.net).coin == coin_type::ravencoin ? dialect::kawpow : dialect::sha256d;
+    o.dialect = pow::mined_algorithm(params(chain.net)) == pow_algorithm::kawpow ? dialect::kawpow : dialect::sha256d;
     o.payout = chain.payout.mode;
     o.net = chain.net;
     o.extranonce2_size = chain.extranonce2_size;

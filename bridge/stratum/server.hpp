@@ -27,6 +27,7 @@
 
 #include "sb/core/log.hpp"
 #include "sb/config/config.hpp"
+#include "sb/core/test_access.hpp"
 #include "stratum/ban_list.hpp"
 #include "stratum/limits.hpp"
 #include "stratum/protocol.hpp"
@@ -140,11 +141,13 @@ public:
     // The newest tip's clean-notify fan-out so far.
     notify_fanout last_fanout() const;
 
-    // client.reconnect / client.show_message to every subscribed session (stratum.md §2.9).
+private:
+    friend struct test::access<server>;
+    // Tests only (test::access): client.reconnect / client.show_message to every
+    // subscribed session (stratum.md §2.9); nothing in the daemon sends them yet.
     void broadcast_reconnect(std::string_view host, std::uint16_t port, unsigned wait_s);
     void broadcast_message(std::string_view text);
 
-private:
     std::shared_ptr<detail::server_state> impl_;
 };
 

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "sb/core/address.hpp"
+#include "sb/pow/algorithm.hpp"
 
 namespace sb::config {
 
@@ -670,19 +671,21 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
     if (auto x = val.integer(v, "p2p_target_outbound", path, 0, 32)) out.p2p_target_outbound = static_cast<std::uint32_t>(*x);
     if (auto b = val.boolean(v, "p2p_dns_seeds", path)) out.p2p_dns_seeds = *b;
     if (auto b = val.boolean(v, "p2p_header_only_work", path)) out.p2p_header_only_work = *b;
-    if (chain != nullptr && chain->coin == coin_type::ravencoin) out.p2p_anchor = p2p_anchor_mode::rpc;
+    if (chain != nullptr && chain->p2p_needs_rpc_anchor) out.p2p_anchor = p2p_anchor_mode::rpc;
     if (auto a = val.string(v, "p2p_anchor", path, false, 16)) {
         if (*a == "genesis") out.p2p_anchor = p2p_anchor_mode::genesis;
         else if (*a == "rpc") out.p2p_anchor = p2p_anchor_mode::rpc;
         else val.error(path + ".p2p_anchor", v.find("p2p_anchor")->where(), "must be \"genesis\" or \"rpc\", not \"" + *a + "\"");
-        if (out.p2p_anchor == p2p_anchor_mode::genesis && chain != nullptr && chain->coin == coin_type::ravencoin)
+        if (out.p2p_anchor == p2p_anchor_mode::genesis && chain != nullptr && chain->p2p_needs_rpc_anchor)
             val.error(path + ".p2p_anchor", v.find("p2p_anchor")->where(),
                       "must be \"rpc\" on Ravencoin: headers before KAWPOW (X16R/X16Rv2) cannot be checked, so the "
                       "header chain starts at a KAWPOW header taken from the node's RPC");
     }
     refuse_p2p_keys_without_p2p(val, v, path);
+    // As node::p2p::header_only_work_possible: SHA-256d blocks, and not signet's, which
+    // need a signature.
     if (out.p2p_header_only_work && chain != nullptr &&
-        (chain->coin != coin_type::bitcoin || chain->net == network::bitcoin_signet))
+        (pow::mined_algorithm(*chain) != pow_algorithm::sha256d || chain->net == network::bitcoin_signet))
         val.error(path + ".p2p_header_only_work", v.find("p2p_header_only_work")->where(),
                   "header-only work is not available on " + std::string(chain->name) +
                       " (Bitcoin only, not signet, whose blocks need a signature); remove this key");
@@ -705,7 +708,7 @@ void read_chain(validator& val, const json_value& v, const std::string& path, ch
             const std::string where = path + ".devices[" + std::to_string(i) + "]";
             read_device(val, ds->items()[i], where, d);
             // KAWPOW needs a GPU's memory bandwidth: the CPU reference searches SHA-256d only.
-            if (d.id == "cpu" && chain != nullptr && chain->coin == coin_type::ravencoin)
+            if (d.id == "cpu" && chain != nullptr && pow::mined_algorithm(*chain) == pow_algorithm::kawpow)
                 val.error(where + ".id", ds->items()[i].find("id")->where(),
                           "the \"cpu\" device mines SHA-256d only: a Ravencoin (KAWPOW) chain needs a GPU, "
                           "\"cuda:N\" or \"opencl:N\" (see `solobridge devices`)");

@@ -75,6 +75,13 @@ constexpr std::int64_t ravencoin_timespan_s = 2016 * 60;
 constexpr std::int64_t max_future_block_time = 2 * 60 * 60;
 constexpr std::int64_t max_future_block_time_dgw = 12 * 60;
 
+// MAX_MONEY (amount.h of each).
+constexpr std::int64_t bitcoin_max_money = 21'000'000 * coin_units;
+constexpr std::int64_t ravencoin_max_money = 21'000'000'000 * coin_units;
+// PROTOCOL_VERSION (Core node/protocol_version.h in releases; Ravencoin version.h).
+constexpr std::int32_t bitcoin_protocol_version = 70016;
+constexpr std::int32_t ravencoin_protocol_version = 70028;
+
 constexpr address_format bitcoin_mainnet_addresses{0x00, 0x05, "bc"};
 constexpr address_format bitcoin_test_addresses{0x6f, 0xc4, "tb"};
 constexpr address_format bitcoin_regtest_addresses{0x6f, 0xc4, "bcrt"};
@@ -116,6 +123,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 0,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time,
+        .max_money = bitcoin_max_money,
+        .segwit_by_rule = true,
+        .ticker = "BTC",
+        .node_no_peers_option = "",
+        .p2p_protocol_version = bitcoin_protocol_version,
+        .p2p_wtxid_addrv2 = true,
+        .p2p_compact_blocks = true,
+        .p2p_needs_rpc_anchor = false,
     },
     {
         .net = network::bitcoin_testnet3,
@@ -151,6 +166,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 0,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time,
+        .max_money = bitcoin_max_money,
+        .segwit_by_rule = true,
+        .ticker = "BTC",
+        .node_no_peers_option = "",
+        .p2p_protocol_version = bitcoin_protocol_version,
+        .p2p_wtxid_addrv2 = true,
+        .p2p_compact_blocks = true,
+        .p2p_needs_rpc_anchor = false,
     },
     {
         .net = network::bitcoin_testnet4,
@@ -186,6 +209,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 0,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time,
+        .max_money = bitcoin_max_money,
+        .segwit_by_rule = true,
+        .ticker = "BTC",
+        .node_no_peers_option = "",
+        .p2p_protocol_version = bitcoin_protocol_version,
+        .p2p_wtxid_addrv2 = true,
+        .p2p_compact_blocks = true,
+        .p2p_needs_rpc_anchor = false,
     },
     {
         // The default signet (Core's built-in challenge). Blocks also need a BIP325
@@ -223,6 +254,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 0,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time,
+        .max_money = bitcoin_max_money,
+        .segwit_by_rule = true,
+        .ticker = "BTC",
+        .node_no_peers_option = "",
+        .p2p_protocol_version = bitcoin_protocol_version,
+        .p2p_wtxid_addrv2 = true,
+        .p2p_compact_blocks = true,
+        .p2p_needs_rpc_anchor = false,
     },
     {
         .net = network::bitcoin_regtest,
@@ -260,6 +299,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 0,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time,
+        .max_money = bitcoin_max_money,
+        .segwit_by_rule = true,
+        .ticker = "BTC",
+        .node_no_peers_option = "",
+        .p2p_protocol_version = bitcoin_protocol_version,
+        .p2p_wtxid_addrv2 = true,
+        .p2p_compact_blocks = true,
+        .p2p_needs_rpc_anchor = false,
     },
     // Ravencoin enables BIP34/65/66, CSV and segwit from genesis (nBIP34Enabled, …,
     // nSegwitEnabled); its genesis coinbase even starts with a height-0 push. Segwit
@@ -299,6 +346,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 1588788000,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time_dgw,
+        .max_money = ravencoin_max_money,
+        .segwit_by_rule = false,
+        .ticker = "RVN",
+        .node_no_peers_option = "-bypassdownload",
+        .p2p_protocol_version = ravencoin_protocol_version,
+        .p2p_wtxid_addrv2 = false,
+        .p2p_compact_blocks = false,
+        .p2p_needs_rpc_anchor = true,
     },
     {
         // Testnet v7 (datadir testnet7).
@@ -335,6 +390,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 1585159200,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time_dgw,
+        .max_money = ravencoin_max_money,
+        .segwit_by_rule = false,
+        .ticker = "RVN",
+        .node_no_peers_option = "-bypassdownload",
+        .p2p_protocol_version = ravencoin_protocol_version,
+        .p2p_wtxid_addrv2 = false,
+        .p2p_compact_blocks = false,
+        .p2p_needs_rpc_anchor = true,
     },
     {
         // KAWPOW activates in 2083: a stock regtest node mines X16R/X16Rv2 unless it
@@ -372,6 +435,14 @@ constexpr std::array<chain_params, 8> table = {{
         .kawpow_activation_time = 3582830167u,
         .max_future_s = max_future_block_time,
         .max_future_dgw_s = max_future_block_time_dgw,
+        .max_money = ravencoin_max_money,
+        .segwit_by_rule = false,
+        .ticker = "RVN",
+        .node_no_peers_option = "-bypassdownload",
+        .p2p_protocol_version = ravencoin_protocol_version,
+        .p2p_wtxid_addrv2 = false,
+        .p2p_compact_blocks = false,
+        .p2p_needs_rpc_anchor = true,
     },
 }};
 

@@ -1,6 +1,7 @@
 #include "sb/node/node_rpc.hpp"
 
 #include "sb/core/hex.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
 
 namespace sb::node {
@@ -23,7 +24,7 @@ rpc_result<T> typed(const rpc_reply& reply, sb::result<T> (*parse)(const rapidjs
         r.error = reply.error;
         return r;
     }
-    auto parsed = parse(reply.value.get());
+    auto parsed = parse(json_of(reply.value));
     if (!parsed) return rpc_result<T>::failure(parsed.error(), "unexpected result shape");
     rpc_result<T> r;
     r.value = std::move(*parsed);
@@ -144,6 +145,22 @@ std::string template_params_json(const template_request& request) {
 void getblocktemplate(rpc_client& client, const template_request& request,
                       std::function<void(rpc_reply)> handler, call_options options) {
     client.call({"getblocktemplate", template_params_json(request)}, std::move(handler), options);
+}
+
+void fetch_block_template(rpc_client& client, const template_request& request, const chain_params& chain,
+                          std::function<void(rpc_result<block_template>)> handler, call_options options) {
+    getblocktemplate(
+        client, request,
+        [chain, h = std::move(handler)](rpc_reply r) {
+            if (!r.ok()) return h(rpc_result<block_template>::failure(r.error.code, std::move(r.error.message),
+                                                                       r.error.rpc_code));
+            auto t = parse_block_template(json_of(r.value), chain);
+            if (!t) return h(rpc_result<block_template>::failure(t.error(), "the node's template was refused"));
+            rpc_result<block_template> out;
+            out.value = std::move(*t);
+            h(std::move(out));
+        },
+        options);
 }
 
 sb::result<proposal_verdict> parse_proposal_verdict(const rapidjson::Value& result) {

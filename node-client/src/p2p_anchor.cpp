@@ -6,12 +6,15 @@
 #include "sb/core/hex.hpp"
 #include "sb/node/errors.hpp"
 #include "sb/node/node_rpc.hpp"
+#include "sb/pow/algorithm.hpp"
 
 namespace sb::node::p2p {
 
 std::int32_t anchor_height(const chain_params& chain, std::int32_t node_height) noexcept {
     if (node_height <= 0) return 0;
-    if (chain.coin == coin_type::ravencoin) return std::max(0, node_height - dgw_past_blocks - anchor_min_depth);
+    // Dark Gravity Wave reads the dgw_past_blocks headers below the next one.
+    if (chain.retarget == retarget_rule::dark_gravity_wave)
+        return std::max(0, node_height - dgw_past_blocks - anchor_min_depth);
     // Bits never change (regtest): no period start is needed, only the reorg margin.
     if (chain.no_retargeting) return std::max(0, node_height - anchor_min_depth);
     const std::int32_t interval = chain.retarget_interval();
@@ -138,7 +141,10 @@ struct anchor_fetch : std::enable_shared_from_this<anchor_fetch> {
         auto h = read_wire_header(in, chain);
         if (!h) {
             if (h.error() == p2p_errc::header_unsupported_pow) {
-                if (chain.coin == coin_type::ravencoin && !out.first_kawpow) return find_first_kawpow();
+                // Older than the chain's KAWPOW switch (Ravencoin's X16R era): root at the
+                // first KAWPOW header instead.
+                if (pow::mined_algorithm(chain) == pow_algorithm::kawpow && !out.first_kawpow)
+                    return find_first_kawpow();
                 return fail(h.error(), "the header at height " + std::to_string(out.height) +
                                            " predates KAWPOW (X16R/X16Rv2 headers cannot be checked)");
             }

@@ -11,6 +11,7 @@
 
 #include "sb/core/pow.hpp"
 #include "sb/node/p2p/limits.hpp"
+#include "sb/pow/algorithm.hpp"
 
 namespace sb::node::p2p {
 namespace {
@@ -18,7 +19,8 @@ namespace {
 // Store file: "SBHC" || chain magic || root hash for a chain rooted at genesis; "SBHA" ||
 // chain magic || root hash || LE32 root height || root chain work (32 bytes, least
 // significant first) || u8 root is KAWPOW || root header (80 or 120 bytes) for an
-// anchored one; then one header per record (80 bytes, 120 on Ravencoin).
+// anchored one; then one header per record (the size of the chain's mined header: 80
+// bytes, 120 on KAWPOW chains).
 constexpr std::array<std::uint8_t, 4> store_tag = {'S', 'B', 'H', 'C'};
 constexpr std::array<std::uint8_t, 4> store_tag_anchored = {'S', 'B', 'H', 'A'};
 constexpr std::size_t store_prefix_bytes = 4 + 4 + 32;
@@ -29,6 +31,12 @@ constexpr std::size_t locator_dense_entries = 10;
 constexpr std::int64_t replay_now_s = std::int64_t(1) << 40;
 
 uint256 target_of(std::uint32_t bits) { return compact_to_target(bits).target; }
+
+// Headers of chains that mine KAWPOW carry a nonce64/mix tail beyond the 80 bytes (a
+// KAWPOW chain's tree holds KAWPOW headers only, its root aside).
+bool kawpow_chain(const chain_params& chain) noexcept {
+    return pow::mined_algorithm(chain) == pow_algorithm::kawpow;
+}
 
 // CalculateNextWorkRequired (pow.cpp) for Bitcoin rules; first is the period's first block.
 std::uint32_t retarget(const chain_params& chain, const header_info& prev, const header_info& first) {
@@ -152,12 +160,6 @@ bool permitted_difficulty_transition(const chain_params& chain, std::int32_t hei
 
 // ---- header_chain -------------------------------------------------------------------
 
-std::size_t header_chain::hash_hasher::operator()(const hash256& h) const noexcept {
-    std::size_t v;
-    std::memcpy(&v, h.data(), sizeof v);
-    return v;
-}
-
 header_chain::header_chain(const chain_params& chain) : chain_(chain) { reset_to_genesis(); }
 
 header_chain::header_chain(const chain_params& chain, const block_header& anchor, std::int32_t height,
@@ -175,18 +177,21 @@ header_chain::header_chain(const chain_params& chain, const wire_header& anchor,
 void header_chain::push_entry(const header_entry& e, const wire_header& w) {
     index_.emplace(e.hash, static_cast<std::uint32_t>(nodes_.size()));
     nodes_.push_back(e);
-    if (chain_.coin == coin_type::ravencoin) tails_.push_back(w.tail);
+    if (kawpow_chain(chain_)) tails_.push_back(w.tail);
 }
 
 wire_header header_chain::wire(const header_entry& e) const {
     const std::size_t i = std::size_t(&e - nodes_.data());
-    if (chain_.coin != coin_type::ravencoin || (i == 0 && !root_kawpow_)) return wire_header::classic(e.header);
+    if (!kawpow_chain(chain_) || (i == 0 && !root_kawpow_)) return wire_header::classic(e.header);
     return wire_header{e.header, true, tails_[i]};
 }
 
 result<hash256> header_chain::hash_of(const wire_header& h) const {
     if (!h.kawpow) {
-        if (chain_.coin == coin_type::ravencoin) return make_error_code(p2p_errc::header_unsupported_pow);
+        // An 80-byte header is named by its SHA-256d unless the chain hashes it otherwise
+        // (Ravencoin's X16R and X16Rv2, which the bridge cannot compute).
+        if (chain_.algorithm_at(h.base.time) != pow_algorithm::sha256d)
+            return make_error_code(p2p_errc::header_unsupported_pow);
         return h.base.hash();
     }
     if (!verifier_) return make_error_code(p2p_errc::header_unsupported_pow);
@@ -279,7 +284,9 @@ std::error_code header_chain::validate(const wire_header& w, const hash256& hash
     const block_header& h = w.base;
     const header_entry& prev = nodes_[parent];
     const std::int32_t height = prev.height + 1;
-    if (chain_.coin == coin_type::ravencoin && (!w.kawpow || !verifier_)) return p2p_errc::header_unsupported_pow;
+    // A KAWPOW header needs the verifier; any other must be SHA-256d (not X16R/X16Rv2).
+    if (w.kawpow ? !verifier_ : chain_.algorithm_at(h.time) != pow_algorithm::sha256d)
+        return p2p_errc::header_unsupported_pow;
     // For KAWPOW, hash is the final hash from the claimed mix: the cheap check first.
     if (!check_proof_of_work(hash, h.bits, chain_.pow_limit)) return p2p_errc::header_high_hash;
     // Ravencoin nodes do not check nHeight against the chain; it selects the epoch and
@@ -499,13 +506,6 @@ std::vector<hash256> header_chain::locator() const {
     return out;
 }
 
-std::vector<block_header> header_chain::headers_after(std::span<const hash256> locator, const hash256& hash_stop,
-                                                      std::size_t max_count) const {
-    std::vector<block_header> out;
-    for (const wire_header& w : wire_headers_after(locator, hash_stop, max_count)) out.push_back(w.base);
-    return out;
-}
-
 std::vector<wire_header> header_chain::wire_headers_after(std::span<const hash256> locator, const hash256& hash_stop,
                                                           std::size_t max_count) const {
     std::int32_t start = root().height;
@@ -526,7 +526,7 @@ std::vector<wire_header> header_chain::wire_headers_after(std::span<const hash25
 }
 
 std::size_t header_chain::store_record_bytes() const noexcept {
-    return chain_.coin == coin_type::ravencoin ? ravencoin::kawpow_header_size : block_header_size;
+    return pow::header_algorithm_of(pow::mined_algorithm(chain_)).header_bytes();
 }
 
 void header_chain::append_to_store(const wire_header& h) {
@@ -580,7 +580,7 @@ std::optional<header_chain::stored_anchor> header_chain::read_store_anchor(const
     if (n < need || a.height < 0) return std::nullopt;
     byte_reader in(byte_span(buf.data() + anchored_prefix_fixed_bytes, need - anchored_prefix_fixed_bytes));
     if (kawpow) {
-        if (chain.coin != coin_type::ravencoin) return std::nullopt;
+        if (!kawpow_chain(chain)) return std::nullopt;
         auto h = read_wire_header(in, chain);
         if (!h || !h->kawpow) return std::nullopt;
         a.header = *h;

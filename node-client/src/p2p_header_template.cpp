@@ -4,13 +4,17 @@
 #include <array>
 
 #include "sb/core/pow.hpp"
+#include "sb/pow/algorithm.hpp"
 
 namespace sb::node::p2p {
 
+bool header_only_work_possible(const chain_params& chain) noexcept {
+    return pow::mined_algorithm(chain) == pow_algorithm::sha256d && chain.net != network::bitcoin_signet;
+}
+
 result<block_template> header_only_template(const header_chain& chain, std::int64_t now_s) {
     const chain_params& params = chain.chain();
-    if (params.coin != coin_type::bitcoin || params.net == network::bitcoin_signet)
-        return make_error_code(p2p_errc::header_unsupported_pow);
+    if (!header_only_work_possible(params)) return make_error_code(p2p_errc::header_unsupported_pow);
     const header_entry& tip = chain.tip();
     const std::int32_t height = tip.height + 1;
 

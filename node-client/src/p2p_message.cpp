@@ -292,23 +292,27 @@ bytes wire_header::serialize() const {
 }
 
 result<wire_header> read_wire_header(byte_reader& in, const chain_params& chain) {
-    if (chain.coin != coin_type::ravencoin) {
+    // The 76-byte prefix is common to every layout; its nTime (offset 68) names the
+    // block's algorithm, and so the layout that follows.
+    const byte_span rest = in.rest();
+    if (rest.size() < block_header_size) return make_error_code(core_errc::read_past_end);
+    switch (chain.algorithm_at(load_le32(rest.data() + 68))) {
+    case pow_algorithm::sha256d: {
         auto h = parse_header(in);
         if (!h) return h.error();
         return wire_header::classic(*h);
     }
-    // The 76-byte prefix says which layout follows (nTime at offset 68).
-    const byte_span rest = in.rest();
-    if (rest.size() < block_header_size) return make_error_code(core_errc::read_past_end);
-    const std::uint32_t time = load_le32(rest.data() + 68);
-    if (chain.algorithm_at(time) != pow_algorithm::kawpow) {
-        (void)in.skip(block_header_size);
-        return make_error_code(p2p_errc::header_unsupported_pow);
+    case pow_algorithm::kawpow: {
+        auto raw = in.raw(ravencoin::kawpow_header_size);
+        if (!raw) return raw.error();
+        return wire_header::from_kawpow(ravencoin::parse_kawpow_header(
+            std::span<const std::uint8_t, ravencoin::kawpow_header_size>(raw->data(), raw->size())));
     }
-    auto raw = in.raw(ravencoin::kawpow_header_size);
-    if (!raw) return raw.error();
-    return wire_header::from_kawpow(
-        ravencoin::parse_kawpow_header(std::span<const std::uint8_t, ravencoin::kawpow_header_size>(raw->data(), raw->size())));
+    case pow_algorithm::x16r:
+    case pow_algorithm::x16rv2: break;
+    }
+    (void)in.skip(block_header_size);
+    return make_error_code(p2p_errc::header_unsupported_pow);
 }
 
 bytes serialize_wire_headers(std::span<const wire_header> headers) {
@@ -381,17 +385,17 @@ result<bytes> serialize_cmpctblock_prefilled(byte_span block, std::uint64_t nonc
 peer_features features_for(const chain_params& chain, std::int32_t peer_version) noexcept {
     peer_features f;
     f.sendheaders = peer_version >= sendheaders_version;
-    if (chain.coin == coin_type::bitcoin) {
+    // Version numbers collide across chains (node.md §1.4): the chain says which features
+    // exist, the version whether the peer has them.
+    if (chain.p2p_wtxid_addrv2) {
         f.wtxidrelay = peer_version >= wtxid_relay_version;
         f.sendaddrv2 = peer_version >= wtxid_relay_version;
-        f.sendcmpct = peer_version >= short_ids_blocks_version;
     }
+    if (chain.p2p_compact_blocks) f.sendcmpct = peer_version >= short_ids_blocks_version;
     return f;
 }
 
-std::int32_t our_protocol_version(const chain_params& chain) noexcept {
-    return chain.coin == coin_type::ravencoin ? ravencoin_protocol_version : bitcoin_protocol_version;
-}
+std::int32_t our_protocol_version(const chain_params& chain) noexcept { return chain.p2p_protocol_version; }
 
 std::uint64_t our_services(const chain_params& chain) noexcept { return chain.has_segwit ? node_witness : 0; }
 

@@ -416,9 +416,10 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                 missing.push_back(i);
                 continue;
             }
-            if (i.type == inv_type::cmpct_block && params_.coin != coin_type::bitcoin) {
-                // Compact blocks are a Bitcoin feature here (features_for never offers
-                // them on Ravencoin, and the prefilled encoder reads an 80-byte header).
+            // The witness and compact encoders parse the block, and read 80-byte headers.
+            const bool classic_header = !b->header.kawpow;
+            if (i.type == inv_type::cmpct_block && (!params_.p2p_compact_blocks || !classic_header)) {
+                // Only where the chain has compact blocks (features_for offers them nowhere else).
                 missing.push_back(i);
                 continue;
             }
@@ -431,8 +432,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                     continue;
                 }
                 send(cmd::cmpctblock, *cb);
-            } else if ((i.type & inv_type::witness_flag) || params_.coin != coin_type::bitcoin) {
-                // Ravencoin blocks are sent as built (parse_block reads 80-byte headers).
+            } else if ((i.type & inv_type::witness_flag) || !classic_header) {
+                // KAWPOW blocks are sent as built.
                 send(cmd::block, b->raw);
             } else {
                 // MSG_BLOCK asks for the serialization without witnesses.

@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
 
 namespace sb::node {
@@ -77,13 +78,21 @@ rpc_reply parse_envelope(const std::shared_ptr<parsed_body>& owner, const rapidj
     if (result == v.MemberEnd())
         return rpc_reply::failure(node_errc::bad_reply, "reply has neither result nor error");
     rpc_reply r;
-    r.value = rpc_value(owner, &result->value);
+    r.value = rpc_value_access::make(owner, result->value);
     return r;
 }
 
 }  // namespace
 
-rpc_value::rpc_value() noexcept : value_(&null_value()) {}
+rpc_value rpc_value_access::make(std::shared_ptr<const void> owner, const rapidjson::Value& value) noexcept {
+    rpc_value v;
+    v.value_ = std::shared_ptr<const void>(std::move(owner), &value);
+    return v;
+}
+
+const rapidjson::Value& rpc_value_access::json(const rpc_value& v) noexcept {
+    return v.value_ ? *static_cast<const rapidjson::Value*>(v.value_.get()) : null_value();
+}
 
 std::string rpc_error::to_string() const {
     std::string s = code.message();

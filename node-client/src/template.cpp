@@ -7,6 +7,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/tx.hpp"
+#include "sb/node/internal/json.hpp"
 
 namespace sb::node {
 namespace {
@@ -210,7 +211,7 @@ result<block_template> parse_block_template(const json& gbt, const chain_params&
     if (!gbt.IsObject()) return template_errc::not_an_object;
     block_template t;
     t.coin = chain.coin;
-    const std::int64_t max_money = chain.coin == coin_type::ravencoin ? ravencoin_max_money : bitcoin_max_money;
+    const std::int64_t max_money = chain.max_money;
     std::int64_t n = 0;
 
     const json* v = find(gbt, "height");
@@ -308,13 +309,13 @@ result<block_template> parse_block_template(const json& gbt, const chain_params&
         t.signet_challenge = std::move(challenge);
     }
 
-    // Bitcoin: the rule decides (bcoin sends default_witness_commitment before segwit
-    // activates, and a witness coinbase there is "unexpected-witness"). Ravencoin: see
-    // the header; its node never lists a segwit rule.
-    if (chain.coin == coin_type::ravencoin)
-        t.segwit_active = chain.has_segwit && t.any_witness();
-    else
+    // Where segwit comes by rule the rule decides (bcoin sends default_witness_commitment
+    // before segwit activates, and a witness coinbase there is "unexpected-witness").
+    // Otherwise (Ravencoin) see the header: its node never lists a segwit rule.
+    if (chain.segwit_by_rule)
         t.segwit_active = t.rules.contains("segwit") || t.rules.contains("!segwit");
+    else
+        t.segwit_active = chain.has_segwit && t.any_witness();
     return t;
 }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "backoff.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/node_rpc.hpp"
 
 namespace sb::node {
@@ -241,7 +242,7 @@ private:
     void on_fetch(template_reason reason, rpc_reply r) {
         fetch_in_flight_ = false;
         if (stopped()) return;
-        if (r.ok() && !r.value->IsObject())
+        if (r.ok() && !json_of(r.value).IsObject())
             r = rpc_reply::failure(node_errc::bad_reply, "template is not a JSON object");
         if (!r.ok()) {
             failed("getblocktemplate", r.error);
@@ -259,14 +260,14 @@ private:
                 self->on_fetch(reason, r);
             });
         }
-        auto t = parse_block_template(*r.value, chain_);
+        auto t = parse_block_template(json_of(r.value), chain_);
         if (!t) {
             set_state(node_state::failing,
                       "getblocktemplate: the node's template was refused: " + t.error().message());
             return retry_later(reason);
         }
         fetch_backoff_.reset();
-        const auto id = longpollid_of(*r.value);
+        const auto id = longpollid_of(json_of(r.value));
         deliver(std::make_shared<const block_template>(std::move(*t)), reason);
         if (id && !longpoll_in_flight_ && !longpoll_waiting_) {
             longpollid_ = *id;
@@ -308,7 +309,7 @@ private:
         longpoll_in_flight_ = false;
         if (stopped()) return;
         update_status([](template_source_status& s) { s.longpoll_active = false; });
-        if (r.ok() && !r.value->IsObject())
+        if (r.ok() && !json_of(r.value).IsObject())
             r = rpc_reply::failure(node_errc::bad_reply, "template is not a JSON object");
         if (!r.ok()) {
             // A quiet chain: nothing changed within the timeout, so simply ask again.
@@ -334,13 +335,13 @@ private:
                 self->on_longpoll(r);
             });
         }
-        auto t = parse_block_template(*r.value, chain_);
+        auto t = parse_block_template(json_of(r.value), chain_);
         if (!t) {
             set_state(node_state::failing, "longpoll: the node's template was refused: " + t.error().message());
             return wait_then_longpoll();
         }
         longpoll_backoff_.reset();
-        const auto id = longpollid_of(*r.value);
+        const auto id = longpollid_of(json_of(r.value));
         deliver(std::make_shared<const block_template>(std::move(*t)), template_reason::longpoll);
         if (!id) {
             // BIP22 lets a server omit longpollid: fall back to refresh and new-tip fetches.

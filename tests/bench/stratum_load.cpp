@@ -69,6 +69,7 @@
 #include "dispatch/dispatcher.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "stats/statistics.hpp"
 #include "stratum/dispatcher_source.hpp"

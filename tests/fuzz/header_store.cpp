@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,8 +55,8 @@ const std::filesystem::path& store_dir() {
     return dir;
 }
 
-// The daemon's replay check (kawpow_p2p_verifier.cpp): the final hash from the claimed
-// mix. A stored header is never evaluated in full.
+// The daemon's replay check (node-client's p2p/kawpow_verifier.hpp): the final hash from
+// the claimed mix. A stored header is never evaluated in full.
 std::error_code cheap_only(const sb::ravencoin::kawpow_header& h, p2p::kawpow_check check_kind, sb::hash256& final_hash) {
     check(check_kind == p2p::kawpow_check::hash_only);
     final_hash = sb::pow::kawpow::final_hash_from_mix(h.header_hash(), h.mix_hash, h.nonce64);
@@ -85,8 +86,8 @@ opened open_as_daemon(const sb::chain_params& chain, const std::filesystem::path
     // Prefix: tag, magic, root hash; an anchored one adds height, work, a KAWPOW flag
     // and the root header as on the wire.
     const std::uintmax_t prefix = anchored ? 4 + 4 + 32 + 4 + 32 + 1 + c.wire(c.root()).size() : 4 + 4 + 32;
-    const std::uintmax_t record =
-        chain.coin == sb::coin_type::ravencoin ? sb::ravencoin::kawpow_header_size : sb::block_header_size;
+    // Records are the size of the headers the chain mines now (120 bytes on KAWPOW chains).
+    const std::uintmax_t record = chain.header_bytes_at(std::numeric_limits<std::uint32_t>::max());
     check(o.file_bytes >= prefix && (o.file_bytes - prefix) % record == 0);
     check((o.file_bytes - prefix) / record >= o.headers - 1);
     check(o.tip_height >= o.root_height && std::uintmax_t(o.tip_height - o.root_height) < o.headers);

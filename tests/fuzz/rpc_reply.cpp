@@ -11,6 +11,7 @@
 
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
 #include "sb/node/node_health.hpp"
 #include "sb/node/node_rpc.hpp"
@@ -42,9 +43,9 @@ void check_health(const sb::node::rpc_error& e) {
 void check(const sb::node::rpc_reply& r) {
     if (r.ok()) {
         // A usable value of a successful reply must be readable by the typed parsers.
-        const auto verdict = sb::node::parse_submit_verdict(r.value.get());
+        const auto verdict = sb::node::parse_submit_verdict(json_of(r.value));
         if (verdict && verdict->reason.size() > sb::node::max_node_text_bytes) std::abort();
-        if (const auto info = sb::node::parse_blockchain_info(r.value.get())) {
+        if (const auto info = sb::node::parse_blockchain_info(json_of(r.value))) {
             if (!no_controls(info->chain) || info->chain.size() > sb::node::max_node_text_bytes) std::abort();
             // The node's own genesis (the configured one) and another: wrong_chain only for the second.
             const auto& chain = sb::params(sb::network::bitcoin_mainnet);
@@ -54,15 +55,15 @@ void check(const sb::node::rpc_reply& r) {
             if (!other || other->state != sb::node::node_state::wrong_chain || !no_controls(other->text)) std::abort();
         }
         // The P2P anchor's readers (getblockhash, getblockheader verbose and raw).
-        const auto hash = sb::node::parse_block_hash(r.value.get());
+        const auto hash = sb::node::parse_block_hash(json_of(r.value));
         if (hash && hash->size() != 64) std::abort();
-        const auto summary = sb::node::parse_block_header_summary(r.value.get());
+        const auto summary = sb::node::parse_block_header_summary(json_of(r.value));
         if (summary && summary->height < 0) std::abort();
-        const auto raw = sb::node::parse_block_header_raw(r.value.get());
+        const auto raw = sb::node::parse_block_header_raw(json_of(r.value));
         if (raw && (raw->size() < 80 || raw->size() > 120)) std::abort();
         // The doctor's BIP23 proposal verdict: valid exactly for null, else a bounded reason.
-        const auto proposal = sb::node::parse_proposal_verdict(r.value.get());
-        if (proposal && (proposal->valid != r.value.get().IsNull() || proposal->valid != proposal->reason.empty() ||
+        const auto proposal = sb::node::parse_proposal_verdict(json_of(r.value));
+        if (proposal && (proposal->valid != json_of(r.value).IsNull() || proposal->valid != proposal->reason.empty() ||
                          proposal->reason.size() > sb::node::max_node_text_bytes))
             std::abort();
         return;

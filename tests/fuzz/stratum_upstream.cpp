@@ -1,5 +1,5 @@
 // Fuzz target: what a Stratum server sends the cpu-miner (`solobridge cpu-miner`), line by
-// line into app::handle_line as the miner's read loop hands them over (split at '\n', a
+// line into bridge::mining::handle_line as the miner's read loop hands them over (split at '\n', a
 // trailing '\r' dropped, blank lines skipped). A line that ends the session (reconnect,
 // refused) starts a fresh connection state for the lines after it, as the miner's next
 // connection would. Nothing may crash; a usable subscribe leaves an extranonce2 size of
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "app/cpu_miner_lines.hpp"
+#include "mining/cpu_miner_lines.hpp"
 
 namespace {
 
@@ -26,8 +26,8 @@ std::FILE* sink() {
     return f;
 }
 
-void check_state(const sb::app::session_state& st) {
-    if (st.server_wait) check(st.server_wait->count() >= 0 && *st.server_wait <= sb::app::max_reconnect_delay);
+void check_state(const sb::bridge::mining::session_state& st) {
+    if (st.server_wait) check(st.server_wait->count() >= 0 && *st.server_wait <= sb::bridge::mining::max_reconnect_delay);
     if (!st.job) return;
     const sb::bytes en2(st.extranonce2_size, 0);
     const auto h = sb::bridge::rebuild_header(*st.job, st.extranonce1, en2, st.job->ntime, 0, st.job->version);
@@ -38,8 +38,8 @@ void check_state(const sb::app::session_state& st) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view rest(reinterpret_cast<const char*>(data), size);
-    sb::app::counters counters;
-    sb::app::session_state st;
+    sb::bridge::mining::counters counters;
+    sb::bridge::mining::session_state st;
     while (!rest.empty()) {
         const std::size_t nl = rest.find('\n');
         if (nl == std::string_view::npos) break;  // a partial line waits for more bytes
@@ -48,11 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) continue;
         const std::size_t en2_before = st.extranonce2_size;
-        const auto r = sb::app::handle_line(line, st, counters, sink(), sink());
-        if (r == sb::app::outcome::go_on && st.extranonce2_size != en2_before)
+        const auto r = sb::bridge::mining::handle_line(line, st, counters, sink(), sink());
+        if (r == sb::bridge::mining::outcome::go_on && st.extranonce2_size != en2_before)
             check(st.extranonce2_size >= 1 && st.extranonce2_size <= 8);
         check_state(st);
-        if (r != sb::app::outcome::go_on) st = sb::app::session_state{};
+        if (r != sb::bridge::mining::outcome::go_on) st = sb::bridge::mining::session_state{};
     }
     return 0;
 }

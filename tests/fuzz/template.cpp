@@ -10,6 +10,7 @@
 
 #include "dispatch/job.hpp"
 #include "sb/core/chain.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 
 namespace {

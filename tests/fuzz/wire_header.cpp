@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/errors.hpp"
 #include "sb/node/p2p/errors.hpp"
@@ -25,7 +26,10 @@ void exercise(sb::byte_span in, const sb::chain_params& chain) {
     auto h = p2p::read_wire_header(r, chain);
     if (!h) {
         if (h.error() == p2p::p2p_errc::header_unsupported_pow) {
-            check(chain.coin == sb::coin_type::ravencoin && r.position() == sb::block_header_size);
+            // Only a header of an algorithm the bridge cannot check (X16R, X16Rv2), by its nTime.
+            const sb::pow_algorithm a = chain.algorithm_at(sb::load_le32(in.data() + 68));
+            check((a == sb::pow_algorithm::x16r || a == sb::pow_algorithm::x16rv2) &&
+                  r.position() == sb::block_header_size);
         } else {
             check(h.error() == sb::core_errc::read_past_end && r.position() == 0);
         }
@@ -33,7 +37,7 @@ void exercise(sb::byte_span in, const sb::chain_params& chain) {
     }
     check(r.position() == h->size());
     check(h->kawpow == (h->size() == sb::ravencoin::kawpow_header_size));
-    check(!h->kawpow || chain.coin == sb::coin_type::ravencoin);
+    check(!h->kawpow || chain.algorithm_at(h->base.time) == sb::pow_algorithm::kawpow);
     const sb::bytes back = h->serialize();
     check(back.size() == h->size() && std::equal(back.begin(), back.end(), in.begin()));
     if (h->kawpow) {

@@ -18,7 +18,6 @@
 
 #include <boost/asio/strand.hpp>
 
-#include "app/p2p_link.hpp"
 #include "child_process.hpp"
 #include "fake_node.hpp"  // io_runner
 #include "regtest_blocks.hpp"
@@ -27,6 +26,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/node/p2p/anchor.hpp"
 #include "sb/node/p2p/peer.hpp"
+#include "sb/node/p2p_link.hpp"
 
 using namespace sb;
 using namespace sb::node::p2p;
@@ -200,9 +200,9 @@ struct link_log {
     }
 };
 
-app::p2p_link_options link_options(test::regtest_node& n, const std::filesystem::path& dir, link_log& log, int& tips,
+node::p2p_link_options link_options(test::regtest_node& n, const std::filesystem::path& dir, link_log& log, int& tips,
                                    node::rpc_settings rpc) {
-    app::p2p_link_options o;
+    node::p2p_link_options o;
     o.peers = {{"127.0.0.1", n.p2p_port()}};
     o.target_outbound = 0;
     o.data_dir = dir.string();
@@ -217,7 +217,7 @@ app::p2p_link_options link_options(test::regtest_node& n, const std::filesystem:
     return o;
 }
 
-bool connected(const app::p2p_link& l) {
+bool connected(const node::p2p_link& l) {
     const auto ps = l.peers();
     return std::any_of(ps.begin(), ps.end(), [](const peer_status& p) { return p.connected; });
 }
@@ -234,7 +234,7 @@ TEST_CASE("p2p link: the daemon anchors at the node's RPC header, follows new bl
     {
         link_log log;
         int tips = 0;
-        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(),
+        node::p2p_link link(boost::asio::make_strand(io.executor()), regtest(),
                            link_options(n, dir.path, log, tips, test::rpc_settings_for(n)));
         link.start();
         REQUIRE_MESSAGE(io.run_until([&] { return log.has("anchored at the node's header " + anchor_hash); }),
@@ -255,7 +255,7 @@ TEST_CASE("p2p link: the daemon anchors at the node's RPC header, follows new bl
         INFO("the RPC is down at start: the stored anchored chain is resumed and P2P runs");
         link_log log;
         int tips = 0;
-        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), link_options(n, dir.path, log, tips, dead));
+        node::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), link_options(n, dir.path, log, tips, dead));
         link.start();
         REQUIRE_MESSAGE(io.run_until([&] { return log.has("resuming the stored header chain without the node's RPC"); }),
                         log.all());
@@ -271,7 +271,7 @@ TEST_CASE("p2p link: the daemon anchors at the node's RPC header, follows new bl
         temp_dir empty("empty-" + std::to_string(n.rpc_port()));
         link_log log;
         int tips = 0;
-        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), link_options(n, empty.path, log, tips, dead));
+        node::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), link_options(n, empty.path, log, tips, dead));
         link.start();
         REQUIRE_MESSAGE(io.run_until([&] {
             return std::count_if(log.lines.begin(), log.lines.end(), [](const std::string& l) {
@@ -303,12 +303,12 @@ TEST_CASE("p2p link: the anchor comes from the node anchor_node names and from n
         o.anchor_wait = std::chrono::milliseconds(20);
         o.anchor_node = [&] {
             ++asked;
-            app::p2p_link_options::anchor_choice c;
+            node::p2p_link_options::anchor_choice c;
             if (healthy) c.node = test::rpc_settings_for(n);
             else c.pending = true;
             return c;
         };
-        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
+        node::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
         link.start();
         REQUIRE(io.run_until([&] { return asked >= 5; }));
         CHECK(log.lines.empty());  // waiting for a verdict is not a failure
@@ -325,8 +325,8 @@ TEST_CASE("p2p link: the anchor comes from the node anchor_node names and from n
         link_log log;
         int tips = 0;
         auto o = link_options(n, empty.path, log, tips, test::rpc_settings_for(n));
-        o.anchor_node = [] { return app::p2p_link_options::anchor_choice{}; };
-        app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
+        o.anchor_node = [] { return node::p2p_link_options::anchor_choice{}; };
+        node::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
         link.start();
         REQUIRE_MESSAGE(io.run_until([&] {
             return std::count_if(log.lines.begin(), log.lines.end(), [](const std::string& l) {
@@ -356,7 +356,7 @@ TEST_CASE("p2p link: a new tip the work is behind gets coinbase-only work on it 
         return true;  // the receiver's work is behind every tip
     };
     o.on_tip_template = [&](std::shared_ptr<const node::block_template> t) { work.push_back(std::move(t)); };
-    app::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
+    node::p2p_link link(boost::asio::make_strand(io.executor()), regtest(), o);
     link.start();
     REQUIRE_MESSAGE(io.run_until([&] { return connected(link) && !new_tips.empty() && new_tips.back().first == 25; },
                                  std::chrono::seconds(30)),

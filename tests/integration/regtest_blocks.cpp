@@ -7,6 +7,7 @@
 #include "sb/core/address.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/pow.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/node_rpc.hpp"
 
 namespace sb::test {
@@ -31,7 +32,7 @@ std::shared_ptr<const node::block_template> fetch_template(io_runner& io, node::
     node::getblocktemplate(client, {}, [&](node::rpc_reply r) { reply = std::move(r); });
     REQUIRE(io.run_until([&] { return reply.has_value(); }, std::chrono::seconds(60)));
     REQUIRE_MESSAGE(reply->ok(), reply->error.to_string());
-    auto parsed = node::parse_block_template(reply->value.get(), params(network::bitcoin_regtest));
+    auto parsed = node::parse_block_template(json_of(reply->value), params(network::bitcoin_regtest));
     REQUIRE_MESSAGE(parsed, parsed.error().message());
     return std::make_shared<const node::block_template>(std::move(*parsed));
 }

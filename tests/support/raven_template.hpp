@@ -13,6 +13,7 @@
 #include <rapidjson/document.h>
 
 #include "sb/core/chain.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "vectors.hpp"
 

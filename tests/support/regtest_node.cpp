@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -28,6 +30,24 @@ namespace sb::test {
 namespace {
 
 constexpr auto start_timeout = std::chrono::seconds(90);
+// Launches on fresh ports when bcoin could not bind the ones it was given.
+constexpr int max_launch_attempts = 3;
+
+// The first port of the kernel's ephemeral range (net.ipv4.ip_local_port_range): bind
+// to port 0 and the source port of every outgoing connection are drawn from it.
+unsigned ephemeral_low() {
+    std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+    unsigned lo = 0, hi = 0;
+    if (in >> lo >> hi && lo > 0 && lo <= hi && hi <= 65535) return lo;
+    return 32768;  // Linux's default
+}
+
+// Whether bcoin's log (the node's stdout) says it listens on port: "… server listening
+// on 127.0.0.1 (port=N)." for the node's HTTP (RPC), the wallet's and the P2P pool.
+bool log_says_listening(const std::string& log, std::string_view server, std::uint16_t port) {
+    const std::string line = std::string(server) + " listening on 127.0.0.1 (port=" + std::to_string(port) + ")";
+    return log.find(line) != std::string::npos;
+}
 
 int connect_loopback(std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -73,16 +93,32 @@ std::string find_bcoin() {
 }  // namespace
 
 std::uint16_t free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    ::close(fd);
-    return ntohs(a.sin_port);
+    // Below the ephemeral range: a port from inside it is free only until the kernel hands
+    // it out again, to another test's listener on port 0 or as the source port of any
+    // outgoing connection, and under a parallel test run that can happen before the
+    // caller binds it (bcoin, for one, then exits with EADDRINUSE seconds after its RPC
+    // port opened, while the port answers connections for someone else). Nothing is
+    // given a port below that range unless it asks for that port by number.
+    const unsigned ephemeral_lo = ephemeral_low();
+    const unsigned lo = std::max(1024u, ephemeral_lo / 2);
+    REQUIRE_MESSAGE(lo + 1 < ephemeral_lo, "no room for test ports below the ephemeral range");
+    // Seeded per process, not from the test seed: parallel test processes must not walk
+    // the same sequence of ports.
+    static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(::getpid()));
+    std::uniform_int_distribution<unsigned> pick(lo, ephemeral_lo - 1);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<std::uint16_t>(pick(rng)));
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        ::close(fd);
+        if (free) return ntohs(a.sin_port);
+    }
+    FAIL("no free loopback port below the ephemeral range");
+    return 0;
 }
 
 regtest_node::regtest_node() {
@@ -92,19 +128,23 @@ regtest_node::regtest_node() {
                                                       std::to_string(rng() % 1000000)))
                .string();
     std::filesystem::create_directories(dir_);
-    rpc_port_ = free_loopback_port();
-    p2p_port_ = free_loopback_port();
-    wallet_port_ = free_loopback_port();
-    REQUIRE((rpc_port_ != p2p_port_ && p2p_port_ != wallet_port_ && rpc_port_ != wallet_port_));
-    launch();
+    for (int attempt = 1;; ++attempt) {
+        rpc_port_ = free_loopback_port();
+        p2p_port_ = free_loopback_port();
+        wallet_port_ = free_loopback_port();
+        if (rpc_port_ == p2p_port_ || p2p_port_ == wallet_port_ || rpc_port_ == wallet_port_) continue;
+        // Another process may still have bound one of them since (a parallel test that
+        // drew the same number): bcoin then exits, and fresh ports are tried.
+        if (launch(attempt < max_launch_attempts)) return;
+    }
 }
 
 void regtest_node::restart() {
     kill_now();
-    launch();
+    launch(false);
 }
 
-void regtest_node::launch() {
+bool regtest_node::launch(bool may_retry) {
     const std::string bcoin = find_bcoin();
     std::vector<std::string> args = {
         "node", bcoin, "--network=regtest", "--memory=true", "--prefix=" + dir_, "--wallet-prefix=" + dir_ + "/regtest",
@@ -113,28 +153,37 @@ void regtest_node::launch() {
         "--wallet-http-host=127.0.0.1", "--wallet-http-port=" + std::to_string(wallet_port_),
         "--api-key=" + api_key_, "--log-level=info", "--workers=false",
     };
+    // The child truncates the log only once it runs: the lines of an earlier launch must
+    // not be read as this one's.
+    std::error_code ignored;
+    std::filesystem::remove(dir_ + "/node.log", ignored);
     // The node must not outlive the test, even when the test crashes (child_process).
     process_ = std::make_unique<child_process>(std::move(args), std::vector<std::string>{"NODE_BACKEND=js"},
                                                dir_ + "/node.log");
     const auto deadline = std::chrono::steady_clock::now() + start_timeout;
-    bool rpc_up = false, p2p_up = false;
-    while (std::chrono::steady_clock::now() < deadline && !(rpc_up && p2p_up)) {
-        if (!process_->running()) FAIL("bcoin exited during start-up:\n" << log_tail());
-        // The P2P port opens about 2 s after RPC (toolchain.md §4.5): wait for both.
-        for (auto [port, up] : {std::pair{rpc_port_, &rpc_up}, std::pair{p2p_port_, &p2p_up}}) {
-            if (*up) continue;
-            const int fd = connect_loopback(port);
-            if (fd >= 0) {
-                *up = true;
-                ::close(fd);
+    // Up when bcoin says it listens on both ports: a port that merely accepts connections
+    // could belong to another process (the P2P port opens about 2 s after RPC,
+    // toolchain.md §4.5).
+    bool up = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const std::string log = process_->output();
+        up = log_says_listening(log, "Node HTTP server", rpc_port_) &&
+             log_says_listening(log, "Wallet HTTP server", wallet_port_) && log_says_listening(log, "Pool server", p2p_port_);
+        if (up) break;
+        if (!process_->running()) {
+            if (may_retry && log.find("EADDRINUSE") != std::string::npos) {
+                MESSAGE("bcoin could not bind its ports (taken meanwhile); starting it on others");
+                return false;
             }
+            FAIL("bcoin exited during start-up:\n" << log_tail());
         }
-        if (!(rpc_up && p2p_up)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (!(rpc_up && p2p_up)) {
+    if (!up) {
         kill_now();
         FAIL("bcoin did not open its ports within " << start_timeout.count() << " s:\n" << log_tail());
     }
+    return true;
 }
 
 regtest_node::~regtest_node() {

@@ -16,8 +16,9 @@ namespace sb::test {
 
 class regtest_node {
 public:
-    // Starts the node and waits until both its RPC and P2P ports accept connections.
-    // Fails the current test (REQUIRE) when bcoin is not installed or does not come up.
+    // Starts the node and waits until its log says it listens on its RPC and P2P ports
+    // (on fresh ports again, up to 3 launches, when bcoin could not bind them). Fails the
+    // current test (REQUIRE) when bcoin is not installed or does not come up.
     regtest_node();
     ~regtest_node();
     regtest_node(const regtest_node&) = delete;
@@ -54,7 +55,9 @@ public:
     std::string log_tail(std::size_t lines = 30) const;
 
 private:
-    void launch();
+    // Starts bcoin on the ports chosen and waits for it. false: it exited because a port
+    // was taken (only when may_retry; otherwise that fails the test).
+    bool launch(bool may_retry);
     std::unique_ptr<child_process> process_;
     std::uint16_t rpc_port_ = 0;
     std::uint16_t p2p_port_ = 0;
@@ -63,7 +66,9 @@ private:
     std::string dir_;
 };
 
-// An unused TCP port on 127.0.0.1 (bound and released; the caller binds it soon after).
+// An unused TCP port on 127.0.0.1 below the kernel's ephemeral range (bound and
+// released; the caller binds it soon after), so that no port-0 listener or outgoing
+// connection is given it meanwhile.
 std::uint16_t free_loopback_port();
 
 }  // namespace sb::test

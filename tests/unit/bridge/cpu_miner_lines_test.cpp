@@ -1,4 +1,4 @@
-// The cpu-miner's reading of its server's lines (app/cpu_miner_lines.hpp), fed lines as a
+// The cpu-miner's reading of its server's lines (mining/cpu_miner_lines.hpp), fed lines as a
 // server sends them: the subscribe, authorize and configure results, a submit result, and
 // replies without a "result" member (once an abort in any build with assertions on).
 #include <doctest/doctest.h>
@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <string>
 
-#include "app/cpu_miner_lines.hpp"
+#include "mining/cpu_miner_lines.hpp"
 
-using namespace sb::app;
+using namespace sb::bridge::mining;
 
 namespace {
 

@@ -24,6 +24,7 @@
 #include "sb/core/pow.hpp"
 #include "sb/core/sha256.hpp"
 #include "sb/core/uint256.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "share_tally.hpp"
 #include "vectors.hpp"

@@ -22,6 +22,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "vectors.hpp"
 

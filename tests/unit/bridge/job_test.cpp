@@ -21,6 +21,7 @@
 #include "sb/core/pow.hpp"
 #include "sb/core/script.hpp"
 #include "sb/core/tx.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "seed.hpp"
 #include "vectors.hpp"

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "bridge_access.hpp"
 #include "dispatch/journal.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/core/ravencoin.hpp"
@@ -301,7 +302,7 @@ TEST_CASE("journal: a Ravencoin block is kept under its KAWPOW hash through the 
     const auto pending = pending_of(*j);
     REQUIRE(pending.size() == 1);
     CHECK(pending[0].block == block);
-    CHECK(j->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 0);
 }
 
 TEST_CASE("journal: records reach the disk through the writer thread and a reopen replays them") {
@@ -334,7 +335,7 @@ TEST_CASE("journal: records reach the disk through the writer thread and a reope
     const auto all = j->entries();
     REQUIRE(all.size() == 2);
     CHECK(all[0].status == block_status::accepted);
-    CHECK(j->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 0);
     const auto counts = j->counts();
     CHECK(counts[static_cast<std::size_t>(block_status::accepted)] == 1);
     CHECK(counts[static_cast<std::size_t>(block_status::pending)] == 1);
@@ -419,7 +420,7 @@ TEST_CASE("journal: a failed write or fsync is reported and leaves no torn recor
         CHECK(j->contains(hash_of(b2)));
     }
     auto j = open_journal(dir.file());
-    CHECK(j->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 0);
     const auto p = pending_of(*j);
     REQUIRE(p.size() == 2);
     CHECK(p[0].block == b1);
@@ -444,7 +445,7 @@ TEST_CASE("journal: a truncated tail is skipped with a warning") {
     opts.log = [&](std::string_view) { ++warnings; };
     auto j = open_journal(dir.file(), opts);
     CHECK(warnings >= 1);
-    CHECK(j->skipped_at_open() == 1);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 1);
     REQUIRE(pending_of(*j).size() == 1);
     CHECK(pending_of(*j)[0].hash == hash_of(b1));
     // Compaction removed the torn record; appending works again.
@@ -453,7 +454,7 @@ TEST_CASE("journal: a truncated tail is skipped with a warning") {
     j.reset();
     auto again = open_journal(dir.file());
     CHECK(pending_of(*again).size() == 2);
-    CHECK(again->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*again) == 0);
 }
 
 TEST_CASE("journal: corrupt records in the middle are skipped and the rest replays") {
@@ -466,7 +467,7 @@ TEST_CASE("journal: corrupt records in the middle are skipped and the rest repla
     append_raw(dir.file(), bad + "\n" + "garbage \x01\xff line\n\n" + bridge::format_journal_record(f2) + "\n" +
                                "mark " + std::string(64, 'a') + " accepted 1 - 00000000\n");
     auto j = open_journal(dir.file());
-    CHECK(j->skipped_at_open() == 3);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 3);
     REQUIRE(pending_of(*j).size() == 1);
     CHECK(pending_of(*j)[0].hash == hash_of(b2));
 }
@@ -495,7 +496,7 @@ TEST_CASE("journal: a file of the old format (found and mark only) reads as befo
     mark(b2, block_status::rejected, "high-hash");
     append_raw(dir.file(), text);
     auto j = open_journal(dir.file());
-    CHECK(j->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 0);
     CHECK(entry_of(*j, hash_of(b1))->status == block_status::accepted);
     CHECK(entry_of(*j, hash_of(b2))->status == block_status::rejected);
     CHECK(entry_of(*j, hash_of(b2))->reason == "high-hash");
@@ -531,15 +532,15 @@ TEST_CASE("journal: runtime compaction keeps every pending block, summarizes the
         }
         if (n % 100 == 0) {
             REQUIRE_FALSE(j->flush());
-            largest_file = std::max<std::uint64_t>(largest_file, j->file_bytes());
+            largest_file = std::max<std::uint64_t>(largest_file, test::access<bridge::journal>::file_bytes(*j));
         }
     }
     REQUIRE_FALSE(j->flush());
-    CHECK(j->file_bytes() == std::filesystem::file_size(dir.file()));
+    CHECK(test::access<bridge::journal>::file_bytes(*j) == std::filesystem::file_size(dir.file()));
     // Without compaction it would have reached ~3.7 MB. (Live data is ~0.2 MB: the pending
     // blocks and max_journal_finished_records summaries; compaction starts past 1 MB.)
     CHECK(largest_file < 2'500'000);
-    CHECK(j->file_bytes() < 1'500'000);
+    CHECK(test::access<bridge::journal>::file_bytes(*j) < 1'500'000);
 
     // Nothing pending was dropped: bytes intact, from memory and after reopen.
     auto check_pending = [&](const journal& jj) {
@@ -562,7 +563,7 @@ TEST_CASE("journal: runtime compaction keeps every pending block, summarizes the
     j.reset();
     auto again = open_journal(dir.file());
     check_pending(*again);
-    CHECK(again->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*again) == 0);
     CHECK(again->counts() == counts);
 }
 
@@ -580,10 +581,10 @@ TEST_CASE("journal: an explicit compaction keeps pending records and the newest 
         REQUIRE_FALSE(j->mark(hash_of(b), block_status::stale, "x", n));
     }
     REQUIRE_FALSE(j->flush());
-    const auto before = j->file_bytes();
+    const auto before = test::access<bridge::journal>::file_bytes(*j);
     REQUIRE_FALSE(j->compact());
-    CHECK(j->file_bytes() < before);
-    CHECK(j->file_bytes() == std::filesystem::file_size(dir.file()));
+    CHECK(test::access<bridge::journal>::file_bytes(*j) < before);
+    CHECK(test::access<bridge::journal>::file_bytes(*j) == std::filesystem::file_size(dir.file()));
     const auto all = j->entries();
     REQUIRE(all.size() == bridge::max_journal_finished_records + 2);
     CHECK(all[0].hash == hash_of(kept));
@@ -639,7 +640,7 @@ TEST_CASE("journal: compaction never holds up a record: appends are durable whil
     REQUIRE(p.size() == 19 + 30);
     CHECK(p.back().block == during.back());
     CHECK(entry_of(*again, hash_of(before[0]))->status == block_status::confirmed);
-    CHECK(again->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*again) == 0);
 }
 
 TEST_CASE("journal: load stops at its byte budget and returns at least one block") {
@@ -696,7 +697,7 @@ TEST_CASE("journal: a file larger than 256 MiB is read line by line and compacte
     }
     REQUIRE(std::filesystem::file_size(dir.file()) > (256u << 20));
     auto j = open_journal(dir.file());
-    CHECK(j->skipped_at_open() == 0);
+    CHECK(test::access<bridge::journal>::skipped_at_open(*j) == 0);
     CHECK(j->entries().size() == blocks);
     // Two found records (16 MB of hex) and 32 summaries.
     CHECK(std::filesystem::file_size(dir.file()) < 17'000'000);
@@ -879,7 +880,7 @@ TEST_CASE("journal: killed at any step of the writer or the compactor, every ack
                                                  pt.step == bridge::journal_step::batch_synced);
         CHECK(r.acked.empty() == first_batch);
         auto j = open_journal(dir.file());
-        CHECK(j->skipped_at_open() <= 1);
+        CHECK(test::access<bridge::journal>::skipped_at_open(*j) <= 1);
         for (const auto& line : r.acked) {
             CAPTURE(line);
             const hash256 h = *from_hex_fixed<32>(line.substr(2, 64));

@@ -26,6 +26,7 @@
 #include "sb/core/pow.hpp"
 #include "sb/core/ravencoin.hpp"
 #include "sb/core/uint256.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/pow/ethash.hpp"
 #include "sb/pow/kawpow.hpp"
 #include "sb/node/template.hpp"

@@ -18,6 +18,7 @@
 #include "fake_node.hpp"  // io_runner
 #include "sb/core/hex.hpp"
 #include "sb/core/uint256.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/pow/algorithm.hpp"
 #include "sb/pow/ethash.hpp"
 #include "sb/pow/kawpow.hpp"

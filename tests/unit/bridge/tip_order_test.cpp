@@ -15,6 +15,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "bridge_access.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "fake_node.hpp"
 #include "sb/core/hex.hpp"
@@ -155,9 +156,9 @@ TEST_CASE("tip_tracker: templates one step below, at and above the best tip") {
     CHECK(t.best()->height == 5);
     CHECK(t.on_template(tip(5), 6, t0) == v::on_best);
     CHECK(t.on_template(tip(4), 5, t0) == v::behind);  // one below
-    CHECK(t.behind_since() == t0);
+    CHECK(test::access<bridge::tip_tracker>::behind_since(t) == t0);
     CHECK(t.on_template(tip(6), 7, t0) == v::newer);   // one above
-    CHECK(!t.behind_since());
+    CHECK(!test::access<bridge::tip_tracker>::behind_since(t));
     CHECK(t.on_template(test::hash_from_display(std::string(64, 'b')), 7, t0) == v::newer);  // level: the node's choice
     CHECK(t.best()->hash == test::hash_from_display(std::string(64, 'b')));
 }
@@ -172,7 +173,7 @@ TEST_CASE("tip_tracker: P2P tips one step below, at and above the best tip") {
     CHECK(t.on_p2p_tip(test::hash_from_display(std::string(64, 'c')), 5) == p::ignored);
     CHECK(t.on_template(tip(4), 5, t0) == bridge::template_verdict::behind);
     CHECK(t.on_p2p_tip(tip(6), 6) == p::news);
-    CHECK(!t.behind_since());  // the node's lag counts afresh for the new tip
+    CHECK(!test::access<bridge::tip_tracker>::behind_since(t));  // the node's lag counts afresh for the new tip
 }
 
 TEST_CASE("tip_tracker: the node is followed exactly when its lag reaches max_node_lag") {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "node_access.hpp"
 #include "regtest_headers.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/hex.hpp"
@@ -288,12 +289,12 @@ TEST_CASE("headers: a regtest chain grows and the locator has the Core shape") {
     for (std::size_t i = 0; i < loc.size(); ++i) CHECK(chain.find(loc[i])->height == expect[i]);
     // Serving getheaders: after the first locator hash on the active chain.
     const hash256 at10 = chain.at_height(10)->hash;
-    auto after = chain.headers_after(std::vector<hash256>{hash256{9}, at10}, hash256{}, 2000);
+    auto after = test::access<header_chain>::headers_after(chain, std::vector<hash256>{hash256{9}, at10}, hash256{}, 2000);
     REQUIRE(after.size() == 40);
     CHECK(after.front() == hs[10]);
-    after = chain.headers_after(std::vector<hash256>{at10}, chain.at_height(15)->hash, 2000);
+    after = test::access<header_chain>::headers_after(chain, std::vector<hash256>{at10}, chain.at_height(15)->hash, 2000);
     CHECK(after.size() == 5);
-    CHECK(chain.headers_after({}, hash256{}, 3).size() == 3);
+    CHECK(test::access<header_chain>::headers_after(chain, {}, hash256{}, 3).size() == 3);
     CHECK(chain.add(hs[5], late)->status == add_status::duplicate);
 }
 
@@ -394,13 +395,13 @@ TEST_CASE("headers: unconnected headers wait for their parent within a bound") {
     const auto hs = mine_chain(regtest().genesis_hash, regtest_genesis_time(), 3);
     CHECK(chain.add(hs[2], late)->status == add_status::unconnected);
     CHECK(chain.add(hs[1], late)->status == add_status::unconnected);
-    CHECK(chain.unconnected_count() == 2);
+    CHECK(test::access<header_chain>::unconnected_count(chain) == 2);
     auto r = chain.add(hs[0], late);
     REQUIRE(r);
     CHECK(r->added == 3);
     REQUIRE(r->tip);
     CHECK(r->tip->new_height == 3);
-    CHECK(chain.unconnected_count() == 0);
+    CHECK(test::access<header_chain>::unconnected_count(chain) == 0);
 
     const std::uint64_t seed = test::test_seed();
     INFO("seed " << seed);
@@ -411,7 +412,7 @@ TEST_CASE("headers: unconnected headers wait for their parent within a bound") {
         junk.nonce = static_cast<std::uint32_t>(rng());
         CHECK(chain.add(junk, late)->status == add_status::unconnected);
     }
-    CHECK(chain.unconnected_count() == max_unconnected_headers);
+    CHECK(test::access<header_chain>::unconnected_count(chain) == max_unconnected_headers);
     CHECK(chain.size() == 4);
 }
 

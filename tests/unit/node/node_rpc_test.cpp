@@ -7,6 +7,7 @@
 
 #include "fake_node.hpp"
 #include "rpc_helpers.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/node_rpc.hpp"
 
 using namespace sb::node;
@@ -243,7 +244,7 @@ TEST_CASE("rpc: getblockchaininfo and getblocktemplate over HTTP") {
     REQUIRE(info->ok());
     CHECK(info->value.blocks == 840000);
     REQUIRE(gbt->ok());
-    CHECK(gbt->value.get()["height"].GetInt() == 840001);
+    CHECK(json_of(gbt->value)["height"].GetInt() == 840001);
     const auto reqs = node.requests();
     REQUIRE(reqs.size() == 2);
     CHECK(reqs[1].params_json ==

@@ -20,6 +20,7 @@
 #include "regtest_headers.hpp"
 #include "sb/core/hex.hpp"
 #include "sb/node/errors.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/node_rpc.hpp"
 #include "sb/node/p2p/anchor.hpp"
 

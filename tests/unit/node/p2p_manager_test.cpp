@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 
 #include "fake_node.hpp"  // io_runner
+#include "node_access.hpp"
 #include "regtest_headers.hpp"
 #include "scripted_p2p.hpp"
 #include "sb/core/pow.hpp"
@@ -431,8 +432,8 @@ TEST_CASE("p2p manager: a configured peer that floods addr is dropped and reconn
     m.start();
     REQUIRE(io.run_until([&] { return node.accepted() >= 3; }));
     io.run_for(50ms);
-    CHECK(m.discouraged_count() == 0);
-    CHECK(m.known_addresses() == 0);
+    CHECK(test::access<peer_manager>::discouraged_count(m) == 0);
+    CHECK(test::access<peer_manager>::known_addresses(m) == 0);
     const bool logged = std::any_of(logs.begin(), logs.end(), [](const std::string& l) {
         return l.find("misbehaved") != std::string::npos && l.find("not discouraged") != std::string::npos;
     });
@@ -469,7 +470,7 @@ TEST_CASE("p2p manager: learned addresses are used at most one per netgroup") {
     CHECK(m.connected_count() == 3);
     CHECK(b.accepted() + c2.accepted() == 1);
     CHECK(d.accepted() == 1);
-    CHECK(m.known_addresses() == 3);
+    CHECK(test::access<peer_manager>::known_addresses(m) == 3);
     m.stop();
     io.run_for(50ms);
 }
@@ -497,7 +498,7 @@ TEST_CASE("p2p manager: a public peer sending invalid headers is discouraged unt
     o.discourage_for = 1s;
     peer_manager m(io.executor(), chain, o);
     m.start();
-    REQUIRE(io.run_until([&] { return m.discouraged_count() == 1; }));
+    REQUIRE(io.run_until([&] { return test::access<peer_manager>::discouraged_count(m) == 1; }));
     CHECK(bad_node.accepted() == 1);
     io.run_for(500ms);
     CHECK(bad_node.accepted() == 1);  // not retried while discouraged
@@ -522,7 +523,7 @@ TEST_CASE("p2p manager: a slow handshake or a message before verack gets a publi
     o.peer.handshake_timeout = 300ms;
     peer_manager m(io.executor(), chain, o);
     m.start();
-    REQUIRE(io.run_until([&] { return m.discouraged_count() == 2; }));
+    REQUIRE(io.run_until([&] { return test::access<peer_manager>::discouraged_count(m) == 2; }));
     io.run_for(300ms);
     CHECK(silent.accepted() == 1);
     CHECK(early.accepted() == 1);
@@ -576,7 +577,7 @@ TEST_CASE("p2p manager: DNS seeds of a public network go through the injected re
     REQUIRE(asked.size() == dns_seeds(network::bitcoin_signet).size());
     CHECK(asked[0].first == std::string(dns_seeds(network::bitcoin_signet)[0]));
     CHECK(asked[0].second == params(network::bitcoin_signet).p2p_port);
-    CHECK(m.known_addresses() == 1);
+    CHECK(test::access<peer_manager>::known_addresses(m) == 1);
 }
 
 TEST_CASE("p2p manager: a regtest chain never asks DNS seeds") {
@@ -601,7 +602,7 @@ TEST_CASE("p2p manager: a regtest chain never asks DNS seeds") {
 
 TEST_CASE("p2p header chain: low-work side-branch headers are stored only up to the budget") {
     header_chain chain(regtest());
-    chain.set_low_work_limits(2, 3);
+    test::access<header_chain>::set_low_work_limits(chain, 2, 3);
     const std::uint32_t t0 = chain.root().header.time;
     const auto main = mine_chain(regtest().genesis_hash, t0, 10);
     REQUIRE(chain.add_all(main, t0 + 100'000));
@@ -613,7 +614,7 @@ TEST_CASE("p2p header chain: low-work side-branch headers are stored only up to 
         REQUIRE(r);
         CHECK(r->status == add_status::added);
     }
-    CHECK(chain.low_work_count() == 3);
+    CHECK(test::access<header_chain>::low_work_count(chain) == 3);
     auto r = chain.add(side[3], t0 + 100'000);
     REQUIRE_FALSE(r);
     CHECK(r.error() == p2p_errc::header_low_work);
@@ -624,13 +625,13 @@ TEST_CASE("p2p header chain: low-work side-branch headers are stored only up to 
     auto n = chain.add_all(near, t0 + 100'000);
     REQUIRE(n);
     CHECK(n->added == 3);
-    CHECK(chain.low_work_count() == 3);
+    CHECK(test::access<header_chain>::low_work_count(chain) == 3);
     CHECK(chain.tip().height == 11);  // more work: the fork became the best chain
 }
 
 TEST_CASE("p2p manager: a public peer flooding low-work headers is dropped and discouraged") {
     header_chain chain(regtest());
-    chain.set_low_work_limits(2, 0);
+    test::access<header_chain>::set_low_work_limits(chain, 2, 0);
     const std::uint32_t t0 = chain.root().header.time;
     REQUIRE(chain.add_all(mine_chain(regtest().genesis_hash, t0, 10), t0 + 100'000));
     // Six different one-header forks off genesis: each connects, each is low work.
@@ -651,7 +652,7 @@ TEST_CASE("p2p manager: a public peer flooding low-work headers is dropped and d
     o.configured = {{"127.0.0.1", home.port()}};
     peer_manager m(io.executor(), chain, o);
     m.start();
-    REQUIRE(io.run_until([&] { return m.discouraged_count() == 1; }));
+    REQUIRE(io.run_until([&] { return test::access<peer_manager>::discouraged_count(m) == 1; }));
     CHECK(chain.size() == 11);  // nothing of the side branch stored
     CHECK(flooder.accepted() == 1);
     m.stop();
@@ -680,9 +681,9 @@ TEST_CASE("p2p manager: a public peer flooding headers that do not connect is dr
     o.configured = {{"127.0.0.1", home.port()}};
     peer_manager m(io.executor(), chain, o);
     m.start();
-    REQUIRE(io.run_until([&] { return m.discouraged_count() == 1; }, std::chrono::seconds(60)));
+    REQUIRE(io.run_until([&] { return test::access<peer_manager>::discouraged_count(m) == 1; }, std::chrono::seconds(60)));
     CHECK(chain.size() == 1);
-    CHECK(chain.unconnected_count() <= max_unconnected_headers);
+    CHECK(test::access<header_chain>::unconnected_count(chain) <= max_unconnected_headers);
     CHECK(flooder.accepted() == 1);
     CHECK(m.connected_count() == 1);  // the configured node stays
     m.stop();

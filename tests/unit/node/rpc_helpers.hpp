@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "fake_node.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/rpc_client.hpp"
 
 namespace sb::test {

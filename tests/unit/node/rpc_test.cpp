@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "fake_node.hpp"
+#include "node_access.hpp"
 #include "rpc_helpers.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/rpc_reply.hpp"
@@ -68,10 +70,10 @@ TEST_CASE("rpc: request body is a JSON-RPC 1.0 call") {
 TEST_CASE("rpc: a reply with a result is a success even when the result is null") {
     auto r = parse_reply(200, R"({"result":null,"error":null,"id":3})", 3);
     REQUIRE(r.ok());
-    CHECK(r.value->IsNull());
+    CHECK(json_of(r.value).IsNull());
     r = parse_reply(200, R"({"result":{"a":[1,2]},"id":3})", 3);
     REQUIRE(r.ok());
-    CHECK(r.value.get()["a"][1].GetInt() == 2);
+    CHECK(json_of(r.value)["a"][1].GetInt() == 2);
 }
 
 TEST_CASE("rpc: an error object gives the node's code and message whatever the HTTP status") {
@@ -148,11 +150,11 @@ TEST_CASE("rpc: batch replies are matched by id in any order") {
     REQUIRE(r.ok());
     REQUIRE(r.value.size() == 4);
     REQUIRE(r.value[0].ok());
-    CHECK(std::string(r.value[0].value->GetString()) == "first");
+    CHECK(std::string(json_of(r.value[0].value).GetString()) == "first");
     CHECK(r.value[1].error.code == node_errc::rpc_error);
     CHECK(r.value[1].error.rpc_code == -5);
     REQUIRE(r.value[2].ok());
-    CHECK(std::string(r.value[2].value->GetString()) == "third");
+    CHECK(std::string(json_of(r.value[2].value).GetString()) == "third");
     CHECK(r.value[3].error.code == node_errc::bad_reply);  // the node left id 13 out
 
     CHECK(parse_batch_reply(200, R"({"result":1,"id":1})", 1, 1).error.code == node_errc::bad_reply);
@@ -203,7 +205,7 @@ TEST_CASE("rpc: two calls share one keep-alive connection") {
     const auto b = call_and_wait(io, client, {"getblockcount", "[]"});
     REQUIRE(a.ok());
     REQUIRE(b.ok());
-    CHECK(a.value->GetInt() == 42);
+    CHECK(json_of(a.value).GetInt() == 42);
     CHECK(node.connection_count() == 1);
     const auto reqs = node.requests();
     REQUIRE(reqs.size() == 2);
@@ -368,7 +370,7 @@ TEST_CASE("rpc: chunked body within the limit is accepted") {
     rpc_client client(io.executor(), settings_for(node));
     const auto r = call_and_wait(io, client, {"getblocktemplate", "[]"});
     REQUIRE_MESSAGE(r.ok(), r.error.to_string());
-    CHECK(std::string(r.value->GetString()) == "chunked");
+    CHECK(std::string(json_of(r.value).GetString()) == "chunked");
 }
 
 TEST_CASE("rpc: a node that accepts and never answers times out") {
@@ -491,14 +493,15 @@ TEST_CASE("rpc: batch over HTTP gets replies matched by id in any order") {
     io_runner io;
     rpc_client client(io.executor(), settings_for(node));
     std::optional<batch_reply> reply;
-    client.call_batch({{"getblockcount", "[]"}, {"getbestblockhash", "[]"}, {"getdifficulty", "[]"}},
-                      [&](batch_reply r) { reply = std::move(r); });
+    sb::test::access<rpc_client>::call_batch(client,
+                                             {{"getblockcount", "[]"}, {"getbestblockhash", "[]"}, {"getdifficulty", "[]"}},
+                                             [&](batch_reply r) { reply = std::move(r); });
     REQUIRE(io.run_until([&] { return reply.has_value(); }));
     REQUIRE_MESSAGE(reply->ok(), reply->error.to_string());
     REQUIRE(reply->value.size() == 3);
-    CHECK(std::string(reply->value[0].value->GetString()) == "getblockcount");
-    CHECK(std::string(reply->value[1].value->GetString()) == "getbestblockhash");
-    CHECK(std::string(reply->value[2].value->GetString()) == "getdifficulty");
+    CHECK(std::string(json_of(reply->value[0].value).GetString()) == "getblockcount");
+    CHECK(std::string(json_of(reply->value[1].value).GetString()) == "getbestblockhash");
+    CHECK(std::string(json_of(reply->value[2].value).GetString()) == "getdifficulty");
     CHECK(node.request_count() == 1);
 }
 

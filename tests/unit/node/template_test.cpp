@@ -12,6 +12,7 @@
 
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "vectors.hpp"
 
@@ -25,6 +26,10 @@ rapidjson::Document gbt(const char* name) { return test::vector_member_copy("get
 
 
 const chain_params& btc_regtest() { return params(network::bitcoin_regtest); }
+
+// MAX_MONEY (amount.h): 21e6 BTC, 21e9 RVN, in base units.
+constexpr std::int64_t bitcoin_max_money = 21'000'000LL * 100'000'000LL;
+constexpr std::int64_t ravencoin_max_money = 21'000'000'000LL * 100'000'000LL;
 
 std::error_code parse_error(const rapidjson::Value& v, const chain_params& chain = btc_regtest()) {
     return node::parse_block_template(v, chain).error();
@@ -152,7 +157,7 @@ TEST_CASE("template: Ravencoin templates parse and segwit follows witness data")
     const rapidjson::Document with_tx = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_with_tx");
     auto t = node::parse_block_template(with_tx, rvn);
     REQUIRE_MESSAGE(t, t.error().message());
-    CHECK(t->coin == coin_type::ravencoin);
+    CHECK(t->coin == rvn.coin);
     CHECK(t->height == 259);
     CHECK(t->version_u32 == 805307072u);
     CHECK(t->coinbase_value == 250010000000);
@@ -355,7 +360,7 @@ TEST_CASE("template: wrong JSON types give the field's error") {
         {"mintime bool", [](auto& d) { d["mintime"].SetBool(true); }, template_errc::mintime_invalid},
         {"coinbasevalue negative", [](auto& d) { d["coinbasevalue"].SetInt(-1); },
          template_errc::coinbasevalue_invalid},
-        {"coinbasevalue above MAX_MONEY", [](auto& d) { d["coinbasevalue"].SetInt64(node::bitcoin_max_money + 1); },
+        {"coinbasevalue above MAX_MONEY", [](auto& d) { d["coinbasevalue"].SetInt64(bitcoin_max_money + 1); },
          template_errc::coinbasevalue_invalid},
         {"coinbasevalue in BTC", [](auto& d) { d["coinbasevalue"].SetDouble(50.0); },
          template_errc::coinbasevalue_invalid},
@@ -431,9 +436,9 @@ TEST_CASE("template: hostile sizes are refused") {
 
 TEST_CASE("template: Ravencoin money range allows more than Bitcoin's") {
     rapidjson::Document d = test::vector_member_copy("ravencoin.json", "getblocktemplate_kawpow_height1_with_miningaddress");
-    d["coinbasevalue"].SetInt64(node::bitcoin_max_money + 1);
+    d["coinbasevalue"].SetInt64(bitcoin_max_money + 1);
     CHECK(node::parse_block_template(d, params(network::ravencoin_regtest)));
     CHECK(parse_error(d, params(network::bitcoin_regtest)) == template_errc::coinbasevalue_invalid);
-    d["coinbasevalue"].SetInt64(node::ravencoin_max_money + 1);
+    d["coinbasevalue"].SetInt64(ravencoin_max_money + 1);
     CHECK(parse_error(d, params(network::ravencoin_regtest)) == template_errc::coinbasevalue_invalid);
 }

@@ -21,6 +21,7 @@
 #include "sb/core/uint256.hpp"
 #include "sb/pow/ethash.hpp"
 #include "sb/pow/kawpow.hpp"
+#include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/kawpow_protocol.hpp"

@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 #include <rapidjson/document.h>
 
+#include "bridge_access.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
 #include "stratum/protocol_common.hpp"
@@ -201,10 +202,10 @@ TEST_CASE("stratum: a cpuminer session replayed from the capture gets answers of
     CHECK(std::string(low["error"][1].GetString()) == "Low difficulty share");
     CHECK(low["error"][2].IsNull());
 
-    f.srv->broadcast_message("hello from the bridge");
+    test::access<server>::broadcast_message(*f.srv, "hello from the bridge");
     auto msg = c.read_json();
     CHECK(method_of(msg) == "client.show_message");
-    f.srv->broadcast_reconnect("127.0.0.1", f.port, 0);
+    test::access<server>::broadcast_reconnect(*f.srv, "127.0.0.1", f.port, 0);
     auto rc = c.read_json();
     REQUIRE(method_of(rc) == "client.reconnect");
     CHECK(rc["params"][1].GetUint() == f.port);
@@ -290,7 +291,7 @@ TEST_CASE("stratum: NerdMiner reads the first line as the subscribe result") {
     REQUIRE(server_fixture::eventually([&] { return f.srv->connection_count() == 1; }));
     // Unsolicited traffic before the subscribe reply would break NerdMiner: a broadcast
     // and a job arriving now must not reach it.
-    f.srv->broadcast_message("too early");
+    test::access<server>::broadcast_message(*f.srv, "too early");
     f.source->push_job(test::cpuminer_job(8, "n1"));
     std::this_thread::sleep_for(50ms);
     c.send_line(R"({"id":1,"method":"mining.subscribe","params":["NerdMinerV2/1.6.3"]})");

@@ -133,6 +133,37 @@ struct chain_params {
     std::int64_t max_future_s;
     std::int64_t max_future_dgw_s;
 
+    // MAX_MONEY in base units: no amount (coinbase value, fee) may exceed it (Bitcoin
+    // 21e6 coins, Ravencoin 21e9 coins; amount.h).
+    std::int64_t max_money;
+    // Segwit is announced by the getblocktemplate `rules` ("segwit" or "!segwit", BIP9/
+    // BIP145) and that decides whether the coinbase carries a witness commitment. false:
+    // segwit is on from genesis without a rule (Ravencoin lists none), so a commitment is
+    // needed only when a transaction carries witness data (BIP141 "unexpected-witness").
+    bool segwit_by_rule;
+    // Units shown beside amounts ("BTC", "RVN").
+    std::string_view ticker;
+    // The node option without which its getblocktemplate refuses to answer while it has
+    // no peers, even on regtest (Ravencoin's -bypassdownload, else -9 "not connected");
+    // empty where regtest needs none (Bitcoin Core, bcoin).
+    std::string_view node_no_peers_option;
+
+    // ---- P2P (shared/reference/node.md §1) ------------------------------------------
+    // The protocol version a client announces: Bitcoin Core's 70016; Ravencoin's 70028
+    // (its nodes disconnect a peer below 70027).
+    std::int32_t p2p_protocol_version;
+    // BIP339 wtxidrelay and BIP155 sendaddrv2 are negotiated before verack (Bitcoin,
+    // common version >= 70016). Ravencoin has neither, and its version numbers from 70016
+    // on mean other things.
+    bool p2p_wtxid_addrv2;
+    // BIP152 compact blocks are offered (sendcmpct) and served (cmpctblock). Not on
+    // Ravencoin: its KAWPOW headers are 120 bytes, and found blocks go to its peers whole.
+    bool p2p_compact_blocks;
+    // The P2P header chain cannot start at genesis: the chain's early headers use a proof
+    // of work the bridge cannot check (Ravencoin's X16R and X16Rv2), so it is rooted at a
+    // header taken from the node's RPC (config p2p_anchor "rpc").
+    bool p2p_needs_rpc_anchor;
+
     // Proof-of-work algorithm of a block with this nTime.
     constexpr pow_algorithm algorithm_at(std::uint32_t block_time) const noexcept {
         if (coin == coin_type::bitcoin) return pow_algorithm::sha256d;

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,17 @@
 namespace sb {
 
 using hash256 = std::array<std::uint8_t, 32>;
+
+// The hash function of unordered containers keyed by hash256 (block, header and share
+// hashes): its first 8 bytes. The keys are hash outputs, already uniform, and nobody
+// chooses them without doing the proof of work or inverting SHA-256d.
+struct hash256_hasher {
+    std::size_t operator()(const hash256& h) const noexcept {
+        std::size_t v;
+        std::memcpy(&v, h.data(), sizeof v);
+        return v;
+    }
+};
 
 // The SHA-256 initial state H0..H7.
 inline constexpr std::array<std::uint32_t, 8> sha256_initial_state = {

@@ -1,6 +1,6 @@
-// Typed node calls on top of rpc_client: getblockchaininfo, getblocktemplate (plain,
-// longpoll and BIP23 proposal) and submitblock, with their replies parsed. The template itself is handed
-// over as raw JSON; parse_block_template (template.hpp) turns it into a block template.
+// Typed node calls on top of rpc_client: getblockchaininfo, getblockhash, getblockheader,
+// getblocktemplate (plain and BIP23 proposal) and submitblock, with their replies checked
+// and parsed into the types below (the readers live in sb/node/internal/json.hpp).
 #pragma once
 
 #include <cstdint>
@@ -10,12 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include <rapidjson/document.h>
-
 #include "sb/core/chain.hpp"
 #include "sb/core/result.hpp"
 #include "sb/node/rpc_client.hpp"
 #include "sb/node/rpc_reply.hpp"
+#include "sb/node/template.hpp"
 
 namespace sb::node {
 
@@ -36,10 +35,8 @@ struct blockchain_info {
 // "regtest" (Core chainparams; Ravencoin and bcoin use the same words).
 std::string_view rpc_chain_name(network net) noexcept;
 
-// Reads the fields above from a getblockchaininfo result. Errors: bad_reply (not an
-// object, a required field missing or of the wrong type, a hash that is not 64 hex).
-sb::result<blockchain_info> parse_blockchain_info(const rapidjson::Value& result);
-
+// Errors: bad_reply (not an object, a required field missing or of the wrong type, a
+// hash that is not 64 hex).
 void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockchain_info>)> handler,
                        call_options options = {});
 
@@ -47,7 +44,6 @@ void getblockchaininfo(rpc_client& client, std::function<void(rpc_result<blockch
 
 // getblockhash(height): the block hash, 64 hex digits in display order. Errors: bad_reply
 // for anything but a 64-hex string.
-sb::result<std::string> parse_block_hash(const rapidjson::Value& result);
 void getblockhash(rpc_client& client, std::int64_t height, std::function<void(rpc_result<std::string>)> handler,
                   call_options options = {});
 
@@ -58,12 +54,10 @@ struct block_header_summary {
     std::string chainwork;  // 64 hex digits, display order (most significant first)
 };
 // Errors: bad_reply (not an object; hash, height or chainwork missing or malformed).
-sb::result<block_header_summary> parse_block_header_summary(const rapidjson::Value& result);
 void getblockheader_summary(rpc_client& client, const std::string& hash_hex,
                             std::function<void(rpc_result<block_header_summary>)> handler, call_options options = {});
 // getblockheader(hash, false): the serialized header (80 bytes; 120 for a Ravencoin
 // KAWPOW header). Errors: bad_reply for a string that is not hex of 80..120 bytes.
-sb::result<std::vector<std::uint8_t>> parse_block_header_raw(const rapidjson::Value& result);
 void getblockheader_raw(rpc_client& client, const std::string& hash_hex,
                         std::function<void(rpc_result<std::vector<std::uint8_t>>)> handler, call_options options = {});
 
@@ -78,10 +72,27 @@ struct template_request {
 //   (,"longpollid":"…")}]
 std::string template_params_json(const template_request& request);
 
-// The raw result of getblocktemplate (a JSON object on success). A longpoll should run
-// on a client of its own with a long timeout (see template_source).
-void getblocktemplate(rpc_client& client, const template_request& request,
-                      std::function<void(rpc_reply)> handler, call_options options = {});
+// getblocktemplate, its result checked against chain and parsed into a block template.
+//
+// Required: height, previousblockhash, bits, target, version, curtime, coinbasevalue,
+// transactions (each with data and txid). Optional: mintime, rules, and per transaction
+// hash, fee, weight, sigops, depends; default_witness_commitment, longpollid,
+// signet_challenge. Unknown members are ignored. bits must be a valid target not above
+// chain.pow_limit. Every transaction's data must parse as exactly one non-coinbase
+// transaction whose txid is the given txid (and whose wtxid is the given hash, when
+// present).
+//
+// Where segwit comes without a rule (chain_params::segwit_by_rule false: Ravencoin has
+// segwit always on without a "segwit" rule, node.md §2.3, and sends
+// default_witness_commitment in every template), a commitment is required only when a
+// transaction has witness data (BIP141 "unexpected-witness"), so segwit_active is
+// any_witness() there, and a coinbase for a witness-free template carries no commitment
+// (47 fewer coinbase bytes, and no dependence on a rule the node never announces).
+//
+// Errors: those of the call (rpc_error, …), or a template_errc naming the first field
+// found wrong (a result that is not an object: not_an_object).
+void fetch_block_template(rpc_client& client, const template_request& request, const chain_params& chain,
+                          std::function<void(rpc_result<block_template>)> handler, call_options options = {});
 
 // ---- getblocktemplate proposal (BIP23) -------------------------------------------------
 
@@ -94,9 +105,6 @@ struct proposal_verdict {
     // prefix; "rejected" when the node gave none. Sanitized and bounded.
     std::string reason;
 };
-
-// Errors: bad_reply for a value that is neither null nor a string.
-sb::result<proposal_verdict> parse_proposal_verdict(const rapidjson::Value& result);
 
 // [{"mode":"proposal","data":"<block_hex>"}]
 std::string proposal_params_json(std::string_view block_hex);
@@ -131,12 +139,10 @@ struct submit_verdict {
     std::string reason;
 };
 
-// The verdict in a submitblock result (BIP22 plus the node quirks in node.md §4.4).
-// Errors: bad_reply for a value that is not null, a boolean or a string.
-sb::result<submit_verdict> parse_submit_verdict(const rapidjson::Value& result);
-
-// submitblock(block_hex). An RPC error (e.g. -22 "Block decode failed") stays an
-// rpc_error in the result, apart from the verdicts.
+// submitblock(block_hex): the verdict in its result (BIP22 plus the node quirks in
+// node.md §4.4). An RPC error (e.g. -22 "Block decode failed") stays an rpc_error in
+// the result, apart from the verdicts; a result that is not null, a boolean or a
+// string is bad_reply.
 void submitblock(rpc_client& client, std::string block_hex,
                  std::function<void(rpc_result<submit_verdict>)> handler, call_options options = {});
 

@@ -19,6 +19,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "sb/core/test_access.hpp"
 #include "sb/node/errors.hpp"
 #include "sb/node/limits.hpp"
 #include "sb/node/rpc_reply.hpp"
@@ -111,9 +112,6 @@ public:
     // connect; rpc_user/rpc_password, the cookie file and who may read it, or rpcallowip
     // for 401/403).
     void call(rpc_request request, reply_handler handler, call_options options = {});
-    // Sends the requests as one JSON-RPC batch; the handler gets the replies in request
-    // order, matched by id (see parse_batch_reply). An empty batch succeeds at once.
-    void call_batch(std::vector<rpc_request> requests, batch_handler handler, call_options options = {});
 
     // Closes the connection and fails every waiting or running call with cancelled (their
     // handlers still run, on the strand). Later calls fail with cancelled. Idempotent.
@@ -122,6 +120,12 @@ public:
     client_status status() const;
 
 private:
+    friend struct test::access<rpc_client>;
+    // Tests only (test::access): sends the requests as one JSON-RPC batch; the handler
+    // gets the replies in request order, matched by id (see parse_batch_reply). An empty
+    // batch succeeds at once.
+    void call_batch(std::vector<rpc_request> requests, batch_handler handler, call_options options = {});
+
     class impl;
     std::shared_ptr<impl> impl_;
 };

@@ -13,8 +13,6 @@
 #include <system_error>
 #include <vector>
 
-#include <rapidjson/document.h>
-
 #include "sb/node/errors.hpp"
 
 namespace sb::node {
@@ -48,21 +46,18 @@ struct rpc_result {
     }
 };
 
-// A read-only JSON value that keeps alive the document (and reply text) it lives in.
-// Copies share the document. Default: JSON null.
+// The "result" of one call as the node sent it, keeping its reply alive; copies share
+// the reply. Default: JSON null. Its JSON stays inside node-client: the typed calls
+// (node_rpc.hpp) read it and hand out typed results; node-client's own code and tests
+// read it through sb/node/internal/json.hpp.
 class rpc_value {
 public:
-    rpc_value() noexcept;
-    rpc_value(std::shared_ptr<const void> owner, const rapidjson::Value* value) noexcept
-        : owner_(std::move(owner)), value_(value) {}
-
-    const rapidjson::Value& get() const noexcept { return *value_; }
-    const rapidjson::Value& operator*() const noexcept { return *value_; }
-    const rapidjson::Value* operator->() const noexcept { return value_; }
+    rpc_value() noexcept = default;
 
 private:
-    std::shared_ptr<const void> owner_;
-    const rapidjson::Value* value_;
+    friend struct rpc_value_access;
+    // The JSON value, sharing ownership of the parsed reply it lives in; empty: JSON null.
+    std::shared_ptr<const void> value_;
 };
 
 // The value of a single call's "result".

@@ -1,6 +1,8 @@
-// getblocktemplate results (BIP22/BIP23, BIP145; node.md §4.2) checked and turned into
-// typed fields. Accepts what Bitcoin Core, bcoin (toolchain.md §4.6, §4.8) and Ravencoin
-// (node.md §2.3, §4.6) return; anything else that is well-formed also parses.
+// Block templates: getblocktemplate results (BIP22/BIP23, BIP145; node.md §4.2) checked
+// and turned into typed fields (node_rpc.hpp fetch_block_template; the reader is in
+// sb/node/internal/json.hpp). Accepts what Bitcoin Core, bcoin (toolchain.md §4.6, §4.8)
+// and Ravencoin (node.md §2.3, §4.6) return; anything else that is well-formed also
+// parses.
 //
 // Byte order: every hash256 here is in internal order (sha256d output as serialized);
 // the RPC shows previousblockhash, txid and hash byte-reversed and they are reversed
@@ -20,8 +22,6 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
@@ -49,9 +49,6 @@ inline constexpr std::size_t max_longpollid_chars = 256;
 // Bytes of default_witness_commitment (Core writes exactly 38) and signet_challenge.
 inline constexpr std::size_t max_witness_commitment_bytes = 80;
 inline constexpr std::size_t max_signet_challenge_bytes = 10'000;
-// MAX_MONEY in base units: 21e6 BTC; Ravencoin 21e9 RVN.
-inline constexpr std::int64_t bitcoin_max_money = 21'000'000LL * 100'000'000LL;
-inline constexpr std::int64_t ravencoin_max_money = 21'000'000'000LL * 100'000'000LL;
 
 // ---- errors ------------------------------------------------------------------------
 
@@ -147,7 +144,7 @@ struct block_template {
     std::set<std::string, std::less<>> rules;
     // Whether the coinbase must carry a BIP141 witness commitment. Bitcoin: "segwit" or
     // "!segwit" in rules (never from default_witness_commitment, which bcoin sends before
-    // activation). Ravencoin: see parse_block_template.
+    // activation). Ravencoin: see fetch_block_template (node_rpc.hpp).
     bool segwit_active = false;
     std::optional<bytes> default_witness_commitment;  // the node's commitment script
     std::optional<std::string> longpollid;
@@ -162,25 +159,5 @@ struct block_template {
 // witness commitment, signet challenge) and the transactions (txids and wtxids, in order).
 // curtime, mintime and longpollid are not compared: the job's ntime moves on its own.
 bool same_work(const block_template& a, const block_template& b) noexcept;
-
-// Checks a getblocktemplate result object against chain and returns its fields.
-//
-// Required: height, previousblockhash, bits, target, version, curtime, coinbasevalue,
-// transactions (each with data and txid). Optional: mintime, rules, and per transaction
-// hash, fee, weight, sigops, depends; default_witness_commitment, longpollid,
-// signet_challenge. Unknown members are ignored. bits must be a valid target not above
-// chain.pow_limit. Every transaction's data must parse as exactly one non-coinbase
-// transaction whose txid is the given txid (and whose wtxid is the given hash, when
-// present).
-//
-// Ravencoin has segwit always on without a "segwit" rule (node.md §2.3) and sends
-// default_witness_commitment in every template; a commitment is required only when a
-// transaction has witness data (BIP141 "unexpected-witness"), so segwit_active is
-// any_witness() there, and a coinbase for a witness-free Ravencoin template carries no
-// commitment (47 fewer coinbase bytes, and no dependence on a rule the node never
-// announces).
-//
-// Errors: template_errc naming the first field found wrong.
-result<block_template> parse_block_template(const rapidjson::Value& gbt, const chain_params& chain);
 
 }  // namespace sb::node

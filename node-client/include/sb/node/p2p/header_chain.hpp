@@ -21,6 +21,8 @@
 #include "sb/core/block.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/result.hpp"
+#include "sb/core/sha256.hpp"
+#include "sb/core/test_access.hpp"
 #include "sb/core/uint256.hpp"
 #include "sb/node/p2p/errors.hpp"
 #include "sb/node/p2p/limits.hpp"
@@ -180,27 +182,13 @@ public:
     const header_entry* at_height(std::int32_t height) const;
     bool contains(const hash256& hash) const { return find(hash) != nullptr; }
     std::size_t size() const noexcept { return nodes_.size(); }
-    std::size_t unconnected_count() const noexcept { return unconnected_.size(); }
-    // Headers stored while their chain work was more than the margin below the tip's.
-    std::size_t low_work_count() const noexcept { return low_work_count_; }
-
-    // Low-work defence (limits.hpp): a header whose cumulative work is below the tip's
-    // minus margin_blocks × the tip's block work is low work; at most max_headers such
-    // headers are stored over the chain's lifetime, later ones fail with
-    // header_low_work. Headers replayed from the store are counted, never refused.
-    void set_low_work_limits(std::int32_t margin_blocks, std::size_t max_headers) noexcept {
-        low_work_margin_blocks_ = margin_blocks;
-        max_low_work_headers_ = max_headers;
-    }
 
     // Core's locator from the tip: 10 entries stepping back by 1, then doubling steps,
     // the root last; at most max_locator_entries.
     std::vector<hash256> locator() const;
     // Headers of the active chain after the first locator hash found on it (after the
-    // root when none is), up to and including hash_stop, at most max_count.
-    std::vector<block_header> headers_after(std::span<const hash256> locator, const hash256& hash_stop,
-                                            std::size_t max_count) const;
-    // The same in the wire layout (120-byte KAWPOW headers on Ravencoin).
+    // root when none is), up to and including hash_stop, at most max_count, in the wire
+    // layout (120-byte KAWPOW headers on Ravencoin).
     std::vector<wire_header> wire_headers_after(std::span<const hash256> locator, const hash256& hash_stop,
                                                 std::size_t max_count) const;
 
@@ -226,9 +214,20 @@ public:
     static std::optional<stored_anchor> read_store_anchor(const std::filesystem::path& dir, const chain_params& chain);
 
 private:
-    struct hash_hasher {
-        std::size_t operator()(const hash256& h) const noexcept;
-    };
+    friend struct test::access<header_chain>;
+
+    // Tests only (test::access). Headers waiting for their parent; headers stored while
+    // their chain work was more than the margin below the tip's.
+    std::size_t unconnected_count() const noexcept { return unconnected_.size(); }
+    std::size_t low_work_count() const noexcept { return low_work_count_; }
+    // Tests only. The low-work defence's limits (limits.hpp): a header whose cumulative
+    // work is below the tip's minus margin_blocks × the tip's block work is low work; at
+    // most max_headers such headers are stored over the chain's lifetime, later ones fail
+    // with header_low_work. Headers replayed from the store are counted, never refused.
+    void set_low_work_limits(std::int32_t margin_blocks, std::size_t max_headers) noexcept {
+        low_work_margin_blocks_ = margin_blocks;
+        max_low_work_headers_ = max_headers;
+    }
 
     result<add_result> add_one(const wire_header& h, const hash256& hash, std::int64_t now_s, bool from_store);
     std::error_code validate(const wire_header& h, const hash256& hash, std::uint32_t parent, std::int64_t now_s,
@@ -245,16 +244,16 @@ private:
 
     const chain_params& chain_;
     std::vector<header_entry> nodes_;
-    std::unordered_map<hash256, std::uint32_t, hash_hasher> index_;
+    std::unordered_map<hash256, std::uint32_t, hash256_hasher> index_;
     std::vector<std::uint32_t> active_;  // active_[height - root height]
     std::uint32_t best_ = 0;
-    std::vector<kawpow_tail> tails_;  // Ravencoin only: tails_[i] belongs to nodes_[i]
+    std::vector<kawpow_tail> tails_;  // KAWPOW chains only: tails_[i] belongs to nodes_[i]
     kawpow_verifier verifier_;
-    std::unordered_set<hash256, hash_hasher> preverified_;
+    std::unordered_set<hash256, hash256_hasher> preverified_;
     bool anchored_ = false;
     bool root_kawpow_ = false;
     std::deque<std::pair<wire_header, hash256>> unconnected_;
-    std::unordered_set<hash256, hash_hasher> invalid_;
+    std::unordered_set<hash256, hash256_hasher> invalid_;
     std::deque<hash256> invalid_order_;
     std::FILE* store_ = nullptr;
     std::int32_t low_work_margin_blocks_ = p2p::low_work_margin_blocks;

@@ -22,13 +22,11 @@ inline constexpr std::size_t max_locator_entries = 101;
 // MAX_SUBVERSION_LENGTH.
 inline constexpr std::size_t max_user_agent_bytes = 256;
 
-// Protocol versions we announce: Bitcoin 70016 (wtxidrelay era; accepted by bcoin's
-// 70015); Ravencoin must announce >= 70027 (KAWPOW_VERSION), we use its current 70028.
-inline constexpr std::int32_t bitcoin_protocol_version = 70016;
-inline constexpr std::int32_t ravencoin_protocol_version = 70028;
+// The protocol version we announce is the chain's (chain_params::p2p_protocol_version).
 // Oldest peer versions we talk to: sendheaders (70012) is the least we rely on.
 inline constexpr std::int32_t min_peer_version = 70012;
-// Feature thresholds (Bitcoin numbering; Ravencoin gates by chain, see message.hpp).
+// Feature thresholds (Bitcoin numbering; other chains gate by chain parameter, see
+// message.hpp).
 inline constexpr std::int32_t sendheaders_version = 70012;
 inline constexpr std::int32_t short_ids_blocks_version = 70014;
 inline constexpr std::int32_t wtxid_relay_version = 70016;

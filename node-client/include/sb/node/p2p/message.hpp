@@ -183,8 +183,9 @@ result<bytes> serialize_cmpctblock_prefilled(byte_span block, std::uint64_t nonc
 
 // ---- per-chain features ----------------------------------------------------------------
 
-// What to send a peer, decided by chain first and version second: Ravencoin reuses
-// Bitcoin's version numbers for unrelated features and has no wtxidrelay/sendaddrv2.
+// What to send a peer, decided by chain first (chain_params::p2p_wtxid_addrv2,
+// p2p_compact_blocks) and version second: Ravencoin reuses Bitcoin's version numbers for
+// unrelated features and has no wtxidrelay/sendaddrv2.
 struct peer_features {
     bool wtxidrelay = false;   // send before our verack
     bool sendaddrv2 = false;   // send before our verack
@@ -192,7 +193,7 @@ struct peer_features {
     bool sendcmpct = false;    // send sendcmpct(0, 2) after the handshake
 };
 peer_features features_for(const chain_params& chain, std::int32_t peer_version) noexcept;
-// The protocol version we announce on chain.
+// The protocol version we announce on chain (chain_params::p2p_protocol_version).
 std::int32_t our_protocol_version(const chain_params& chain) noexcept;
 // NODE_WITNESS where the chain has segwit, else 0.
 std::uint64_t our_services(const chain_params& chain) noexcept;

@@ -24,6 +24,7 @@
 #include "sb/core/log.hpp"
 #include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
+#include "sb/core/test_access.hpp"
 #include "sb/node/p2p/addr.hpp"
 #include "sb/node/p2p/header_chain.hpp"
 #include "sb/node/p2p/peer.hpp"
@@ -109,10 +110,14 @@ public:
     // Snapshots, refreshed on every connection event and every tick. Thread-safe.
     std::vector<peer_status> peers() const;
     std::size_t connected_count() const;
+
+private:
+    friend struct test::access<peer_manager>;
+    // Tests only (test::access): addresses in the book, and those of them discouraged,
+    // as of the last snapshot.
     std::size_t known_addresses() const;
     std::size_t discouraged_count() const;
 
-private:
     struct impl;
     std::shared_ptr<impl> impl_;
 };

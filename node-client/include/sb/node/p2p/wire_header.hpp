@@ -42,11 +42,11 @@ struct wire_header {
     bool operator==(const wire_header&) const = default;
 };
 
-// Reads one header at the reader's position by chain's layout: Bitcoin 80 bytes;
-// Ravencoin the 76-byte prefix, then by nTime either a KAWPOW tail (120 bytes) or, before
-// the KAWPOW activation time, header_unsupported_pow (X16R/X16Rv2 cannot be checked; the
-// reader is left past the 80 bytes). Errors: read_past_end (core) for short input,
-// header_unsupported_pow.
+// Reads one header at the reader's position in the layout of its algorithm, which the
+// chain gives by the header's nTime (chain_params::algorithm_at): SHA-256d 80 bytes;
+// KAWPOW 120 bytes (the 76-byte prefix, then the tail); X16R/X16Rv2 (Ravencoin before
+// KAWPOW) header_unsupported_pow, as they cannot be checked (the reader is left past the
+// 80 bytes). Errors: read_past_end (core) for short input, header_unsupported_pow.
 result<wire_header> read_wire_header(byte_reader& in, const chain_params& chain);
 
 }  // namespace sb::node::p2p

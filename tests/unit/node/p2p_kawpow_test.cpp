@@ -1,5 +1,5 @@
-// Ravencoin KAWPOW headers in the P2P client with the bridge's verifier (sb::gpu's light
-// verification, injected into node-client): the two real headers of a Ravencoin Core
+// Ravencoin KAWPOW headers in the P2P client with its KAWPOW verifier (sb::pow's light
+// verification, p2p/kawpow_verifier.hpp): the two real headers of a Ravencoin Core
 // regtest node byte-exact, a chain of headers mined here on the CPU at epoch 0 synced from
 // an anchor with Dark Gravity Wave checked once 180 ancestors are held, forged mix /
 // wrong nHeight / pre-KAWPOW / wrong bits refused, the 120-byte store records replayed
@@ -31,8 +31,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
-#include "app/kawpow_p2p_verifier.hpp"
-#include "app/p2p_link.hpp"
 #include "fake_node.hpp"  // io_runner
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
@@ -40,8 +38,10 @@
 #include "sb/pow/kawpow.hpp"
 #include "sb/node/p2p/anchor.hpp"
 #include "sb/node/p2p/header_chain.hpp"
+#include "sb/node/p2p/kawpow_verifier.hpp"
 #include "sb/node/p2p/message.hpp"
 #include "sb/node/p2p/peer.hpp"
+#include "sb/node/p2p_link.hpp"
 #include "scripted_p2p.hpp"
 #include "vectors.hpp"
 
@@ -138,7 +138,7 @@ struct counting_verifier {
     std::shared_ptr<std::atomic<int>> cheap = std::make_shared<std::atomic<int>>(0);
     std::shared_ptr<std::atomic<int>> full = std::make_shared<std::atomic<int>>(0);
     kawpow_verifier get() const {
-        auto inner = app::make_kawpow_p2p_verifier({});
+        auto inner = make_kawpow_verifier({});
         return [inner, c = cheap, f = full](const ravencoin::kawpow_header& h, kawpow_check k, hash256& out) {
             ++*(k == kawpow_check::full ? f : c);
             return inner(h, k, out);
@@ -161,7 +161,7 @@ TEST_CASE("p2p kawpow: the two headers a Ravencoin node accepted parse serialize
     const auto& blocks = doc["kawpow_blocks_accepted"];
     REQUIRE(blocks.Size() == 2);
     header_chain chain(rvn_regtest());
-    chain.set_kawpow_verifier(app::make_kawpow_p2p_verifier({}));
+    chain.set_kawpow_verifier(make_kawpow_verifier({}));
     for (const auto& b : blocks.GetArray()) {
         const std::string raw_hex = b["header120"].GetString();
         INFO("height " << b["height"].GetInt());
@@ -190,7 +190,7 @@ TEST_CASE("p2p kawpow: the two headers a Ravencoin node accepted parse serialize
         CHECK(to_hex_reversed(*hash) == b["final_hash_block_hash"].GetString());
         // Full light verification agrees.
         hash256 final_hash{};
-        const auto verify = app::make_kawpow_p2p_verifier({});
+        const auto verify = make_kawpow_verifier({});
         CHECK_FALSE(verify(w.to_kawpow(), kawpow_check::full, final_hash));
         CHECK(to_hex(final_hash) == b["final_hash_block_hash"].GetString());
         // The same header at the start of a cmpctblock.
@@ -256,7 +256,7 @@ TEST_CASE("p2p kawpow: mined headers sync from an anchor and DGW bits are checke
     // The same header on a chain anchored one block later (179 ancestors held for it):
     // trusted, accepted.
     header_chain later(rvn_dgw(), m.headers[0], block_hash_of(m.headers[0]), anchor_h + 1, m.anchor_work);
-    later.set_kawpow_verifier(app::make_kawpow_p2p_verifier({}));
+    later.set_kawpow_verifier(make_kawpow_verifier({}));
     auto ok = later.add_all(all.subspan(1), now_after(last));
     REQUIRE_MESSAGE(ok, ok.error().message());
     CHECK(later.tip().height == anchor_h + dgw_past_blocks);
@@ -266,7 +266,7 @@ TEST_CASE("p2p kawpow: mined headers sync from an anchor and DGW bits are checke
 
 TEST_CASE("p2p kawpow: a forged mix a wrong nHeight a pre-KAWPOW header and a missing verifier are refused") {
     const mined_chain& m = dgw_chain();
-    auto chain = anchored(rvn_regtest(), m, app::make_kawpow_p2p_verifier({}));
+    auto chain = anchored(rvn_regtest(), m, make_kawpow_verifier({}));
     const wire_header& good = m.headers[0];
     const std::int64_t now = now_after(good);
 
@@ -334,7 +334,7 @@ TEST_CASE("p2p kawpow: the store keeps the anchor and 120-byte records and repla
     std::filesystem::remove_all(dir);
     constexpr std::size_t n = 12;
     {
-        auto chain = anchored(rvn_regtest(), m, app::make_kawpow_p2p_verifier({}));
+        auto chain = anchored(rvn_regtest(), m, make_kawpow_verifier({}));
         REQUIRE_FALSE(chain->open_store(dir));
         auto r = chain->add_all(std::span<const wire_header>(m.headers).first(n), now_after(m.headers[n - 1]));
         REQUIRE_MESSAGE(r, r.error().message());
@@ -375,7 +375,7 @@ TEST_CASE("p2p kawpow: the store keeps the anchor and 120-byte records and repla
         std::fclose(f);
     }
     header_chain third(rvn_regtest(), stored->header, stored->hash, stored->height, stored->chain_work);
-    third.set_kawpow_verifier(app::make_kawpow_p2p_verifier({}));
+    third.set_kawpow_verifier(make_kawpow_verifier({}));
     REQUIRE_FALSE(third.open_store(dir));
     CHECK(third.tip().height == anchor_h + std::int32_t(n));
     CHECK(std::filesystem::file_size(file) == prefix + n * 120);
@@ -398,7 +398,7 @@ public:
 
 TEST_CASE("p2p kawpow: a scripted Ravencoin peer's headers and cmpctblock give new tips and a found block is announced") {
     const mined_chain& m = dgw_chain();
-    auto chain = anchored(rvn_regtest(), m, app::make_kawpow_p2p_verifier({}));
+    auto chain = anchored(rvn_regtest(), m, make_kawpow_verifier({}));
     const std::vector<wire_header> first(m.headers.begin(), m.headers.begin() + 5);
     const wire_header sixth = m.headers[5];
     const wire_header ours = m.headers[6];
@@ -481,7 +481,7 @@ TEST_CASE("p2p kawpow: with an offload pool headers and cmpctblock headers are l
     std::mutex mu;
     std::set<std::thread::id> full_threads;
     int full_calls = 0;
-    auto inner = app::make_kawpow_p2p_verifier({});
+    auto inner = make_kawpow_verifier({});
     auto chain = anchored(rvn_regtest(), m, [&, inner](const ravencoin::kawpow_header& h, kawpow_check k, hash256& out) {
         if (k == kawpow_check::full) {
             std::lock_guard lock(mu);
@@ -595,14 +595,14 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a Ravencoin chain at the node's
     test::io_runner io;
     std::vector<std::string> log;
     std::vector<std::int32_t> tips;  // heights passed to on_new_tip
-    app::p2p_link_options o;
+    node::p2p_link_options o;
     o.peers = {{"127.0.0.1", node.port()}};
     o.target_outbound = 0;
     o.data_dir = dir.string();
     o.anchor_from_rpc = true;
     o.anchor_rpc.url = rpc.url();
     o.anchor_rpc.timeout = std::chrono::seconds(5);
-    o.kawpow_verifier = app::make_kawpow_p2p_verifier([&log](std::string_view l) { log.emplace_back(l); });
+    o.kawpow_verifier = make_kawpow_verifier([&log](std::string_view l) { log.emplace_back(l); });
     o.clock = [&] { return now_after(first.back()); };
     asio::thread_pool pool(1);  // as the daemon does: headers verified off the P2P strand
     o.offload = [&pool](std::function<void()> task) { asio::post(pool, std::move(task)); };
@@ -621,10 +621,10 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a Ravencoin chain at the node's
         return out;
     };
     CHECK(anchor_height(rvn_regtest(), anchor_h + dgw_past_blocks + anchor_min_depth) == anchor_h);
-    CHECK(app::p2p_supported(rvn_regtest()));
-    CHECK(app::p2p_needs_rpc_anchor(rvn_regtest()));
+    CHECK(node::p2p_supported(rvn_regtest()));
+    CHECK(rvn_regtest().p2p_needs_rpc_anchor);
     {
-        app::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
+        node::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
         link.start();
         REQUIRE_MESSAGE(io.run_until([&] { return tips.size() >= 2; }, std::chrono::seconds(30)), all());
         // The anchor is announced as the stored tip first (it ranks the node's templates),
@@ -727,14 +727,14 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a young Ravencoin regtest chain
     std::vector<std::string> log;
     std::mutex log_mutex;
     int tips = 0;
-    app::p2p_link_options o;
+    node::p2p_link_options o;
     o.peers = {{"127.0.0.1", node.port()}};
     o.target_outbound = 0;
     o.data_dir = dir.string();
     o.anchor_from_rpc = true;
     o.anchor_rpc.url = rpc.url();
     o.anchor_rpc.timeout = std::chrono::seconds(5);
-    o.kawpow_verifier = app::make_kawpow_p2p_verifier({});
+    o.kawpow_verifier = make_kawpow_verifier({});
     o.clock = [&] { return now_after(announced.back()); };
     o.on_new_tip = [&tips](const node::p2p::tip_change& t) {
         if (t.new_height > 4) ++tips;  // the anchor, announced at start, is not what is awaited
@@ -751,7 +751,7 @@ TEST_CASE("p2p kawpow: the daemon's link anchors a young Ravencoin regtest chain
         return out;
     };
     {
-        app::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
+        node::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
         link.start();
         REQUIRE_MESSAGE(io.run_until([&] { return tips >= 1; }, std::chrono::seconds(30)), all());
         const std::string text = all();
@@ -790,14 +790,14 @@ TEST_CASE("p2p kawpow: the daemon's link waits with a clear log line while the n
     test::io_runner io;
     std::vector<std::string> log;
     std::mutex log_mutex;
-    app::p2p_link_options o;
+    node::p2p_link_options o;
     o.peers = {{"127.0.0.1", 1}};  // never dialled: P2P waits for its anchor
     o.target_outbound = 0;
     o.data_dir = dir.string();
     o.anchor_from_rpc = true;
     o.anchor_rpc.url = rpc.url();
     o.anchor_rpc.timeout = std::chrono::seconds(5);
-    o.kawpow_verifier = app::make_kawpow_p2p_verifier({});
+    o.kawpow_verifier = make_kawpow_verifier({});
     o.log = [&](std::string_view l) {
         std::lock_guard lock(log_mutex);
         log.emplace_back(l);
@@ -810,7 +810,7 @@ TEST_CASE("p2p kawpow: the daemon's link waits with a clear log line while the n
         });
     };
     {
-        app::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
+        node::p2p_link link(asio::make_strand(io.executor()), rvn_regtest(), o);
         link.start();
         CHECK(io.run_until(waiting, std::chrono::seconds(30)));
         const auto peers = link.peers();

@@ -1,4 +1,4 @@
-#include "cpu_miner_lines.hpp"
+#include "mining/cpu_miner_lines.hpp"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 
-namespace sb::app {
+namespace sb::bridge::mining {
 
 outcome handle_line(const std::string& line, session_state& st, counters& c, std::FILE* out, std::FILE* err) {
     rapidjson::Document d;
@@ -111,4 +111,4 @@ outcome handle_line(const std::string& line, session_state& st, counters& c, std
     return outcome::go_on;
 }
 
-}  // namespace sb::app
+}  // namespace sb::bridge::mining

@@ -1,4 +1,4 @@
-#include "p2p_link.hpp"
+#include "sb/node/p2p_link.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -10,17 +10,16 @@
 #include "sb/core/hex.hpp"
 #include "sb/node/p2p/anchor.hpp"
 #include "sb/node/p2p/header_template.hpp"
+#include "sb/pow/algorithm.hpp"
 
-namespace sb::app {
+namespace sb::node {
 
 namespace asio = boost::asio;
-namespace p2p = node::p2p;
 
 bool p2p_supported(const chain_params& chain) noexcept {
-    return chain.coin == coin_type::bitcoin || chain.coin == coin_type::ravencoin;
+    const pow_algorithm mined = pow::mined_algorithm(chain);
+    return mined == pow_algorithm::sha256d || mined == pow_algorithm::kawpow;
 }
-
-bool p2p_needs_rpc_anchor(const chain_params& chain) noexcept { return chain.coin == coin_type::ravencoin; }
 
 namespace {
 std::int64_t now_unix_s() {
@@ -109,22 +108,22 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         std::snprintf(bits, sizeof bits, "%08x", t->bits);
         log("header-only template at height " + std::to_string(t->height) + " on " + to_hex_reversed(t->prev_block) +
             " (bits " + bits + ", subsidy only)");
-        if (opts.on_header_template) opts.on_header_template(std::make_shared<const node::block_template>(std::move(*t)));
+        if (opts.on_header_template) opts.on_header_template(std::make_shared<const block_template>(std::move(*t)));
     }
 
     // On the strand: a coinbase-only template on a new tip the receiver's work is behind
     // (p2p_link_options::on_tip_template).
     void tip_work(const p2p::tip_change& t) {
         if (!opts.on_tip_template || active || own.count(t.new_tip)) return;
-        if (headers.chain().coin != coin_type::bitcoin) return;
+        // Signet blocks need a signature the bridge cannot make, KAWPOW blocks a DAG the
+        // header chain does not hold: nothing to say there.
+        if (!p2p::header_only_work_possible(headers.chain())) return;
         auto tmpl = p2p::header_only_template(headers, now_unix_s());
         if (!tmpl) {
-            // Signet blocks need a signature the bridge cannot make: nothing to say there.
-            if (tmpl.error() != make_error_code(p2p::p2p_errc::header_unsupported_pow))
-                log("p2p: no work on the new tip before the node's template: " + tmpl.error().message());
+            log("p2p: no work on the new tip before the node's template: " + tmpl.error().message());
             return;
         }
-        opts.on_tip_template(std::make_shared<const node::block_template>(std::move(*tmpl)));
+        opts.on_tip_template(std::make_shared<const block_template>(std::move(*tmpl)));
     }
 
     // On the strand: a relayed block to watch.
@@ -189,8 +188,9 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
     void begin() {
         if (stopped) return;
         headers.set_kawpow_verifier(opts.kawpow_verifier);
-        if (opts.header_only && headers.chain().coin != coin_type::bitcoin) {
-            log("p2p: header-only work is not available on this chain (Bitcoin only); option ignored");
+        if (opts.header_only && !p2p::header_only_work_possible(headers.chain())) {
+            log("p2p: header-only work is not available on this chain (SHA-256d chains only, not signet); option "
+                "ignored");
             opts.header_only = false;
         }
         if (!opts.anchor_from_rpc) {
@@ -198,7 +198,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
                 log("p2p: header store not used (" + ec.message() + "); syncing from genesis each start");
             return start_peers();
         }
-        if (!opts.anchor_node) anchor_client = std::make_unique<node::rpc_client>(ex, opts.anchor_rpc);
+        if (!opts.anchor_node) anchor_client = std::make_unique<rpc_client>(ex, opts.anchor_rpc);
         anchor_timer = std::make_unique<asio::steady_timer>(ex);
         anchor_backoff = opts.anchor_retry;
         fetch_anchor();
@@ -226,7 +226,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
         if (opts.on_new_tip(t) && above_root) tip_work(t);
     }
 
-    static bool same_node(const node::rpc_settings& a, const node::rpc_settings& b) {
+    static bool same_node(const rpc_settings& a, const rpc_settings& b) {
         return a.url == b.url && a.user == b.user && a.password == b.password && a.cookie_file == b.cookie_file;
     }
 
@@ -243,10 +243,10 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
                 return;
             }
             if (!pick.node)
-                return on_anchor(make_error_code(node::node_errc::connect_failed), "no configured node is healthy");
+                return on_anchor(make_error_code(node_errc::connect_failed), "no configured node is healthy");
             if (!anchor_client || !same_node(anchor_from, *pick.node)) {
                 if (anchor_client) anchor_client->close();
-                anchor_client = std::make_unique<node::rpc_client>(ex, *pick.node);
+                anchor_client = std::make_unique<rpc_client>(ex, *pick.node);
                 anchor_from = *pick.node;
             }
         }
@@ -293,8 +293,8 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
     }
 
     static constexpr std::chrono::milliseconds max_anchor_retry{300'000};
-    std::unique_ptr<node::rpc_client> anchor_client;
-    node::rpc_settings anchor_from;  // the node anchor_client asks (with anchor_node)
+    std::unique_ptr<rpc_client> anchor_client;
+    rpc_settings anchor_from;  // the node anchor_client asks (with anchor_node)
     std::unique_ptr<asio::steady_timer> anchor_timer;
     std::chrono::milliseconds anchor_backoff{0};
 };
@@ -330,4 +330,4 @@ std::vector<p2p::peer_status> p2p_link::peers() const { return impl_->manager.pe
 
 bool p2p_link::header_only_active() const noexcept { return impl_->active.load(); }
 
-}  // namespace sb::app
+}  // namespace sb::node

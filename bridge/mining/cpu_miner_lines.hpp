@@ -1,5 +1,5 @@
 // The cpu-miner's reading of what its Stratum server sends (`solobridge cpu-miner`,
-// cmd_cpu_miner.cpp): one line at a time into the connection's state, without a socket,
+// app/cmd_cpu_miner.cpp): one line at a time into the connection's state, without a socket,
 // so that the fuzz target tests/fuzz/stratum_upstream.cpp can drive it with the bytes of a
 // hostile or broken server.
 #pragma once
@@ -16,7 +16,7 @@
 #include "sb/core/sha256.hpp"
 #include "sb/core/uint256.hpp"
 
-namespace sb::app {
+namespace sb::bridge::mining {
 
 // The longest wait between two connections: the reconnect back-off's cap, and the most of
 // a server's client.reconnect wait that is honoured.
@@ -65,4 +65,4 @@ enum class outcome {
 // notify that makes no job is skipped.
 outcome handle_line(const std::string& line, session_state& st, counters& c, std::FILE* out, std::FILE* err);
 
-}  // namespace sb::app
+}  // namespace sb::bridge::mining

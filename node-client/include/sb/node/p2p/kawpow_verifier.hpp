@@ -1,7 +1,8 @@
-// The KAWPOW proof-of-work check the P2P header chain needs on Ravencoin (node-client
-// gets it injected: it does not link sb::gpu). Light verification with sb::gpu's CPU
-// reference and the process-wide epoch context cache the dispatcher fills
-// (pow::ethash::global_epoch_cache(), capacity 2: current and next epoch).
+// The KAWPOW proof-of-work check the P2P header chain needs on a chain that mines KAWPOW
+// (header_chain::set_kawpow_verifier, p2p_link_options::kawpow_verifier): light
+// verification with sb::pow's CPU reference and the process-wide epoch context cache the
+// dispatcher fills too (pow::ethash::global_epoch_cache(), capacity 2: current and next
+// epoch).
 //
 // Cost on the calling thread: kawpow_check::hash_only is two keccak-f800 rounds
 // (microseconds); kawpow_check::full is one light evaluation (~10 ms at epoch 590 on the
@@ -13,17 +14,14 @@
 // The dispatcher prefetches the current and next epoch as soon as a template arrives.
 #pragma once
 
-#include <functional>
-#include <string_view>
-
 #include "sb/core/log.hpp"
 #include "sb/node/p2p/header_chain.hpp"
 
-namespace sb::app {
+namespace sb::node::p2p {
 
 // Full check: the header's epoch must be within pow::ethash::max_epoch (else
 // header_high_hash), the mix recomputed from the light cache must equal the header's
-// (else header_invalid_mix). log (may be empty) hears about epoch builds.
-node::p2p::kawpow_verifier make_kawpow_p2p_verifier(logger log);
+// (else header_invalid_mix). log hears about epoch builds.
+kawpow_verifier make_kawpow_verifier(logger log);
 
-}  // namespace sb::app
+}  // namespace sb::node::p2p
