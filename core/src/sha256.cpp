@@ -20,6 +20,8 @@ void sha256::reset() noexcept {
 }
 
 sha256& sha256::write(std::span<const std::uint8_t> data) noexcept {
+    // An empty span may hold a null pointer, which memcpy must not get even for 0 bytes.
+    if (data.empty()) return *this;
     const auto transform = detail::sha256_active_transform();
     const std::uint8_t* p = data.data();
     std::size_t n = data.size();
