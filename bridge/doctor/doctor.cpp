@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -123,7 +124,17 @@ void check_payout(recorder& rec, const config::chain_settings& c) {
             c.payout.address + " is a " + net + " address (scriptPubKey " + to_hex(c.payout.script_pubkey) + ")");
 }
 
-void check_devices(recorder& rec, const config::chain_settings& c) {
+// A KAWPOW device that opened, and the last epoch whose dataset fits in its memory.
+struct kawpow_device_fit {
+    std::string subject;
+    int last_epoch = -1;
+};
+
+// Opens each device of c as the bridge would; returns the KAWPOW ones that opened with at
+// least one epoch fitting (their fit with the chain's current epoch is checked once a node
+// told the height).
+std::vector<kawpow_device_fit> check_devices(recorder& rec, const config::chain_settings& c) {
+    std::vector<kawpow_device_fit> fits;
     const bool kawpow = pow::mined_algorithm(params(c.net)) == pow_algorithm::kawpow;
     for (const auto& d : c.devices) {
         const std::string subject = chain_prefix(c) + "device " + d.id;
@@ -150,6 +161,7 @@ void check_devices(recorder& rec, const config::chain_settings& c) {
                     "opened for KAWPOW (" + info.name + ", " + info.backend + "); datasets up to epoch " +
                         std::to_string(last) + " (block " + std::to_string((last + 1) * pow::ethash::epoch_length - 1) +
                         ") fit in its memory");
+            fits.push_back({subject, last});
             continue;
         }
         auto opened = gpu::open_sha256d(d.id, &detail);
@@ -162,6 +174,7 @@ void check_devices(recorder& rec, const config::chain_settings& c) {
         const gpu::device_info& info = (*opened)->info();
         rec.add(outcome::ok, subject, "opened (" + info.name + ", " + info.backend + "), self-test passed");
     }
+    return fits;
 }
 
 // ---- listeners -----------------------------------------------------------------------
@@ -366,10 +379,16 @@ public:
         if (!check_network(*client))
             return skip({"sync", "getblocktemplate", "fire drill"}, "the node is not on this chain's network");
         check_sync();
+        next_height_ = info_.blocks + 1;
         auto tmpl = fetch_template(*client, "");
         if (!tmpl) return skip({"fire drill"}, "no usable template");
+        next_height_ = tmpl->height;
         fire_drill(*client, std::move(tmpl));
     }
+
+    // The height of the block this node would have us mine next (its template's, else its
+    // tip's + 1); nullopt when the node could not be used or is on another network.
+    std::optional<std::uint64_t> next_height() const noexcept { return next_height_; }
 
 private:
     std::unique_ptr<node::rpc_client> make_client() {
@@ -630,6 +649,7 @@ private:
     const std::string subject_;
     const std::chrono::milliseconds timeout_;
     node::blockchain_info info_;
+    std::optional<std::uint64_t> next_height_;
 };
 
 }  // namespace
@@ -660,18 +680,61 @@ std::size_t report::count(outcome o) const noexcept {
 
 std::string effective_user() { return user_of_uid(::geteuid()); }
 
+check kawpow_epoch_fit(std::uint64_t next_height, int last_epoch, std::int64_t spacing_s) {
+    check out;
+    const int epoch = pow::ethash::epoch_number(next_height);
+    const std::string at = "at height " + std::to_string(next_height) + " (epoch " + std::to_string(epoch) +
+                           ", dataset " + std::to_string(pow::ethash::full_dataset_size(epoch) >> 20) + " MiB)";
+    if (epoch > last_epoch) {
+        out.result = outcome::fail;
+        out.finding = at + " the dataset does not fit: its memory holds datasets up to epoch " +
+                      std::to_string(last_epoch) + ", which ended at block " +
+                      std::to_string((static_cast<std::uint64_t>(last_epoch) + 1) * pow::ethash::epoch_length - 1);
+        out.fix = "this device cannot mine this chain any more: use a device with more memory, or remove it from "
+                  "this chain's devices";
+        return out;
+    }
+    const std::uint64_t last_block = (static_cast<std::uint64_t>(last_epoch) + 1) * pow::ethash::epoch_length - 1;
+    const std::uint64_t blocks_left = last_block - next_height + 1;
+    const std::uint64_t days = blocks_left * static_cast<std::uint64_t>(std::max<std::int64_t>(spacing_s, 0)) / 86'400;
+    out.finding = at + " the dataset fits; the last block it can mine is " + std::to_string(last_block) + " (epoch " +
+                  std::to_string(last_epoch) + "), " + count_text(blocks_left, "block") + " away (about " +
+                  count_text(days, "day") + ")";
+    if (last_epoch - epoch < kawpow_epoch_headroom_warn) {
+        out.result = outcome::warn;
+        out.fix = "plan for a device with more memory before block " + std::to_string(last_block + 1);
+    }
+    return out;
+}
+
 report examine(const config::settings& s, const options& opts) {
     report out;
     recorder rec(out, opts);
     check_data_dir(rec, s);
+    std::vector<std::vector<kawpow_device_fit>> fits;
     for (const auto& c : s.chains) {
         check_payout(rec, c);
-        check_devices(rec, c);
+        fits.push_back(check_devices(rec, c));
     }
     check_listeners(rec, s);
     rpc_runner runner;
-    for (const auto& c : s.chains)
-        for (const auto& n : c.nodes) node_examiner(rec, runner, c, n, opts).run();
+    for (std::size_t i = 0; i < s.chains.size(); ++i) {
+        const auto& c = s.chains[i];
+        std::optional<std::uint64_t> next_height;
+        for (const auto& n : c.nodes) {
+            node_examiner e(rec, runner, c, n, opts);
+            e.run();
+            if (const auto h = e.next_height()) next_height = std::max(next_height.value_or(0), *h);
+        }
+        for (const auto& f : fits[i]) {
+            if (!next_height) {
+                rec.add(outcome::skip, f.subject, "current epoch: not checked (no node told the chain's height)");
+                continue;
+            }
+            check fit = kawpow_epoch_fit(*next_height, f.last_epoch, params(c.net).target_spacing_s);
+            rec.add(fit.result, f.subject, std::move(fit.finding), std::move(fit.fix));
+        }
+    }
     return out;
 }
 

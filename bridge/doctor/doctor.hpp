@@ -101,4 +101,16 @@ report examine(const config::settings& s, const options& opts = {});
 // The name of the user this process runs as (effective uid), or "uid N".
 std::string effective_user();
 
+// Epochs of headroom below which a KAWPOW device that still holds the dataset gets a warn
+// line: six epochs are 45,000 blocks, about a month at Ravencoin's one block a minute.
+inline constexpr int kawpow_epoch_headroom_warn = 6;
+
+// Whether a KAWPOW device whose memory holds datasets up to epoch last_epoch can mine the
+// block at height next_height (the node's next block), and for how long: fail when that
+// block's epoch needs a bigger dataset, warn when fewer than kawpow_epoch_headroom_warn
+// epochs remain, ok otherwise. The finding names the epoch, the dataset's size, the last
+// block the device can mine and about how many days away it is at spacing_s seconds a
+// block. result, finding and fix are filled; subject is left to the caller.
+check kawpow_epoch_fit(std::uint64_t next_height, int last_epoch, std::int64_t spacing_s);
+
 }  // namespace sb::bridge::doctor

@@ -94,6 +94,14 @@ std::string lines_of(const doctor::report& r) {
     return out;
 }
 
+// The dataset of a KAWPOW epoch, in MiB as the doctor prints it (kawpow.json).
+std::string dataset_mib(int epoch) {
+    for (const auto& v : test::vector_json("kawpow.json")["dataset_sizes"].GetArray())
+        if (v["epoch"].GetInt() == epoch) return std::to_string(v["full_dataset_bytes"].GetUint64() >> 20);
+    FAIL("kawpow.json has no dataset size for epoch " << epoch);
+    return {};
+}
+
 const doctor::check& find_check(const doctor::report& r, const std::string& text) {
     for (const auto& c : r.checks)
         if (c.finding.find(text) != std::string::npos) return c;
@@ -272,7 +280,43 @@ TEST_CASE("doctor: a Ravencoin chain's devices are opened for KAWPOW and say whi
         CHECK(ok.result == doctor::outcome::ok);
         CHECK(ok.subject == "[c] device opencl:0");
         CHECK(ok.finding.find("datasets up to epoch ") != std::string::npos);
+        // The template's height (the next block) decides the epoch the device must hold.
+        const auto& fit = find_check(r, "the dataset fits");
+        CHECK(fit.subject == "[c] device opencl:0");
+        CHECK(fit.result == doctor::outcome::ok);
+        CHECK(fit.finding.find("(epoch 0, dataset " + dataset_mib(0) + " MiB) the dataset fits") != std::string::npos);
     } else {
         MESSAGE("no OpenCL device here: only the missing device is checked");
     }
+}
+
+
+TEST_CASE("doctor: a KAWPOW device is checked against the epoch of the chain's next block") {
+    // Epoch 14 starts at block 105,000 (7,500 blocks an epoch); Ravencoin mines a block a minute.
+    const std::int64_t spacing = params(network::ravencoin_mainnet).target_spacing_s;
+    REQUIRE(spacing == 60);
+    const std::string mib14 = dataset_mib(14);
+
+    const auto too_small = doctor::kawpow_epoch_fit(105'000, 13, spacing);
+    CHECK(too_small.result == doctor::outcome::fail);
+    CHECK(too_small.finding.find("at height 105000 (epoch 14, dataset " + mib14 + " MiB)") == 0);
+    CHECK(too_small.finding.find("up to epoch 13, which ended at block 104999") != std::string::npos);
+    CHECK(too_small.fix.find("cannot mine this chain") != std::string::npos);
+
+    const auto soon = doctor::kawpow_epoch_fit(105'000, 17, spacing);
+    CHECK(soon.result == doctor::outcome::warn);
+    CHECK(soon.finding.find("the last block it can mine is 134999 (epoch 17), 30000 blocks away (about 20 days)") !=
+          std::string::npos);
+    CHECK(soon.fix == "plan for a device with more memory before block 135000");
+
+    const auto plenty = doctor::kawpow_epoch_fit(105'000, 14 + doctor::kawpow_epoch_headroom_warn, spacing);
+    CHECK(plenty.result == doctor::outcome::ok);
+    CHECK(plenty.finding.find("157499 (epoch 20), 52500 blocks away (about 36 days)") != std::string::npos);
+    CHECK(plenty.fix.empty());
+
+    // The last block of the last epoch that fits, and the one after it.
+    const auto last = doctor::kawpow_epoch_fit(134'999, 17, spacing);
+    CHECK(last.result == doctor::outcome::warn);
+    CHECK(last.finding.find("1 block away (about 0 days)") != std::string::npos);
+    CHECK(doctor::kawpow_epoch_fit(135'000, 17, spacing).result == doctor::outcome::fail);
 }
