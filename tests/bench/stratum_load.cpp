@@ -659,8 +659,10 @@ server_stats ask_stats(control_channel& ctl) {
     long e = 0, f = 0, h = 0;
     long long u = 0, y = 0;
     if (std::sscanf(r.c_str(), "stats %llu %llu %llu %llu %ld %ld %llu %lld %lld %ld", &a, &b, &c, &d, &e, &f, &g, &u,
-                    &y, &h) == 10)
-        s = {a, b, c, d, e, f, g, u, y, h};
+                    &y, &h) == 10) {
+        s = {a, b, c, d, e, f, g, u, y};
+        s.heap_kib = h;  // not by position: io_us comes first in the struct
+    }
     return s;
 }
 
