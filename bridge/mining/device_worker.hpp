@@ -136,7 +136,7 @@ struct device_worker_stats {
     std::uint64_t shares_rejected = 0;
     std::uint64_t blocks = 0;        // submitted shares the dispatcher found to be blocks
     double share_difficulty = 0;     // now in force
-    std::string job_id;              // the job being searched, "" when none
+    std::string job_id;              // the job being searched (KAWPOW building_dag: the job the dataset is for), "" when none
     std::uint32_t job_height = 0;
     std::uint64_t jobs = 0;          // jobs switched to
     // KAWPOW: the dataset (DAG) on the device.

@@ -91,14 +91,18 @@ void device_worker::state::run_kawpow() {
         }
     };
 
-    // Makes the device hold `epoch`'s dataset. False when the worker stops (asked to, or the
-    // device cannot hold or build it: failed with the reason).
-    auto switch_dataset = [&](int epoch) -> bool {
+    // Makes the device hold the dataset of `for_job`'s epoch. False when the worker stops
+    // (asked to, or the device cannot hold or build it: failed with the reason). While it
+    // builds, the status names the job it builds for: the device searches nothing else.
+    auto switch_dataset = [&](const job& for_job) -> bool {
+        const int epoch = for_job.kawpow->epoch;
         {
             std::lock_guard lock(mu);
             st.state = device_worker_state::building_dag;
             st.dag_building_epoch = epoch;
             st.dag_progress = 0;
+            st.job_id = for_job.id;
+            st.job_height = for_job.height;
         }
         auto c = context_for(epoch);
         if (!c) return false;
@@ -199,7 +203,7 @@ void device_worker::state::run_kawpow() {
             // The dataset first: the searcher refuses work of another epoch, and the CPU
             // check below reads the same epoch's context.
             if (!ctx || next->kawpow->epoch != ctx->epoch())
-                if (!switch_dataset(next->kawpow->epoch)) return;
+                if (!switch_dataset(*next)) return;
             cur = std::move(next);
             program = pow::kawpow::program_for_height(cur->height);
             work.header_hash = cur->kawpow->header_hash;

@@ -539,6 +539,11 @@ TEST_CASE("kawpow device worker: stop abandons a dataset generation in flight") 
     CHECK(st.state == device_worker_state::building_dag);
     CHECK(st.dag_building_epoch == 0);
     CHECK(st.dag_epoch == -1);
+    // The status names the job the dataset is built for (the template's, height 259), not
+    // an empty job at height 0.
+    CHECK_FALSE(st.job_id.empty());
+    CHECK(st.job_height == 259);
+    CHECK(st.jobs == 0);  // built for, not yet switched to
     const auto t0 = std::chrono::steady_clock::now();
     w->stop();
     // A hang guard, not a timing target: the generation was asked to stop.
