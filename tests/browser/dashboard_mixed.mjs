@@ -193,6 +193,13 @@ try {
   await page.selectOption('#chain-filter', '');
 
   await page.screenshot({ path: screenshot, fullPage: true });
+
+  // On a phone the workers table drops its 1 d and rejects columns, and keeps the chain.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const phone = await page.evaluate(() => [...document.querySelectorAll('#workers thead th')]
+    .filter((th) => getComputedStyle(th).display !== 'none').map((th) => th.textContent));
+  const phoneWant = ['Worker', 'Chain', 'Status', '5 m', '1 h', 'Diff', 'Best share', 'Last share', 'Firmware'];
+  if (phone.join('|') !== phoneWant.join('|')) failures.push('workers columns on a phone: ' + phone.join(', '));
 } catch (e) {
   failures.push(String(e && e.stack || e));
 } finally {

@@ -130,6 +130,7 @@ function renderSummary(s) {
     chartChain.value = shown.id;
   }
   for (const th of document.querySelectorAll('th.chain-col')) th.hidden = s.chains.length < 2;
+  $('workers').classList.toggle('multi-chain', s.chains.length > 1);
   const chainFilter = $('chain-filter');
   chainFilter.hidden = s.chains.length < 2;
   chainOptions(chainFilter, s.chains, 'any chain');
