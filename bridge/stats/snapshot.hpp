@@ -188,6 +188,9 @@ struct chain_view {
     std::string id;
     std::string network;
     std::string coin;  // "bitcoin", "ravencoin"
+    // What its blocks are mined with ("sha256d", "kawpow"): hashes of different algorithms
+    // are not alike, so hashrates of chains of different algorithms never add up.
+    std::string algorithm;
     node_view node;               // the node templates come from (the first when none does)
     std::vector<node_view> nodes;  // every configured node, in config order
     std::optional<std::uint32_t> tip_height;
@@ -228,9 +231,11 @@ struct snapshot {
     time_point at{};
     time_point started_at{};
     std::uint64_t sequence = 0;  // increases with every published snapshot
-    hashrates rate{};            // every chain's summed
-    bool rate_mixed = false;     // chains of different algorithms (SHA-256d and KAWPOW
-                                 // hashes are not alike): read the rate per chain
+    // Every chain's summed while they share one algorithm. With chains of different
+    // algorithms (rate_mixed: SHA-256d and KAWPOW hashes are not alike) no sum exists and
+    // every window is NaN (null in JSON): read the rate per chain.
+    hashrates rate{};
+    bool rate_mixed = false;
     std::vector<chain_view> chains;
     std::vector<worker_view> workers;  // sorted by chain, then name
     std::vector<connection_view> connections;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,7 @@
 
 #include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
+#include "sb/pow/algorithm.hpp"
 #include "stats/firmware.hpp"
 #include "stats/history.hpp"
 
@@ -376,11 +378,11 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         bool any_urgent = was_urgent;
 
         decayed_rates bridge_rates(unix_s(started_at));
-        std::set<coin_type> coins;
+        std::set<std::string> algorithms;
         for (auto& cp : chains) {
             chain_state& c = *cp;
             chain_view cv = chain_facts(c, any_urgent);
-            coins.insert(params(c.src.net).coin);
+            algorithms.insert(cv.algorithm);
 
             // Chain totals from the stripes.
             decayed_rates rates(unix_s(started_at));
@@ -435,9 +437,12 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         std::sort(snap->workers.begin(), snap->workers.end(), [](const worker_view& a, const worker_view& b) {
             return std::tie(a.chain, a.name) < std::tie(b.chain, b.name);
         });
-        snap->rate_mixed = coins.size() > 1;
-        snap->rate = bridge_rates.at(t);
-        if (minute_point) {
+        // SHA-256d and KAWPOW hashes do not add up: with both, no bridge rate and no bridge
+        // series (each chain has its own).
+        snap->rate_mixed = algorithms.size() > 1;
+        if (snap->rate_mixed) snap->rate.fill(std::numeric_limits<double>::quiet_NaN());
+        else snap->rate = bridge_rates.at(t);
+        if (minute_point && !snap->rate_mixed) {
             series_point p;
             p.scope = "bridge";
             p.t = minute * 60;
@@ -509,6 +514,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         cv.id = c.src.id;
         cv.network = std::string(p.name);
         cv.coin = std::string(p.coin_name);
+        cv.algorithm = std::string(sb::to_string(pow::mined_algorithm(p)));
         if (c.src.templates) {
             const auto fs = c.src.templates();
             for (std::size_t i = 0; i < fs.nodes.size(); ++i) {

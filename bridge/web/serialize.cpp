@@ -175,6 +175,7 @@ void chain(writer& w, const chain_view& c) {
     kstr(w, "id", c.id);
     kstr(w, "network", c.network);
     kstr(w, "coin", c.coin);
+    kstr(w, "algorithm", c.algorithm);
     // "node": the node templates come from (the first when none does); "nodes": every
     // configured node in config order.
     auto node_fields = [&w](const node_view& n) {
@@ -762,12 +763,15 @@ std::string metrics_text(const snapshot& s, const metrics_options& o) {
     p.family("solobridge_uptime_seconds", "gauge", "Seconds since the bridge started.");
     p.sample("solobridge_uptime_seconds", {}, static_cast<double>(unix_s(s.at) - unix_s(s.started_at)));
 
+    // Hashrates carry their chain's algorithm: SHA-256d and KAWPOW hashes do not add up
+    // (sum by algorithm, never across it).
     p.family("solobridge_hashrate_hashes_per_second", "gauge",
-             "Hashrate estimated from accepted share difficulty, decayed over the window.");
+             "A chain's hashrate estimated from accepted share difficulty, decayed over the window; hashes of "
+             "different algorithms do not add up.");
     for (const auto& c : s.chains)
         for (std::size_t i = 0; i < window_count; ++i)
-            p.sample("solobridge_hashrate_hashes_per_second", {{"chain", c.id}, {"window", window_name(static_cast<window>(i))}},
-                     c.rate[i]);
+            p.sample("solobridge_hashrate_hashes_per_second",
+                     {{"chain", c.id}, {"algorithm", c.algorithm}, {"window", window_name(static_cast<window>(i))}}, c.rate[i]);
     p.family("solobridge_shares_accepted_total", "counter", "Accepted shares.");
     for (const auto& c : s.chains) p.sample("solobridge_shares_accepted_total", {{"chain", c.id}}, static_cast<double>(c.shares.accepted));
     p.family("solobridge_shares_rejected_total", "counter", "Rejected shares by reason.");
@@ -845,7 +849,8 @@ std::string metrics_text(const snapshot& s, const metrics_options& o) {
     p.family("solobridge_device_hashrate_hashes_per_second", "gauge", "Hashes scanned per second by a local device (1 m).");
     for (const auto& c : s.chains)
         for (const auto& d : c.devices)
-            p.sample("solobridge_device_hashrate_hashes_per_second", {{"chain", c.id}, {"device", d.id}}, d.hashrate_1m);
+            p.sample("solobridge_device_hashrate_hashes_per_second",
+                     {{"chain", c.id}, {"algorithm", d.algorithm}, {"device", d.id}}, d.hashrate_1m);
     p.family("solobridge_device_hardware_errors_total", "counter", "Device candidates the CPU did not confirm.");
     for (const auto& c : s.chains)
         for (const auto& d : c.devices)
@@ -864,10 +869,16 @@ std::string metrics_text(const snapshot& s, const metrics_options& o) {
         // Per worker the 5 m, 1 h and 1 d windows only: the 1 m one is noise at a share every
         // few seconds, and 7 d is better taken from the history.
         p.family("solobridge_worker_hashrate_hashes_per_second", "gauge", "A worker's hashrate by window (5m, 1h, 1d).");
+        auto algorithm_of = [&s](const std::string& chain) -> std::string_view {
+            for (const auto& c : s.chains)
+                if (c.id == chain) return c.algorithm;
+            return {};
+        };
         for (std::size_t i = 0; i < shown; ++i)
             for (const window k : {window::m5, window::h1, window::d1})
                 p.sample("solobridge_worker_hashrate_hashes_per_second",
-                         {{"chain", ws[i]->chain}, {"worker", ws[i]->name}, {"window", window_name(k)}},
+                         {{"chain", ws[i]->chain}, {"algorithm", algorithm_of(ws[i]->chain)}, {"worker", ws[i]->name},
+                          {"window", window_name(k)}},
                          ws[i]->rate[static_cast<std::size_t>(k)]);
         p.family("solobridge_worker_shares_accepted_total", "counter", "A worker's accepted shares.");
         for (std::size_t i = 0; i < shown; ++i)

@@ -10,6 +10,8 @@ const state = {
   limit: 50,
   filter: '',
   stateFilter: '',
+  chainFilter: '',
+  chartChain: '',    // with chains of different algorithms: the chain the overview and chart show
   range: 3600,
   scope: 'scope=bridge',  // the chart's series (/api/v1/history)
   chart: null,
@@ -77,18 +79,62 @@ function ago(t) {
 
 function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
+// SHA-256d and KAWPOW hashes are not alike: every hashrate is shown with its chain, and
+// hashrates of chains of different algorithms are never added up.
+const algorithmNames = { sha256d: 'SHA-256d', kawpow: 'KAWPOW' };
+
+function algorithmName(a) { return algorithmNames[a] || a || '?'; }
+
+// Several chains: the workers, devices and blocks tables get a chain column.
+function multiChain() { return !!state.summary && state.summary.chains.length > 1; }
+
+// "btc · SHA-256d": a chain id with its algorithm (the id alone before the first summary).
+function chainLabel(id) {
+  const c = state.summary && state.summary.chains.find((x) => x.id === id);
+  return c ? id + ' · ' + algorithmName(c.algorithm) : id;
+}
+
+// Options of a chain <select>: "any" first (when given), then every chain; rebuilt only
+// when the chains change, so that an open list is not disturbed.
+function chainOptions(select, chains, any) {
+  const want = (any ? [['', any]] : []).concat(chains.map((c) => [c.id, chainLabel(c.id)]));
+  const have = [...select.options].map((o) => [o.value, o.textContent]);
+  if (JSON.stringify(want) === JSON.stringify(have)) return;
+  const value = select.value;
+  clear(select);
+  for (const [v, t] of want) {
+    const o = el('option', t);
+    o.value = v;
+    select.appendChild(o);
+  }
+  select.value = want.some(([v]) => v === value) ? value : want[0][0];
+}
+
 // ---- overview ------------------------------------------------------------------------
 
 function renderSummary(s) {
   state.summary = s;
   $('version').textContent = 'v' + s.version + ' · up ' + duration(s.uptime_seconds);
-  // SHA-256d and KAWPOW hashes do not add up: with both, the overview and the chart show
-  // the first chain's hashrate (each chain's card has its own).
+  // SHA-256d and KAWPOW hashes do not add up (the bridge has no hashrate then): with both,
+  // the overview and the chart show one chain's hashrate, named and chosen beside the
+  // chart (the first chain's until then); each chain's card has its own.
   const mixed = s.hashrate_mixed_algorithms && s.chains.length > 0;
-  const rate = mixed ? s.chains[0].stats.hashrate : s.hashrate;
-  const scope = mixed ? 'scope=chain&key=' + encodeURIComponent(s.chains[0].id) : 'scope=bridge';
+  const shown = mixed ? s.chains.find((c) => c.id === state.chartChain) || s.chains[0] : null;
+  const rate = mixed ? shown.stats.hashrate : s.hashrate;
+  const scope = mixed ? 'scope=chain&key=' + encodeURIComponent(shown.id) : 'scope=bridge';
   if (scope !== state.scope) { state.scope = scope; state.live = []; loadChart(); }
-  $('hr-label').textContent = 'Hashrate (5 m' + (mixed ? ', ' + s.chains[0].id : '') + ')';
+  const chartChain = $('chart-chain');
+  chartChain.hidden = !mixed;
+  if (mixed) {
+    chainOptions(chartChain, s.chains);
+    chartChain.value = shown.id;
+  }
+  for (const th of document.querySelectorAll('th.chain-col')) th.hidden = s.chains.length < 2;
+  $('workers').classList.toggle('multi-chain', s.chains.length > 1);
+  const chainFilter = $('chain-filter');
+  chainFilter.hidden = s.chains.length < 2;
+  chainOptions(chainFilter, s.chains, 'any chain');
+  $('hr-label').textContent = 'Hashrate (5 m' + (mixed ? ', ' + chainLabel(shown.id) : '') + ')';
   $('hr5m').textContent = hashrate(rate['5m']);
   $('hr1h').textContent = hashrate(rate['1h']);
   $('hr1d').textContent = hashrate(rate['1d']);
@@ -113,10 +159,11 @@ function renderSummary(s) {
     chains.appendChild(renderChain(c));
   }
   if (s.chains.length > 0) {
-    // The first chain's odds (chains of different coins have no common odds; each chain's
-    // card has its own).
-    $('ttb-label').textContent = 'Expected time to a block' + (s.chains.length > 1 ? ' (' + s.chains[0].id + ')' : '');
-    const o = s.chains[0].stats.odds;
+    // One chain's odds (chains of different coins have no common odds; each chain's card has
+    // its own): the chain the overview's hashrate shows, else the first.
+    const oddsChain = shown || s.chains[0];
+    $('ttb-label').textContent = 'Expected time to a block' + (s.chains.length > 1 ? ' (' + oddsChain.id + ')' : '');
+    const o = oddsChain.stats.odds;
     $('ttb').textContent = duration(o.expected_seconds);
     $('pday').textContent = percent(o.day);
     $('pweek').textContent = percent(o.week);
@@ -126,7 +173,7 @@ function renderSummary(s) {
   $('blocks-found').textContent = found;
   $('last-block').textContent = last ? ago(last) : 'never';
   renderDevices(s.devices);
-  renderEvents(s.events);
+  renderEvents(s.events, s.chains.length > 1);
   if (state.range === 3600) {
     state.live.push([s.time, rate['1m']]);
     while (state.live.length > 3600) state.live.shift();
@@ -150,7 +197,7 @@ function nodeText(n) {
 function renderChain(c) {
   const box = el('div', null, 'card chain');
   const title = el('div', null, 'label');
-  title.textContent = c.id + ' · ' + c.network;
+  title.textContent = c.id + ' · ' + c.network + ' · ' + algorithmName(c.algorithm);
   box.appendChild(title);
   const dl = el('dl');
   const row = (k, v, cls) => { dl.appendChild(el('dt', k)); dl.appendChild(el('dd', v, cls)); };
@@ -189,14 +236,14 @@ function renderDevices(devices) {
   if (devices.length === 0) {
     const tr = el('tr');
     const td = el('td', 'no local devices configured', 'muted');
-    td.colSpan = 6;
+    td.colSpan = multiChain() ? 7 : 6;
     tr.appendChild(td);
     body.appendChild(tr);
     return;
   }
   for (const d of devices) {
     const tr = el('tr');
-    tr.appendChild(el('td', d.id + ' (' + d.name + ')' + (d.algorithm ? ' · ' + d.algorithm : ''), 'name'));
+    tr.appendChild(el('td', d.id + ' (' + d.name + ')' + (d.algorithm ? ' · ' + algorithmName(d.algorithm) : ''), 'name'));
     let st = d.state;
     // KAWPOW: the epoch's dataset being built on the device, then the epoch searched.
     if (d.dag && d.dag.building_epoch >= 0) st += ' (epoch ' + d.dag.building_epoch + ' dataset ' + percent(d.dag.progress) + ')';
@@ -207,18 +254,20 @@ function renderDevices(devices) {
     tr.appendChild(el('td', d.shares.accepted + ' / ' + d.shares.rejected, 'num'));
     tr.appendChild(el('td', d.hardware_errors, 'num'));
     tr.appendChild(el('td', d.blocks, 'num'));
+    if (multiChain()) tr.appendChild(el('td', chainLabel(d.chain), 'chain'));
     body.appendChild(tr);
   }
 }
 
-function renderEvents(events) {
+// Several chains: each event names its chain ("new tip at height 259" alone does not say which).
+function renderEvents(events, withChain) {
   const ul = $('events');
   clear(ul);
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
     const li = el('li');
     li.appendChild(el('span', new Date(e.at * 1000).toLocaleString() + ' ', 'muted'));
-    li.appendChild(el('span', e.detail || e.kind));
+    li.appendChild(el('span', (withChain && e.chain ? e.chain + ': ' : '') + (e.detail || e.kind)));
     ul.appendChild(li);
   }
 }
@@ -239,6 +288,7 @@ async function loadWorkers() {
                                     order: state.desc ? 'desc' : 'asc' });
     if (state.filter) p.set('q', state.filter);
     if (state.stateFilter) p.set('state', state.stateFilter);
+    if (state.chainFilter) p.set('chain', state.chainFilter);
     const r = await fetch('/api/v1/workers?' + p.toString(), { cache: 'no-store' });
     if (!r.ok) return;
     renderWorkers(await r.json());
@@ -258,6 +308,8 @@ function renderWorkers(page) {
     const name = el('td', w.name, 'name');
     name.title = w.name + (w.user_agent ? ' — ' + w.user_agent : '');
     tr.appendChild(name);
+    // A name used on two chains is two workers: the chain says which row is which.
+    if (multiChain()) tr.appendChild(el('td', chainLabel(w.chain), 'chain'));
     tr.appendChild(el('td', w.state, w.state === 'online' ? 'ok' : w.state === 'idle' ? 'warn' : 'bad'));
     tr.appendChild(el('td', hashrate(w.hashrate['5m']), 'num'));
     tr.appendChild(el('td', hashrate(w.hashrate['1h']), 'num'));
@@ -298,6 +350,7 @@ function setupWorkerControls() {
     timer = setTimeout(() => { state.filter = $('filter').value; state.offset = 0; loadWorkers(); }, 250);
   });
   $('state-filter').addEventListener('change', () => { state.stateFilter = $('state-filter').value; state.offset = 0; loadWorkers(); });
+  $('chain-filter').addEventListener('change', () => { state.chainFilter = $('chain-filter').value; state.offset = 0; loadWorkers(); });
   $('prev').addEventListener('click', () => { state.offset = Math.max(0, state.offset - state.limit); loadWorkers(); });
   $('next').addEventListener('click', () => { state.offset += state.limit; loadWorkers(); });
 }
@@ -330,7 +383,7 @@ async function loadBlocks() {
     if (blocks.length === 0) {
       const tr = el('tr');
       const td = el('td', 'no block found yet', 'muted');
-      td.colSpan = 5;
+      td.colSpan = multiChain() ? 6 : 5;
       tr.appendChild(td);
       body.appendChild(tr);
     }
@@ -345,12 +398,13 @@ async function loadBlocks() {
       const h = el('td', b.hash, 'hash');
       h.title = b.hash;
       tr.appendChild(h);
+      if (multiChain()) tr.appendChild(el('td', chainLabel(b.chain), 'chain'));
       body.appendChild(tr);
     }
     if (blocks.length > 25) {
       const tr = el('tr');
       const td = el('td', (blocks.length - 25) + ' older blocks in /api/v1/blocks', 'muted');
-      td.colSpan = 5;
+      td.colSpan = multiChain() ? 6 : 5;
       tr.appendChild(td);
       body.appendChild(tr);
     }
@@ -424,6 +478,10 @@ function setupChart() {
       loadChart();
     });
   }
+  $('chart-chain').addEventListener('change', () => {
+    state.chartChain = $('chart-chain').value;
+    if (state.summary) renderSummary(state.summary);
+  });
   if (typeof Chart === 'function') makeChart();
   loadChart();
   setInterval(loadChart, 60000);

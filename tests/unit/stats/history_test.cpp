@@ -5,9 +5,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <array>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <tuple>
 
 #include "stats/history.hpp"
 #include "stats/statistics.hpp"
@@ -273,4 +276,72 @@ TEST_CASE("history: a restart keeps counters, best shares, blocks and series") {
     const auto chain_pts = series(*h, "chain", "regtest", 0, 2'000'000'000, 60);
     CHECK(chain_pts.size() >= 2);
     st->stop();
+}
+
+TEST_CASE("history: chains of different algorithms get no summed hashrate and no bridge series, each chain its own") {
+    temp_dir d;
+    auto now = at(1'700'000'000);
+    // Shares of difficulty 2 a second on the first chain, 0.5 a second on the second: with
+    // both SHA-256d the bridge has their sum; with SHA-256d and KAWPOW it has none.
+    auto run = [&](network second, const std::string& file) {
+        auto h = history::open(d.path + "/" + file);
+        REQUIRE(h->status().available);
+        statistics_options o;
+        o.clock = [&now] { return now; };
+        o.log = [](std::string_view) {};
+        auto st = std::make_shared<statistics>(o);
+        chain_sources btc;
+        btc.id = "btc";
+        btc.net = network::bitcoin_regtest;
+        chain_sources other;
+        other.id = "other";
+        other.net = second;
+        st->add_chain(btc);
+        st->add_chain(other);
+        st->set_history(h);
+        auto sinks = std::array{st->sink(0), st->sink(1)};
+        for (int i = 0; i < 200; ++i) {
+            now += 1s;
+            for (std::size_t c = 0; c < 2; ++c) {
+                share_event e;
+                e.consumer = c + 1;
+                e.worker = "rig";
+                e.share_difficulty = c == 0 ? 2 : 0.5;
+                e.hash_difficulty = 3;
+                e.at = now;
+                sinks[c]->on_share(e);
+            }
+            if (i % 10 == 0) st->tick_now();  // minute points on the way
+        }
+        st->tick_now();
+        const auto s = st->latest();
+        h->flush();
+        const auto bridge = series(*h, "bridge", "", 0, 2'000'000'000, 60);
+        const auto chain0 = series(*h, "chain", "btc", 0, 2'000'000'000, 60);
+        const auto chain1 = series(*h, "chain", "other", 0, 2'000'000'000, 60);
+        st->stop();
+        return std::tuple{s, bridge, chain0, chain1};
+    };
+
+    const auto [same, same_bridge, same0, same1] = run(network::bitcoin_testnet4, "same.sqlite");
+    CHECK_FALSE(same->rate_mixed);
+    CHECK(same->chains[1].algorithm == "sha256d");
+    CHECK(same->rate[1] == doctest::Approx(2.5 * hashes_per_difficulty).epsilon(0.05));
+    CHECK(same_bridge.size() >= 2);
+    CHECK_FALSE(same0.empty());
+
+    const auto [mixed, mixed_bridge, mixed0, mixed1] = run(network::ravencoin_regtest, "mixed.sqlite");
+    CHECK(mixed->rate_mixed);
+    REQUIRE(mixed->chains.size() == 2);
+    CHECK(mixed->chains[0].algorithm == "sha256d");
+    CHECK(mixed->chains[1].algorithm == "kawpow");
+    CHECK(mixed->chains[0].rate[1] == doctest::Approx(2 * hashes_per_difficulty).epsilon(0.05));
+    CHECK(mixed->chains[1].rate[1] == doctest::Approx(0.5 * hashes_per_difficulty).epsilon(0.05));
+    for (const double r : mixed->rate) CHECK(std::isnan(r));
+    CHECK(mixed_bridge.empty());
+    REQUIRE(mixed0.size() >= 2);
+    REQUIRE(mixed1.size() >= 2);
+    // Each chain's series is its own hashrate, not the other's nor their sum.
+    CHECK(mixed1.back().hashrate == doctest::Approx(0.5 * hashes_per_difficulty).epsilon(0.1));
+    CHECK(mixed0.back().hashrate == doctest::Approx(2 * hashes_per_difficulty).epsilon(0.1));
 }

@@ -158,6 +158,8 @@ TEST_CASE("web: the page, the API and /api/status are served with a Content-Secu
     auto summary = parse(f.get("/api/v1/status").body());
     CHECK(summary["workers"]["total"].GetUint() == 3);
     CHECK(summary["hashrate"]["5m"].GetDouble() > 0);
+    CHECK_FALSE(summary["hashrate_mixed_algorithms"].GetBool());
+    CHECK(std::string(summary["chains"][0]["algorithm"].GetString()) == "sha256d");
     CHECK(parse(f.get("/api/v1/chains").body()).IsArray());
     CHECK(f.get("/api/v1/chains/regtest").result() == http::status::ok);
     CHECK(f.get("/api/v1/chains/nope").result() == http::status::not_found);
@@ -369,7 +371,10 @@ TEST_CASE("web: /metrics is Prometheus text with escaped labels and capped per-w
     CHECK(res[http::field::content_type] == "text/plain; version=0.0.4; charset=utf-8");
     const std::string& m = res.body();
     CHECK(m.find("# TYPE solobridge_hashrate_hashes_per_second gauge") != std::string::npos);
-    CHECK(m.find("solobridge_hashrate_hashes_per_second{chain=\"regtest\",window=\"5m\"}") != std::string::npos);
+    CHECK(m.find("solobridge_hashrate_hashes_per_second{chain=\"regtest\",algorithm=\"sha256d\",window=\"5m\"}") !=
+          std::string::npos);
+    CHECK(m.find("solobridge_worker_hashrate_hashes_per_second{chain=\"regtest\",algorithm=\"sha256d\",worker=") !=
+          std::string::npos);
     CHECK(m.find("solobridge_metrics_workers_omitted 4") != std::string::npos);
     // The node's state, one series per state: only the current one is 1.
     const std::string node = "solobridge_node_state{chain=\"regtest\",node=\"http://127.0.0.1:1\",state=";
