@@ -425,7 +425,7 @@ private:
             std::lock_guard lock(mu_);
             relay = relay_;
         }
-        if (relay) relay(*st->b);
+        if (relay) relay(st->b);
         st->hex = to_hex(st->b->block);
         st->started_round = true;
         for (std::size_t i = 0; i < clients_.size(); ++i) send(st, i);
@@ -529,7 +529,7 @@ private:
             std::lock_guard lock(mu_);
             relay = relay_;
         }
-        if (relay && st->b) relay(*st->b);
+        if (relay && st->b) relay(st->b);
     }
 
     // Before a retry: does this node's chain hold the block, or has it passed its height?

@@ -149,8 +149,10 @@ struct submitter_status {
 
 class submitter {
 public:
-    // The relay hook: the P2P side announces the block to its peers. Called on the strand.
-    using relay_fn = std::function<void(const found_block&)>;
+    // The relay hook: the P2P side announces the block to its peers. Called on the strand;
+    // the block is shared, not copied (keep what is needed of it, e.g. by the aliasing
+    // constructor for its bytes).
+    using relay_fn = std::function<void(const std::shared_ptr<const found_block>&)>;
 
     // nodes: every node that receives found blocks (chain_settings.nodes). jrnl may be
     // null (tests, or a data directory that cannot be written: blocks still go out).

@@ -305,8 +305,10 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     bridge::submitter_options so;
     so.log = [](std::string_view) {};
     auto sub = std::make_unique<bridge::submitter>(asio::make_strand(io), std::vector{rpc}, journal, so);
-    // What the daemon's relay hook does (p2p_link::relay): the block's bytes to the manager.
-    sub->set_relay([&m](const bridge::found_block& b) { m.relay(b.block); });
+    // What the daemon's relay hook does (p2p_link::relay): the block's bytes, shared, to the manager.
+    sub->set_relay([&m](const std::shared_ptr<const bridge::found_block>& b) {
+        m.relay(std::shared_ptr<const bytes>(b, &b->block));
+    });
 
     std::vector<std::thread> pool;
     for (unsigned i = 0; i < bridge_threads; ++i) pool.emplace_back([&io] { io.run(); });

@@ -238,7 +238,7 @@ TEST_CASE("submitter: a block the node's main chain holds is accepted, with its 
     temp_journal tj;
     bridge::submitter s(io.executor(), {settings_for(n.url())}, tj.j, fast());
     bool relayed = false;
-    s.set_relay([&](const bridge::found_block& f) { relayed = f.hash == b.hash; });
+    s.set_relay([&](const std::shared_ptr<const bridge::found_block>& f) { relayed = f->hash == b.hash; });
     s.submit(b);
     // In the journal once it is sent.
     REQUIRE(io.run_until([&] { return tj.j->contains(b.hash); }));
@@ -662,9 +662,9 @@ TEST_CASE("submitter: over the in-flight bound blocks are parked in the journal 
     std::mutex mu;
     std::vector<hash256> relayed;
     bridge::submitter s(io.executor(), {settings_for(n.url())}, tj.j, opt);
-    s.set_relay([&](const bridge::found_block& f) {
+    s.set_relay([&](const std::shared_ptr<const bridge::found_block>& f) {
         std::lock_guard lock(mu);
-        relayed.push_back(f.hash);
+        relayed.push_back(f->hash);
     });
     std::vector<bridge::found_block> blocks;
     for (std::uint8_t i = 0; i < 12; ++i) {
@@ -728,7 +728,7 @@ TEST_CASE("submitter: a retry announces the block over P2P again") {
     test::io_runner io;
     const auto port = dead_port();
     bridge::submitter s(io.executor(), {settings_for("http://127.0.0.1:" + std::to_string(port) + "/")}, nullptr, fast());
-    s.set_relay([&](const bridge::found_block&) { ++relays; });
+    s.set_relay([&](const std::shared_ptr<const bridge::found_block>&) { ++relays; });
     s.submit(fake_found(70));
     REQUIRE(io.run_until([&] { return relays.load() >= 3; }));
     CHECK(s.status().found == 1);
