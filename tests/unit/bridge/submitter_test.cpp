@@ -426,6 +426,41 @@ TEST_CASE("submitter: a node down then up gets the block retried and delivered")
     CHECK(tj.status_of(b.hash) == block_status::accepted);
 }
 
+TEST_CASE("submitter: a node that closes while a big block streams in gets it again on a retry") {
+    fake_chain chain;
+    auto b = fake_found(12, 5);
+    // 4 MB (8 MB of hex): more than loopback's socket buffers hold, so the node's close
+    // finds the request still being written.
+    b.block.resize(4'000'000, 0x5a);
+    chain.set_tip(4);
+    chain.know(b);
+    chain.take_submitted(true);
+    test::fake_node n(chain.script());
+    n.set_body_limit(1000);  // the node reads the header and closes, the body unread
+    test::io_runner io;
+    temp_journal tj;
+    std::atomic<int> written{0};
+    auto opt = fast();
+    opt.call_timeout = std::chrono::seconds(10);
+    opt.on_submit_written = [&](const bridge::submit_written&) { ++written; };
+    bridge::submitter s(io.executor(), {settings_for(n.url())}, tj.j, opt);
+    s.submit(b);
+    REQUIRE(io.run_until([&] { return s.status().retries >= 2; }));
+    // The node never read a whole submitblock: every attempt was cut mid-request.
+    CHECK(submits(n) == 0);
+    CHECK(tj.status_of(b.hash) == block_status::pending);
+    const auto r = recent_of(s, b.hash);
+    REQUIRE(r);
+    CHECK(r->status == block_status::pending);
+    CHECK_FALSE(r->reason.empty());
+    n.set_body_limit(64u << 20);
+    REQUIRE(io.run_until([&] { return s.status().accepted == 1; }));
+    CHECK(submitted(n, b));
+    CHECK(tj.status_of(b.hash) == block_status::accepted);
+    // The timeline reports the first request that was written whole to the node, once.
+    CHECK(written.load() == 1);
+}
+
 TEST_CASE("submitter: a block the chain passed while the node would not take it is orphaned") {
     fake_chain chain;
     chain.set_tip(9);  // another block at 5, and four on top
