@@ -34,7 +34,7 @@ enum class node_outcome {
 struct node_attempt {
     node_outcome outcome = node_outcome::running;
     bool answered = false;  // its first submitblock came back (any outcome)
-    bool written = false;   // a submitblock request reached its connection once
+    bool written = false;   // a request to it was written whole (the timeline logged it)
     std::chrono::milliseconds backoff{0};
     std::unique_ptr<asio::steady_timer> timer;
 };
@@ -46,7 +46,7 @@ struct block_state {
     std::uint64_t found_time = 0;
     bool late = false;  // the chain already held a block at its height when it was found
     steady::time_point started;
-    bool found_here = false;  // found by submit() in this process: started is when
+    bool found_here = false;  // found by submit() now (started is when), not loaded from the journal
     // Sending; b and hex are dropped once it is over (every node took or refused it, or
     // the chain holds it). The hex is encoded as the first request to a node needs it,
     // once for every node and retry (node::block_hex).

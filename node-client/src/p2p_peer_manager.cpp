@@ -425,12 +425,18 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         else log("found block announced to " + std::to_string(sent) + " peer" + (sent == 1 ? "" : "s"));
         // The messages the peers' getdata will ask for (a checksum over the whole block, a
         // compact encoding), built while the announcements travel and the getdata comes
-        // back: posted, so they run after the announcements queued above on the peers'
-        // strands (which run on this one, in order).
-        if (!likely.empty())
-            asio::post(ex, [block, likely] {
+        // back. On the worker the daemon gives (peer_settings::offload) when there is one: a
+        // hash of a whole block on an I/O thread would hold up the handlers queued behind it
+        // there, the submitblock stream's writes among them. Otherwise posted here, after the
+        // announcements queued above on the peers' strands (which run on this one, in order).
+        // A getdata that comes first builds the message itself, once (relayed_block::get).
+        if (!likely.empty()) {
+            auto build = [block, likely] {
                 for (const auto f : likely) block->get(f);
-            });
+            };
+            if (opts.peer.offload) opts.peer.offload(std::move(build));
+            else asio::post(ex, std::move(build));
+        }
     }
 };
 

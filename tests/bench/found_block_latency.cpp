@@ -53,6 +53,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
 #include "bench_stats.hpp"
@@ -336,6 +337,10 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     po.target_outbound = 0;
     po.peer.request_addresses = false;
     po.log = [](std::string_view) {};
+    // The daemon's one-thread worker for P2P work off the I/O threads (cmd_run's
+    // p2p_verify_pool): a found block's messages are built there.
+    asio::thread_pool p2p_worker(1);
+    po.peer.offload = [&p2p_worker](std::function<void()> task) { asio::post(p2p_worker, std::move(task)); };
     po.on_block_sent = [&a](const block_sent& b) {
         a.note(a.block_all, b.hash, b.last_write);
         a.note(a.block_written, b.hash, b.first_write);
@@ -451,6 +456,7 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     guard.reset();
     io.stop();
     for (auto& th : pool) th.join();
+    p2p_worker.join();
     sub.reset();
     journal.reset();  // the last owner: writes what is queued (the slow fsync included)
     std::error_code rm_ec;

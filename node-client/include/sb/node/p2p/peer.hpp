@@ -106,6 +106,7 @@ struct peer_settings {
     // cmpctblock are light-verified there (milliseconds per header, seconds for a new
     // epoch) while the strand goes on and this peer's socket is not read; empty: verified
     // on the strand. Our own relayed KAWPOW block is not evaluated again (send_block).
+    // peer_manager::relay builds a found block's messages there too.
     std::function<void(std::function<void()>)> offload;
 };
 

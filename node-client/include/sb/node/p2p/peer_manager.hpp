@@ -108,7 +108,8 @@ public:
     // Relays a found block to every connected peer (see peer::send_block): one
     // relayed_block shared by all of them, and right after the announcements the messages
     // each peer is likely to fetch (peer::likely_fetch) are built, before its getdata
-    // arrives. Returns at once; logs when no peer is connected.
+    // arrives (on peer_settings::offload's worker when set, else on the strand). Returns at
+    // once; logs when no peer is connected.
     void relay(std::shared_ptr<const bytes> block);
 
     // Snapshots, refreshed on every connection event and every tick. Thread-safe.
