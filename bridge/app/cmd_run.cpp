@@ -375,8 +375,8 @@ int run_daemon(const config::settings& s) {
                 };
                 rt->p2p = std::make_unique<node::p2p_link>(asio::make_strand(io), chain, popt);
                 node::p2p_link* link = rt->p2p.get();
-                rt->submitter->set_relay([link](const bridge::found_block& b) {
-                    link->relay(b.block, b.hash, static_cast<std::int32_t>(b.height));
+                rt->submitter->set_relay([link](const std::shared_ptr<const bridge::found_block>& b) {
+                    link->relay(std::shared_ptr<const bytes>(b, &b->block), b->hash, static_cast<std::int32_t>(b->height));
                 });
             } else {
                 log.warn("P2P link not used: this chain's headers cannot be validated over P2P yet (RPC only)");

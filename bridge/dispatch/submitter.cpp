@@ -34,6 +34,7 @@ enum class node_outcome {
 struct node_attempt {
     node_outcome outcome = node_outcome::running;
     bool answered = false;  // its first submitblock came back (any outcome)
+    bool written = false;   // a request to it was written whole (the timeline logged it)
     std::chrono::milliseconds backoff{0};
     std::unique_ptr<asio::steady_timer> timer;
 };
@@ -45,11 +46,13 @@ struct block_state {
     std::uint64_t found_time = 0;
     bool late = false;  // the chain already held a block at its height when it was found
     steady::time_point started;
+    bool found_here = false;  // found by submit() now (started is when), not loaded from the journal
     // Sending; b and hex are dropped once it is over (every node took or refused it, or
-    // the chain holds it).
+    // the chain holds it). The hex is encoded as the first request to a node needs it,
+    // once for every node and retry (node::block_hex).
     bool sending = false;
     std::shared_ptr<const found_block> b;
-    std::string hex;
+    std::shared_ptr<node::block_hex> hex;
     std::vector<node_attempt> nodes;
     bool journaled = false;         // its found record is durable: it may be parked
     bool journal_failed = false;    // its found record could not be written: never parked
@@ -110,6 +113,7 @@ public:
         st->found_time = unix_now();
         st->late = chain_height_.load(std::memory_order_relaxed) >= static_cast<std::int64_t>(fb->height);
         st->started = steady::now();
+        st->found_here = true;
         st->sending = true;
         st->b = fb;
         st->nodes.resize(clients_.size());
@@ -425,14 +429,18 @@ private:
             std::lock_guard lock(mu_);
             relay = relay_;
         }
-        if (relay) relay(*st->b);
-        st->hex = to_hex(st->b->block);
+        if (relay) relay(st->b);
+        // Shares the block's bytes; nothing is encoded before the first write needs it.
+        st->hex = std::make_shared<node::block_hex>(std::shared_ptr<const bytes>(st->b, &st->b->block));
         st->started_round = true;
         for (std::size_t i = 0; i < clients_.size(); ++i) send(st, i);
         // Then the journal record, written on the journal's thread while the block travels
-        // (journal.hpp): queued only now, so that its hex encoding and hashing do not take
-        // a core from the sending above (a 4 MB block is milliseconds of each).
-        if (found_now) journal_found(st->hash);
+        // (journal.hpp): queued only after the requests' first writes (the clients start
+        // them in handlers posted to this strand by send() above, and a write is tried at
+        // once), so that its hex encoding and hashing do not take a core from them (a 4 MB
+        // block is milliseconds of each).
+        if (found_now)
+            asio::post(strand_, [self = shared_from_this(), hash = st->hash] { self->journal_found(hash); });
         const std::string display = to_hex_reversed(st->hash);
         if (found_now)
             options_.log("BLOCK FOUND" + at_height(st->height) + ": " + display + " (worker " + st->b->worker + ", job " +
@@ -452,11 +460,32 @@ private:
             std::lock_guard lock(mu_);
             recent_update_locked(st->hash, [](submitted_block& r) { ++r.attempts; });
         }
+        node::call_options call{options_.call_timeout};
+        if (st->found_here && !st->nodes[i].written)
+            call.on_written = [self = shared_from_this(), st, i](const node::request_written& w) {
+                self->on_written(st, i, w);
+            };
         node::submitblock(*clients_[i], st->hex,
                           [self = shared_from_this(), st, i](node::rpc_result<node::submit_verdict> r) {
                               self->on_verdict(st, i, std::move(r));
                           },
-                          {options_.call_timeout});
+                          std::move(call));
+    }
+
+    // The found-block timeline: the first request to node i is on its way.
+    void on_written(const std::shared_ptr<block_state>& st, std::size_t i, const node::request_written& w) {
+        if (st->nodes[i].written) return;
+        st->nodes[i].written = true;
+        auto ms = [&](steady::time_point t) {
+            char text[32];
+            std::snprintf(text, sizeof text, "%.3f ms",
+                          std::chrono::duration<double, std::milli>(t - st->started).count());
+            return std::string(text);
+        };
+        options_.log("block " + to_hex_reversed(st->hash) + at_height(st->height) + ": submitblock to node " +
+                     std::to_string(i) + " written, first bytes " + ms(w.first_write) + " and all " +
+                     std::to_string(w.bytes) + " bytes " + ms(w.last_write) + " after it was found");
+        if (options_.on_submit_written) options_.on_submit_written(submit_written{st->hash, i, st->started, w});
     }
 
     void on_verdict(const std::shared_ptr<block_state>& st, std::size_t i, node::rpc_result<node::submit_verdict> r) {
@@ -529,7 +558,7 @@ private:
             std::lock_guard lock(mu_);
             relay = relay_;
         }
-        if (relay && st->b) relay(*st->b);
+        if (relay && st->b) relay(st->b);
     }
 
     // Before a retry: does this node's chain hold the block, or has it passed its height?
@@ -603,7 +632,7 @@ private:
         for (auto& a : st->nodes)
             if (a.timer) a.timer->cancel();
         st->b.reset();
-        std::string().swap(st->hex);
+        st->hex.reset();
         {
             std::lock_guard lock(mu_);
             if (in_flight_ > 0) --in_flight_;

@@ -64,7 +64,8 @@
 // the disk or the network. Everything else runs on the strand; the journal record of a
 // found block is queued there right after the block is sent (so that the journal's hex
 // encoding and hashing never take a core from the sending) and written on the journal's
-// thread.
+// thread. The first request to each node is logged once written (the found-block timeline:
+// first bytes and all bytes, in ms after the block was found).
 #pragma once
 
 #include <chrono>
@@ -103,6 +104,14 @@ inline constexpr std::size_t max_pending_blocks = 1024;
 // Block bytes one refill batch (or the replay at start-up) loads back from the journal.
 inline constexpr std::size_t max_refill_bytes = 64u << 20;
 
+// A found block's first submitblock request written to a node (the found-block timeline).
+struct submit_written {
+    hash256 hash{};        // internal order
+    std::size_t node = 0;  // index in the submitter's nodes
+    std::chrono::steady_clock::time_point found;  // submit() took the block
+    node::request_written write;                  // its first and last write, its bytes
+};
+
 struct submitter_options {
     std::chrono::milliseconds retry_initial = submit_retry_initial;
     std::chrono::milliseconds retry_max = submit_retry_max;
@@ -113,6 +122,10 @@ struct submitter_options {
     std::size_t refill_max_bytes = max_refill_bytes;
     node::client_options client;  // for each node's submit and watch connections
     logger log;  // default: stderr
+    // Called on the strand when the first submitblock request of a block found by submit()
+    // has been written to a node (it is logged too). For tools (the found-block latency
+    // benchmark); empty: not called.
+    std::function<void(const submit_written&)> on_submit_written;
 };
 
 // One block's fate, for the dashboard.
@@ -149,8 +162,10 @@ struct submitter_status {
 
 class submitter {
 public:
-    // The relay hook: the P2P side announces the block to its peers. Called on the strand.
-    using relay_fn = std::function<void(const found_block&)>;
+    // The relay hook: the P2P side announces the block to its peers. Called on the strand;
+    // the block is shared, not copied (keep what is needed of it, e.g. by the aliasing
+    // constructor for its bytes).
+    using relay_fn = std::function<void(const std::shared_ptr<const found_block>&)>;
 
     // nodes: every node that receives found blocks (chain_settings.nodes). jrnl may be
     // null (tests, or a data directory that cannot be written: blocks still go out).

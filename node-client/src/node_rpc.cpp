@@ -1,5 +1,7 @@
 #include "sb/node/node_rpc.hpp"
 
+#include <algorithm>
+
 #include "sb/core/hex.hpp"
 #include "sb/node/internal/json.hpp"
 #include "sb/node/limits.hpp"
@@ -30,6 +32,26 @@ rpc_result<T> typed(const rpc_reply& reply, sb::result<T> (*parse)(const rapidjs
     r.value = std::move(*parsed);
     return r;
 }
+
+// submitblock's params, ["<hex>"], with the hex read from a block_hex as it is encoded.
+class submitblock_params final : public params_stream {
+public:
+    explicit submitblock_params(std::shared_ptr<block_hex> hex) : hex_(std::move(hex)) {}
+
+    std::size_t size() const override { return open_.size() + hex_->size() + close_.size(); }
+
+    std::string_view read(std::size_t offset) override {
+        if (offset < open_.size()) return open_.substr(offset);
+        offset -= open_.size();
+        if (offset < hex_->size()) return hex_->read(offset);
+        return close_.substr(std::min(offset - hex_->size(), close_.size()));
+    }
+
+private:
+    static constexpr std::string_view open_ = "[\"";
+    static constexpr std::string_view close_ = "\"]";
+    std::shared_ptr<block_hex> hex_;
+};
 
 }  // namespace
 
@@ -265,6 +287,41 @@ void submitblock(rpc_client& client, std::string block_hex,
     }
     client.call({"submitblock", std::move(params)},
                 [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_submit_verdict)); }, options);
+}
+
+block_hex::block_hex(std::shared_ptr<const bytes> block)
+    : block_(std::move(block)), text_(std::make_unique_for_overwrite<char[]>(2 * block_->size())) {}
+
+std::string_view block_hex::read(std::size_t offset) {
+    constexpr std::size_t chunk = 2 * block_hex_chunk_bytes;
+    const std::size_t end = std::min(size(), (offset / chunk + 1) * chunk);
+    if (encoded() < end) {
+        std::lock_guard lock(mu_);
+        static constexpr char digits[] = "0123456789abcdef";
+        const std::uint8_t* in = block_->data();
+        std::size_t at = encoded_.load(std::memory_order_relaxed);
+        // Whole chunks from where the last encoder stopped: pieces end on chunk boundaries.
+        while (at < end) {
+            const std::size_t to = std::min(size(), at + chunk);
+            for (std::size_t i = at; i < to; i += 2) {
+                const std::uint8_t b = in[i / 2];
+                text_[i] = digits[b >> 4];
+                text_[i + 1] = digits[b & 0xf];
+            }
+            at = to;
+            encoded_.store(at, std::memory_order_release);
+        }
+    }
+    return {text_.get() + offset, end - offset};
+}
+
+void submitblock(rpc_client& client, std::shared_ptr<block_hex> hex,
+                 std::function<void(rpc_result<submit_verdict>)> handler, call_options options) {
+    rpc_request request;
+    request.method = "submitblock";
+    request.streamed_params = std::make_shared<submitblock_params>(std::move(hex));
+    client.call(std::move(request), [h = std::move(handler)](rpc_reply r) { h(typed(r, &parse_submit_verdict)); },
+                std::move(options));
 }
 
 }  // namespace sb::node

@@ -308,9 +308,9 @@ void p2p_link::start() {
     asio::post(impl_->ex, [self = impl_] { self->begin(); });
 }
 
-void p2p_link::relay(bytes block) { impl_->manager.relay(std::move(block)); }
+void p2p_link::relay(std::shared_ptr<const bytes> block) { impl_->manager.relay(std::move(block)); }
 
-void p2p_link::relay(bytes block, const hash256& hash, std::int32_t height) {
+void p2p_link::relay(std::shared_ptr<const bytes> block, const hash256& hash, std::int32_t height) {
     // Posted before the manager's relay: the block is watched before its header lands.
     asio::post(impl_->ex, [self = impl_, hash, height] { self->watch(hash, height); });
     impl_->manager.relay(std::move(block));

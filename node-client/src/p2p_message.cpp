@@ -38,16 +38,25 @@ std::array<std::uint8_t, 4> payload_checksum(byte_span payload) noexcept {
     return {h[0], h[1], h[2], h[3]};
 }
 
+std::array<std::uint8_t, frame_header_bytes> encode_frame_header(const magic_bytes& magic, std::string_view command,
+                                                                 byte_span payload) noexcept {
+    std::array<std::uint8_t, frame_header_bytes> h{};
+    std::memcpy(h.data(), magic.data(), magic.size());
+    std::memcpy(h.data() + magic.size(), command.data(), std::min(command.size(), command_bytes));
+    const auto n = static_cast<std::uint32_t>(payload.size());
+    for (std::size_t i = 0; i < 4; ++i) h[magic.size() + command_bytes + i] = static_cast<std::uint8_t>(n >> (8 * i));
+    const auto sum = payload_checksum(payload);
+    std::memcpy(h.data() + magic.size() + command_bytes + 4, sum.data(), sum.size());
+    return h;
+}
+
 bytes encode_frame(const magic_bytes& magic, std::string_view command, byte_span payload) {
-    byte_writer w(frame_header_bytes + payload.size());
-    w.raw(magic);
-    std::array<std::uint8_t, command_bytes> name{};
-    std::memcpy(name.data(), command.data(), std::min(command.size(), command_bytes));
-    w.raw(name);
-    w.u32le(static_cast<std::uint32_t>(payload.size()));
-    w.raw(payload_checksum(payload));
-    w.raw(payload);
-    return w.take();
+    const auto header = encode_frame_header(magic, command, payload);
+    bytes frame;
+    frame.reserve(header.size() + payload.size());
+    frame.insert(frame.end(), header.begin(), header.end());
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    return frame;
 }
 
 void frame_decoder::feed(byte_span data) {

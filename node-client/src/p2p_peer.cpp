@@ -34,7 +34,80 @@ std::int64_t now_unix_s() {
 
 bool is_block_inv(std::uint32_t type) { return (type & ~inv_type::witness_flag) == inv_type::block; }
 
+using steady = std::chrono::steady_clock;
+
+// A message on the write queue: a frame built for it, or a relayed block's ready message.
+struct outgoing {
+    bytes frame;
+    std::shared_ptr<const relayed_block::message> ready;
+    // For a relayed block's message: the timeline reported once it is written.
+    hash256 block{};
+    steady::time_point made_at{};
+    steady::time_point first_write{};
+    std::size_t written = 0;
+
+    std::size_t size() const { return ready ? ready->header.size() + ready->payload->size() : frame.size(); }
+    // What is still to write, from where it is.
+    std::array<asio::const_buffer, 2> rest() const {
+        if (!ready) return {asio::buffer(frame.data() + written, frame.size() - written), asio::const_buffer()};
+        const std::size_t h = ready->header.size();
+        if (written < h)
+            return {asio::buffer(ready->header.data() + written, h - written), asio::buffer(*ready->payload)};
+        return {asio::buffer(ready->payload->data() + (written - h), ready->payload->size() - (written - h)),
+                asio::const_buffer()};
+    }
+};
+
 }  // namespace
+
+relayed_block::relayed_block(const chain_params& chain, std::shared_ptr<const bytes> raw)
+    : chain_(chain), raw_(std::move(raw)), made_at_(steady::now()), nonce_(std::random_device{}()) {
+    nonce_ = (nonce_ << 32) ^ std::random_device{}();
+}
+
+relayed_block::relayed_block(const chain_params& chain, bytes raw)
+    : relayed_block(chain, std::make_shared<const bytes>(std::move(raw))) {}
+
+std::shared_ptr<const relayed_block::message> relayed_block::get(form f) {
+    std::lock_guard lock(mu_);
+    auto& slot = built_[static_cast<std::size_t>(f)];
+    if (!slot) slot = build(f);
+    return *slot;
+}
+
+std::shared_ptr<const relayed_block::message> relayed_block::build(form f) const {
+    byte_reader in(*raw_);
+    const auto header = read_wire_header(in, chain_);
+    const bool kawpow = header && header->kawpow;
+    auto make = [&](std::string_view command, std::shared_ptr<const bytes> payload) {
+        auto m = std::make_shared<message>();
+        m->header = encode_frame_header(chain_.magic, command, *payload);
+        m->payload = std::move(payload);
+        m->command = command;
+        return m;
+    };
+    switch (f) {
+        case form::as_built:
+            return make(cmd::block, raw_);
+        case form::no_witness: {
+            // A KAWPOW block is sent as built; the witness and compact encoders read 80-byte headers.
+            if (kawpow) return make(cmd::block, raw_);
+            auto parsed = parse_block(*raw_);
+            if (!parsed) return make(cmd::block, raw_);
+            auto stripped = serialize_block(*parsed, false);
+            // Without witness data the two serializations are the same bytes.
+            if (stripped.size() == raw_->size()) return make(cmd::block, raw_);
+            return make(cmd::block, std::make_shared<const bytes>(std::move(stripped)));
+        }
+        case form::compact: {
+            if (!chain_.p2p_compact_blocks || kawpow) return nullptr;
+            auto cb = serialize_cmpctblock_prefilled(*raw_, nonce_);
+            if (!cb) return nullptr;
+            return make(cmd::cmpctblock, std::make_shared<const bytes>(std::move(*cb)));
+        }
+    }
+    return nullptr;
+}
 
 struct peer::impl : std::enable_shared_from_this<impl> {
     impl(asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks)
@@ -125,25 +198,50 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     }
 
     void send(std::string_view command, const bytes& payload) {
+        outgoing o;
+        o.frame = encode_frame(params_.magic, command, payload);
+        queue(std::move(o));
+    }
+
+    // A relayed block's ready message (relayed_block::get): written from where it is.
+    void send_ready(std::shared_ptr<const relayed_block::message> m, const hash256& block,
+                    steady::time_point made_at) {
+        outgoing o;
+        o.ready = std::move(m);
+        o.block = block;
+        o.made_at = made_at;
+        queue(std::move(o));
+    }
+
+    void queue(outgoing o) {
         if (closed_) return;
-        bytes frame = encode_frame(params_.magic, command, payload);
-        queued_bytes_ += frame.size();
+        queued_bytes_ += o.size();
         if (queued_bytes_ > write_queue_limit_bytes) return fail(p2p_errc::write_queue_full, "peer stopped reading");
-        write_queue_.push_back(std::move(frame));
+        write_queue_.push_back(std::move(o));
         if (write_queue_.size() == 1) do_write();
     }
 
+    // One write at a time (not asio::async_write): the first one's completion is a relayed
+    // block's first_write.
     void do_write() {
-        asio::async_write(socket_, asio::buffer(write_queue_.front()),
-                          asio::bind_executor(strand_, [self = shared_from_this()](error_code e, std::size_t) {
-                              self->on_write(e);
-                          }));
+        socket_.async_write_some(write_queue_.front().rest(),
+                                 asio::bind_executor(strand_, [self = shared_from_this()](error_code e, std::size_t n) {
+                                     self->on_write(e, n);
+                                 }));
     }
 
-    void on_write(error_code ec) {
+    void on_write(error_code ec, std::size_t n) {
         if (closed_) return;
         if (ec) return fail(p2p_errc::connection_lost, "write: " + ec.message());
-        queued_bytes_ -= write_queue_.front().size();
+        outgoing& o = write_queue_.front();
+        const auto now = steady::now();
+        if (o.written == 0) o.first_write = now;
+        o.written += n;
+        if (o.written < o.size()) return do_write();
+        if (o.ready && callbacks_.on_block_sent)
+            callbacks_.on_block_sent(block_sent{o.block, o.ready->command, o.made_at, o.first_write, now, o.size()});
+        if (closed_) return;
+        queued_bytes_ -= o.size();
         write_queue_.pop_front();
         if (!write_queue_.empty()) do_write();
     }
@@ -230,7 +328,10 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         info_.connected_since = std::chrono::system_clock::now();
         handshake_timer_.cancel();
         if (features_.sendheaders) send(cmd::sendheaders, {});
-        if (features_.sendcmpct && settings_.compact_blocks) send(cmd::sendcmpct, serialize(sendcmpct_message{false, 2}));
+        if (features_.sendcmpct && settings_.compact_blocks) {
+            send(cmd::sendcmpct, serialize(sendcmpct_message{false, 2}));
+            told_sendcmpct_.store(true, std::memory_order_relaxed);
+        }
         request_headers();
         // Once per connection, as Core does for outbound peers.
         if (settings_.request_addresses) send(cmd::getaddr, {});
@@ -416,30 +517,25 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                 missing.push_back(i);
                 continue;
             }
-            // The witness and compact encoders parse the block, and read 80-byte headers.
-            const bool classic_header = !b->header.kawpow;
-            if (i.type == inv_type::cmpct_block && (!params_.p2p_compact_blocks || !classic_header)) {
-                // Only where the chain has compact blocks (features_for offers them nowhere else).
+            // The message is most likely built already (peer_manager::relay prepares the
+            // form each peer asked for last); otherwise it is built now, once for all peers.
+            relayed_block::form f = relayed_block::form::no_witness;  // MSG_BLOCK: without witnesses
+            if (i.type == inv_type::cmpct_block) {
+                // Asked by peers we told sendcmpct (Core, bcoin): everything prefilled,
+                // nothing to reconstruct. Only where the chain has compact blocks
+                // (features_for offers them nowhere else) and for 80-byte headers.
+                f = relayed_block::form::compact;
+            } else if ((i.type & inv_type::witness_flag) || b->header.kawpow) {
+                // KAWPOW blocks are sent as built.
+                f = relayed_block::form::as_built;
+            }
+            auto m = b->block->get(f);
+            if (!m) {
                 missing.push_back(i);
                 continue;
             }
-            if (i.type == inv_type::cmpct_block) {
-                // Asked by peers we told sendcmpct (bcoin does so for inbound peers):
-                // everything prefilled, nothing to reconstruct.
-                auto cb = serialize_cmpctblock_prefilled(b->raw, rng_());
-                if (!cb) {
-                    missing.push_back(i);
-                    continue;
-                }
-                send(cmd::cmpctblock, *cb);
-            } else if ((i.type & inv_type::witness_flag) || !classic_header) {
-                // KAWPOW blocks are sent as built.
-                send(cmd::block, b->raw);
-            } else {
-                // MSG_BLOCK asks for the serialization without witnesses.
-                auto parsed = parse_block(b->raw);
-                send(cmd::block, parsed ? serialize_block(*parsed, false) : b->raw);
-            }
+            last_fetch_.store(static_cast<int>(f), std::memory_order_relaxed);
+            send_ready(std::move(m), b->hash, b->block->made_at());
             if (callbacks_.on_block_served) callbacks_.on_block_served(i.hash);
             if (closed_) return;
         }
@@ -451,14 +547,14 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     struct relay_block {
         hash256 hash;
         wire_header header;
-        bytes raw;
+        std::shared_ptr<relayed_block> block;
     };
 
-    void on_send_block(bytes raw) {
+    void on_send_block(std::shared_ptr<relayed_block> block) {
         if (closed_) return;
         // The header in the chain's layout: 120 bytes for a KAWPOW block, whose hash is
         // its (reversed) final hash.
-        byte_reader in(raw);
+        byte_reader in(block->raw());
         auto header = read_wire_header(in, params_);
         if (!header) return;
         auto hash = chain_.hash_of(*header);
@@ -466,7 +562,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         relay_block b;
         b.header = *header;
         b.hash = *hash;
-        b.raw = std::move(raw);
+        b.block = std::move(block);
         // Our own header joins the chain so a getheaders that follows the inv (Core)
         // can be answered; an invalid one is still offered, the node judges the block.
         // A KAWPOW block reaches the relay only after the dispatcher's light evaluation
@@ -481,11 +577,11 @@ struct peer::impl : std::enable_shared_from_this<impl> {
                 if (ready_) announce(held);
                 return;
             }
-        relay_bytes_ += b.raw.size();
+        relay_bytes_ += b.block->raw().size();
         relay_.push_back(std::move(b));
         // Bounded by bytes, not by count (limits.hpp max_relay_bytes); the newest is kept.
         while (relay_.size() > 1 && relay_bytes_ > max_relay_bytes) {
-            relay_bytes_ -= relay_.front().raw.size();
+            relay_bytes_ -= relay_.front().block->raw().size();
             relay_.pop_front();
         }
         if (ready_) announce(relay_.back());
@@ -509,7 +605,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     peer_callbacks callbacks_;
     frame_decoder decoder_;
     std::array<std::uint8_t, read_chunk_bytes> read_buf_{};
-    std::deque<bytes> write_queue_;
+    std::deque<outgoing> write_queue_;
     std::size_t queued_bytes_ = 0;
     std::mt19937_64 rng_;
 
@@ -527,6 +623,9 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     std::chrono::steady_clock::time_point ping_sent_;
     std::deque<relay_block> relay_;
     std::size_t relay_bytes_ = 0;  // raw bytes held in relay_
+    // The form of this peer's last getdata for a relayed block (relayed_block::form); -1: none yet.
+    std::atomic<int> last_fetch_{-1};
+    std::atomic<bool> told_sendcmpct_{false};
 };
 
 peer::peer(asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks)
@@ -548,11 +647,18 @@ void peer::close() {
     asio::dispatch(impl_->strand_, [self = impl_] { self->fail(p2p_errc::closed, ""); });
 }
 
-void peer::send_block(bytes block) {
+void peer::send_block(std::shared_ptr<relayed_block> block) {
     asio::dispatch(impl_->strand_, [self = impl_, b = std::move(block)]() mutable { self->on_send_block(std::move(b)); });
 }
 
 bool peer::ready() const noexcept { return impl_->ready_ && !impl_->closed_; }
+
+relayed_block::form peer::likely_fetch() const noexcept {
+    const int last = impl_->last_fetch_.load(std::memory_order_relaxed);
+    if (last >= 0) return static_cast<relayed_block::form>(last);
+    return impl_->told_sendcmpct_.load(std::memory_order_relaxed) ? relayed_block::form::compact
+                                                                   : relayed_block::form::as_built;
+}
 
 peer_info peer::info() const { return impl_->info_; }
 

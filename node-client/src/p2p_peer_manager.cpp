@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cstdio>
 #include <mutex>
 
 #include <boost/asio/dispatch.hpp>
@@ -253,11 +255,23 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
             auto self = weak.lock();
             if (self && self->opts.on_new_tip) self->opts.on_new_tip(t);
         };
-        cb.on_block_served = [weak, sp](const hash256& h) {
+        cb.on_block_served = [weak](const hash256& h) {
+            auto self = weak.lock();
+            if (self && self->opts.on_block_served) self->opts.on_block_served(h);
+        };
+        cb.on_block_sent = [weak, sp](const block_sent& b) {
             auto self = weak.lock();
             if (!self) return;
-            self->log("block " + to_hex_reversed(h) + " sent to " + sp->addr->to_string());
-            if (self->opts.on_block_served) self->opts.on_block_served(h);
+            auto ms = [&](std::chrono::steady_clock::time_point t) {
+                char text[32];
+                std::snprintf(text, sizeof text, "%.3f ms",
+                              std::chrono::duration<double, std::milli>(t - b.made_at).count());
+                return std::string(text);
+            };
+            self->log("block " + to_hex_reversed(b.hash) + " sent to " + sp->addr->to_string() + " as " +
+                      std::string(b.command) + ": first bytes " + ms(b.first_write) + " and all " +
+                      std::to_string(b.bytes) + " bytes " + ms(b.last_write) + " after it was relayed");
+            if (self->opts.on_block_sent) self->opts.on_block_sent(b);
         };
         cb.on_addr = [weak](std::vector<peer_address> addrs) {
             auto self = weak.lock();
@@ -395,16 +409,34 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         snapshot_discouraged = book.discouraged_count();
     }
 
-    void on_relay(bytes block) {
+    void on_relay(std::shared_ptr<const bytes> raw) {
+        auto block = std::make_shared<relayed_block>(headers.chain(), std::move(raw));
         std::size_t sent = 0;
+        std::vector<relayed_block::form> likely;  // the forms the peers will ask for, configured peers' first
         for (auto* list : {&configured, &publics})
             for (auto& s : *list)
                 if (s->conn && s->conn->ready()) {
                     s->conn->send_block(block);
                     ++sent;
+                    const auto f = s->conn->likely_fetch();
+                    if (std::find(likely.begin(), likely.end(), f) == likely.end()) likely.push_back(f);
                 }
         if (sent == 0) log("found block not relayed: no P2P connection (RPC submission goes on)");
         else log("found block announced to " + std::to_string(sent) + " peer" + (sent == 1 ? "" : "s"));
+        // The messages the peers' getdata will ask for (a checksum over the whole block, a
+        // compact encoding), built while the announcements travel and the getdata comes
+        // back. On the worker the daemon gives (peer_settings::offload) when there is one: a
+        // hash of a whole block on an I/O thread would hold up the handlers queued behind it
+        // there, the submitblock stream's writes among them. Otherwise posted here, after the
+        // announcements queued above on the peers' strands (which run on this one, in order).
+        // A getdata that comes first builds the message itself, once (relayed_block::get).
+        if (!likely.empty()) {
+            auto build = [block, likely] {
+                for (const auto f : likely) block->get(f);
+            };
+            if (opts.peer.offload) opts.peer.offload(std::move(build));
+            else asio::post(ex, std::move(build));
+        }
     }
 };
 
@@ -414,6 +446,7 @@ peer_manager::peer_manager(asio::any_io_executor strand, header_chain& headers, 
 peer_manager::~peer_manager() {
     impl_->opts.on_new_tip = nullptr;
     impl_->opts.on_block_served = nullptr;
+    impl_->opts.on_block_sent = nullptr;
     impl_->opts.log = logger::none();
     stop();
 }
@@ -426,7 +459,7 @@ void peer_manager::stop() {
     asio::dispatch(impl_->ex, [self = impl_] { self->on_stop(); });
 }
 
-void peer_manager::relay(bytes block) {
+void peer_manager::relay(std::shared_ptr<const bytes> block) {
     asio::post(impl_->ex, [self = impl_, b = std::move(block)]() mutable { self->on_relay(std::move(b)); });
 }
 

@@ -4,6 +4,7 @@
 #include "sb/node/rpc_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -25,8 +26,10 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/optional/optional.hpp>
 
 #include "backoff.hpp"
 
@@ -38,16 +41,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
+using steady = std::chrono::steady_clock;
 
 // One call (single or batch) from call() until its handler is posted.
 struct pending_call {
     std::uint64_t first_id = 0;
     bool is_batch = false;
     std::size_t batch_count = 0;
-    std::string body;
+    // The request body: head, then the streamed params when there are some, then tail
+    // (without a stream, head is the whole body).
+    std::string head;
+    std::shared_ptr<params_stream> stream;
+    std::string tail;
     rpc_client::reply_handler on_reply;
     rpc_client::batch_handler on_batch;
     std::chrono::milliseconds timeout{0};
+    std::function<void(const request_written&)> on_written;
     std::optional<asio::steady_timer> timer;
     bool done = false;           // the handler has been posted
     bool timed_out = false;      // the deadline passed while the call was on the wire
@@ -55,6 +64,71 @@ struct pending_call {
     bool stale_retried = false;  // re-sent once after an idle keep-alive connection died
 };
 using call_ptr = std::shared_ptr<pending_call>;
+
+// A Beast body of a pending call's three parts, read where they are (no copy of the body):
+// the serializer asks for more each time what it got is written, so a streamed part is
+// produced as the connection takes it. Small pieces (the JSON around the params) travel
+// with the next large one: one write each, not a write of two bytes.
+struct call_body {
+    struct value_type {
+        std::shared_ptr<const pending_call> call;
+    };
+
+    static std::uint64_t size(const value_type& v) {
+        const pending_call& c = *v.call;
+        return c.head.size() + (c.stream ? c.stream->size() : 0) + c.tail.size();
+    }
+
+    class writer {
+    public:
+        using const_buffers_type = std::array<asio::const_buffer, 4>;
+
+        template <bool is_request, class Fields>
+        writer(const http::header<is_request, Fields>&, const value_type& v) : call_(*v.call) {}
+
+        void init(error_code& ec) { ec = {}; }
+
+        boost::optional<std::pair<const_buffers_type, bool>> get(error_code& ec) {
+            ec = {};
+            // Pieces are gathered until they make this many bytes (or there are no more).
+            constexpr std::size_t gather_bytes = 1024;
+            const_buffers_type out{};
+            std::size_t n = 0, gathered = 0;
+            while (n < out.size() && pos_ < total() && gathered < gather_bytes) {
+                const asio::const_buffer piece = next_piece();
+                // A stream that gives nothing would spin here: its contract says at least one byte.
+                if (piece.size() == 0) {
+                    ec = asio::error::invalid_argument;
+                    return boost::none;
+                }
+                out[n++] = piece;
+                pos_ += piece.size();
+                gathered += piece.size();
+            }
+            if (n == 0) return boost::none;
+            return std::make_pair(out, pos_ < total());
+        }
+
+    private:
+        std::size_t streamed() const { return call_.stream ? call_.stream->size() : 0; }
+        std::size_t total() const { return call_.head.size() + streamed() + call_.tail.size(); }
+
+        // The bytes at pos_, up to the end of the part they are in.
+        asio::const_buffer next_piece() {
+            const std::size_t head = call_.head.size();
+            if (pos_ < head) return asio::buffer(call_.head.data() + pos_, head - pos_);
+            const std::size_t end_of_stream = head + streamed();
+            if (pos_ < end_of_stream) {
+                const std::string_view text = call_.stream->read(pos_ - head).substr(0, end_of_stream - pos_);
+                return asio::buffer(text.data(), text.size());
+            }
+            return asio::buffer(call_.tail.data() + (pos_ - end_of_stream), total() - pos_);
+        }
+
+        const pending_call& call_;
+        std::size_t pos_ = 0;
+    };
+};
 
 // The peer closed or reset a connection: on a reused keep-alive connection with no reply
 // byte received, the node most likely dropped it while idle.
@@ -353,17 +427,32 @@ private:
         req_.set(http::field::content_type, "application/json");
         if (!auth_header_.empty()) req_.set(http::field::authorization, auth_header_);
         req_.keep_alive(true);
-        req_.body() = active_->body;
+        req_.body().call = active_;
         req_.prepare_payload();
         parser_.emplace();
         parser_->body_limit(static_cast<std::uint64_t>(options_.reply_limit_bytes));
         parser_->header_limit(max_reply_header_bytes);
-        http::async_write(stream_, req_, beast::bind_front_handler(&impl::on_write, shared_from_this()));
+        serializer_.emplace(req_);
+        written_ = {};
+        write_some();
     }
 
-    void on_write(error_code ec, std::size_t) {
+    // One write at a time (not http::async_write): the moment the first one completes is
+    // the request's first_write, and a streamed body is produced between writes.
+    void write_some() {
+        http::async_write_some(stream_, *serializer_, beast::bind_front_handler(&impl::on_write, shared_from_this()));
+    }
+
+    void on_write(error_code ec, std::size_t n) {
         if (closed_) return;
         if (ec) return fail_active(ec);
+        const auto now = steady::now();
+        if (written_.bytes == 0) written_.first_write = now;
+        written_.bytes += n;
+        if (!serializer_->is_done()) return write_some();
+        written_.last_write = now;
+        end_write();
+        if (active_->on_written) active_->on_written(written_);
         http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&impl::on_read, shared_from_this()));
     }
 
@@ -394,8 +483,16 @@ private:
         do_next();
     }
 
+    // The request no longer needs its body: the call (and a streamed body's producer) is
+    // not kept alive by a finished write.
+    void end_write() {
+        serializer_.reset();
+        req_.body().call.reset();
+    }
+
     // The running call's read or write failed.
     void fail_active(error_code ec) {
+        end_write();
         auto c = std::move(active_);
         const bool got_bytes = parser_ && parser_->got_some();
         const bool reused = exchanges_ > 0;
@@ -506,7 +603,9 @@ private:
     tcp::resolver resolver_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
-    http::request<http::string_body> req_;
+    http::request<call_body> req_;
+    std::optional<http::request_serializer<call_body>> serializer_;
+    request_written written_;  // of the request being written
     std::optional<http::response_parser<http::string_body>> parser_;
     asio::steady_timer backoff_timer_;
     detail::backoff backoff_;
@@ -536,8 +635,15 @@ rpc_client::~rpc_client() { impl_->close(); }
 void rpc_client::call(rpc_request request, reply_handler handler, call_options options) {
     auto c = std::make_shared<pending_call>();
     c->first_id = impl_->take_ids(1);
-    c->body = make_request_body(request, c->first_id);
+    if (request.streamed_params) {
+        c->head = request_head(request.method, c->first_id);
+        c->stream = std::move(request.streamed_params);
+        c->tail = "}";
+    } else {
+        c->head = make_request_body(request, c->first_id);
+    }
     c->on_reply = std::move(handler);
+    c->on_written = options.on_written;
     impl_->submit(std::move(c), options);
 }
 
@@ -546,7 +652,7 @@ void rpc_client::call_batch(std::vector<rpc_request> requests, batch_handler han
     c->is_batch = true;
     c->batch_count = requests.size();
     c->first_id = impl_->take_ids(requests.size());
-    c->body = make_batch_body(requests, c->first_id);
+    c->head = make_batch_body(requests, c->first_id);
     c->on_batch = std::move(handler);
     impl_->submit(std::move(c), options);
 }

@@ -112,14 +112,20 @@ std::string json_quote(std::string_view text) {
     return {buf.GetString(), buf.GetSize()};
 }
 
-std::string make_request_body(const rpc_request& request, std::uint64_t id) {
+std::string request_head(std::string_view method, std::uint64_t id) {
     std::string s;
-    s.reserve(64 + request.method.size() + request.params_json.size());
+    s.reserve(64 + method.size());
     s += R"({"jsonrpc":"1.0","id":)";
     s += std::to_string(id);
     s += R"(,"method":)";
-    s += json_quote(request.method);
+    s += json_quote(method);
     s += R"(,"params":)";
+    return s;
+}
+
+std::string make_request_body(const rpc_request& request, std::uint64_t id) {
+    std::string s = request_head(request.method, id);
+    s.reserve(s.size() + request.params_json.size() + 1);
     s += request.params_json.empty() ? std::string("[]") : request.params_json;
     s += '}';
     return s;

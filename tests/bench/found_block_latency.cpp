@@ -9,13 +9,22 @@
 // Stratum I/O thread that judged the share):
 //   submit    the first byte of its submitblock request read by the node
 //   announce  the P2P headers announcement read by the peer
-//   block     the P2P block read by the peer (after its getdata round trip: the bridge
-//             never pushes a block unasked, bcoin would disconnect)
-// Times are taken where the bytes arrive: the write plus loopback delivery and a thread
-// wake-up. Two runs: the journal's fsync as the disk does it, and slowed to 50 ms (an SD
-// card).
+//   block     the P2P block (or cmpctblock) read by the peer (after its getdata round
+//             trip: the bridge never pushes a block unasked, bcoin would disconnect)
+// Those are taken where the bytes arrive: the write plus loopback delivery and a thread
+// wake-up. And where the bytes leave, from the daemon's own found-block timeline (the
+// submitter's submit_written and the peer manager's block_sent, which it also logs):
+//   submit written  the first write of the submitblock request completed (handed to the
+//                   kernel)
+//   block written   the first write of the P2P block (cmpctblock) message completed
+//   ... all written the last write of the request / message completed (all its bytes are
+//                   in the kernel's hands: the node or peer has not necessarily read them)
+// Two runs: the journal's fsync as the disk does it, and slowed to 50 ms (an SD card).
+// --peer-fetch cmpctblock makes the peer fetch cmpctblock (as Core and bcoin do when told
+// sendcmpct) instead of a witness block.
 //
 //   sb_bench_found_block_latency [--runs 500] [--block-bytes 300] [--bridge-threads 2] [--pause-ms 20]
+//                                [--peer-fetch block|cmpctblock]
 //
 // Prints figures; never fails on one (STYLE.md: benchmarks print).
 #include <sys/socket.h>
@@ -44,6 +53,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 
 #include "bench_stats.hpp"
@@ -65,12 +75,39 @@ namespace {
 
 const chain_params& regtest() { return params(network::bitcoin_regtest); }
 
+// A block of about `size` bytes on `header`: one transaction whose scriptSig fills it (the
+// node and the peer here do not judge it, but it parses, so the bridge can encode it as a
+// cmpctblock too).
+bytes block_of(const block_header& header, std::size_t size, std::uint8_t fill) {
+    const auto raw = header.serialize();
+    // version, one input (outpoint, sequence), one output (value, 1-byte script), locktime
+    constexpr std::size_t fixed = 4 + 1 + 36 + 4 + 1 + 8 + 1 + 1 + 4;
+    const std::size_t room = size > raw.size() + 1 + fixed + 1 ? size - raw.size() - 1 - fixed : 1;
+    const std::size_t script = room <= 0xfd ? room - 1 : room <= 0xffff + 3 ? room - 3 : room - 5;
+    byte_writer w(size + 8);
+    w.raw(raw);
+    w.compact_size(1);
+    w.u32le(1);
+    w.compact_size(1);
+    w.raw(bytes(32, 0));
+    w.u32le(0xffffffff);
+    w.var_bytes(bytes(script, fill));
+    w.u32le(0xffffffff);
+    w.compact_size(1);
+    w.u64le(50'0000'0000);
+    w.var_bytes(bytes(1, 0x51));
+    w.u32le(0);
+    return w.take();
+}
+
 // When each block's bytes arrived, by block index.
 struct arrivals {
     std::mutex mu;
     std::condition_variable cv;
     std::map<hash256, std::size_t> index;  // block hash → index
     std::vector<std::optional<steady::time_point>> submit, announce, block;
+    std::vector<std::optional<steady::time_point>> submit_written, block_written;  // first write completed
+    std::vector<std::optional<steady::time_point>> submit_all, block_all;          // last write completed
 
     void note(std::vector<std::optional<steady::time_point>>& v, const hash256& h, steady::time_point at) {
         std::lock_guard lock(mu);
@@ -226,30 +263,29 @@ private:
 };
 
 struct figures {
-    std::vector<double> submit_us, announce_us, block_us;
+    std::vector<double> submit_us, announce_us, block_us, submit_written_us, block_written_us, submit_all_us,
+        block_all_us;
     std::size_t journal_errors = 0;
 };
 
 bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_threads, std::chrono::milliseconds pause,
-         figures& out) {
+         bool fetch_compact, figures& out) {
     const int warmup = 20;
     const int total = runs + warmup;
 
-    // A chain of regtest blocks on genesis: a header that passes the P2P checks, then
-    // filler bytes (neither the node here nor the peer judges the body).
+    // A chain of regtest blocks on genesis: a header that passes the P2P checks, then one
+    // transaction of filler (neither the node here nor the peer judges the body).
     std::vector<bridge::found_block> blocks;
     std::vector<hash256> hashes;
     hash256 prev = regtest().genesis_hash;
     std::uint32_t t = 1'700'000'000;
     for (int i = 0; i < total; ++i) {
         const block_header h = test::mine_regtest_header(prev, t += 600);
-        const auto raw = h.serialize();
         bridge::found_block b;
         b.height = std::uint32_t(i + 1);
         b.hash = h.hash();
         b.prev_block = prev;
-        b.block.assign(raw.begin(), raw.end());
-        b.block.resize(std::max<std::size_t>(block_bytes, raw.size() + 1), std::uint8_t(i));
+        b.block = block_of(h, block_bytes, std::uint8_t(i));
         b.job_id = "bench";
         b.worker = "bench";
         prev = b.hash;
@@ -262,6 +298,10 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     a.submit.resize(hashes.size());
     a.announce.resize(hashes.size());
     a.block.resize(hashes.size());
+    a.submit_written.resize(hashes.size());
+    a.block_written.resize(hashes.size());
+    a.submit_all.resize(hashes.size());
+    a.block_all.resize(hashes.size());
 
     const auto dir = std::filesystem::temp_directory_path() /
                      ("sb-bench-found-" + std::to_string(::getpid()) + (slow_fsync ? "-slow" : "-disk"));
@@ -296,6 +336,15 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     po.configured = {{"127.0.0.1", peer_acceptor.local_endpoint().port()}};
     po.target_outbound = 0;
     po.peer.request_addresses = false;
+    po.log = [](std::string_view) {};
+    // The daemon's one-thread worker for P2P work off the I/O threads (cmd_run's
+    // p2p_verify_pool): a found block's messages are built there.
+    asio::thread_pool p2p_worker(1);
+    po.peer.offload = [&p2p_worker](std::function<void()> task) { asio::post(p2p_worker, std::move(task)); };
+    po.on_block_sent = [&a](const block_sent& b) {
+        a.note(a.block_all, b.hash, b.last_write);
+        a.note(a.block_written, b.hash, b.first_write);
+    };
     peer_manager m(asio::make_strand(io), chain, po);
 
     node::rpc_settings rpc;
@@ -304,9 +353,15 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     rpc.password = "bench";
     bridge::submitter_options so;
     so.log = [](std::string_view) {};
+    so.on_submit_written = [&a](const bridge::submit_written& w) {
+        a.note(a.submit_all, w.hash, w.write.last_write);
+        a.note(a.submit_written, w.hash, w.write.first_write);
+    };
     auto sub = std::make_unique<bridge::submitter>(asio::make_strand(io), std::vector{rpc}, journal, so);
-    // What the daemon's relay hook does (p2p_link::relay): the block's bytes to the manager.
-    sub->set_relay([&m](const bridge::found_block& b) { m.relay(b.block); });
+    // What the daemon's relay hook does (p2p_link::relay): the block's bytes, shared, to the manager.
+    sub->set_relay([&m](const std::shared_ptr<const bridge::found_block>& b) {
+        m.relay(std::shared_ptr<const bytes>(b, &b->block));
+    });
 
     std::vector<std::thread> pool;
     for (unsigned i = 0; i < bridge_threads; ++i) pool.emplace_back([&io] { io.run(); });
@@ -334,10 +389,12 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
                     if (!hs) continue;
                     for (const auto& h : *hs) {
                         a.note(a.announce, h.hash(), now);
-                        const inventory want{inv_type::witness_block, h.hash()};
+                        const inventory want{fetch_compact ? inv_type::cmpct_block : inv_type::witness_block,
+                                             h.hash()};
                         c.send(cmd::getdata, serialize_inv({&want, 1}));
                     }
-                } else if (f.command == cmd::block && f.payload.size() >= block_header_size) {
+                } else if ((f.command == cmd::block || f.command == cmd::cmpctblock) &&
+                           f.payload.size() >= block_header_size) {
                     a.note(a.block, sha256d(byte_span(f.payload.data(), block_header_size)), now);
                 } else if (f.command == cmd::ping) {
                     c.send(cmd::pong, f.payload);
@@ -365,9 +422,14 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
         std::unique_lock lock(a.mu);
         const std::size_t k = std::size_t(i);
         if (!a.cv.wait_for(lock, std::chrono::seconds(30),
-                           [&] { return a.submit[k] && a.announce[k] && a.block[k]; })) {
-            std::fprintf(stderr, "block %d: submit %s, announce %s, block %s\n", i, a.submit[k] ? "seen" : "missing",
-                         a.announce[k] ? "seen" : "missing", a.block[k] ? "seen" : "missing");
+                           [&] {
+                               return a.submit[k] && a.announce[k] && a.block[k] && a.submit_written[k] &&
+                                      a.block_written[k];
+                           })) {
+            std::fprintf(stderr, "block %d: submit %s, announce %s, block %s, submit written %s, block written %s\n",
+                         i, a.submit[k] ? "seen" : "missing", a.announce[k] ? "seen" : "missing",
+                         a.block[k] ? "seen" : "missing", a.submit_written[k] ? "seen" : "missing",
+                         a.block_written[k] ? "seen" : "missing");
             ok = false;
             break;
         }
@@ -375,6 +437,10 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
             out.submit_us.push_back(bench::us_between<steady>(t0, *a.submit[k]));
             out.announce_us.push_back(bench::us_between<steady>(t0, *a.announce[k]));
             out.block_us.push_back(bench::us_between<steady>(t0, *a.block[k]));
+            out.submit_written_us.push_back(bench::us_between<steady>(t0, *a.submit_written[k]));
+            out.block_written_us.push_back(bench::us_between<steady>(t0, *a.block_written[k]));
+            out.submit_all_us.push_back(bench::us_between<steady>(t0, *a.submit_all[k]));
+            out.block_all_us.push_back(bench::us_between<steady>(t0, *a.block_all[k]));
         }
         lock.unlock();
         std::this_thread::sleep_for(pause);
@@ -390,6 +456,7 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
     guard.reset();
     io.stop();
     for (auto& th : pool) th.join();
+    p2p_worker.join();
     sub.reset();
     journal.reset();  // the last owner: writes what is queued (the slow fsync included)
     std::error_code rm_ec;
@@ -398,7 +465,7 @@ bool run(bool slow_fsync, int runs, std::size_t block_bytes, unsigned bridge_thr
 }
 
 void print(const char* what, const std::vector<double>& v) {
-    std::printf("  %-9s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us  max %8.1f us\n", what, bench::percentile(v, 0.50),
+    std::printf("  %-18s p50 %8.1f us  p90 %8.1f us  p99 %8.1f us  max %8.1f us\n", what, bench::percentile(v, 0.50),
                 bench::percentile(v, 0.90), bench::percentile(v, 0.99), bench::max_of(v));
 }
 
@@ -409,27 +476,36 @@ int main(int argc, char** argv) {
     std::size_t block_bytes = 300;
     unsigned bridge_threads = 2;  // the daemon runs max(2, min(8, cores)) I/O threads
     int pause_ms = 20;            // between blocks
+    bool fetch_compact = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view arg = argv[i];
         const long v = std::strtol(argv[i + 1], nullptr, 10);
         if (arg == "--runs") runs = std::max(1, int(v));
-        else if (arg == "--block-bytes") block_bytes = std::size_t(std::max(81L, v));
+        else if (arg == "--block-bytes") block_bytes = std::size_t(std::max(150L, v));
         else if (arg == "--bridge-threads") bridge_threads = unsigned(std::max(1L, v));
         else if (arg == "--pause-ms") pause_ms = int(std::max(0L, v));
+        else if (arg == "--peer-fetch") fetch_compact = std::string_view(argv[i + 1]) == "cmpctblock";
         else std::fprintf(stderr, "unknown option %s (ignored)\n", argv[i]);
     }
     std::printf("found-block latency: block sink called -> submitblock's first byte at the node, -> P2P headers\n"
-                "announcement at the peer, -> P2P block at the peer (after its getdata)\n");
-    std::printf("%d blocks of %zu bytes (+20 warm-up), %u bridge threads, %d ms between blocks, %u cores\n", runs,
+                "announcement at the peer, -> P2P %s at the peer (after its getdata); written: the first write\n"
+                "of the submitblock request / of the P2P message completed\n",
+                fetch_compact ? "cmpctblock" : "block");
+    std::printf("%d blocks of ~%zu bytes (+20 warm-up), %u bridge threads, %d ms between blocks, %u cores\n", runs,
                 block_bytes, bridge_threads, pause_ms, std::thread::hardware_concurrency());
     for (const bool slow : {false, true}) {
         figures f;
-        const bool ok = run(slow, runs, block_bytes, bridge_threads, std::chrono::milliseconds(pause_ms), f);
+        const bool ok =
+            run(slow, runs, block_bytes, bridge_threads, std::chrono::milliseconds(pause_ms), fetch_compact, f);
         std::printf("journal fsync %s%s:\n", slow ? "slowed to 50 ms" : "as the disk does it",
                     ok ? "" : " (run incomplete: figures of the blocks measured)");
         print("submit", f.submit_us);
+        print("submit written", f.submit_written_us);
+        print("submit all written", f.submit_all_us);
         print("announce", f.announce_us);
         print("block", f.block_us);
+        print("block written", f.block_written_us);
+        print("block all written", f.block_all_us);
         if (f.journal_errors) std::printf("  journal errors: %zu\n", f.journal_errors);
         std::fflush(stdout);
     }

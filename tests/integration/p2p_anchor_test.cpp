@@ -375,7 +375,7 @@ TEST_CASE("p2p link: a new tip the work is behind gets coinbase-only work on it 
     // Our own block, relayed: a new tip, but no work on top of it before the node has it.
     const std::size_t before = work.size();
     const auto own = test::grind_block(work.back(), "own", "/own/");
-    link.relay(own.block, own.header.hash(), 27);
+    link.relay(std::make_shared<const bytes>(own.block), own.header.hash(), 27);
     REQUIRE_MESSAGE(io.run_until([&] { return !new_tips.empty() && new_tips.back().first == 27; }), log.all());
     io.run_for(std::chrono::milliseconds(100));
     CHECK(work.size() == before);

@@ -152,7 +152,7 @@ void relay_and_check(test::io_runner& io, test::regtest_node& n, const built& b,
         return (o.ready && to_hex_reversed(chain.tip().hash) == tip_before) || o.closed;
     }), o.close_reason);
 
-    p.send_block(b.block);
+    p.send_block(std::make_shared<relayed_block>(chain.chain(), b.block));
     const std::string ours = to_hex_reversed(b.header.hash());
     const bool accepted = io.run_until([&] {
         if (o.closed) return true;
@@ -216,7 +216,7 @@ TEST_CASE("p2p manager: bcoin as the configured peer is listed followed and rela
     REQUIRE(io.run_until([&] { auto p = m.peers(); return !p.empty() && p[0].height == 2; }, std::chrono::seconds(5)));
 
     const built b = build_block(io, n, "mgr1");
-    m.relay(b.block);
+    m.relay(std::make_shared<const bytes>(b.block));
     const std::string ours = to_hex_reversed(b.header.hash());
     REQUIRE_MESSAGE(io.run_until([&] { return served > 0 && n.best_hash() == ours; }, std::chrono::seconds(30)),
                     n.log_tail());
@@ -250,7 +250,7 @@ TEST_CASE("p2p header-only work: a coinbase-only block built from the P2P tip al
 
     // Mined and relayed over P2P only: no RPC submission.
     auto b = test::grind_block(std::make_shared<const node::block_template>(*t), "hdr1", "/solobridge-header-only/");
-    p.send_block(b.block);
+    p.send_block(std::make_shared<relayed_block>(chain.chain(), b.block));
     const std::string ours = to_hex_reversed(b.header.hash());
     REQUIRE_MESSAGE(io.run_until([&] { return (o.served > 0 && n.best_hash() == ours) || o.closed; },
                                  std::chrono::seconds(30)),

@@ -1,5 +1,6 @@
 #include "fake_node.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -56,7 +57,7 @@ struct fake_node::impl {
 
         void do_read() {
             parser_.emplace();
-            parser_->body_limit(256u << 20);
+            parser_->body_limit(owner_->body_limit.load());
             http::async_read(socket_, buffer_, *parser_,
                              [self = shared_from_this()](error_code ec, std::size_t) { self->on_read(ec); });
         }
@@ -159,6 +160,7 @@ struct fake_node::impl {
     tcp::acceptor acceptor;
     std::uint16_t bound_port = 0;
     std::thread thread;
+    std::atomic<std::size_t> body_limit{256u << 20};
     // Touched on the node's thread only.
     std::vector<std::weak_ptr<session>> sessions;
     std::vector<std::shared_ptr<session>> silent;  // sessions told to ignore their request
@@ -184,6 +186,8 @@ void fake_node::set_script(fake_script script) {
     std::lock_guard lock(impl_->mu);
     impl_->script = std::move(script);
 }
+
+void fake_node::set_body_limit(std::size_t bytes) { impl_->body_limit.store(bytes); }
 
 void fake_node::stop() {
     if (!impl_->thread.joinable()) return;

@@ -52,6 +52,10 @@ public:
     std::string url() const;  // http://127.0.0.1:<port>/
 
     void set_script(fake_script script);
+    // Requests whose body is larger are not read: the node closes the connection as soon
+    // as a request's header announces more, mid-request, with the rest unread (a node dying
+    // or refusing while a big submitblock streams in). Default 256 MiB.
+    void set_body_limit(std::size_t bytes);
     // Closes the listener and every connection at once, like a killed node. Idempotent.
     void stop();
 

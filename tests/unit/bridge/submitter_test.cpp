@@ -238,7 +238,7 @@ TEST_CASE("submitter: a block the node's main chain holds is accepted, with its 
     temp_journal tj;
     bridge::submitter s(io.executor(), {settings_for(n.url())}, tj.j, fast());
     bool relayed = false;
-    s.set_relay([&](const bridge::found_block& f) { relayed = f.hash == b.hash; });
+    s.set_relay([&](const std::shared_ptr<const bridge::found_block>& f) { relayed = f->hash == b.hash; });
     s.submit(b);
     // In the journal once it is sent.
     REQUIRE(io.run_until([&] { return tj.j->contains(b.hash); }));
@@ -424,6 +424,41 @@ TEST_CASE("submitter: a node down then up gets the block retried and delivered")
     REQUIRE(io.run_until([&] { return s.status().accepted == 1; }));
     CHECK(submits(n) >= 1);
     CHECK(tj.status_of(b.hash) == block_status::accepted);
+}
+
+TEST_CASE("submitter: a node that closes while a big block streams in gets it again on a retry") {
+    fake_chain chain;
+    auto b = fake_found(12, 5);
+    // 4 MB (8 MB of hex): more than loopback's socket buffers hold, so the node's close
+    // finds the request still being written.
+    b.block.resize(4'000'000, 0x5a);
+    chain.set_tip(4);
+    chain.know(b);
+    chain.take_submitted(true);
+    test::fake_node n(chain.script());
+    n.set_body_limit(1000);  // the node reads the header and closes, the body unread
+    test::io_runner io;
+    temp_journal tj;
+    std::atomic<int> written{0};
+    auto opt = fast();
+    opt.call_timeout = std::chrono::seconds(10);
+    opt.on_submit_written = [&](const bridge::submit_written&) { ++written; };
+    bridge::submitter s(io.executor(), {settings_for(n.url())}, tj.j, opt);
+    s.submit(b);
+    REQUIRE(io.run_until([&] { return s.status().retries >= 2; }));
+    // The node never read a whole submitblock: every attempt was cut mid-request.
+    CHECK(submits(n) == 0);
+    CHECK(tj.status_of(b.hash) == block_status::pending);
+    const auto r = recent_of(s, b.hash);
+    REQUIRE(r);
+    CHECK(r->status == block_status::pending);
+    CHECK_FALSE(r->reason.empty());
+    n.set_body_limit(64u << 20);
+    REQUIRE(io.run_until([&] { return s.status().accepted == 1; }));
+    CHECK(submitted(n, b));
+    CHECK(tj.status_of(b.hash) == block_status::accepted);
+    // The timeline reports the first request that was written whole to the node, once.
+    CHECK(written.load() == 1);
 }
 
 TEST_CASE("submitter: a block the chain passed while the node would not take it is orphaned") {
@@ -662,9 +697,9 @@ TEST_CASE("submitter: over the in-flight bound blocks are parked in the journal 
     std::mutex mu;
     std::vector<hash256> relayed;
     bridge::submitter s(io.executor(), {settings_for(n.url())}, tj.j, opt);
-    s.set_relay([&](const bridge::found_block& f) {
+    s.set_relay([&](const std::shared_ptr<const bridge::found_block>& f) {
         std::lock_guard lock(mu);
-        relayed.push_back(f.hash);
+        relayed.push_back(f->hash);
     });
     std::vector<bridge::found_block> blocks;
     for (std::uint8_t i = 0; i < 12; ++i) {
@@ -728,7 +763,7 @@ TEST_CASE("submitter: a retry announces the block over P2P again") {
     test::io_runner io;
     const auto port = dead_port();
     bridge::submitter s(io.executor(), {settings_for("http://127.0.0.1:" + std::to_string(port) + "/")}, nullptr, fast());
-    s.set_relay([&](const bridge::found_block&) { ++relays; });
+    s.set_relay([&](const std::shared_ptr<const bridge::found_block>&) { ++relays; });
     s.submit(fake_found(70));
     REQUIRE(io.run_until([&] { return relays.load() >= 3; }));
     CHECK(s.status().found == 1);

@@ -2,13 +2,27 @@
 // verdicts of Core, bcoin and Ravencoin (shared/reference/node.md §4.4, toolchain.md §4.6).
 #include <doctest/doctest.h>
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include "fake_node.hpp"
 #include "rpc_helpers.hpp"
+#include "sb/core/hex.hpp"
 #include "sb/node/internal/json.hpp"
 #include "sb/node/node_rpc.hpp"
+#include "seed.hpp"
 
 using namespace sb::node;
 using sb::test::answer_result;
@@ -20,6 +34,82 @@ using sb::test::io_runner;
 using sb::test::settings_for;
 
 namespace {
+
+// An HTTP server on 127.0.0.1 that keeps each request exactly as its bytes arrived (request
+// line, header and body) and answers each with submitblock's null: what goes on the wire,
+// compared byte for byte. One blocking thread per connection.
+class wire_recorder {
+public:
+    wire_recorder()
+        : acceptor_(ctx_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
+        accept_thread_ = std::thread([this] { accept_loop(); });
+    }
+    ~wire_recorder() {
+        ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // wakes the blocked accept
+        accept_thread_.join();
+        {
+            std::lock_guard lock(mu_);
+            for (auto& s : sockets_) ::shutdown(s->native_handle(), SHUT_RDWR);
+        }
+        for (auto& t : threads_) t.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/"; }
+    std::vector<std::string> requests() const {
+        std::lock_guard lock(mu_);
+        return requests_;
+    }
+
+private:
+    void accept_loop() {
+        for (;;) {
+            auto s = std::make_shared<boost::asio::ip::tcp::socket>(ctx_);
+            boost::system::error_code ec;
+            acceptor_.accept(*s, ec);
+            if (ec) return;
+            std::lock_guard lock(mu_);
+            sockets_.push_back(s);
+            threads_.emplace_back([this, s] { serve(*s); });
+        }
+    }
+
+    void serve(boost::asio::ip::tcp::socket& s) {
+        std::string buf;
+        std::vector<char> chunk(1 << 16);
+        for (;;) {
+            boost::system::error_code ec;
+            const std::size_t n = s.read_some(boost::asio::buffer(chunk), ec);
+            if (ec) return;
+            buf.append(chunk.data(), n);
+            for (;;) {
+                const std::size_t end = buf.find("\r\n\r\n");
+                if (end == std::string::npos) break;
+                const std::size_t at = buf.find("Content-Length: ");
+                if (at > end) return;  // not a request the client sends: the test sees it missing
+                const std::size_t length = std::strtoull(buf.c_str() + at + 16, nullptr, 10);
+                if (buf.size() < end + 4 + length) break;
+                std::string request = buf.substr(0, end + 4 + length);
+                buf.erase(0, end + 4 + length);
+                const std::size_t id_at = request.find("\"id\":", end);
+                const std::string id = std::to_string(std::strtoull(request.c_str() + id_at + 5, nullptr, 10));
+                {
+                    std::lock_guard lock(mu_);
+                    requests_.push_back(std::move(request));
+                }
+                const std::string reply = http_reply(200, sb::test::rpc_result_body(id, "null"));
+                boost::asio::write(s, boost::asio::buffer(reply), ec);
+                if (ec) return;
+            }
+        }
+    }
+
+    boost::asio::io_context ctx_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::thread accept_thread_;
+    mutable std::mutex mu_;
+    std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> sockets_;
+    std::vector<std::thread> threads_;
+    std::vector<std::string> requests_;
+};
 
 sb::result<submit_verdict> verdict_of(const char* result_json) {
     rapidjson::Document d;
@@ -224,6 +314,73 @@ TEST_CASE("rpc: submitblock over HTTP keeps RPC errors apart from verdicts") {
     CHECK(node.requests()[0].params_json == R"(["0102"])");
     submit("q\"x");
     CHECK(node.requests().back().params_json == R"(["q\"x"])");
+}
+
+TEST_CASE("rpc: a streamed submitblock puts the plain call's bytes on the wire, for every node sharing its hex") {
+    auto rng = sb::test::seeded_rng(0xb10c);
+    constexpr std::size_t chunk = block_hex_chunk_bytes;
+    for (const std::size_t size : {std::size_t(0), std::size_t(1), chunk - 1, chunk, chunk + 1, std::size_t(1'000'000)}) {
+        CAPTURE(size);
+        sb::bytes block(size);
+        for (auto& b : block) b = static_cast<std::uint8_t>(rng());
+        wire_recorder node;
+        io_runner io;
+        rpc_settings settings;
+        settings.url = node.url();
+        settings.user = "u";
+        settings.password = "p";
+        // One client per call: each starts at id 1, so the requests can be the same bytes.
+        rpc_client plain(io.executor(), settings), first(io.executor(), settings), second(io.executor(), settings);
+        int answers = 0;
+        auto count = [&](rpc_result<submit_verdict> r) {
+            CHECK(r.ok());
+            ++answers;
+        };
+        // The call as it was before streaming: the whole hex built first.
+        submitblock(plain, sb::to_hex(block), count);
+        REQUIRE(io.run_until([&] { return answers == 1; }));
+        // Two nodes' streams of one block_hex at once, each its own connection.
+        auto hex = std::make_shared<block_hex>(std::make_shared<const sb::bytes>(block));
+        std::optional<request_written> written;
+        call_options with_timeline;
+        with_timeline.on_written = [&](const request_written& w) { written = w; };
+        submitblock(first, hex, count, with_timeline);
+        submitblock(second, hex, count);
+        REQUIRE(io.run_until([&] { return answers == 3; }));
+        const auto wire = node.requests();
+        REQUIRE(wire.size() == 3);
+        CHECK(wire[1] == wire[0]);
+        CHECK(wire[2] == wire[0]);
+        // The plain call's bytes themselves: the JSON-RPC body, and its exact length announced.
+        const std::string body =
+            R"({"jsonrpc":"1.0","id":1,"method":"submitblock","params":[")" + sb::to_hex(block) + "\"]}";
+        CHECK(wire[0].starts_with("POST / HTTP/1.1\r\n"));
+        CHECK(wire[0].find("\r\nContent-Length: " + std::to_string(body.size()) + "\r\n") != std::string::npos);
+        CHECK(wire[0].ends_with("\r\n\r\n" + body));
+        CHECK(hex->encoded() == 2 * size);
+        REQUIRE(written);
+        CHECK(written->bytes == wire[1].size());
+        CHECK(written->first_write <= written->last_write);
+    }
+}
+
+TEST_CASE("rpc: the block's hex is encoded a chunk at a time, as the stream reads it") {
+    sb::bytes block(3 * block_hex_chunk_bytes + 5);
+    for (std::size_t i = 0; i < block.size(); ++i) block[i] = static_cast<std::uint8_t>(i * 7);
+    block_hex hex(std::make_shared<const sb::bytes>(block));
+    const std::string expected = sb::to_hex(block);
+    constexpr std::size_t chunk = 2 * block_hex_chunk_bytes;
+    CHECK(hex.size() == expected.size());
+    CHECK(hex.encoded() == 0);
+    CHECK(hex.read(0) == std::string_view(expected).substr(0, chunk));
+    CHECK(hex.encoded() == chunk);
+    // From the middle of a chunk: to its end.
+    CHECK(hex.read(chunk + 10) == std::string_view(expected).substr(chunk + 10, chunk - 10));
+    CHECK(hex.encoded() == 2 * chunk);
+    // Past what is encoded: everything before it is encoded too; the last chunk is short.
+    CHECK(hex.read(3 * chunk + 1) == std::string_view(expected).substr(3 * chunk + 1));
+    CHECK(hex.encoded() == expected.size());
+    CHECK(hex.read(0) == std::string_view(expected).substr(0, chunk));
 }
 
 TEST_CASE("rpc: getblockchaininfo and getblocktemplate over HTTP") {

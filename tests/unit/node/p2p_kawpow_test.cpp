@@ -466,7 +466,7 @@ TEST_CASE("p2p kawpow: a scripted Ravencoin peer's headers and cmpctblock give n
     CHECK(tips[0].new_tip == block_hash_of(first.back()));
     CHECK(tips[1].new_height == anchor_h + 6);
 
-    p.send_block(our_block);
+    p.send_block(std::make_shared<relayed_block>(chain->chain(), our_block));
     REQUIRE_MESSAGE(io.run_until([&] { return block_ok.load() || closed.has_value(); }, std::chrono::seconds(30)), reason);
     CHECK(inv_ok);
     CHECK(block_ok);

@@ -21,6 +21,7 @@
 #include "fake_node.hpp"  // io_runner
 #include "regtest_headers.hpp"
 #include "scripted_p2p.hpp"
+#include "sb/core/hex.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/sha256.hpp"
 #include "sb/node/p2p/message.hpp"
@@ -247,16 +248,81 @@ TEST_CASE("p2p: peer asks for headers on an unknown block inv and announces then
         s.wait_closed();
     });
     observed o;
-    peer p(io.executor(), chain, settings(node.port()), record(o));
+    auto callbacks = record(o);
+    std::optional<block_sent> sent;
+    callbacks.on_block_sent = [&](const block_sent& b) { sent = b; };
+    peer p(io.executor(), chain, settings(node.port()), callbacks);
     p.start();
     REQUIRE_MESSAGE(io.run_until([&] { return getheaders_seen == 2 || o.closed; }), o.reason);
-    p.send_block(block);
+    // Told sendcmpct (protocol 70015): a cmpctblock is what it would most likely ask for.
+    CHECK(p.likely_fetch() == relayed_block::form::compact);
+    auto relayed = std::make_shared<relayed_block>(chain.chain(), block);
+    p.send_block(relayed);
     REQUIRE_MESSAGE(io.run_until([&] { return got_block || o.closed; }), o.reason);
+    // The answer's timeline: the whole message written, reported once.
+    REQUIRE(io.run_until([&] { return sent.has_value(); }));
+    CHECK(sent->hash == h1.hash());
+    CHECK(sent->command == cmd::block);
+    CHECK(sent->bytes == frame_header_bytes + block.size());
+    CHECK(sent->made_at == relayed->made_at());
+    CHECK(sent->first_write <= sent->last_write);
+    // It asked for a witness block: that is what it will most likely ask for next time.
+    CHECK(p.likely_fetch() == relayed_block::form::as_built);
     CHECK(got_headers);
     CHECK(got_inv);
     CHECK(p.info().wants_headers);
     CHECK(chain.tip().hash == h1.hash());
     CHECK_FALSE(o.closed);
+}
+
+TEST_CASE("p2p: a relayed block's messages are built once for every peer, the block itself not copied") {
+    header_chain chain(regtest());
+    const block_header h1 = mine(regtest().genesis_hash, chain.root().header.time + 600);
+    const auto raw_header = h1.serialize();
+    // One coinbase-like transaction without witnesses: enough to parse.
+    bytes block(raw_header.begin(), raw_header.end());
+    const auto tx = from_hex(
+        "01000000" "01" "0000000000000000000000000000000000000000000000000000000000000000" "ffffffff" "01" "51"
+        "ffffffff" "01" "00f2052a01000000" "01" "51" "00000000");
+    REQUIRE(tx);
+    block.push_back(1);
+    block.insert(block.end(), tx->begin(), tx->end());
+    const auto raw = std::make_shared<const bytes>(block);
+    relayed_block relayed(regtest(), raw);
+    auto whole = [](const relayed_block::message& m) {
+        bytes out(m.header.begin(), m.header.end());
+        out.insert(out.end(), m.payload->begin(), m.payload->end());
+        return out;
+    };
+    const auto as_built = relayed.get(relayed_block::form::as_built);
+    REQUIRE(as_built);
+    CHECK(as_built->command == cmd::block);
+    CHECK(as_built->payload.get() == raw.get());
+    CHECK(whole(*as_built) == encode_frame(regtest().magic, cmd::block, block));
+    CHECK(relayed.get(relayed_block::form::as_built) == as_built);  // built once
+    // Without witness data the stripped form is the same bytes, shared as well.
+    const auto no_witness = relayed.get(relayed_block::form::no_witness);
+    REQUIRE(no_witness);
+    CHECK(no_witness->payload.get() == raw.get());
+    const auto compact = relayed.get(relayed_block::form::compact);
+    REQUIRE(compact);
+    CHECK(compact->command == cmd::cmpctblock);
+    REQUIRE(compact->payload->size() >= block_header_size + 8);
+    std::uint64_t nonce = 0;
+    for (std::size_t i = 0; i < 8; ++i) nonce |= std::uint64_t((*compact->payload)[block_header_size + i]) << (8 * i);
+    const auto expected = serialize_cmpctblock_prefilled(block, nonce);
+    REQUIRE(expected);
+    CHECK(whole(*compact) == encode_frame(regtest().magic, cmd::cmpctblock, *expected));
+    CHECK(relayed.get(relayed_block::form::compact) == compact);
+
+    // Bytes after the header that are no transactions: no compact form; MSG_BLOCK gets the
+    // block as built.
+    bytes filler(raw_header.begin(), raw_header.end());
+    filler.push_back(7);
+    relayed_block odd(regtest(), filler);
+    CHECK_FALSE(odd.get(relayed_block::form::compact));
+    REQUIRE(odd.get(relayed_block::form::no_witness));
+    CHECK(whole(*odd.get(relayed_block::form::no_witness)) == encode_frame(regtest().magic, cmd::block, filler));
 }
 
 namespace {
@@ -321,10 +387,10 @@ TEST_CASE("p2p: relayed blocks are kept by bytes so a peer fetches an early one 
     peer p(io.executor(), chain, settings(node.port()), record(o));
     p.start();
     REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
-    for (const auto& b : blocks) p.send_block(b);
+    for (const auto& b : blocks) p.send_block(std::make_shared<relayed_block>(chain.chain(), b));
     REQUIRE_MESSAGE(io.run_until([&] { return last_served || o.closed.has_value(); }), o.reason);
     CHECK(first_served);
-    p.send_block(blocks.front());
+    p.send_block(std::make_shared<relayed_block>(chain.chain(), blocks.front()));
     REQUIRE_MESSAGE(io.run_until([&] { return reannounced || o.closed.has_value(); }), o.reason);
     CHECK(chain.tip().hash == block_hash(blocks.back()));
     CHECK_FALSE(o.closed);
@@ -359,7 +425,7 @@ TEST_CASE("p2p: the relay store drops the oldest blocks beyond max_relay_bytes")
     peer p(io.executor(), chain, settings(node.port()), record(o));
     p.start();
     REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
-    for (const auto& b : blocks) p.send_block(b);
+    for (const auto& b : blocks) p.send_block(std::make_shared<relayed_block>(chain.chain(), b));
     REQUIRE_MESSAGE(io.run_until([&] { return done || o.closed.has_value(); }, std::chrono::seconds(60)), o.reason);
     CHECK(served[0] == 0);  // notfound: evicted by bytes
     for (std::size_t i = 1; i < count; ++i) CHECK(served[i] == 1);

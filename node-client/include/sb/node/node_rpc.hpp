@@ -3,13 +3,18 @@
 // and parsed into the types below (the readers live in sb/node/internal/json.hpp).
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sb/core/bytes.hpp"
 #include "sb/core/chain.hpp"
 #include "sb/core/result.hpp"
 #include "sb/node/rpc_client.hpp"
@@ -144,6 +149,43 @@ struct submit_verdict {
 // the result, apart from the verdicts; a result that is not null, a boolean or a
 // string is bad_reply.
 void submitblock(rpc_client& client, std::string block_hex,
+                 std::function<void(rpc_result<submit_verdict>)> handler, call_options options = {});
+
+// Block bytes per piece of a streamed submitblock (twice as many hex digits): small enough
+// that the first piece is encoded in tens of microseconds, large enough that a 4 MB block
+// is ~128 writes.
+inline constexpr std::size_t block_hex_chunk_bytes = 32u << 10;
+
+// A block's lower-case hex, encoded on demand, a chunk (block_hex_chunk_bytes) at a time,
+// and kept: the submitblock calls to every node, and their retries, share one, so the hex
+// is encoded once, and each call's first bytes leave as soon as the first chunk exists
+// instead of after the whole block's hex. Thread-safe (calls on different strands may
+// share one); holds the block.
+class block_hex {
+public:
+    explicit block_hex(std::shared_ptr<const bytes> block);
+    block_hex(const block_hex&) = delete;
+    block_hex& operator=(const block_hex&) = delete;
+
+    // Hex digits in all: twice the block's bytes.
+    std::size_t size() const noexcept { return 2 * block_->size(); }
+    // The digits from offset (< size()) to the end of offset's chunk, encoded first if they
+    // are not yet. They stay valid and unchanged while this object lives.
+    std::string_view read(std::size_t offset);
+    // Digits encoded so far (a prefix of the hex).
+    std::size_t encoded() const noexcept { return encoded_.load(std::memory_order_acquire); }
+
+private:
+    std::shared_ptr<const bytes> block_;
+    std::unique_ptr<char[]> text_;  // size() digits, the first encoded() of them written
+    std::mutex mu_;                 // one encoder at a time
+    std::atomic<std::size_t> encoded_{0};
+};
+
+// submitblock with the block's hex streamed (rpc_request::streamed_params): the same bytes
+// on the wire as submitblock(client, hex string) with hex's text, the HTTP header and the
+// first chunk in the first write. Several clients may send the same block_hex at once.
+void submitblock(rpc_client& client, std::shared_ptr<block_hex> hex,
                  std::function<void(rpc_result<submit_verdict>)> handler, call_options options = {});
 
 }  // namespace sb::node

@@ -119,12 +119,13 @@ public:
     p2p_link& operator=(const p2p_link&) = delete;
 
     void start();
-    // Announces a found block to every connected peer (served when they ask). Thread-safe.
-    void relay(bytes block);
+    // Announces a found block to every connected peer (served when they ask; the bytes are
+    // shared, not copied). Thread-safe.
+    void relay(std::shared_ptr<const bytes> block);
     // The same, and watches the block (hash in internal order, its height) for
     // on_block_settled and the header-only gate above. Relaying a block again re-announces
     // it (peers that connected since learn of it). Thread-safe.
-    void relay(bytes block, const hash256& hash, std::int32_t height);
+    void relay(std::shared_ptr<const bytes> block, const hash256& hash, std::int32_t height);
     void stop();
     // The peer list for the status API. Thread-safe.
     std::vector<p2p::peer_status> peers() const;

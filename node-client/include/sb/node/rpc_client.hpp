@@ -54,10 +54,20 @@ struct client_options {
 // A call without a deadline (use with care: only a longpoll, and even it has a bound).
 inline constexpr std::chrono::milliseconds no_timeout = std::chrono::milliseconds::max();
 
+// When a request went out: for timelines (the found-block log), never for decisions.
+struct request_written {
+    std::chrono::steady_clock::time_point first_write;  // its first bytes were handed to the kernel
+    std::chrono::steady_clock::time_point last_write;   // all of it was
+    std::size_t bytes = 0;                              // HTTP header and body
+};
+
 struct call_options {
     // Whole-call deadline from the moment of call(): waiting for a connection, sending,
     // and reading the reply. Zero: rpc_settings::timeout. no_timeout: none.
     std::chrono::milliseconds timeout{0};
+    // Called on the strand each time the whole request has been written (a call re-sent
+    // on a new connection is written again), before its reply is read. Empty: not called.
+    std::function<void(const request_written&)> on_written{};
 };
 
 enum class link_state {
@@ -110,7 +120,9 @@ public:
     // is retried once after re-reading the cookie. The texts of connect_failed and
     // unauthorized say what to check (server=1 and rpcbind/rpcport for a refused
     // connect; rpc_user/rpc_password, the cookie file and who may read it, or rpcallowip
-    // for 401/403).
+    // for 401/403). A request with streamed params is written as its stream produces the
+    // text (rpc_request::streamed_params): the HTTP header, the JSON before the params and
+    // the first piece in one write, then a piece per write.
     void call(rpc_request request, reply_handler handler, call_options options = {});
 
     // Closes the connection and fails every waiting or running call with cancelled (their

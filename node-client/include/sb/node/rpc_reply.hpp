@@ -65,14 +65,34 @@ using rpc_reply = rpc_result<rpc_value>;
 // The replies of a batch, in the order of its requests (matched by id).
 using batch_reply = rpc_result<std::vector<rpc_reply>>;
 
+// JSON text of a call's params produced while the request is written (a block's hex,
+// megabytes of it): the client asks for it piece by piece as the connection takes the
+// bytes, so the first bytes leave before the rest exists. Trusted code only, like
+// params_json. The client reads it on its strand, perhaps again from the start (a call
+// re-sent on a new connection).
+class params_stream {
+public:
+    virtual ~params_stream() = default;
+    // Its exact length in bytes (the request's Content-Length goes out first).
+    virtual std::size_t size() const = 0;
+    // The bytes from offset (< size()) on, at least one; they stay valid and unchanged as
+    // long as this object lives.
+    virtual std::string_view read(std::size_t offset) = 0;
+};
+
 // One JSON-RPC call. params_json is JSON text (an array, or an object for named
 // parameters) inserted verbatim: it must come from trusted code, never from outside.
 struct rpc_request {
     std::string method;
     std::string params_json = "[]";
+    // When set, the params are this stream's text and params_json is not used; the bytes
+    // on the wire are those of the same call with the text in params_json.
+    std::shared_ptr<params_stream> streamed_params{};
 };
 
-// {"jsonrpc":"1.0","id":<id>,"method":"<method>","params":<params_json>}
+// The body up to its params: {"jsonrpc":"1.0","id":<id>,"method":"<method>","params":
+std::string request_head(std::string_view method, std::uint64_t id);
+// request_head, params_json, "}". A streamed request's params are not included.
 std::string make_request_body(const rpc_request& request, std::uint64_t id);
 // A JSON array of requests with ids first_id, first_id+1, …
 std::string make_batch_body(std::span<const rpc_request> requests, std::uint64_t first_id);

@@ -58,6 +58,10 @@ std::array<std::uint8_t, 4> payload_checksum(byte_span payload) noexcept;
 // One whole v1 message: magic || command NUL-padded to 12 || LE32 length || checksum ||
 // payload. command must be 1..12 printable ASCII characters.
 bytes encode_frame(const magic_bytes& magic, std::string_view command, byte_span payload);
+// The message's first frame_header_bytes (the checksum is a hash of the whole payload), for
+// a payload written from where it is rather than copied behind them.
+std::array<std::uint8_t, frame_header_bytes> encode_frame_header(const magic_bytes& magic, std::string_view command,
+                                                                 byte_span payload) noexcept;
 
 struct frame {
     std::string command;  // without the NUL padding

@@ -9,12 +9,16 @@
 // send_block() may be called from any thread.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -26,6 +30,61 @@
 #include "sb/node/p2p/limits.hpp"
 
 namespace sb::node::p2p {
+
+// A found block as the connections relay it: its bytes, shared by all of them (never
+// copied per peer), and the messages that answer a getdata for it, each built once for
+// all of them: on first use, or before the getdata arrives (peer_manager::relay builds the
+// forms its peers are likely to ask for right after announcing the block), so that the
+// answer is one write of bytes that are ready. Thread-safe.
+class relayed_block {
+public:
+    enum class form {
+        as_built,    // `block` as serialized: witnesses included; a KAWPOW block as built
+        no_witness,  // `block` without witnesses (a getdata MSG_BLOCK without the witness flag)
+        compact,     // `cmpctblock` with every transaction prefilled (BIP152): nothing to rebuild
+    };
+    // A message ready to write: its header (with the payload's checksum) and its payload,
+    // written from where they are.
+    struct message {
+        std::array<std::uint8_t, frame_header_bytes> header{};
+        std::shared_ptr<const bytes> payload;
+        std::string_view command;  // cmd::block or cmd::cmpctblock
+    };
+
+    relayed_block(const chain_params& chain, std::shared_ptr<const bytes> raw);
+    relayed_block(const chain_params& chain, bytes raw);
+    relayed_block(const relayed_block&) = delete;
+    relayed_block& operator=(const relayed_block&) = delete;
+
+    const bytes& raw() const noexcept { return *raw_; }
+    // When it was made (relay): the start of the block's P2P timeline.
+    std::chrono::steady_clock::time_point made_at() const noexcept { return made_at_; }
+    // The message of form f, built on the first call (concurrent callers wait for it).
+    // Null for compact where the chain has no compact blocks, for a KAWPOW block, or for a
+    // block whose transactions do not parse. no_witness of a block that does not parse is
+    // the block as built (what a peer gets today for MSG_BLOCK).
+    std::shared_ptr<const message> get(form f);
+
+private:
+    std::shared_ptr<const message> build(form f) const;
+
+    const chain_params& chain_;
+    std::shared_ptr<const bytes> raw_;
+    std::chrono::steady_clock::time_point made_at_;
+    std::uint64_t nonce_;  // of the cmpctblock (no short ids: every transaction is prefilled)
+    std::mutex mu_;
+    std::array<std::optional<std::shared_ptr<const message>>, 3> built_;  // by form; nullopt: not yet
+};
+
+// A relayed block's message written to a peer (the found-block timeline).
+struct block_sent {
+    hash256 hash{};            // internal order
+    std::string_view command;  // cmd::block or cmd::cmpctblock
+    std::chrono::steady_clock::time_point made_at;      // relayed_block::made_at
+    std::chrono::steady_clock::time_point first_write;  // its first bytes were handed to the kernel
+    std::chrono::steady_clock::time_point last_write;   // all of it was
+    std::size_t bytes = 0;                              // header and payload
+};
 
 struct peer_settings {
     std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 (the manager resolves names)
@@ -47,6 +106,7 @@ struct peer_settings {
     // cmpctblock are light-verified there (milliseconds per header, seconds for a new
     // epoch) while the strand goes on and this peer's socket is not read; empty: verified
     // on the strand. Our own relayed KAWPOW block is not evaluated again (send_block).
+    // peer_manager::relay builds a found block's messages there too.
     std::function<void(std::function<void()>)> offload;
 };
 
@@ -70,8 +130,11 @@ struct peer_callbacks {
     std::function<void(const peer_info&)> on_ready;
     // The best header changed; called right after the headers were validated.
     std::function<void(const tip_change&)> on_new_tip;
-    // A peer fetched a block given to send_block (hash in internal order).
+    // A peer fetched a block given to send_block (hash in internal order): its answer is
+    // queued.
     std::function<void(const hash256&)> on_block_served;
+    // That answer has been written (it is in the kernel's hands).
+    std::function<void(const block_sent&)> on_block_sent;
     // Addresses from an addr/addrv2 message (IPv4/IPv6 only, at most max_addr_entries).
     std::function<void(std::vector<peer_address>)> on_addr;
     // The connection ended: the reason code (p2p_errc; is_punishable tells
@@ -92,8 +155,8 @@ public:
     void start();
     // Closes the connection (on_close with p2p_errc::closed unless already closed).
     void close();
-    // Relays a found block (serialized, witness form when it has witnesses): its header
-    // joins the header chain, the peer gets inv(MSG_BLOCK) (and headers when it asked
+    // Relays a found block (serialized, witness form when it has witnesses; connections
+    // share it and the messages built from it): its header joins the header chain, the peer gets inv(MSG_BLOCK) (and headers when it asked
     // sendheaders), and the block is served on getdata while it is among the newest
     // max_relay_bytes relayed on this connection (limits.hpp; a block relayed again is
     // announced again and kept once). Never pushed unrequested: bcoin
@@ -102,11 +165,14 @@ public:
     // cannot be read or hashed (short, X16R, no KAWPOW verifier) is ignored. A KAWPOW
     // block must come from our own verified work: its mix is trusted (every other header
     // check still runs).
-    void send_block(bytes block);
+    void send_block(std::shared_ptr<relayed_block> block);
 
     // Snapshots, for the io thread.
     bool ready() const noexcept;
     peer_info info() const;
+    // The form this peer most likely fetches a relayed block in: the one it asked for the
+    // last time; before that, compact when it was told sendcmpct, else as_built.
+    relayed_block::form likely_fetch() const noexcept;
 
 private:
     struct impl;

@@ -70,6 +70,8 @@ struct peer_manager_options {
 
     std::function<void(const tip_change&)> on_new_tip;   // on the strand, right after validation
     std::function<void(const hash256&)> on_block_served;  // a peer fetched a relayed block
+    // A relayed block's message was written to a peer (also logged, with its timeline).
+    std::function<void(const block_sent&)> on_block_sent;
     logger log;
 };
 
@@ -103,9 +105,12 @@ public:
 
     void start();
     void stop();
-    // Relays a found block to every connected peer (see peer::send_block). Returns at
+    // Relays a found block to every connected peer (see peer::send_block): one
+    // relayed_block shared by all of them, and right after the announcements the messages
+    // each peer is likely to fetch (peer::likely_fetch) are built, before its getdata
+    // arrives (on peer_settings::offload's worker when set, else on the strand). Returns at
     // once; logs when no peer is connected.
-    void relay(bytes block);
+    void relay(std::shared_ptr<const bytes> block);
 
     // Snapshots, refreshed on every connection event and every tick. Thread-safe.
     std::vector<peer_status> peers() const;
