@@ -52,10 +52,10 @@ std::array<std::uint8_t, frame_header_bytes> encode_frame_header(const magic_byt
 
 bytes encode_frame(const magic_bytes& magic, std::string_view command, byte_span payload) {
     const auto header = encode_frame_header(magic, command, payload);
-    bytes frame;
-    frame.reserve(header.size() + payload.size());
-    frame.insert(frame.end(), header.begin(), header.end());
-    frame.insert(frame.end(), payload.begin(), payload.end());
+    bytes frame(header.size() + payload.size());
+    std::memcpy(frame.data(), header.data(), header.size());
+    // An empty payload's data may be null, which memcpy must not be given even for 0 bytes.
+    if (!payload.empty()) std::memcpy(frame.data() + header.size(), payload.data(), payload.size());
     return frame;
 }
 
