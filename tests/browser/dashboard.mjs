@@ -8,10 +8,7 @@
 // worker with a non-zero hashrate, its hostile name shown as text), the chart (points
 // drawn) and that the console had no error, then saves a screenshot. Exit 0 when every
 // check passed; otherwise prints why and exits 1.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { checkDashboard } from './session.mjs';
 
 const [url, screenshot, worker] = process.argv.slice(2);
 if (!url || !screenshot || !worker) {
@@ -19,27 +16,7 @@ if (!url || !screenshot || !worker) {
   process.exit(2);
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
-const failures = [];
-const consoleErrors = [];
-let context;
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1300 },
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push('page error: ' + e.message));
-  // An alert would mean the hostile name ran as markup.
-  page.on('dialog', async (d) => { failures.push('a dialog opened: ' + d.message()); await d.dismiss(); });
-
-  await page.goto(url, { waitUntil: 'load', timeout: 30000 });
-  await page.waitForFunction(() => document.body.dataset.live === 'true', null, { timeout: 30000 });
-
+await checkDashboard(url, { width: 1280, height: 1300 }, async (page, failures) => {
   // The workers table: the miner's row, online, with a hashrate. Waited for as a whole: a
   // CPU miner on a busy machine can pause for a few seconds (it waits for the next tip after
   // each block) and read "idle" in between.
@@ -84,15 +61,4 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#blocks tbody tr td.hash').length > 0, null, { timeout: 30000 });
 
   await page.screenshot({ path: screenshot });
-} catch (e) {
-  failures.push(String(e && e.stack || e));
-} finally {
-  if (context) await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-for (const e of consoleErrors) failures.push('console error: ' + e);
-if (failures.length) {
-  for (const f of failures) console.error('FAIL: ' + f);
-  process.exit(1);
-}
-console.log('dashboard: live data, workers table, chart and blocks checked; no console errors; screenshot ' + screenshot);
+}, 'dashboard: live data, workers table, chart and blocks checked; no console errors; screenshot ' + screenshot);

@@ -15,10 +15,8 @@
 // values the page formats are compared with the page's own formatting of the summary it
 // rendered (state.summary) and with the figures the test fed. Exit 0 when every check
 // passed, otherwise prints why and exits 1.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { checkDashboard } from './session.mjs';
+import { readFileSync } from 'node:fs';
 
 const [url, screenshot, expectedFile] = process.argv.slice(2);
 if (!url || !screenshot || !expectedFile) {
@@ -152,27 +150,7 @@ async function settle(page, shown, limitMs) {
   }
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'sb-chromium-'));
-const failures = [];
-const consoleErrors = [];
-let context;
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-           '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1600 },
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-  page.on('pageerror', (e) => consoleErrors.push('page error: ' + e.message));
-  // An alert would mean the hostile name ran as markup.
-  page.on('dialog', async (d) => { failures.push('a dialog opened: ' + d.message()); await d.dismiss(); });
-
-  await page.goto(url, { waitUntil: 'load', timeout: 30000 });
-  await page.waitForFunction(() => document.body.dataset.live === 'true', null, { timeout: 30000 });
-
+await checkDashboard(url, { width: 1280, height: 1600 }, async (page, failures) => {
   // The first chain in the overview and the chart, then the second one chosen beside the
   // chart, as a miner of that chain would.
   const [first, second] = expected.chains.map((c) => c.id);
@@ -200,16 +178,5 @@ try {
     .filter((th) => getComputedStyle(th).display !== 'none').map((th) => th.textContent));
   const phoneWant = ['Worker', 'Chain', 'Status', '5 m', '1 h', 'Diff', 'Best share', 'Last share', 'Firmware'];
   if (phone.join('|') !== phoneWant.join('|')) failures.push('workers columns on a phone: ' + phone.join(', '));
-} catch (e) {
-  failures.push(String(e && e.stack || e));
-} finally {
-  if (context) await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-for (const e of consoleErrors) failures.push('console error: ' + e);
-if (failures.length) {
-  for (const f of failures) console.error('FAIL: ' + f);
-  process.exit(1);
-}
-console.log('dashboard (SHA-256d and KAWPOW): chain cards, overview and chart per chain, workers, devices, blocks and ' +
+}, 'dashboard (SHA-256d and KAWPOW): chain cards, overview and chart per chain, workers, devices, blocks and ' +
             'events under their chains, hostile name as text; no console errors; screenshot ' + screenshot);
