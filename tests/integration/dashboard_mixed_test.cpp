@@ -90,15 +90,6 @@ rapidjson::Document get_json(std::uint16_t port, const std::string& path) {
     return d;
 }
 
-// Runs a shell command; its exit status and its output (for the caller's failure message).
-std::pair<int, std::string> run_command(const std::string& command, const std::string& log, std::chrono::seconds timeout) {
-    test::child_process p({"/bin/sh", "-c", command}, {}, log);
-    const auto rc = p.wait_for_exit(timeout);
-    INFO(command << "\n" << p.output());
-    REQUIRE(rc.has_value());
-    return {*rc, command + "\n" + p.output()};
-}
-
 // Runs f when the scope ends, however it ends (a failed REQUIRE included): threads are
 // joined before their objects go.
 struct at_exit {
@@ -444,7 +435,7 @@ TEST_CASE("integration: the dashboard of a SHA-256d chain and a KAWPOW chain tog
         std::ofstream(dir.path + "/metrics.txt") << m;
         // Not a structured binding: INFO captures it in a lambda, which clang 14 refuses.
         const auto checked =
-            run_command("promtool check metrics < '" + dir.path + "/metrics.txt'", dir.path + "/promtool.log", 60s);
+            test::run_shell("promtool check metrics < '" + dir.path + "/metrics.txt'", dir.path + "/promtool.log", 60s);
         INFO(checked.second);
         CHECK(checked.first == 0);
         std::size_t chain_series = 0, device_series = 0, worker_series = 0;
@@ -553,7 +544,7 @@ TEST_CASE("integration: the dashboard of a SHA-256d chain and a KAWPOW chain tog
 
         const std::string shot = std::string(SB_BINARY_DIR) + "/dashboard-mixed-screenshot.png";
         std::filesystem::remove(shot);
-        const auto browsed = run_command("node '" + std::string(SB_SOURCE_DIR) +
+        const auto browsed = test::run_shell("node '" + std::string(SB_SOURCE_DIR) +
                                              "/tests/browser/dashboard_mixed.mjs' 'http://127.0.0.1:" + std::to_string(port) +
                                              "/' '" + shot + "' '" + spec + "'",
                                          dir.path + "/browser.log", 180s);

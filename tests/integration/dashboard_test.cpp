@@ -107,14 +107,6 @@ bool miner_has_hashrate(dashboard_daemon& d) {
            row["hashrate"]["5m"].GetDouble() > 0 && std::string(row["state"].GetString()) == "online";
 }
 
-int run_shell(const std::string& command, const std::string& log, std::chrono::seconds timeout) {
-    test::child_process p({"/bin/sh", "-c", command}, {}, log);
-    const auto rc = p.wait_for_exit(timeout);
-    INFO(command << "\n" << p.output());
-    REQUIRE(rc.has_value());
-    return *rc;
-}
-
 }  // namespace
 
 TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metrics, Prometheus, a real browser and alerts") {
@@ -170,7 +162,9 @@ TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metri
         REQUIRE(code == 200);
         const std::string file = dir + "/metrics.txt";
         std::ofstream(file) << metrics;
-        CHECK(run_shell("promtool check metrics < " + file, dir + "/promtool.log", 60s) == 0);
+        const auto checked = test::run_shell("promtool check metrics < " + file, dir + "/promtool.log", 60s);
+        INFO(checked.second);
+        CHECK(checked.first == 0);
 
         const std::uint16_t prom_port = test::free_loopback_port();
         const std::string prom_dir = dir + "/prometheus";
@@ -207,10 +201,12 @@ TEST_CASE("integration: the dashboard shows a live miner: API, WebSocket, /metri
     {  // Chromium loads the page, sees live data, the table, the chart, the name as text, no console error
         const std::string shot = std::string(SB_BINARY_DIR) + "/dashboard-screenshot.png";
         std::filesystem::remove(shot);
-        const int rc = run_shell("node '" + std::string(SB_SOURCE_DIR) + "/tests/browser/dashboard.mjs' 'http://127.0.0.1:" +
-                                     std::to_string(d.http_port) + "/' '" + shot + "' '" + hostile_worker + "'",
-                                 dir + "/browser.log", 180s);
-        CHECK(rc == 0);
+        const auto browsed = test::run_shell("node '" + std::string(SB_SOURCE_DIR) +
+                                                 "/tests/browser/dashboard.mjs' 'http://127.0.0.1:" +
+                                                 std::to_string(d.http_port) + "/' '" + shot + "' '" + hostile_worker + "'",
+                                             dir + "/browser.log", 180s);
+        INFO(browsed.second);
+        CHECK(browsed.first == 0);
         CHECK(std::filesystem::exists(shot));
     }
 

@@ -129,4 +129,13 @@ std::pair<int, std::string> http_get_loopback(std::uint16_t port, const std::str
     return {std::atoi(resp.c_str() + sp + 1), resp.substr(split + 4)};
 }
 
+std::pair<int, std::string> run_shell(const std::string& command, const std::string& log,
+                                      std::chrono::seconds timeout) {
+    child_process p({"/bin/sh", "-c", command}, {}, log);
+    const auto rc = p.wait_for_exit(timeout);
+    INFO(command << "\n" << p.output());
+    REQUIRE(rc.has_value());
+    return {*rc, command + "\n" + p.output()};
+}
+
 }  // namespace sb::test

@@ -43,6 +43,12 @@ private:
 // (and giving up early when child has exited).
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout, child_process* child = nullptr);
 
+// Runs command with /bin/sh, its output to log, and waits up to timeout (REQUIRE: it
+// ended). Returns {exit status, the command and its whole output}: show the second with
+// INFO beside a check of the first, so that a failure carries the reason the command gave.
+std::pair<int, std::string> run_shell(const std::string& command, const std::string& log,
+                                      std::chrono::seconds timeout);
+
 // GET http://127.0.0.1:port<path> with Connection: close; returns {status code, body}
 // ({0, ""} when nothing answered).
 std::pair<int, std::string> http_get_loopback(std::uint16_t port, const std::string& path);
