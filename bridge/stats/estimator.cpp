@@ -27,6 +27,8 @@ void decayed_rates::decay_to(double now_s) noexcept {
 
 void decayed_rates::add(double difficulty, double now_s) noexcept {
     if (!(difficulty > 0) || !std::isfinite(difficulty)) return;
+    if (!any_ && !(now_s > start_s_)) opening_ = difficulty;
+    any_ = true;
     decay_to(now_s);
     for (auto& s : sum_) s += difficulty;
 }
@@ -37,7 +39,10 @@ hashrates decayed_rates::at(double now_s) const noexcept {
     const double age = now_s - start_s_;
     for (std::size_t i = 0; i < window_count; ++i) {
         const double p = window_seconds[i];
-        double rate = sum_[i] * std::exp(-dt / p) / p;
+        // The opening share, decayed from the start, leaves the sum (never below zero:
+        // rounding).
+        const double opening = opening_ > 0 ? opening_ * std::exp(-std::max(age, 0.0) / p) : 0;
+        double rate = std::max(sum_[i] * std::exp(-dt / p) - opening, 0.0) / p;
         // Young stream: the decayed sum has only seen `age` seconds of shares.
         if (age >= min_bias_age_s) rate /= -std::expm1(-age / p);
         else if (age > 0) rate /= -std::expm1(-min_bias_age_s / p);
@@ -51,10 +56,15 @@ void decayed_rates::merge(const decayed_rates& other, double now_s) noexcept {
     decayed_rates o = other;
     o.decay_to(now_s);
     for (std::size_t i = 0; i < window_count; ++i) sum_[i] += o.sum_[i];
+    if (other.start_s_ < start_s_) opening_ = other.opening_;
+    else if (other.start_s_ == start_s_) opening_ += other.opening_;
+    any_ = any_ || other.any_;
     start_s_ = std::min(start_s_, other.start_s_);
 }
 
 void decayed_rates::reset_start(double start_s) noexcept {
+    // A share at the old start is an ordinary share of a stream that began earlier.
+    if (start_s != start_s_) opening_ = 0;
     start_s_ = start_s;
     last_s_ = std::max(last_s_, start_s);
 }

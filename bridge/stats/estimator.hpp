@@ -13,6 +13,12 @@
 // expectation is rate · (1 - exp(-a / p)); the estimate is divided by that factor (ckpool's
 // "time bias") so a new miner shows its rate within a minute, not a week.
 //
+// A stream that a share opened (a worker or connection is first seen by its first share)
+// began at that share, so the share is not part of the count over its age: with it, n
+// shares in a seconds would read n / a where the unbiased rate is (n - 1) / a (a slow miner
+// whose first share came 10 s after it connected read its shares-per-minute rate 6x high
+// at 10 s). Such a stream's opening share is left out of the sum; one share alone reads 0.
+//
 // Odds: shares meet the network target independently (a Poisson process), so with a
 // hashrate H and a network difficulty D a block takes on average
 // T = D · hashes_per_difficulty / H seconds, and the chance of at least one block within t
@@ -49,12 +55,15 @@ public:
 
     // An accepted share of this difficulty at now_s. A share older than the last one
     // counts as if it came at the last one (clocks on several threads are not ordered).
+    // The first share of a stream that comes at (or before) its start opens the stream:
+    // it marks when the miner's hashing is first known, and is not counted in the rates.
     void add(double difficulty, double now_s) noexcept;
     // The hashrates at now_s (decayed to it, young-stream bias removed). Zero before any
     // share.
     hashrates at(double now_s) const noexcept;
     // Sums another stream into this one (an aggregate of several workers): both decayed to
-    // now_s first. The aggregate keeps the older start.
+    // now_s first. The aggregate keeps the older start, and the opening share of the
+    // stream that started it (a later stream's opening share is a share of the aggregate).
     void merge(const decayed_rates& other, double now_s) noexcept;
     double start_s() const noexcept { return start_s_; }
     void reset_start(double start_s) noexcept;
@@ -63,6 +72,8 @@ private:
     void decay_to(double now_s) noexcept;
 
     std::array<double, window_count> sum_{};  // Σ d_i · exp(-(last - t_i) / p), per window
+    double opening_ = 0;                       // the difficulty of the share that opened the stream
+    bool any_ = false;                         // a share was added
     double start_s_;
     double last_s_;
 };

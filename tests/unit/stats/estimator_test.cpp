@@ -77,6 +77,44 @@ TEST_CASE("estimator: a Poisson stream of shares is estimated within its noise")
     CHECK(h[m5] == doctest::Approx(expected).epsilon(0.35));
 }
 
+TEST_CASE("estimator: a stream opened by its first share is not read high while it is young") {
+    // A worker is first seen by its first share: the stream starts at that share. Over many
+    // Poisson streams the mean reading at a young age is the true rate; counting the opening
+    // share would read (n + 1) / n high: +20 % at 10 s with half a share a second.
+    auto rng = sb::test::seeded_rng(1414);
+    const double rate = 0.5;  // shares a second
+    std::exponential_distribution<double> gap(rate);
+    const double t0 = 1'700'000'000;
+    const double expected = rate * 64 * hashes_per_difficulty;
+    for (const double age : {10.0, 30.0, 120.0}) {
+        CAPTURE(age);
+        constexpr int streams = 4000;
+        double sum_m1 = 0, sum_h1 = 0;
+        for (int k = 0; k < streams; ++k) {
+            decayed_rates r(t0);
+            r.add(64, t0);  // the opening share
+            for (double t = t0 + gap(rng); t <= t0 + age; t += gap(rng)) r.add(64, t);
+            const auto h = r.at(t0 + age);
+            sum_m1 += h[m1];
+            sum_h1 += h[h1];
+        }
+        // The mean of 4000 streams: relative noise at most 1/sqrt(4000 · 0.5 · 10) ≈ 0.7 %.
+        CHECK(sum_m1 / streams == doctest::Approx(expected).epsilon(0.04));
+        CHECK(sum_h1 / streams == doctest::Approx(expected).epsilon(0.04));
+    }
+    // The opening share alone is no rate yet; the second one gives one.
+    decayed_rates r(t0);
+    r.add(64, t0);
+    CHECK(r.at(t0 + 30)[m1] == 0);
+    r.add(64, t0 + 2);
+    CHECK(r.at(t0 + 2)[m1] > 0);
+    // A stream whose start came before its first share (a chain total started with the
+    // bridge) counts that share.
+    decayed_rates chain(t0);
+    chain.add(64, t0 + 1);
+    CHECK(chain.at(t0 + 30)[m1] > 0);
+}
+
 TEST_CASE("estimator: merged streams read as their sum, bad difficulties are ignored") {
     const double t0 = 1'700'000'000;
     decayed_rates a(t0), b(t0), sum(t0);
