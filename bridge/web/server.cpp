@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -254,6 +256,7 @@ public:
         asio::post(ws_.get_executor(), [self = shared_from_this()] {
             if (self->closed_) return;
             self->closed_ = true;
+            self->write_timer_.cancel();
             beast::get_lowest_layer(self->ws_).close();
         });
     }
@@ -298,11 +301,23 @@ private:
     void do_write(std::shared_ptr<const std::string> msg) {
         writing_ = true;
         current_ = std::move(msg);
-        beast::get_lowest_layer(ws_).expires_after(ws_write_timeout);
+        // The write's own timer, not the tcp_stream's expiry: that expiry would also time out
+        // the read pending beside the write (the stream arms a read with whatever expiry
+        // was set when it started), and the websocket's idle timeout governs reading.
+        const std::uint64_t seq = ++write_seq_;
+        write_timer_.expires_after(srv_->options.ws_write_timeout);
+        write_timer_.async_wait([self = shared_from_this(), seq](beast::error_code ec) {
+            if (ec || !self->writing_ || self->write_seq_ != seq || self->closed_) return;
+            self->srv_->options.log.warn("a dashboard took longer than " +
+                                         std::to_string(self->srv_->options.ws_write_timeout.count()) +
+                                         " ms to take an update: dropped");
+            self->closed_ = true;
+            beast::get_lowest_layer(self->ws_).close();
+        });
         ws_.text(true);
         ws_.async_write(asio::buffer(*current_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
             self->writing_ = false;
-            beast::get_lowest_layer(self->ws_).expires_never();
+            self->write_timer_.cancel();
             if (ec) {
                 self->closed_ = true;
                 return;
@@ -316,6 +331,8 @@ private:
 
     websocket::stream<beast::tcp_stream> ws_;
     std::shared_ptr<server::impl> srv_;
+    asio::steady_timer write_timer_{ws_.get_executor()};
+    std::uint64_t write_seq_ = 0;
     beast::flat_buffer buffer_;
     std::shared_ptr<const std::string> current_;
     std::shared_ptr<const std::string> pending_;

@@ -56,7 +56,7 @@ inline constexpr std::size_t max_ws_message_bytes = 1024;
 // Updates a WebSocket may fall behind (each newer one replaces the waiting one) before
 // it is dropped as a slow reader.
 inline constexpr unsigned max_ws_skipped_updates = 10;
-// A WebSocket write that takes longer drops the client.
+// A WebSocket write that takes longer drops the client (server_options::ws_write_timeout).
 inline constexpr std::chrono::seconds ws_write_timeout{20};
 
 struct server_options {
@@ -71,6 +71,9 @@ struct server_options {
     std::size_t metrics_max_workers = 1000;
     std::size_t max_connections = 256;
     std::size_t max_websockets = 128;
+    // A WebSocket write that takes longer drops the client; reading has its own idle
+    // timeout (60 s, kept alive by pings). Shorter in tests.
+    std::chrono::milliseconds ws_write_timeout = web::ws_write_timeout;
     logger log;  // default: stderr
 };
 

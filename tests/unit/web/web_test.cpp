@@ -359,6 +359,57 @@ TEST_CASE("web: a dashboard that stops reading is dropped, not buffered") {
     CHECK(dropped);
 }
 
+TEST_CASE("web: a dashboard that keeps reading stays connected past the write timeout") {
+    // Updates every 50 ms for four write timeouts: the client reads them all and must not
+    // be dropped (a write's timeout once also timed out the pending read: every dashboard
+    // was cut off ws_write_timeout after it connected and showed "reconnecting").
+    web::server_options o;
+    o.ws_write_timeout = 500ms;
+    fixture f(o);
+    f.run();
+    f.st->start();
+    asio::io_context cio;
+    websocket::stream<tcp::socket> ws(cio);
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), f.srv->port()});
+    ws.handshake("127.0.0.1:" + std::to_string(f.srv->port()), "/ws");
+    const auto until = std::chrono::steady_clock::now() + 4 * o.ws_write_timeout;
+    int messages = 0;
+    beast::error_code ec;
+    while (!ec && std::chrono::steady_clock::now() < until) {
+        beast::flat_buffer buf;
+        ws.read(buf, ec);
+        if (!ec) ++messages;
+    }
+    CHECK_MESSAGE(!ec, ec.message());
+    CHECK(messages >= 10);
+    CHECK(f.srv->websocket_count() == 1);
+}
+
+TEST_CASE("web: a WebSocket write stalled past the write timeout drops the client") {
+    // One big snapshot and no updates after it (the statistics never tick): the write stalls
+    // on a client that never reads, and only the write timeout can drop it.
+    web::server_options o;
+    o.ws_write_timeout = 300ms;
+    fixture f(o);
+    *f.node_error = std::string(4 * 1024 * 1024, 'e');
+    f.st->tick_now();
+    f.run();
+    asio::io_context cio;
+    websocket::stream<tcp::socket> ws(cio);
+    ws.next_layer().open(tcp::v4());
+    ws.next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), f.srv->port()});
+    ws.handshake("127.0.0.1:" + std::to_string(f.srv->port()), "/ws");
+    bool connected = false, dropped = false;
+    for (int i = 0; i < 200 && !dropped; ++i) {
+        std::this_thread::sleep_for(25ms);
+        const auto n = f.srv->websocket_count();
+        connected = connected || n == 1;
+        dropped = connected && n == 0;
+    }
+    CHECK(dropped);
+}
+
 TEST_CASE("web: /metrics is Prometheus text with escaped labels and capped per-worker series") {
     web::server_options o;
     o.metrics_per_worker = true;
