@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -388,6 +389,58 @@ TEST_CASE("statistics: start publishes a snapshot with every chain before the fi
     REQUIRE(st.latest()->chains.size() == 1);
     CHECK(st.latest()->chains[0].id == "regtest");
     st.stop();
+}
+
+TEST_CASE("statistics: a storm of new tips ticks at most once per min_tick_gap, the first at once") {
+    // Regtest finds hundreds of blocks a second: each new height wakes the tick, and each
+    // tick goes to every dashboard. The ticks must keep their gap, and the first new tip
+    // must still be published without waiting for the regular tick.
+    statistics_options o;
+    o.tick = std::chrono::hours(1);
+    o.min_tick_gap = std::chrono::milliseconds(100);
+    o.log = [](std::string_view) {};
+    statistics st(o);
+    chain_sources src;
+    src.id = "regtest";
+    st.add_chain(src);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::int64_t> heights;  // the template height of every urgent snapshot
+    st.on_publish([&](std::shared_ptr<const snapshot> s, bool urgent) {
+        if (!urgent) return;
+        std::lock_guard lock(mu);
+        heights.push_back(s->chains.at(0).tmpl.height);
+        cv.notify_all();
+    });
+    st.start();
+    node::block_template t;
+    t.bits = 0x207fffff;
+    t.height = 1;
+    st.on_template(0, t);
+    {
+        std::unique_lock lock(mu);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return !heights.empty(); }));
+        CHECK(heights.front() == 1);
+    }
+    const auto began = std::chrono::steady_clock::now();
+    for (int h = 2; h <= 301; ++h) {  // 300 new tips, 2 ms apart
+        t.height = h;
+        st.on_template(0, t);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    const double elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+    {
+        // The last tip is published too (the storm's wakes joined a later tick).
+        std::unique_lock lock(mu);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return heights.back() == 301; }));
+    }
+    st.stop();
+    std::lock_guard lock(mu);
+    CAPTURE(elapsed_ms);
+    CAPTURE(heights.size());
+    // At most one tick per gap over the storm, plus the first and the last.
+    CHECK(static_cast<double>(heights.size()) <= elapsed_ms / 100.0 + 3);
 }
 
 TEST_CASE("statistics: each drop threshold is watched on its own, the alert feed posts offline, online and the alerts' drops") {
