@@ -17,6 +17,13 @@ if (!url || !screenshot || !worker) {
 }
 
 await checkDashboard(url, { width: 1280, height: 1300 }, async (page, failures) => {
+  // Every text the live badge shows from here on.
+  await page.evaluate(() => {
+    const badge = document.getElementById('conn');
+    window.connSeen = [];
+    new MutationObserver(() => window.connSeen.push(badge.textContent))
+      .observe(badge, { childList: true, characterData: true, subtree: true });
+  });
   // The workers table: the miner's row, online, with a hashrate. Waited for as a whole: a
   // CPU miner on a busy machine can pause for a few seconds (it waits for the next tip after
   // each block) and read "idle" in between.
@@ -56,9 +63,16 @@ await checkDashboard(url, { width: 1280, height: 1300 }, async (page, failures) 
     return nonblank;
   });
   if (drawn === 0) failures.push('the chart canvas is blank');
+  // The time axis: round times, no label twice.
+  const labels = await page.evaluate(() => window.Chart.getChart('chart').scales.x.ticks.map((t) => String(t.label)));
+  if (labels.length < 2 || new Set(labels).size !== labels.length) failures.push('chart time labels: ' + JSON.stringify(labels));
 
   // Blocks found by the miner are listed with their fate.
   await page.waitForFunction(() => document.querySelectorAll('#blocks tbody tr td.hash').length > 0, null, { timeout: 30000 });
+
+  // The WebSocket never dropped while the daemon ran (it was once cut every 20 s).
+  const conn = await page.evaluate(() => [document.getElementById('conn').textContent, window.connSeen]);
+  if (conn[0] !== 'live' || conn[1].some((t) => t !== 'live')) failures.push('the live badge read: ' + JSON.stringify(conn[1]) + ', now ' + conn[0]);
 
   await page.screenshot({ path: screenshot });
 }, 'dashboard: live data, workers table, chart and blocks checked; no console errors; screenshot ' + screenshot);

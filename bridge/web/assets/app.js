@@ -420,6 +420,32 @@ function chartColors() {
   return { line: dark ? '#6ea8fe' : '#2e6fd8', grid: dark ? '#2a3039' : '#e3e6ea', text: dark ? '#98a2b3' : '#667085' };
 }
 
+// Time axis ticks at round local times (seconds, minutes, hours, days), at most 8: Chart.js's own
+// ticks on a linear axis fall on arbitrary seconds, and labels in minutes then repeat.
+const tickSteps = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800];
+
+function timeTicks(scale) {
+  const span = scale.max - scale.min;
+  if (!(span > 0)) return;
+  const step = tickSteps.find((s) => span / s <= 7) || tickSteps[tickSteps.length - 1];
+  // Local time = Unix time + offset: round in local time (midnights, whole hours).
+  const offset = -new Date(scale.min * 1000).getTimezoneOffset() * 60;
+  const ticks = [];
+  for (let t = Math.ceil((scale.min + offset) / step) * step - offset; t <= scale.max; t += step) ticks.push({ value: t });
+  scale.ticks = ticks;
+  scale.tickStep = step;
+}
+
+function timeLabel(v, scale) {
+  const d = new Date(v * 1000);
+  const step = scale && scale.tickStep ? scale.tickStep : 3600;
+  if (step >= 86400) return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+  const hm = d.toLocaleTimeString([], step < 60 ? { hour: '2-digit', minute: '2-digit', second: '2-digit' }
+                                                  : { hour: '2-digit', minute: '2-digit' });
+  // Beyond a day the same hour comes back: name the day as well.
+  return scale && scale.max - scale.min > 86400 ? d.toLocaleDateString([], { weekday: 'short' }) + ' ' + hm : hm;
+}
+
 function makeChart() {
   const c = chartColors();
   state.chart = new Chart($('chart'), {
@@ -432,9 +458,8 @@ function makeChart() {
                  tooltip: { callbacks: { title: (items) => new Date(items[0].parsed.x * 1000).toLocaleString(),
                                          label: (item) => hashrate(item.parsed.y) } } },
       scales: {
-        x: { type: 'linear', grid: { color: c.grid }, ticks: { color: c.text, maxTicksLimit: 8,
-             callback: (v) => { const d = new Date(v * 1000);
-               return state.range > 86400 ? d.toLocaleDateString() : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }); } } },
+        x: { type: 'linear', grid: { color: c.grid }, afterBuildTicks: timeTicks,
+             ticks: { color: c.text, autoSkip: false, callback(v) { return timeLabel(v, this); } } },
         y: { beginAtZero: true, grid: { color: c.grid }, ticks: { color: c.text, callback: (v) => hashrate(v) } },
       },
     },
