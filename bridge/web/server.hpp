@@ -1,9 +1,9 @@
 // The dashboard's HTTP listener (issue 14 "Web"), on Beast: the embedded page and its
 // assets at GET /, the JSON API under /api/v1/ (described by /api/v1/openapi.json) and the
 // older /api/status, live updates over /ws (a snapshot on connect, then every statistics
-// tick and at once on a found block, a new tip, a worker going offline or a node state
-// change), and Prometheus text at /metrics. Everything comes from the statistics'
-// snapshot through web/serialize.hpp.
+// tick, and at once on a found block, a new tip, a worker going offline or a node state
+// change, at least statistics_options::min_tick_gap apart), and Prometheus text at
+// /metrics. Everything comes from the statistics' snapshot through web/serialize.hpp.
 //
 // Security: loopback by default; bound to any other address it requires a bearer token or
 // HTTP basic auth (config http.token / http.user + http.password), checked on every
