@@ -815,10 +815,16 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             // The expected share interval: difficulty over the difficulty rate.
             const double drate = v.rate[static_cast<std::size_t>(window::m5)] / hashes_per_difficulty;
             double interval = std::chrono::duration<double>(options.default_share_interval).count();
-            if (drate > 0 && v.difficulty > 0) interval = v.difficulty / drate;
+            const bool estimated = drate > 0 && v.difficulty > 0;
+            if (estimated) interval = v.difficulty / drate;
             const double since = unix_s(now) - unix_s(v.last_share.value_or(v.first_seen));
+            // Without a rate yet (one share: a miner slower than the default interval at
+            // its difficulty, e.g. a NerdMiner at the minimum) a connected worker is not
+            // called idle: nothing tells slow from stopped before its second share.
+            const double online_intervals =
+                estimated || !connected ? options.idle_after_intervals : options.offline_after_intervals;
             worker_state st = worker_state::offline;
-            if (v.last_share && since <= options.idle_after_intervals * interval) st = worker_state::online;
+            if (v.last_share && since <= online_intervals * interval) st = worker_state::online;
             else if (connected && since <= options.offline_after_intervals * interval) st = worker_state::idle;
             v.state = st;
             v.odds = odds_for(v.rate[static_cast<std::size_t>(window::h1)], cv.tmpl.network_difficulty);

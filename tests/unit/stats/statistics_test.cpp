@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -208,6 +209,36 @@ TEST_CASE("statistics: a worker goes idle, then offline, and comes back, subscri
     f.now += 10s;
     CHECK(f.find(*f.tick(), "rig")->state == worker_state::offline);
     CHECK(f.events->count(event_kind::worker_offline) == 2);
+}
+
+TEST_CASE("statistics: a slow miner is online from its first share, its rate counts from its second") {
+    // A NerdMiner at the minimum difficulty sends a share every minute or two. Its first
+    // share opens its stream: no rate yet (one share over no time), and no interval to call
+    // it idle by while it stays connected.
+    fixture f;
+    f.connect(9, "nerd");
+    f.now += 20s;
+    f.share(9, "nerd", 1);
+    f.now += 90s;
+    auto s = f.tick();
+    CHECK(f.find(*s, "nerd")->state == worker_state::online);
+    CHECK(f.find(*s, "nerd")->rate[static_cast<std::size_t>(window::m5)] == 0);
+    f.share(9, "nerd", 1);
+    s = f.tick();
+    // The second share alone counts, over the 90 s the stream has run: its 5 m decayed
+    // sum (1) over the window, corrected for the stream's age.
+    CHECK(f.find(*s, "nerd")->rate[static_cast<std::size_t>(window::m5)] ==
+          doctest::Approx(hashes_per_difficulty / 300 / -std::expm1(-90.0 / 300)).epsilon(1e-9));
+    CHECK(f.find(*s, "nerd")->state == worker_state::online);
+    // Disconnected after one share: the default interval decides (offline).
+    f.connect(10, "gone");
+    f.share(10, "gone", 1);
+    {
+        std::lock_guard lock(f.mu);
+        f.sessions.pop_back();
+    }
+    f.now += 90s;
+    CHECK(f.find(*f.tick(), "gone")->state == worker_state::offline);
 }
 
 TEST_CASE("statistics: memory stays bounded: a cap on workers, offline workers forgotten and restored on return") {
