@@ -66,7 +66,7 @@ inline constexpr std::string_view overflow_worker_name = "(other)";
 // Worker series written to the history per chain per minute: the busiest ones.
 inline constexpr std::size_t default_history_workers = 1000;
 
-// The shortest time between two ticks, urgent ones included (statistics_options).
+// The shortest time from one tick to the next urgent one (statistics_options::min_tick_gap).
 inline constexpr std::chrono::milliseconds default_min_tick_gap{200};
 
 struct statistics_options {
