@@ -525,7 +525,16 @@ TEST_CASE("p2p: a peer that fetched a relayed block is probed with back-off and 
     CHECK_FALSE(o.closed);  // our own header coming back is no misbehaviour
 }
 
-TEST_CASE("p2p: a peer not asked to confirm relayed blocks is not probed and its echo is not reported") {
+namespace {
+
+struct probe_outcome {
+    bool probed = false;  // a getheaders came right behind the block
+    int held = 0;         // on_relayed_held calls after our header was sent back
+    bool closed = false;
+};
+
+// Relays a block to a scripted peer that fetches it, then sends its header back.
+probe_outcome fetch_and_echo(bool confirm_relayed) {
     scripted_node node;
     test::io_runner io;
     header_chain chain(regtest());
@@ -533,7 +542,7 @@ TEST_CASE("p2p: a peer not asked to confirm relayed blocks is not probed and its
     const bytes& block = blocks.front();
     const block_header ours =
         parse_header(std::span<const std::uint8_t, block_header_size>(block.data(), block_header_size));
-    std::atomic<bool> probed{true}, done{false};
+    std::atomic<bool> probed{false}, done{false};
     node.run([&](scripted_node& s) {
         s.read_until(cmd::version);
         s.send(cmd::version, scripted_node::version_payload());
@@ -542,7 +551,7 @@ TEST_CASE("p2p: a peer not asked to confirm relayed blocks is not probed and its
         if (!fetch(s, block)) return;
         s.skipped.clear();
         barrier(s, 1);
-        probed = std::find(s.skipped.begin(), s.skipped.end(), std::string(cmd::getheaders)) != s.skipped.end();
+        for (const auto& c : s.skipped) probed = probed || c == cmd::getheaders;
         s.send(cmd::headers, serialize_headers(std::vector<block_header>{ours}));
         barrier(s, 2);
         done = true;
@@ -550,14 +559,31 @@ TEST_CASE("p2p: a peer not asked to confirm relayed blocks is not probed and its
     });
     observed o;
     auto callbacks = record(o);
-    int held = 0;
-    callbacks.on_relayed_held = [&](const hash256&) { ++held; };
-    peer p(io.executor(), chain, settings(node.port()), callbacks);  // confirm_relayed off: a public peer
+    probe_outcome out;
+    callbacks.on_relayed_held = [&](const hash256&) { ++out.held; };
+    peer_settings ps = settings(node.port());
+    ps.confirm_relayed = confirm_relayed;
+    peer p(io.executor(), chain, ps, callbacks);
     p.start();
     REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
     p.send_block(std::make_shared<relayed_block>(chain.chain(), block));
     REQUIRE_MESSAGE(io.run_until([&] { return done || o.closed.has_value(); }), o.reason);
-    CHECK_FALSE(probed);
-    CHECK(held == 0);
-    CHECK_FALSE(o.closed);
+    out.probed = probed;
+    out.closed = o.closed.has_value();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("p2p: only a peer asked to confirm relayed blocks is probed, and only its answer is reported") {
+    // A public peer (confirm_relayed off): not asked, and its echo of our header is no evidence.
+    const auto off = fetch_and_echo(false);
+    CHECK_FALSE(off.probed);
+    CHECK(off.held == 0);
+    CHECK_FALSE(off.closed);
+    // A configured peer: asked right behind the block, its answer reported.
+    const auto on = fetch_and_echo(true);
+    CHECK(on.probed);
+    CHECK(on.held == 1);
+    CHECK_FALSE(on.closed);
 }
