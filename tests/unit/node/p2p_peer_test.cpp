@@ -1,7 +1,9 @@
 // The P2P peer against a scripted node on loopback (a blocking socket on its own
 // thread): handshake in either order, messages before the handshake, handshake timeout,
-// framing errors, pings, new-tip detection from headers, and misbehaving headers. The
-// real bcoin node is exercised in tests/integration/p2p_test.cpp.
+// framing errors, pings, new-tip detection from headers, misbehaving headers, relayed
+// blocks, and the getheaders probe after a relayed block is fetched (back-off, give-up,
+// unsolicited and repeated answers, peers not asked). The real bcoin node is exercised
+// in tests/integration/p2p_test.cpp.
 #include <doctest/doctest.h>
 
 #include <array>
