@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <map>
 
 #include <boost/asio/post.hpp>
@@ -55,6 +56,12 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
             if (it == self->own.end() || it->second.served) return;
             it->second.served = true;
             self->check_header_only();
+        };
+        m.on_block_held = [self](const hash256& h) {
+            auto it = self->own.find(h);
+            if (it == self->own.end() || it->second.held) return;
+            it->second.held = true;
+            self->settle_relayed();
         };
         m.log = o.log;
         m.peer.clock = o.clock;
@@ -128,7 +135,7 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
 
     // On the strand: a relayed block to watch.
     void watch(const hash256& hash, std::int32_t height) {
-        if (!own.emplace(hash, own_block{height, false}).second) return;
+        if (!own.emplace(hash, own_block{height, false, false, false}).second) return;
         while (own.size() > max_watched_relayed_blocks) {
             auto lowest = std::min_element(own.begin(), own.end(), [](const auto& a, const auto& b) {
                 return a.second.height < b.second.height;
@@ -141,34 +148,58 @@ struct p2p_link::impl : std::enable_shared_from_this<impl> {
     // On the strand: settles watched blocks by the active chain (see on_block_settled).
     void settle_relayed() {
         if (own.empty()) return;
-        // The highest active header a peer sent: below our own relayed blocks on top.
+        // built: the highest active header a peer sent, below our own relayed blocks on top
+        // (they entered the chain because we relayed them). held: the same, where a
+        // configured peer sent one of those blocks back (on_block_held) counting too.
+        constexpr std::int32_t none = std::numeric_limits<std::int32_t>::min();
+        std::int32_t held = none;
         const p2p::header_entry* top = &headers.tip();
-        while (top && own.count(top->hash)) top = headers.at_height(top->height - 1);
-        if (!top) return;
-        const std::int32_t passed = top->height;
+        while (top) {
+            auto it = own.find(top->hash);
+            if (it == own.end()) break;
+            if (it->second.held && held == none) held = top->height;
+            top = headers.at_height(top->height - 1);
+        }
+        const std::int32_t built = top ? top->height : none;
+        held = std::max(held, built);
+        if (held == none) return;
         for (auto it = own.begin(); it != own.end();) {
-            const std::int32_t h = it->second.height;
-            const p2p::header_entry* at = h <= passed ? headers.at_height(h) : nullptr;
-            const bool accepted = at && at->hash == it->first;
+            own_block& b = it->second;
+            const std::int32_t h = b.height;
+            const p2p::header_entry* at = headers.at_height(h);
+            const bool on_chain = at && at->hash == it->first;
+            const hash256 hash = it->first;
+            if (on_chain && h <= held && !b.accepted) {
+                b.accepted = true;
+                log("p2p: relayed block " + to_hex_reversed(hash) + " at height " + std::to_string(h) +
+                    " is on the peers' chain");
+                if (opts.on_block_settled) opts.on_block_settled(hash, h, true);
+            }
             // Stale only for a block whose header the tree holds off the active chain: a
             // block it does not hold (header refused, or hashed differently) is left to
             // the RPC check rather than written off.
-            const bool stale = !accepted && at && h < passed && headers.contains(it->first);
-            if (!accepted && !stale) {
+            const bool stale = !on_chain && at && h < built && headers.contains(hash);
+            // Accepted on a configured peer's word alone, the block stays watched until a
+            // peer builds on it: a competitor's chain may still pass it.
+            if (!stale && !(on_chain && h <= built)) {
                 ++it;
                 continue;
             }
-            const hash256 hash = it->first;
+            const bool was_accepted = b.accepted;
             it = own.erase(it);
+            if (!stale) continue;
             log("p2p: relayed block " + to_hex_reversed(hash) + " at height " + std::to_string(h) +
-                (accepted ? " is on the peers' chain" : " was passed by the peers' chain (stale)"));
-            if (opts.on_block_settled) opts.on_block_settled(hash, h, accepted);
+                (was_accepted ? " left the peers' chain: passed with another block at its height"
+                              : " was passed by the peers' chain (stale)"));
+            if (opts.on_block_settled) opts.on_block_settled(hash, h, false);
         }
     }
 
     struct own_block {
         std::int32_t height = 0;
         bool served = false;  // a peer fetched it
+        bool held = false;    // a configured peer sent its header back: its active chain holds it
+        bool accepted = false;  // reported accepted (on_block_settled)
     };
 
     asio::any_io_executor ex;

@@ -115,6 +115,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
           socket_(strand_),
           handshake_timer_(strand_),
           ping_timer_(strand_),
+          probe_timer_(strand_),
           chain_(headers),
           params_(headers.chain()),
           settings_(std::move(settings)),
@@ -254,6 +255,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         socket_.close(ignored);
         handshake_timer_.cancel();
         ping_timer_.cancel();
+        probe_timer_.cancel();
+        probes_.clear();
         if (callbacks_.on_close) {
             std::string why = ec.message();
             if (!detail.empty()) why += " (" + detail + ")";
@@ -409,7 +412,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
             }
             return fail(r.error(), "header " + hash_text(headers.front()));
         }
-        if (auto last_hash = chain_.hash_of(headers.back()))
+        const auto last_hash = chain_.hash_of(headers.back());
+        if (last_hash)
             if (const header_entry* last = chain_.find(*last_hash))
                 info_.best_height = std::max(info_.best_height, last->height);
         if (r->status == add_status::unconnected) {
@@ -418,6 +422,8 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         }
         if (r->added > 0) unconnecting_ = 0;
         if (r->tip && callbacks_.on_new_tip) callbacks_.on_new_tip(*r->tip);
+        if (closed_) return;
+        if (last_hash) probe_answered(*last_hash);
         if (closed_) return;
         if (paging && headers.size() == max_headers_per_message) request_headers();
     }
@@ -536,6 +542,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
             }
             last_fetch_.store(static_cast<int>(f), std::memory_order_relaxed);
             send_ready(std::move(m), b->hash, b->block->made_at());
+            if (settings_.confirm_relayed) start_probe(*b);
             if (callbacks_.on_block_served) callbacks_.on_block_served(i.hash);
             if (closed_) return;
         }
@@ -595,10 +602,84 @@ struct peer::impl : std::enable_shared_from_this<impl> {
         send(cmd::inv, serialize_inv({&inv, 1}));
     }
 
+    // ---- probes: does the peer's active chain hold a block it fetched? ---------------
+
+    // A block this peer fetched whose header it has not sent back yet
+    // (peer_settings::confirm_relayed).
+    struct relay_probe {
+        hash256 hash{};
+        hash256 parent{};
+        int sent = 0;                     // getheaders sent so far
+        std::chrono::milliseconds wait{};  // before the next one (or, after the last, the end)
+        steady::time_point due{};
+    };
+
+    // Just after the block's message was queued: the first getheaders goes out behind it.
+    void start_probe(const relay_block& b) {
+        if (settings_.relay_probe_tries <= 0) return;
+        // One probe per block: a repeated getdata while it is open asks nothing more.
+        for (const auto& p : probes_)
+            if (p.hash == b.hash) return;
+        if (probes_.size() >= max_relay_probes) probes_.pop_front();
+        relay_probe p;
+        p.hash = b.hash;
+        p.parent = b.header.base.prev_block;
+        p.wait = settings_.relay_probe_wait;
+        probes_.push_back(p);
+        send_probe(probes_.back(), steady::now());
+        arm_probe_timer();
+    }
+
+    void send_probe(relay_probe& p, steady::time_point now) {
+        getheaders_message m;
+        m.version = static_cast<std::uint32_t>(our_protocol_version(params_));
+        m.locator = {p.parent};
+        m.hash_stop = p.hash;
+        send(cmd::getheaders, serialize(m));
+        ++p.sent;
+        p.due = now + p.wait;
+        p.wait *= 2;
+    }
+
+    void arm_probe_timer() {
+        if (probes_.empty() || closed_) return;
+        auto next = probes_.front().due;
+        for (const auto& p : probes_) next = std::min(next, p.due);
+        probe_timer_.expires_at(next);
+        probe_timer_.async_wait(asio::bind_executor(strand_, [self = shared_from_this()](error_code e) {
+            if (!e) self->on_probe_timer();
+        }));
+    }
+
+    void on_probe_timer() {
+        if (closed_) return;
+        const auto now = steady::now();
+        for (auto it = probes_.begin(); it != probes_.end();) {
+            if (it->due > now) {
+                ++it;
+            } else if (it->sent >= settings_.relay_probe_tries) {
+                it = probes_.erase(it);  // given up: the next block or the RPC settles it
+            } else {
+                send_probe(*it, now);
+                ++it;
+            }
+        }
+        arm_probe_timer();
+    }
+
+    // A validated headers message (or cmpctblock) from this peer ended with hash.
+    void probe_answered(const hash256& hash) {
+        auto it = std::find_if(probes_.begin(), probes_.end(), [&](const relay_probe& p) { return p.hash == hash; });
+        if (it == probes_.end()) return;
+        probes_.erase(it);
+        if (callbacks_.on_relayed_held) callbacks_.on_relayed_held(hash);
+    }
+
     asio::strand<asio::any_io_executor> strand_;
     tcp::socket socket_;
     asio::steady_timer handshake_timer_;
     asio::steady_timer ping_timer_;
+    asio::steady_timer probe_timer_;
     header_chain& chain_;
     const chain_params& params_;
     peer_settings settings_;
@@ -626,6 +707,7 @@ struct peer::impl : std::enable_shared_from_this<impl> {
     // The form of this peer's last getdata for a relayed block (relayed_block::form); -1: none yet.
     std::atomic<int> last_fetch_{-1};
     std::atomic<bool> told_sendcmpct_{false};
+    std::deque<relay_probe> probes_;  // at most max_relay_probes
 };
 
 peer::peer(asio::any_io_executor ex, header_chain& headers, peer_settings settings, peer_callbacks callbacks)

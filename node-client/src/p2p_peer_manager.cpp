@@ -245,6 +245,7 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         peer_settings ps = opts.peer;
         ps.address = s.addr->host_key();
         ps.port = s.addr->port;
+        ps.confirm_relayed = s.configured;
         peer_callbacks cb;
         std::weak_ptr<impl> weak = shared_from_this();
         slot* sp = &s;
@@ -258,6 +259,13 @@ struct peer_manager::impl : std::enable_shared_from_this<impl> {
         cb.on_block_served = [weak](const hash256& h) {
             auto self = weak.lock();
             if (self && self->opts.on_block_served) self->opts.on_block_served(h);
+        };
+        cb.on_relayed_held = [weak, sp](const hash256& h) {
+            auto self = weak.lock();
+            if (!self) return;
+            self->log(sp->addr->to_string() + " (configured) holds relayed block " + to_hex_reversed(h) +
+                      " (its answer to getheaders)");
+            if (self->opts.on_block_held) self->opts.on_block_held(h);
         };
         cb.on_block_sent = [weak, sp](const block_sent& b) {
             auto self = weak.lock();
@@ -446,6 +454,7 @@ peer_manager::peer_manager(asio::any_io_executor strand, header_chain& headers, 
 peer_manager::~peer_manager() {
     impl_->opts.on_new_tip = nullptr;
     impl_->opts.on_block_served = nullptr;
+    impl_->opts.on_block_held = nullptr;
     impl_->opts.on_block_sent = nullptr;
     impl_->opts.log = logger::none();
     stop();

@@ -1,8 +1,10 @@
 // The P2P client against a real bcoin 1.0.2 regtest node on loopback: handshake, new-tip
 // detection after generatetoaddress (bcoin announces by inv), headers sync, relay of a
 // block we built (inv → getdata → block) that becomes the node's tip, the peer manager
-// with bcoin as the configured peer (status list, new tips, relay), and a header-only
-// (coinbase-only) block built from the P2P tip alone that bcoin accepts.
+// with bcoin as the configured peer (status list, new tips, relay), a header-only
+// (coinbase-only) block built from the P2P tip alone that bcoin accepts, and the link
+// settling a block it relayed as accepted from bcoin's answer to its getheaders probe,
+// with no RPC and no block on top.
 //
 // bcoin answers getheaders only once its chain is "synced" (a tip with a recent
 // timestamp): on a fresh node the genesis is from 2011, so the initial getheaders is
@@ -10,11 +12,18 @@
 // getheaders is answered.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <boost/asio/strand.hpp>
 
 #include "dispatch/job.hpp"
 #include "fake_node.hpp"  // io_runner
@@ -28,10 +37,12 @@
 #include "sb/node/p2p/peer.hpp"
 #include "sb/node/p2p/header_template.hpp"
 #include "sb/node/p2p/peer_manager.hpp"
+#include "sb/node/p2p_link.hpp"
 #include "sb/node/template.hpp"
 
 using namespace sb;
 using namespace sb::node::p2p;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -257,4 +268,69 @@ TEST_CASE("p2p header-only work: a coinbase-only block built from the P2P tip al
                     o.close_reason, "\n", n.log_tail());
     CHECK(n.best_hash() == ours);
     CHECK_FALSE(o.closed);
+}
+
+TEST_CASE("p2p link: a block bcoin took over P2P settles accepted from its answer to getheaders, no block on top") {
+    // bcoin never announces our own block back to us: before the probe, the link learned
+    // that bcoin holds it only from the next block built on it.
+    test::regtest_node n;
+    test::io_runner io;
+    n.generate(1, n.wallet_address());  // a recent tip, so bcoin answers getheaders
+    const auto dir = std::filesystem::temp_directory_path() / ("sb-p2p-link-bcoin-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::vector<std::string> log;
+    std::int32_t tip_height = 0;
+    struct settled_block {
+        hash256 hash{};
+        std::int32_t height = 0;
+        bool accepted = false;
+    };
+    std::vector<settled_block> settled;
+    node::p2p_link_options o;
+    o.peers = {{"127.0.0.1", n.p2p_port()}};  // the user's node: a configured peer
+    o.target_outbound = 0;
+    o.data_dir = dir.string();
+    o.on_new_tip = [&](const tip_change& t) {
+        tip_height = t.new_height;
+        return false;
+    };
+    o.on_block_settled = [&](const hash256& h, std::int32_t height, bool accepted) {
+        settled.push_back({h, height, accepted});
+    };
+    o.log = [&](std::string_view l) { log.emplace_back(l); };
+    auto all = [&] {
+        std::string out;
+        for (const auto& l : log) out += l + "\n";
+        return out;
+    };
+    {
+        node::p2p_link link(asio::make_strand(io.executor()), regtest(), o);
+        link.start();
+        REQUIRE_MESSAGE(io.run_until([&] {
+            auto ps = link.peers();
+            return tip_height == 1 && !ps.empty() && ps[0].connected;
+        }), all());
+
+        // Built by the test from bcoin's template; the link itself has no RPC.
+        const built b = build_block(io, n, "probe1");
+        const std::string ours = to_hex_reversed(b.header.hash());
+        link.relay(std::make_shared<const bytes>(b.block), b.header.hash(), 2);
+        REQUIRE_MESSAGE(io.run_until([&] { return !settled.empty(); }, std::chrono::seconds(30)),
+                        all(), "\n", n.log_tail());
+        REQUIRE(settled.size() == 1);
+        CHECK(settled[0].hash == b.header.hash());
+        CHECK(settled[0].height == 2);
+        CHECK(settled[0].accepted);
+        // bcoin holds it as its tip, nothing on top.
+        CHECK(n.best_hash() == ours);
+        CHECK(n.rpc("getblockchaininfo")["blocks"].GetInt() == 2);
+        auto logged = [&](const std::string& s) {
+            return std::any_of(log.begin(), log.end(), [&](const std::string& l) { return l.find(s) != std::string::npos; });
+        };
+        CHECK(logged("holds relayed block " + ours + " (its answer to getheaders)"));
+        CHECK(logged("relayed block " + ours + " at height 2 is on the peers' chain"));
+        link.stop();
+        io.run_for(std::chrono::milliseconds(50));
+    }
+    std::filesystem::remove_all(dir);
 }

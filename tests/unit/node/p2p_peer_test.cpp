@@ -1,7 +1,9 @@
 // The P2P peer against a scripted node on loopback (a blocking socket on its own
 // thread): handshake in either order, messages before the handshake, handshake timeout,
-// framing errors, pings, new-tip detection from headers, and misbehaving headers. The
-// real bcoin node is exercised in tests/integration/p2p_test.cpp.
+// framing errors, pings, new-tip detection from headers, misbehaving headers, relayed
+// blocks, and the getheaders probe after a relayed block is fetched (back-off, give-up,
+// unsolicited and repeated answers, peers not asked). The real bcoin node is exercised
+// in tests/integration/p2p_test.cpp.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -430,4 +432,160 @@ TEST_CASE("p2p: the relay store drops the oldest blocks beyond max_relay_bytes")
     CHECK(served[0] == 0);  // notfound: evicted by bytes
     for (std::size_t i = 1; i < count; ++i) CHECK(served[i] == 1);
     CHECK_FALSE(o.closed);
+}
+
+namespace {
+
+// A ping answered: every message sent before it was handled.
+void barrier(scripted_node& s, std::uint64_t nonce) {
+    s.send(cmd::ping, serialize_ping(nonce));
+    for (;;) {
+        auto pong = parse_ping(s.read_until(cmd::pong).payload);
+        if (pong && *pong == nonce) return;
+    }
+}
+
+bool is_probe_for(const frame& f, const bytes& block) {
+    auto m = parse_getheaders(f.payload);
+    const block_header h = parse_header(std::span<const std::uint8_t, block_header_size>(block.data(), block_header_size));
+    return m && m->locator.size() == 1 && m->locator[0] == h.prev_block && m->hash_stop == block_hash(block);
+}
+
+}  // namespace
+
+TEST_CASE("p2p: a peer that fetched a relayed block is probed with back-off and its header reported once per probe") {
+    scripted_node node;
+    test::io_runner io;
+    header_chain chain(regtest());
+    const auto blocks = relay_blocks(1, 100, chain.root().header.time);
+    const bytes& block = blocks.front();
+    const block_header ours =
+        parse_header(std::span<const std::uint8_t, block_header_size>(block.data(), block_header_size));
+    const auto our_headers = serialize_headers(std::vector<block_header>{ours});
+    std::atomic<int> held{0};
+    std::atomic<int> held_unsolicited{-1}, held_after_give_up{-1}, held_answered{-1}, held_repeated{-1};
+    std::atomic<int> probes_ok{0};
+    std::atomic<bool> fourth_probe{true}, done{false};
+    node.run([&](scripted_node& s) {
+        s.read_until(cmd::version);
+        s.send(cmd::version, scripted_node::version_payload());
+        s.send(cmd::verack);
+        s.read_until(cmd::inv);
+        // Our header before the peer fetched the block: no probe is open, nothing reported.
+        s.send(cmd::headers, our_headers);
+        barrier(s, 1);
+        held_unsolicited = held.load();
+        // Fetched, then asked three times (at once, 20 ms and 60 ms later), never answered.
+        if (!fetch(s, block)) return;
+        for (int i = 0; i < 3; ++i)
+            if (is_probe_for(s.read_until(cmd::getheaders), block)) ++probes_ok;
+        // The probe ended 80 ms after the third try; well past that, no fourth came.
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        s.skipped.clear();
+        barrier(s, 2);
+        fourth_probe = std::find(s.skipped.begin(), s.skipped.end(), std::string(cmd::getheaders)) != s.skipped.end();
+        // An answer after the probe ended reports nothing.
+        s.send(cmd::headers, our_headers);
+        barrier(s, 3);
+        held_after_give_up = held.load();
+        // Fetched again: asked again; the answer is reported, a repeat of it is not.
+        if (!fetch(s, block)) return;
+        if (is_probe_for(s.read_until(cmd::getheaders), block)) ++probes_ok;
+        s.send(cmd::headers, our_headers);
+        barrier(s, 4);
+        held_answered = held.load();
+        s.send(cmd::headers, our_headers);
+        barrier(s, 5);
+        held_repeated = held.load();
+        done = true;
+        s.wait_closed();
+    });
+    observed o;
+    auto callbacks = record(o);
+    std::vector<hash256> held_hashes;
+    callbacks.on_relayed_held = [&](const hash256& h) {
+        held_hashes.push_back(h);
+        ++held;
+    };
+    peer_settings ps = settings(node.port());
+    ps.confirm_relayed = true;
+    ps.relay_probe_wait = std::chrono::milliseconds(20);
+    ps.relay_probe_tries = 3;
+    peer p(io.executor(), chain, ps, callbacks);
+    p.start();
+    REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
+    p.send_block(std::make_shared<relayed_block>(chain.chain(), block));
+    REQUIRE_MESSAGE(io.run_until([&] { return done || o.closed.has_value(); }), o.reason);
+    CHECK(held_unsolicited == 0);
+    CHECK(probes_ok == 4);
+    CHECK_FALSE(fourth_probe);
+    CHECK(held_after_give_up == 0);
+    CHECK(held_answered == 1);
+    CHECK(held_repeated == 1);
+    REQUIRE(held_hashes.size() == 1);
+    CHECK(held_hashes[0] == ours.hash());
+    CHECK_FALSE(o.closed);  // our own header coming back is no misbehaviour
+}
+
+namespace {
+
+struct probe_outcome {
+    bool probed = false;  // a getheaders came right behind the block
+    int held = 0;         // on_relayed_held calls after our header was sent back
+    bool closed = false;
+};
+
+// Relays a block to a scripted peer that fetches it, then sends its header back.
+probe_outcome fetch_and_echo(bool confirm_relayed) {
+    scripted_node node;
+    test::io_runner io;
+    header_chain chain(regtest());
+    const auto blocks = relay_blocks(1, 100, chain.root().header.time);
+    const bytes& block = blocks.front();
+    const block_header ours =
+        parse_header(std::span<const std::uint8_t, block_header_size>(block.data(), block_header_size));
+    std::atomic<bool> probed{false}, done{false};
+    node.run([&](scripted_node& s) {
+        s.read_until(cmd::version);
+        s.send(cmd::version, scripted_node::version_payload());
+        s.send(cmd::verack);
+        s.read_until(cmd::inv);
+        if (!fetch(s, block)) return;
+        s.skipped.clear();
+        barrier(s, 1);
+        for (const auto& c : s.skipped) probed = probed || c == cmd::getheaders;
+        s.send(cmd::headers, serialize_headers(std::vector<block_header>{ours}));
+        barrier(s, 2);
+        done = true;
+        s.wait_closed();
+    });
+    observed o;
+    auto callbacks = record(o);
+    probe_outcome out;
+    callbacks.on_relayed_held = [&](const hash256&) { ++out.held; };
+    peer_settings ps = settings(node.port());
+    ps.confirm_relayed = confirm_relayed;
+    peer p(io.executor(), chain, ps, callbacks);
+    p.start();
+    REQUIRE_MESSAGE(io.run_until([&] { return o.ready || o.closed.has_value(); }), o.reason);
+    p.send_block(std::make_shared<relayed_block>(chain.chain(), block));
+    REQUIRE_MESSAGE(io.run_until([&] { return done || o.closed.has_value(); }), o.reason);
+    out.probed = probed;
+    out.closed = o.closed.has_value();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("p2p: only a peer asked to confirm relayed blocks is probed, and only its answer is reported") {
+    // A public peer (confirm_relayed off): not asked, and its echo of our header is no evidence.
+    const auto off = fetch_and_echo(false);
+    CHECK_FALSE(off.probed);
+    CHECK(off.held == 0);
+    CHECK_FALSE(off.closed);
+    // A configured peer: asked right behind the block, its answer reported.
+    const auto on = fetch_and_echo(true);
+    CHECK(on.probed);
+    CHECK(on.held == 1);
+    CHECK_FALSE(on.closed);
 }

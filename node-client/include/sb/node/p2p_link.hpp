@@ -3,7 +3,8 @@
 // public peers learned from addr messages and DNS seeds). It is the P2P template source
 // (new tips passed on at once, with coinbase-only work on them; header-only work while
 // the node's RPC is down), relays found blocks to every connected peer and settles them
-// by the peers' chain. The daemon wires its callbacks to the dispatcher and the
+// by the peers' chain (asking the configured peers that fetched one whether their chain
+// holds it). The daemon wires its callbacks to the dispatcher and the
 // submitter.
 #pragma once
 
@@ -84,13 +85,27 @@ struct p2p_link_options {
     std::function<void(std::shared_ptr<const block_template>)> on_tip_template;
     logger log;
     // A relayed block (relay with hash and height) settled by the P2P-validated active
-    // chain, on the strand, once per block: accepted when the block is on the active chain
-    // at or below a header a peer sent us (a peer holds it, or built on it); stale when
-    // the active chain holds another block at its height and a peer-sent header above
-    // that height (the chain moved past it; a competitor at equal height is not enough)
-    // while the tree holds the block's own header off that chain.
-    // Headers that entered the chain only because we relayed them are never evidence:
-    // our own block becomes our P2P tip at once, before any peer has it.
+    // chain, on the strand: accepted when the block is on the active chain at or below a
+    // header a peer sent us (a peer holds it, or built on it); stale when the active chain
+    // holds another block at its height and a header above that height that a peer sent
+    // and we did not relay (the chain moved past it; a competitor at equal height is not
+    // enough) while the tree holds the block's own header off that chain. Once per block, except that a block
+    // accepted on a configured peer's answer alone (below) stays watched until a peer
+    // builds on it, and is reported once more, not accepted, should the chain pass its
+    // height with another block first (the submitter then calls it orphaned).
+    // Headers that entered the chain only because we relayed them are never evidence by
+    // themselves: our own block becomes our P2P tip at once, before any peer has it. Our
+    // own block's header counts once a configured peer sent it back: each time a
+    // configured peer fetches a relayed block (getdata), it is asked with getheaders
+    // (locator: the block's parent; hash_stop: the block) right behind the block and again
+    // after 0.5 s, doubling, for about a minute (p2p/limits.hpp). Core and bcoin answer
+    // with the headers after that parent on their active chain up to hash_stop: exactly
+    // our header once they connected the block, so it settles accepted without waiting for
+    // a block on top (about ten minutes on mainnet, while the node's RPC may be down). An
+    // empty answer (not connected yet, or refused) waits for the next try; a competitor's
+    // header at the block's height is validated and added like any header and settles
+    // nothing by itself. Public peers are not asked and their echo of our header is no
+    // evidence: sending back a header we announced costs a peer nothing.
     std::function<void(const hash256& hash, std::int32_t height, bool accepted)> on_block_settled;
 
     // Header-only work (optional, off by default; only where

@@ -62,6 +62,15 @@ inline constexpr std::size_t read_chunk_bytes = 64u << 10;
 // difficulty eight blocks are minutes-old history in milliseconds. Blocks evicted here
 // are still retried by the submitter (journal, RPC, and a re-relay on each retry).
 inline constexpr std::size_t max_relay_bytes = 16u << 20;
+// The getheaders probe of a relayed block a configured peer fetched
+// (peer_settings::confirm_relayed): sent at once, behind the block (Core and bcoin handle a
+// peer's messages in order, so the answer comes after the block's validation), then after
+// 0.5 s, doubling, relay_probe_tries in all; the probe ends one more wait after the last
+// (about a minute in all: the next block settles the block anyway). A connection probes at
+// most max_relay_probes blocks at once; beyond that its oldest probe ends early.
+inline constexpr std::chrono::milliseconds relay_probe_first_wait{500};
+inline constexpr int relay_probe_tries = 7;
+inline constexpr std::size_t max_relay_probes = 16;
 
 // Addresses: MAX_ADDR_TO_SEND (more in one addr/addrv2 is misbehaviour), BIP155's
 // largest address (512 bytes), the address table and the discouragement table.

@@ -108,6 +108,20 @@ struct peer_settings {
     // on the strand. Our own relayed KAWPOW block is not evaluated again (send_block).
     // peer_manager::relay builds a found block's messages there too.
     std::function<void(std::function<void()>)> offload;
+    // Ask this peer, each time it fetched a block given to send_block (getdata served),
+    // whether its active chain now holds that block: getheaders whose locator is the
+    // block's parent alone and whose hash_stop is the block, which Core and bcoin answer
+    // with the headers after that parent on their active chain, up to the block: exactly
+    // the block's header once they connected it, nothing while they have not (or refused
+    // it), another header at its height where they hold a competitor. Sent behind the
+    // block and repeated with back-off (relay_probe_wait, doubling, relay_probe_tries in
+    // all; limits.hpp) until the block's header comes back, which on_relayed_held reports.
+    // Answers go through the same header validation as any headers message. The manager
+    // sets it for configured peers only: echoing a header we announced costs a peer
+    // nothing, so only the user's own peers are believed.
+    bool confirm_relayed = false;
+    std::chrono::milliseconds relay_probe_wait = p2p::relay_probe_first_wait;
+    int relay_probe_tries = p2p::relay_probe_tries;
 };
 
 // What the peer told us in its version message, and what we measured.
@@ -135,6 +149,12 @@ struct peer_callbacks {
     std::function<void(const hash256&)> on_block_served;
     // That answer has been written (it is in the kernel's hands).
     std::function<void(const block_sent&)> on_block_sent;
+    // With peer_settings::confirm_relayed: a headers message (or cmpctblock) from this peer
+    // passed validation and its last header is a block it fetched whose probe is open:
+    // the peer's active chain holds that block. Once per probe; a header that comes back
+    // with no probe open for it (unsolicited, repeated, or after the probe ended) is
+    // only added to the chain as usual.
+    std::function<void(const hash256&)> on_relayed_held;
     // Addresses from an addr/addrv2 message (IPv4/IPv6 only, at most max_addr_entries).
     std::function<void(std::vector<peer_address>)> on_addr;
     // The connection ended: the reason code (p2p_errc; is_punishable tells

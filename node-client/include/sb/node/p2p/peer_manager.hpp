@@ -63,13 +63,18 @@ struct peer_manager_options {
     std::chrono::milliseconds connect_retry_configured = connect_retry_max_configured;
     // How often empty public slots are filled and the status snapshot refreshed.
     std::chrono::milliseconds tick = std::chrono::milliseconds{1000};
-    // Timeouts and features of every connection (address and port are overwritten).
+    // Timeouts and features of every connection (address, port and confirm_relayed are
+    // set per connection).
     peer_settings peer;
     // Name resolution; empty: Asio's resolver. Tests inject one so they never touch DNS.
     resolver_fn resolve;
 
     std::function<void(const tip_change&)> on_new_tip;   // on the strand, right after validation
     std::function<void(const hash256&)> on_block_served;  // a peer fetched a relayed block
+    // A configured peer's active chain holds a relayed block it fetched: its answer to the
+    // getheaders probe was that block's header (peer_settings::confirm_relayed, which the
+    // manager sets for configured peers only; public peers are not asked). Logged too.
+    std::function<void(const hash256&)> on_block_held;
     // A relayed block's message was written to a peer (also logged, with its timeline).
     std::function<void(const block_sent&)> on_block_sent;
     logger log;
