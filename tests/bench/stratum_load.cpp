@@ -23,6 +23,12 @@
 // each side has the whole descriptor limit for its end of the N connections. The parent
 // drives the child over a socketpair (new templates, statistics). Client and server still
 // share the machine's cores: the figures are lower bounds for the server.
+//
+// With --tls the listener serves TLS only, with a self-signed certificate made for the run
+// (removed once the server has loaded it), and every client session speaks TLS over its
+// socket (asio::ssl::stream, no certificate verification, the handshake before subscribe).
+// Every phase runs the same way; the output says "mode: tls" first. Without --tls nothing
+// changes: plain TCP, and the output has no mode line.
 #include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -43,12 +49,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -60,9 +68,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <rapidjson/document.h>
 
 #include "bench_stats.hpp"
@@ -80,6 +93,7 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using tls_stream = asio::ssl::stream<tcp::socket>;
 using clock_type = std::chrono::steady_clock;
 using namespace sb;
 
@@ -97,18 +111,23 @@ struct options {
     unsigned steady_jobs = 32;  // jobs sent after it (stratum::max_tracked_jobs fills the ring)
     std::size_t connect_parallel = 512;  // connects in flight
     bool stats = false;        // the dashboard's statistics as the dispatcher's share sink
+    bool tls = false;          // a TLS listener and TLS clients instead of plain TCP
 };
 
 void usage() {
     std::fprintf(stderr,
                  "usage: sb_bench_stratum_load [--sessions N] [--seconds S] [--rate SHARES_PER_S] [--window W]\n"
                  "                             [--server-threads T] [--client-threads T] [--tips K] [--idle-seconds S]\n"
-                 "                             [--steady-jobs J] [--stats 0|1]\n");
+                 "                             [--steady-jobs J] [--stats 0|1] [--tls]\n");
 }
 
 bool parse_options(int argc, char** argv, options& o) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view a = argv[i];
+        if (a == "--tls") {  // the one option without a value
+            o.tls = true;
+            continue;
+        }
         if (i + 1 >= argc) return false;
         const char* v = argv[++i];
         char* end = nullptr;
@@ -184,6 +203,71 @@ rlim_t raise_nofile(rlim_t want) {
     getrlimit(RLIMIT_NOFILE, &rl);
     return rl.rlim_cur;
 }
+
+// A throw-away self-signed certificate (P-256, CN localhost) and its key as PEM files in a
+// private temporary directory, for the --tls listener. The directory goes when remove()
+// is called (once the server has loaded the files) or with the object.
+class throwaway_cert {
+public:
+    throwaway_cert() = default;
+    throwaway_cert(const throwaway_cert&) = delete;
+    throwaway_cert& operator=(const throwaway_cert&) = delete;
+    ~throwaway_cert() { remove(); }
+
+    // Makes the key, the certificate and the files; false (with a line on stderr) on failure.
+    bool create() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "sb-bench-tls-XXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) {
+            std::perror("mkdtemp");
+            return false;
+        }
+        dir_ = tmpl;
+        cert_file_ = dir_ + "/cert.pem";
+        key_file_ = dir_ + "/key.pem";
+        EVP_PKEY* key = EVP_EC_gen("P-256");
+        X509* x = X509_new();
+        bool ok = key != nullptr && x != nullptr;
+        if (ok) {
+            X509_set_version(x, 2);
+            ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+            X509_gmtime_adj(X509_getm_notBefore(x), -60);
+            X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
+            X509_set_pubkey(x, key);
+            X509_NAME* name = X509_get_subject_name(x);
+            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
+                                       -1, -1, 0);
+            X509_set_issuer_name(x, name);
+            ok = X509_sign(x, key, EVP_sha256()) > 0;
+        }
+        if (ok) ok = write_pem(cert_file_, [x](FILE* f) { return PEM_write_X509(f, x) == 1; });
+        if (ok)
+            ok = write_pem(key_file_, [key](FILE* f) {
+                return PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+            });
+        X509_free(x);
+        EVP_PKEY_free(key);
+        if (!ok) std::fprintf(stderr, "cannot make the self-signed certificate for --tls\n");
+        return ok;
+    }
+    void remove() {
+        if (dir_.empty()) return;
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+        dir_.clear();
+    }
+    const std::string& cert_file() const { return cert_file_; }
+    const std::string& key_file() const { return key_file_; }
+
+private:
+    static bool write_pem(const std::string& path, const std::function<bool(FILE*)>& write) {
+        FILE* f = std::fopen(path.c_str(), "w");
+        if (f == nullptr) return false;
+        const bool ok = write(f);
+        return std::fclose(f) == 0 && ok;
+    }
+
+    std::string dir_, cert_file_, key_file_;
+};
 
 // Line-based control channel between the parent (clients) and the child (server).
 class control_channel {
@@ -278,12 +362,16 @@ struct bench_state {
     std::mutex mu;                               // guards below
     std::map<int, std::uint64_t> errors;         // error code → count
     std::vector<clock_type::time_point> tip_at;  // per session, this round: clean notify read
+    std::string tls_negotiated;                  // --tls: the first session's protocol and cipher
 };
 
 class client_session : public std::enable_shared_from_this<client_session> {
 public:
-    client_session(asio::io_context& io, bench_state& st, client_thread& owner, std::size_t index)
-        : sock_(io), st_(st), owner_(owner), index_(index) {}
+    // tls: the session speaks TLS in this context (nullptr: plain TCP).
+    client_session(asio::io_context& io, bench_state& st, client_thread& owner, std::size_t index,
+                   asio::ssl::context* tls)
+        : sock_(io), tls_(tls ? std::make_unique<tls_stream>(io, *tls) : nullptr), st_(st), owner_(owner),
+          index_(index) {}
 
     void start(const tcp::endpoint& ep);
     void submit(bool timed);
@@ -292,15 +380,30 @@ public:
 
 private:
     void on_connect(const boost::system::error_code& ec);
+    void on_handshake(const boost::system::error_code& ec);
+    void begin();
+    // The TCP socket: sock_, or the TLS stream's own.
+    tcp::socket& socket() { return tls_ ? tls_->next_layer() : sock_; }
+    // Calls f with the stream the Stratum lines go through: the TLS stream, or the socket.
+    template <typename F>
+    void with_stream(F&& f) {
+        if (tls_) f(*tls_);
+        else f(sock_);
+    }
     void do_read();
+    template <typename Stream>
+    void read_from(Stream& stream);
     void on_line(std::string_view line);
     void on_reply(std::uint64_t id, std::string_view line);
     void on_notify(std::string_view line);
     void send(std::string_view s);
     void do_write();
+    template <typename Stream>
+    void write_to(Stream& stream);
     void fail();
 
-    tcp::socket sock_;
+    tcp::socket sock_;                  // plain TCP
+    std::unique_ptr<tls_stream> tls_;   // --tls: the stream, over a socket of its own
     bench_state& st_;
     client_thread& owner_;
     std::size_t index_;
@@ -323,6 +426,7 @@ struct client_thread {
     tcp::endpoint server;
     std::vector<std::shared_ptr<client_session>> sessions;
     std::vector<std::size_t> to_connect;  // global indices
+    asio::ssl::context* tls = nullptr;    // --tls: the clients' context
     std::size_t next_connect = 0;
     std::size_t connecting = 0;
     std::size_t parallel = 0;
@@ -332,7 +436,7 @@ struct client_thread {
 
     void connect_more() {
         while (connecting < parallel && next_connect < to_connect.size()) {
-            auto s = std::make_shared<client_session>(io, *st, *this, to_connect[next_connect++]);
+            auto s = std::make_shared<client_session>(io, *st, *this, to_connect[next_connect++], tls);
             sessions.push_back(s);
             ++connecting;
             s->start(server);
@@ -345,7 +449,8 @@ struct client_thread {
 };
 
 void client_session::start(const tcp::endpoint& ep) {
-    sock_.async_connect(ep, [self = shared_from_this()](const boost::system::error_code& ec) { self->on_connect(ec); });
+    socket().async_connect(ep,
+                           [self = shared_from_this()](const boost::system::error_code& ec) { self->on_connect(ec); });
 }
 
 void client_session::on_connect(const boost::system::error_code& ec) {
@@ -354,7 +459,29 @@ void client_session::on_connect(const boost::system::error_code& ec) {
         return fail();
     }
     boost::system::error_code ignored;
-    sock_.set_option(tcp::no_delay(true), ignored);
+    socket().set_option(tcp::no_delay(true), ignored);
+    if (!tls_) return begin();
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this()](const boost::system::error_code& hs) { self->on_handshake(hs); });
+}
+
+void client_session::on_handshake(const boost::system::error_code& ec) {
+    if (ec) {
+        std::fprintf(stderr, "tls handshake %zu: %s\n", index_, ec.message().c_str());
+        return fail();
+    }
+    {
+        std::lock_guard lock(st_.mu);
+        if (st_.tls_negotiated.empty()) {
+            SSL* ssl = tls_->native_handle();
+            st_.tls_negotiated = std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+        }
+    }
+    begin();
+}
+
+// Subscribe and authorize, then read.
+void client_session::begin() {
     send("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"sb-bench/1.0\"]}\n"
          "{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"bench.w" +
          std::to_string(index_) + "\",\"x\"]}\n");
@@ -372,8 +499,13 @@ void client_session::fail() {
 }
 
 void client_session::do_read() {
-    sock_.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                           std::size_t n) {
+    with_stream([this](auto& stream) { read_from(stream); });
+}
+
+template <typename Stream>
+void client_session::read_from(Stream& stream) {
+    stream.async_read_some(asio::buffer(rbuf_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                            std::size_t n) {
         if (ec) return self->fail();
         std::string_view data(self->rbuf_.data(), n);
         while (!data.empty()) {
@@ -479,8 +611,13 @@ void client_session::send(std::string_view s) {
 void client_session::do_write() {
     if (dead_ || pending_.empty()) return;
     std::swap(pending_, writing_);
-    asio::async_write(sock_, asio::buffer(writing_), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                                  std::size_t) {
+    with_stream([this](auto& stream) { write_to(stream); });
+}
+
+template <typename Stream>
+void client_session::write_to(Stream& stream) {
+    asio::async_write(stream, asio::buffer(writing_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                   std::size_t) {
         self->writing_.clear();
         if (ec) return self->fail();
         self->do_write();
@@ -529,8 +666,9 @@ bool wait_until(const std::function<bool()>& done, double timeout_s) {
 // SYS_US IO_US" (without the cost of collecting the statistics; IO_US: the Stratum I/O
 // threads' alone, without the statistics' tick thread and this control thread); "fanout"
 // answered "fanout SESSIONS RECEIVED_NS P50_NS P99_NS LAST_NS" (server::last_fanout;
-// RECEIVED_NS on the steady clock); "quit".
-int server_main(const options& opt, int fd) {
+// RECEIVED_NS on the steady clock); "quit". cert: the --tls listener's certificate (nullptr:
+// plain TCP).
+int server_main(const options& opt, int fd, const throwaway_cert* cert) {
     control_channel ctl(fd);
     const long rss_start_kib = vm_rss_kib();
     asio::io_context server_io;
@@ -568,6 +706,7 @@ int server_main(const options& opt, int fd) {
     l.listen = {"127.0.0.1", 0};
     // Pinned tiny difficulty: the share target saturates, every undamaged share is accepted.
     l.difficulty.initial = l.difficulty.min = l.difficulty.max = 1e-12;
+    if (cert != nullptr) l.tls = config::tls_settings{cert->cert_file(), cert->key_file()};
     sopt.listeners.push_back(l);
     sopt.net = network::bitcoin_regtest;
     sopt.extranonce2_size = 8;
@@ -720,6 +859,15 @@ int main(int argc, char** argv) {
         return 2;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    throwaway_cert cert;
+    std::optional<asio::ssl::context> client_tls;
+    if (opt.tls) {
+        if (!cert.create()) return 1;
+        client_tls.emplace(asio::ssl::context::tls_client);
+        client_tls->set_verify_mode(asio::ssl::verify_none);  // the certificate is the run's own
+        std::printf("mode: tls (listener TLS only, self-signed P-256 certificate made for this run; clients do "
+                    "not verify it; each client handshakes, then subscribes)\n");
+    }
 
     // One descriptor per session on each side (the server's end in the child, the
     // client's here), plus slack.
@@ -756,7 +904,7 @@ int main(int argc, char** argv) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         ::close(status_fd);
         status_fd = ::open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-        std::_Exit(server_main(opt, sv[1]));
+        std::_Exit(server_main(opt, sv[1], opt.tls ? &cert : nullptr));
     }
     ::close(sv[1]);
     control_channel ctl(sv[0]);
@@ -772,6 +920,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "the server did not start\n");
         return 1;
     }
+    cert.remove();  // the listener has loaded it
     const long cli_rss_before_kib = vm_rss_kib();
 
     // ---- clients ---------------------------------------------------------------------
@@ -782,6 +931,7 @@ int main(int argc, char** argv) {
         c->st = &st;
         c->server = tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(port));
         c->parallel = std::max<std::size_t>(1, opt.connect_parallel / opt.client_threads);
+        c->tls = client_tls ? &*client_tls : nullptr;
         clients.push_back(std::move(c));
     }
     for (std::size_t i = 0; i < opt.sessions; ++i) clients[i % clients.size()]->to_connect.push_back(i);
@@ -804,6 +954,10 @@ int main(int argc, char** argv) {
                 connected, opt.sessions, connect_s, static_cast<double>(connected) / connect_s,
                 all_connected ? "" : " [timed out]");
     std::printf("server_connection_count: %llu\n", static_cast<unsigned long long>(srv_after.connections));
+    if (opt.tls) {
+        std::lock_guard lock(st.mu);
+        std::printf("tls_negotiated: %s (the first session's)\n", st.tls_negotiated.c_str());
+    }
     std::printf("server_rss_start: %ld KiB (child process, before the server)\n", srv_rss_start_kib);
     std::printf("server_rss_before_connect: %ld KiB (server listening, dispatcher with its first job)\n",
                 srv_rss_before_kib);
@@ -986,9 +1140,14 @@ int main(int argc, char** argv) {
             f = ask_fanout(ctl);
         }
         const double reach_ms = ms_since(t0, f.received_at);
+        // A TLS session's notify goes through async_write: the server counts it in the
+        // completion handler, which runs after the kernel has the bytes (the clients can
+        // have read it by then), so over TLS the figure is later than the hand-over.
         std::printf("new_tip_fanout_in_server round %u: p50 %.2f ms, p99 %.2f ms, last %.2f ms (%zu sessions; tip known "
-                    "to the first session's job %.2f ms, included)\n",
-                    round, reach_ms + f.p50_ms, reach_ms + f.p99_ms, reach_ms + f.last_ms, f.sessions, reach_ms);
+                    "to the first session's job %.2f ms, included%s)\n",
+                    round, reach_ms + f.p50_ms, reach_ms + f.p99_ms, reach_ms + f.last_ms, f.sessions, reach_ms,
+                    opt.tls ? "; TLS: counted when each write's completion handler ran, after the kernel took the bytes"
+                            : "");
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
 
