@@ -326,14 +326,17 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
         auto earliest = std::chrono::steady_clock::now();
         for (;;) {
             bool was_urgent = false;
+            bool was_woken = false;
             {
                 std::unique_lock lock(wake_mu);
                 wake_cv.wait_until(lock, next, [&] { return woken || stopping; });
-                // Woken early: not before min_tick_gap after the last tick (wakes meanwhile
-                // join this one). The regular tick keeps its own interval.
+                // Woken: at once, unless the last woken tick was less than min_tick_gap ago
+                // (then at that gap; wakes meanwhile join this tick). The regular tick keeps
+                // its own interval.
                 if (!stopping && woken && std::chrono::steady_clock::now() < earliest)
                     wake_cv.wait_until(lock, earliest, [&] { return stopping; });
                 if (stopping) break;
+                was_woken = woken;
                 was_urgent = urgent;
                 woken = false;
                 urgent = false;
@@ -346,7 +349,7 @@ struct statistics::impl : std::enable_shared_from_this<statistics::impl> {
             const auto took = std::chrono::steady_clock::now() - began;
             const auto after = std::chrono::steady_clock::now();
             if (after >= next) next = after + std::max<std::chrono::steady_clock::duration>(options.tick, 2 * took);
-            earliest = after + options.min_tick_gap;
+            if (was_woken) earliest = after + options.min_tick_gap;
         }
         tick(false);  // the final batch for the history
     }

@@ -66,14 +66,14 @@ inline constexpr std::string_view overflow_worker_name = "(other)";
 // Worker series written to the history per chain per minute: the busiest ones.
 inline constexpr std::size_t default_history_workers = 1000;
 
-// The shortest time from one tick to the next urgent one (statistics_options::min_tick_gap).
+// The shortest time between two urgent ticks (statistics_options::min_tick_gap).
 inline constexpr std::chrono::milliseconds default_min_tick_gap{200};
 
 struct statistics_options {
     std::chrono::milliseconds tick{1000};
     // An urgent wake (a found block, a new tip) ticks at once, but never sooner than this
-    // after the last tick: where blocks come hundreds a second (regtest) the statistics
-    // would otherwise tick without pause and send every dashboard each snapshot.
+    // after the last urgent tick: where blocks come hundreds a second (regtest) the
+    // statistics would otherwise tick without pause and send every dashboard each snapshot.
     std::chrono::milliseconds min_tick_gap = default_min_tick_gap;
     double idle_after_intervals = 6;
     double offline_after_intervals = 30;

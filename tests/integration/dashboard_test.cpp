@@ -266,7 +266,13 @@ TEST_CASE("integration: a damaged statistics database is reported and mining goe
                                    "--user", "rig.one", "--max-shares", "3", "--seconds", "60"},
                                   {}, dir + "/miner1.log");
         REQUIRE(miner.wait_for_exit(90s) == 0);
-        auto st = d.get("/api/v1/status");
+        rapidjson::Document st;
+        test::eventually(
+            [&] {
+                st = d.get("/api/v1/status");
+                return st.IsObject() && st["chains"][0]["blocks"]["found"].GetUint64() >= 1;
+            },
+            10s);
         REQUIRE(st.IsObject());
         CHECK_FALSE(st["history"]["available"].GetBool());
         CHECK(std::string(st["history"]["error"].GetString()).find("stats.sqlite") != std::string::npos);
