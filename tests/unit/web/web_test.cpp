@@ -115,6 +115,18 @@ rapidjson::Document parse(const std::string& body) {
     return d;
 }
 
+// A dashboard's WebSocket to the fixture's server, handshaken. A small receive buffer
+// (bytes; 0: the system's) makes a client that never reads stall the server's writes soon.
+std::unique_ptr<websocket::stream<tcp::socket>> open_ws(asio::io_context& cio, std::uint16_t port,
+                                                        int receive_buffer = 0) {
+    auto ws = std::make_unique<websocket::stream<tcp::socket>>(cio);
+    ws->next_layer().open(tcp::v4());
+    if (receive_buffer > 0) ws->next_layer().set_option(asio::socket_base::receive_buffer_size(receive_buffer));
+    ws->next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    ws->handshake("127.0.0.1:" + std::to_string(port), "/ws");
+    return ws;
+}
+
 }  // namespace
 
 TEST_CASE("web: targets are split and percent-decoded, bad ones are refused") {
@@ -344,11 +356,7 @@ TEST_CASE("web: a dashboard that stops reading is dropped, not buffered") {
     *f.node_error = std::string(256 * 1024, 'e');
     f.st->start();
     asio::io_context cio;
-    websocket::stream<tcp::socket> ws(cio);
-    ws.next_layer().open(tcp::v4());
-    ws.next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
-    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), f.srv->port()});
-    ws.handshake("127.0.0.1:" + std::to_string(f.srv->port()), "/ws");
+    const auto ws = open_ws(cio, f.srv->port(), 4096);
     // Never read: the server's socket buffer fills, writes stall, the updates waiting pile
     // up one at a time until the client is dropped (max_ws_skipped_updates ticks later).
     bool dropped = false;
@@ -369,15 +377,13 @@ TEST_CASE("web: a dashboard that keeps reading stays connected past the write ti
     f.run();
     f.st->start();
     asio::io_context cio;
-    websocket::stream<tcp::socket> ws(cio);
-    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), f.srv->port()});
-    ws.handshake("127.0.0.1:" + std::to_string(f.srv->port()), "/ws");
+    const auto ws = open_ws(cio, f.srv->port());
     const auto until = std::chrono::steady_clock::now() + 4 * o.ws_write_timeout;
     int messages = 0;
     beast::error_code ec;
     while (!ec && std::chrono::steady_clock::now() < until) {
         beast::flat_buffer buf;
-        ws.read(buf, ec);
+        ws->read(buf, ec);
         if (!ec) ++messages;
     }
     CHECK_MESSAGE(!ec, ec.message());
@@ -395,11 +401,7 @@ TEST_CASE("web: a WebSocket write stalled past the write timeout drops the clien
     f.st->tick_now();
     f.run();
     asio::io_context cio;
-    websocket::stream<tcp::socket> ws(cio);
-    ws.next_layer().open(tcp::v4());
-    ws.next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
-    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), f.srv->port()});
-    ws.handshake("127.0.0.1:" + std::to_string(f.srv->port()), "/ws");
+    const auto ws = open_ws(cio, f.srv->port(), 4096);
     bool connected = false, dropped = false;
     for (int i = 0; i < 200 && !dropped; ++i) {
         std::this_thread::sleep_for(25ms);
