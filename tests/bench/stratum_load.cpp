@@ -72,10 +72,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <rapidjson/document.h>
 
 #include "bench_stats.hpp"
@@ -84,6 +81,7 @@
 #include "sb/core/hex.hpp"
 #include "sb/node/internal/json.hpp"
 #include "sb/node/template.hpp"
+#include "self_signed_cert.hpp"
 #include "stats/statistics.hpp"
 #include "stratum/dispatcher_source.hpp"
 #include "stratum/server.hpp"
@@ -224,28 +222,7 @@ public:
         dir_ = tmpl;
         cert_file_ = dir_ + "/cert.pem";
         key_file_ = dir_ + "/key.pem";
-        EVP_PKEY* key = EVP_EC_gen("P-256");
-        X509* x = X509_new();
-        bool ok = key != nullptr && x != nullptr;
-        if (ok) {
-            X509_set_version(x, 2);
-            ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-            X509_gmtime_adj(X509_getm_notBefore(x), -60);
-            X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600);
-            X509_set_pubkey(x, key);
-            X509_NAME* name = X509_get_subject_name(x);
-            X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
-                                       -1, -1, 0);
-            X509_set_issuer_name(x, name);
-            ok = X509_sign(x, key, EVP_sha256()) > 0;
-        }
-        if (ok) ok = write_pem(cert_file_, [x](FILE* f) { return PEM_write_X509(f, x) == 1; });
-        if (ok)
-            ok = write_pem(key_file_, [key](FILE* f) {
-                return PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-            });
-        X509_free(x);
-        EVP_PKEY_free(key);
+        const bool ok = test::write_self_signed_pem(cert_file_, key_file_);
         if (!ok) std::fprintf(stderr, "cannot make the self-signed certificate for --tls\n");
         return ok;
     }
@@ -259,13 +236,6 @@ public:
     const std::string& key_file() const { return key_file_; }
 
 private:
-    static bool write_pem(const std::string& path, const std::function<bool(FILE*)>& write) {
-        FILE* f = std::fopen(path.c_str(), "w");
-        if (f == nullptr) return false;
-        const bool ok = write(f);
-        return std::fclose(f) == 0 && ok;
-    }
-
     std::string dir_, cert_file_, key_file_;
 };
 

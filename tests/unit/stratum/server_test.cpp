@@ -21,14 +21,12 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <rapidjson/document.h>
 
 #include "bridge_access.hpp"
 #include "sb/core/pow.hpp"
 #include "sb/core/uint256.hpp"
+#include "self_signed_cert.hpp"
 #include "stratum/protocol_common.hpp"
 #include "stratum/server.hpp"
 #include "stratum_test_client.hpp"
@@ -595,7 +593,7 @@ TEST_CASE("stratum: the snapshot shows miners workers difficulty and last share"
 
 namespace {
 
-// A throw-away self-signed certificate and key (P-256), written as PEM files.
+// A throw-away self-signed certificate and key (P-256) in a directory of its own.
 struct self_signed {
     std::filesystem::path dir, cert, key;
     self_signed() {
@@ -604,30 +602,7 @@ struct self_signed {
         std::filesystem::create_directories(dir);
         cert = dir / "cert.pem";
         key = dir / "key.pem";
-        EVP_PKEY* pkey = EVP_EC_gen("P-256");
-        REQUIRE(pkey != nullptr);
-        X509* x = X509_new();
-        REQUIRE(x != nullptr);
-        X509_set_version(x, 2);
-        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-        X509_gmtime_adj(X509_getm_notBefore(x), -60);
-        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-        X509_set_pubkey(x, pkey);
-        X509_NAME* name = X509_get_subject_name(x);
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
-                                   0);
-        X509_set_issuer_name(x, name);
-        REQUIRE(X509_sign(x, pkey, EVP_sha256()) > 0);
-        FILE* fc = std::fopen(cert.c_str(), "w");
-        FILE* fk = std::fopen(key.c_str(), "w");
-        REQUIRE(fc != nullptr);
-        REQUIRE(fk != nullptr);
-        CHECK(PEM_write_X509(fc, x) == 1);
-        CHECK(PEM_write_PrivateKey(fk, pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1);
-        std::fclose(fc);
-        std::fclose(fk);
-        X509_free(x);
-        EVP_PKEY_free(pkey);
+        REQUIRE(test::write_self_signed_pem(cert, key));
     }
     ~self_signed() {
         std::error_code ignored;
